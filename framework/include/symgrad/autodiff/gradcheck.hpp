@@ -1,0 +1,70 @@
+#pragma once
+/// @file
+/// Gradient checking: symbolic gradients against central differences, in double precision.
+///
+/// Contract. The outputs y_j are projected to a scalar L = sum_j sum(r_j * y_j) with fixed random
+/// weights r_j (so any output shape is checked with one gradient per input). For every element
+/// x_k of every checked input, the numeric derivative is (L(x_k + eps) - L(x_k - eps)) / (2 eps)
+/// and the analytic one comes from gradients(). An element passes when
+///     |analytic - numeric| <= atol + rtol * |numeric|.
+/// gradgradcheck does the same for S = sum_i sum(v_i * dL/dx_i) with random v_i, checking the
+/// pullbacks of the pullbacks (second derivatives). Inputs must be f64: single precision cannot
+/// resolve central differences. Check points away from kinks (relu at 0, ties in max).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "symgrad/graph/op_def.hpp"
+#include "symgrad/runtime/plan.hpp"
+
+namespace symgrad {
+
+/// Tolerances and the seed of gradcheck.
+struct GradcheckOptions {
+  double eps = 1e-6;   ///< central-difference step
+  double atol = 1e-5;  ///< absolute tolerance
+  double rtol = 1e-3;  ///< relative tolerance (of the numeric derivative)
+  std::uint64_t seed = 0x5eed;  ///< projection weights and drawn sample values
+  std::string backend = "reference";
+};
+
+/// The outcome for one checked input.
+struct InputReport {
+  std::string name;
+  double max_abs_error = 0.0;  ///< max over elements of |analytic - numeric|
+  double max_rel_error = 0.0;  ///< max of |a - n| / max(|a|, |n|) where max(|a|, |n|) > atol
+  std::int64_t worst_index = -1;  ///< flat index of the element with the largest excess error
+  double analytic = 0.0;       ///< analytic derivative at worst_index
+  double numeric = 0.0;        ///< numeric derivative at worst_index
+  bool passed = true;
+};
+
+/// The outcome of a check: one report per checked input.
+struct GradcheckResult {
+  bool passed = true;
+  std::vector<InputReport> inputs;
+  /// One line per input: name, max abs error, max rel error, worst element, pass/fail.
+  std::string to_string() const;
+};
+
+/// Checks d outputs / d wrt of a graph at the given feeds. `wrt` are input placeholders (f64);
+/// `feeds` gives every input of the graph.
+GradcheckResult gradcheck(const std::vector<Value>& outputs, const std::vector<Value>& wrt,
+                          const Feeds& feeds, const GradcheckOptions& options = {});
+/// Second derivatives of the same.
+GradcheckResult gradgradcheck(const std::vector<Value>& outputs, const std::vector<Value>& wrt,
+                              const Feeds& feeds, const GradcheckOptions& options = {});
+
+/// The values of a sample's inputs: fixed values as given, others drawn from their range
+/// (deterministic in `seed`).
+std::vector<Tensor> sample_values(const Sample& sample, std::uint64_t seed);
+
+/// Checks an op on a sample: builds `outputs = op(inputs)` in a fresh graph and runs gradcheck
+/// on the differentiable inputs (named x0, x1, ...).
+GradcheckResult gradcheck_op(const OpDef& op, const Sample& sample,
+                             const GradcheckOptions& options = {});
+GradcheckResult gradgradcheck_op(const OpDef& op, const Sample& sample,
+                                 const GradcheckOptions& options = {});
+
+}  // namespace symgrad

@@ -1,0 +1,71 @@
+#pragma once
+/// @file
+/// Compiling a graph into an execution plan, and running it.
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "symgrad/graph/graph.hpp"
+#include "symgrad/runtime/variable_store.hpp"
+
+namespace symgrad {
+
+/// Options of compile().
+struct CompileOptions {
+  /// Kernels to run: "reference" (double and float loops; the oracle) for now.
+  std::string backend = "reference";
+  /// Variables written back after each run: variable name -> the value that replaces it.
+  std::map<std::string, Value> updates;
+  /// Merge identical nodes (same op, attributes and inputs; equal constants).
+  bool merge_identical = true;
+};
+
+/// Input tensors of one run, by input name.
+using Feeds = std::map<std::string, Tensor>;
+
+/// A compiled graph: the nodes needed for the outputs (and updates), merged, in topological
+/// order, with buffers assigned by liveness. Build with compile(); run many times.
+class Plan {
+ public:
+  Plan(Plan&&) noexcept;
+  Plan& operator=(Plan&&) noexcept;
+  ~Plan();
+
+  /// Runs the plan. Every input of the plan must be fed, with its dtype and a shape that fits
+  /// (open dimensions take any size); a feed naming no input of the graph is a typo. A FeedError
+  /// names the input at fault.
+  /// Variables are read from `store` (required when the plan has variables) and updates written
+  /// back to it. A run with the same shapes as the previous one allocates no tensor buffers.
+  /// Returns the outputs, which stay valid until the next run (clone() to keep them).
+  const std::vector<Tensor>& run(const Feeds& feeds, VariableStore* store = nullptr);
+
+  /// Bytes of the buffers holding intermediate values, after reuse by liveness, for the shapes
+  /// of the last run (or the static shapes before any run).
+  std::size_t peak_bytes() const;
+  /// Bytes the intermediate values would take without reuse (for comparison).
+  std::size_t unshared_bytes() const;
+  /// Number of op nodes the plan runs.
+  std::size_t num_steps() const;
+  /// Names of the inputs the plan needs, and of the variables it reads.
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> variable_names() const;
+  /// The schedule, one step a line, with each value's buffer.
+  std::string to_string() const;
+
+  struct Impl;
+
+ private:
+  friend Plan compile(Graph&, const std::vector<Value>&, const CompileOptions&);
+  explicit Plan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Compiles `outputs` (and the options' updates) of `graph`: dead-node elimination, merging of
+/// identical nodes, topological order, buffer reuse by liveness. Throws UsageError when an op has
+/// no kernel for the backend.
+Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptions& options = {});
+
+}  // namespace symgrad

@@ -1,0 +1,203 @@
+#include "symgrad/autodiff/gradcheck.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "symgrad/autodiff/gradients.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/graph/op_registry.hpp"
+#include "symgrad/ops/ops.hpp"
+
+namespace symgrad {
+namespace {
+
+// SplitMix64: a small counter-based generator, identical on every platform.
+struct Rng {
+  std::uint64_t state;
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  double uniform(double lo, double hi) {
+    return lo + (hi - lo) * static_cast<double>(next() >> 11) * 0x1.0p-53;
+  }
+};
+
+Tensor random_like(const TensorType& t, Rng& rng) {
+  Tensor r(t);
+  for (std::int64_t i = 0; i < r.numel(); ++i) r.set(i, rng.uniform(-1.0, 1.0));
+  return r;
+}
+
+// L = sum_j sum(r_j * y_j) with constant random r_j.
+Value project(const std::vector<Value>& ys, Rng& rng) {
+  Value total;
+  for (const auto& y : ys) {
+    if (!y.shape().is_static()) {
+      throw ShapeError(fmt::format("gradcheck: output {} has open shape {}; feed concrete shapes",
+                                   y.producer().label(), y.type().to_string()));
+    }
+    Value term = sum(y * y.graph->constant(random_like(y.type(), rng)));
+    total = total.valid() ? add(total, term) : term;
+  }
+  return total;
+}
+
+std::string name_of(const Value& v) { return v.producer().name; }
+
+// Compares analytic gradients (one plan run) with central differences of `scalar`.
+GradcheckResult compare(Value scalar, const std::vector<Value>& analytic, const std::vector<Value>& wrt,
+                        const Feeds& feeds, const GradcheckOptions& o) {
+  Graph& g = *scalar.graph;
+  std::vector<Value> outs = analytic;
+  outs.push_back(scalar);
+  CompileOptions co;
+  co.backend = o.backend;
+  Plan plan = compile(g, outs, co);
+  std::vector<Tensor> grads;
+  for (const auto& t : plan.run(feeds)) grads.push_back(t.clone());
+  Plan value_plan = compile(g, {scalar}, co);
+  Feeds work = feeds;
+  for (auto& [k, t] : work) t = t.clone();
+
+  GradcheckResult result;
+  for (std::size_t i = 0; i < wrt.size(); ++i) {
+    InputReport rep;
+    rep.name = name_of(wrt[i]);
+    Tensor& x = work.at(rep.name);
+    double worst_excess = -1.0;
+    for (std::int64_t k = 0; k < x.numel(); ++k) {
+      const double x0 = x.get(k);
+      x.set(k, x0 + o.eps);
+      const double up = value_plan.run(work)[0].get(0);
+      x.set(k, x0 - o.eps);
+      const double down = value_plan.run(work)[0].get(0);
+      x.set(k, x0);
+      const double num = (up - down) / (2.0 * o.eps);
+      const double ana = grads[i].get(k);
+      const double err = std::abs(ana - num);
+      const double scale = std::max(std::abs(ana), std::abs(num));
+      rep.max_abs_error = std::max(rep.max_abs_error, err);
+      if (scale > o.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);
+      const double excess = err - (o.atol + o.rtol * std::abs(num));
+      if (!(excess <= 0.0)) rep.passed = false;  // NaN fails too
+      if (excess > worst_excess || std::isnan(excess)) {
+        worst_excess = std::isnan(excess) ? INFINITY : excess;
+        rep.worst_index = k;
+        rep.analytic = ana;
+        rep.numeric = num;
+      }
+    }
+    result.passed = result.passed && rep.passed;
+    result.inputs.push_back(rep);
+  }
+  return result;
+}
+
+void check_wrt(const std::vector<Value>& wrt, const Feeds& feeds) {
+  for (const auto& w : wrt) {
+    const Node& n = w.producer();
+    if (n.kind != NodeKind::input) {
+      throw UsageError(fmt::format("gradcheck: {} is not an input placeholder", n.label()));
+    }
+    if (w.dtype() != DType::f64) {
+      throw UsageError(fmt::format("gradcheck: input '{}' is {}; checks run in f64", n.name,
+                                   w.type().to_string()));
+    }
+    if (!feeds.count(n.name)) throw FeedError(fmt::format("gradcheck: input '{}' is not fed", n.name));
+  }
+}
+
+struct OpGraph {
+  Graph graph;
+  std::vector<Value> outputs, wrt;
+  Feeds feeds;
+};
+
+void build_op_graph(OpGraph& og, const OpDef& op, const Sample& sample, std::uint64_t seed) {
+  auto values = sample_values(sample, seed);
+  std::vector<Value> ins;
+  for (std::size_t i = 0; i < sample.inputs.size(); ++i) {
+    const std::string name = fmt::format("x{}", i);
+    Value v = og.graph.input(name, values[i].type());
+    og.feeds[name] = values[i];
+    ins.push_back(v);
+    if (sample.inputs[i].differentiable) og.wrt.push_back(v);
+  }
+  og.outputs = og.graph.apply(op.name, ins, sample.attrs);
+}
+
+}  // namespace
+
+std::string GradcheckResult::to_string() const {
+  std::string s;
+  for (const auto& r : inputs) {
+    s += fmt::format("{:8} max abs {:9.2e}  max rel {:9.2e}  worst [{}] analytic {:.6g} numeric {:.6g}  {}\n",
+                     r.name, r.max_abs_error, r.max_rel_error, r.worst_index, r.analytic, r.numeric,
+                     r.passed ? "ok" : "FAIL");
+  }
+  return s;
+}
+
+GradcheckResult gradcheck(const std::vector<Value>& outputs, const std::vector<Value>& wrt,
+                          const Feeds& feeds, const GradcheckOptions& options) {
+  if (outputs.empty()) throw UsageError("gradcheck: no outputs");
+  if (wrt.empty()) return {};
+  check_wrt(wrt, feeds);
+  Rng rng{options.seed};
+  Value loss = project(outputs, rng);
+  auto grads = gradients(loss, wrt, GradientOptions{true});
+  return compare(loss, grads, wrt, feeds, options);
+}
+
+GradcheckResult gradgradcheck(const std::vector<Value>& outputs, const std::vector<Value>& wrt,
+                              const Feeds& feeds, const GradcheckOptions& options) {
+  if (outputs.empty()) throw UsageError("gradgradcheck: no outputs");
+  if (wrt.empty()) return {};
+  check_wrt(wrt, feeds);
+  Rng rng{options.seed};
+  Value loss = project(outputs, rng);
+  auto first = gradients(loss, wrt, GradientOptions{true});
+  Value s = project(first, rng);
+  auto second = gradients(s, wrt, GradientOptions{true});
+  return compare(s, second, wrt, feeds, options);
+}
+
+std::vector<Tensor> sample_values(const Sample& sample, std::uint64_t seed) {
+  Rng rng{seed};
+  std::vector<Tensor> out;
+  for (const auto& in : sample.inputs) {
+    if (in.value) {
+      out.push_back(*in.value);
+      continue;
+    }
+    Tensor t(in.type);
+    const bool straddles = in.low < 0.0 && in.high > 0.0;
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      double v = rng.uniform(in.low, in.high);
+      while (straddles && std::abs(v) < 0.1) v = rng.uniform(in.low, in.high);
+      t.set(i, v);
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+GradcheckResult gradcheck_op(const OpDef& op, const Sample& sample, const GradcheckOptions& options) {
+  OpGraph og;
+  build_op_graph(og, op, sample, options.seed);
+  return gradcheck(og.outputs, og.wrt, og.feeds, options);
+}
+
+GradcheckResult gradgradcheck_op(const OpDef& op, const Sample& sample,
+                                 const GradcheckOptions& options) {
+  OpGraph og;
+  build_op_graph(og, op, sample, options.seed);
+  return gradgradcheck(og.outputs, og.wrt, og.feeds, options);
+}
+
+}  // namespace symgrad

@@ -1,0 +1,82 @@
+#include "symgrad/graph/op_registry.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+
+namespace symgrad {
+
+void register_builtin_ops(OpRegistry& registry);        // framework/src/ops/*.cpp
+void register_reference_kernels(OpRegistry& registry);  // framework/src/runtime/reference/*.cpp
+
+OpRegistry& OpRegistry::global() {
+  static OpRegistry* registry = [] {
+    auto* r = new OpRegistry();  // never destroyed: plugins may hold pointers until exit
+    register_builtin_ops(*r);
+    register_reference_kernels(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+const OpDef& OpRegistry::add(OpDef def) {
+  if (def.name.empty()) throw UsageError("an op needs a name");
+  if (!def.infer) throw UsageError(fmt::format("op '{}' has no type inference", def.name));
+  if (ops_.count(def.name)) {
+    throw UsageError(fmt::format("op '{}' is already registered", def.name));
+  }
+  auto p = std::make_unique<OpDef>(std::move(def));
+  const OpDef& ref = *p;
+  ops_.emplace(ref.name, std::move(p));
+  return ref;
+}
+
+void OpRegistry::add_kernel(const std::string& name, const std::string& backend, KernelFn kernel) {
+  auto it = ops_.find(name);
+  if (it == ops_.end()) {
+    throw UsageError(fmt::format("kernel for unknown op '{}' (backend '{}')", name, backend));
+  }
+  it->second->kernels[backend] = std::move(kernel);
+}
+
+const OpDef* OpRegistry::find(const std::string& name) const {
+  auto it = ops_.find(name);
+  return it == ops_.end() ? nullptr : it->second.get();
+}
+
+namespace {
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+}  // namespace
+
+const OpDef& OpRegistry::get(const std::string& name) const {
+  if (const OpDef* op = find(name)) return *op;
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& [k, v] : ops_) {
+    std::size_t d = edit_distance(name, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  throw UsageError(fmt::format("unknown op '{}'{}", name,
+                               best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
+}
+
+std::vector<const OpDef*> OpRegistry::all() const {
+  std::vector<const OpDef*> out;
+  for (const auto& [k, v] : ops_) out.push_back(v.get());
+  return out;
+}
+
+}  // namespace symgrad

@@ -1,0 +1,406 @@
+#include "symgrad/runtime/plan.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+#include "symgrad/graph/op_def.hpp"
+
+namespace symgrad {
+namespace {
+
+using Key = std::pair<std::int32_t, std::int32_t>;  // (node, output)
+
+enum class SlotKind { input, variable, constant, buffer };
+
+struct Slot {
+  SlotKind kind = SlotKind::buffer;
+  Key value;
+  std::string name;           // inputs and variables
+  TensorType declared;        // type in the graph (may have open dims)
+  TensorType type;            // concrete type for the current shapes
+  int last_use = -1;          // last step reading it
+  bool pinned = false;        // an output or an update: lives to the end
+  int buffer = -1;            // buffer slots: index into the plan's buffers
+};
+
+struct Step {
+  const Node* node = nullptr;
+  const KernelFn* kernel = nullptr;
+  std::vector<int> ins, outs;
+  std::vector<Tensor> in_tensors, out_tensors;
+};
+
+std::string const_key(const Tensor& t) {
+  std::string k = t.type().to_string() + ":";
+  k.append(static_cast<const char*>(t.raw()), t.nbytes());
+  return k;
+}
+
+bool fits(const TensorType& declared, const TensorType& given) {
+  if (declared.dtype != given.dtype || declared.shape.rank() != given.shape.rank()) return false;
+  for (std::size_t i = 0; i < declared.shape.rank(); ++i) {
+    if (declared.shape[i] != Shape::kOpen && declared.shape[i] != given.shape[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Plan::Impl {
+  Graph* graph = nullptr;
+  std::string backend;
+  std::vector<Slot> slots;
+  std::map<Key, int> slot_of;  // canonical value -> slot
+  std::vector<Step> steps;
+  std::vector<int> outputs;
+  std::vector<std::pair<std::string, int>> updates;
+  std::set<std::string> graph_inputs;  // every input of the graph: feeds may name unused ones
+
+  // Run-time state.
+  std::vector<Tensor> values;  // per slot
+  std::vector<std::shared_ptr<std::byte>> buffers;
+  std::vector<std::size_t> buffer_capacity;
+  std::vector<std::size_t> buffer_need;
+  std::vector<Shape> signature;
+  bool prepared = false;
+  std::vector<Tensor> results;
+  std::size_t unshared = 0;
+
+  void prepare(const std::vector<Shape>& shapes);
+  void infer_types();
+  void assign_buffers();
+};
+
+// Concrete types of every slot for the current feed shapes (leaves set by the caller).
+void Plan::Impl::infer_types() {
+  for (auto& st : steps) {
+    std::vector<TensorType> in;
+    for (int s : st.ins) in.push_back(slots[static_cast<std::size_t>(s)].type);
+    std::vector<TensorType> out;
+    try {
+      out = st.node->op->infer(InferContext{*st.node->op, st.node->attrs, in});
+    } catch (const ShapeError& e) {
+      throw ShapeError(fmt::format("{} (at node {} with the fed shapes)", e.what(), st.node->label()));
+    }
+    for (std::size_t k = 0; k < st.outs.size(); ++k) {
+      if (!out[k].shape.is_static()) {
+        throw ShapeError(fmt::format("node {}: output {} is still open ({}) with the fed shapes",
+                                     st.node->label(), k, out[k].to_string()));
+      }
+      slots[static_cast<std::size_t>(st.outs[k])].type = out[k];
+    }
+  }
+}
+
+// Greedy best-fit assignment of buffer slots to buffers, freeing each at its last use.
+void Plan::Impl::assign_buffers() {
+  buffer_need.clear();
+  std::multimap<std::size_t, int> free;  // capacity need so far -> buffer
+  unshared = 0;
+  auto bytes_of = [](const TensorType& t) {
+    return static_cast<std::size_t>(t.shape.numel()) * dtype_size(t.dtype);
+  };
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    for (int s : steps[i].outs) {
+      Slot& sl = slots[static_cast<std::size_t>(s)];
+      const std::size_t need = bytes_of(sl.type);
+      unshared += need;
+      auto it = free.lower_bound(need);
+      if (it == free.end() && !free.empty()) it = std::prev(free.end());  // grow the largest
+      if (it != free.end()) {
+        sl.buffer = it->second;
+        free.erase(it);
+        buffer_need[static_cast<std::size_t>(sl.buffer)] =
+            std::max(buffer_need[static_cast<std::size_t>(sl.buffer)], need);
+      } else {
+        sl.buffer = static_cast<int>(buffer_need.size());
+        buffer_need.push_back(need);
+      }
+    }
+    std::set<int> released;
+    auto release = [&](int s) {
+      const Slot& sl = slots[static_cast<std::size_t>(s)];
+      if (sl.kind != SlotKind::buffer || sl.pinned || sl.last_use > static_cast<int>(i)) return;
+      if (!released.insert(sl.buffer).second) return;
+      free.emplace(buffer_need[static_cast<std::size_t>(sl.buffer)], sl.buffer);
+    };
+    for (int s : steps[i].ins) release(s);
+    for (int s : steps[i].outs) release(s);
+  }
+  // Allocate only where a buffer is new or too small for these shapes.
+  buffers.resize(buffer_need.size());
+  buffer_capacity.resize(buffer_need.size(), 0);
+  for (std::size_t b = 0; b < buffer_need.size(); ++b) {
+    if (buffer_capacity[b] < buffer_need[b] || !buffers[b]) {
+      const auto n = static_cast<std::int64_t>((buffer_need[b] + 63) / 64 * 64);
+      // A float block owns the aligned storage; the aliasing shared_ptr keeps it alive.
+      auto block = std::make_shared<Tensor>(DType::f32, Shape{std::max<std::int64_t>(n / 4, 16)});
+      buffers[b] = std::shared_ptr<std::byte>(block, static_cast<std::byte*>(block->raw()));
+      buffer_capacity[b] = block->nbytes();
+    }
+  }
+  for (auto& st : steps) {
+    for (std::size_t k = 0; k < st.outs.size(); ++k) {
+      Slot& sl = slots[static_cast<std::size_t>(st.outs[k])];
+      values[static_cast<std::size_t>(st.outs[k])] =
+          Tensor::wrap(buffers[static_cast<std::size_t>(sl.buffer)], sl.type);
+      st.out_tensors[k] = values[static_cast<std::size_t>(st.outs[k])];
+    }
+  }
+}
+
+void Plan::Impl::prepare(const std::vector<Shape>& shapes) {
+  infer_types();
+  assign_buffers();
+  signature = shapes;
+  prepared = true;
+}
+
+Plan::Plan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Plan::Plan(Plan&&) noexcept = default;
+Plan& Plan::operator=(Plan&&) noexcept = default;
+Plan::~Plan() = default;
+
+Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptions& options) {
+  auto impl = std::make_unique<Plan::Impl>();
+  impl->graph = &graph;
+  impl->backend = options.backend;
+  std::vector<Value> roots = outputs;
+  for (const auto& [name, v] : options.updates) {
+    Value var = graph.find_leaf(NodeKind::variable, name);
+    if (!var.valid()) throw UsageError(fmt::format("update of unknown variable '{}'", name));
+    if (v.graph != &graph || v.type() != var.type()) {
+      throw ShapeError(fmt::format("update of variable '{}' ({}) with a value of type {}", name,
+                                   var.type().to_string(), v.graph == &graph ? v.type().to_string() : "another graph"));
+    }
+    roots.push_back(v);
+  }
+  for (const auto& v : roots) {
+    if (v.graph != &graph) throw UsageError("compile: an output belongs to another graph");
+  }
+
+  // 1. Dead-node elimination on the graph as built.
+  const auto n = graph.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const Node& node = graph.node(static_cast<std::int32_t>(i));
+    if (node.kind == NodeKind::input) impl->graph_inputs.insert(node.name);
+  }
+  std::vector<char> live(n, 0);
+  for (const auto& v : roots) live[static_cast<std::size_t>(v.node)] = 1;
+  for (std::size_t i = n; i-- > 0;) {
+    if (!live[i]) continue;
+    for (const auto& in : graph.node(static_cast<std::int32_t>(i)).inputs) {
+      live[static_cast<std::size_t>(in.node)] = 1;
+    }
+  }
+
+  // 2. Merging of identical nodes: canonical value of every live value.
+  std::map<Key, Key> canon;
+  std::map<std::string, std::int32_t> seen;
+  std::map<std::int32_t, std::vector<Key>> inputs_of;  // canonical node -> canonical inputs
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    const Node& node = graph.node(static_cast<std::int32_t>(i));
+    std::vector<Key> ins;
+    for (const auto& in : node.inputs) ins.push_back(canon.at({in.node, in.index}));
+    std::string key;
+    if (options.merge_identical && node.kind == NodeKind::op && node.op->pure) {
+      key = node.op->name + "{" + node.attrs.to_string() + "}";
+      for (const auto& k : ins) key += fmt::format(",{}.{}", k.first, k.second);
+    } else if (options.merge_identical && node.kind == NodeKind::constant) {
+      key = "const " + const_key(node.value);
+    }
+    std::int32_t target = node.id;
+    if (!key.empty()) {
+      auto [it, inserted] = seen.emplace(key, node.id);
+      target = it->second;
+    }
+    for (std::size_t k = 0; k < node.outputs.size(); ++k) {
+      canon[{node.id, static_cast<std::int32_t>(k)}] = {target, static_cast<std::int32_t>(k)};
+    }
+    if (target == node.id) inputs_of[node.id] = ins;
+  }
+
+  // 3. Liveness of canonical nodes, slots, and steps in topological (id) order.
+  std::set<std::int32_t> needed;
+  std::vector<std::int32_t> stack;
+  for (const auto& v : roots) stack.push_back(canon.at({v.node, v.index}).first);
+  while (!stack.empty()) {
+    auto id = stack.back();
+    stack.pop_back();
+    if (!needed.insert(id).second) continue;
+    for (const auto& k : inputs_of[id]) stack.push_back(k.first);
+  }
+  auto& slots = impl->slots;
+  auto slot_for = [&](Key k) { return impl->slot_of.at(k); };
+  for (std::int32_t id : needed) {  // std::set iterates in id order: topological
+    const Node& node = graph.node(id);
+    std::vector<int> outs;
+    for (std::size_t k = 0; k < node.outputs.size(); ++k) {
+      Slot s;
+      s.value = {id, static_cast<std::int32_t>(k)};
+      s.declared = s.type = node.outputs[k];
+      s.name = node.name;
+      s.kind = node.kind == NodeKind::input      ? SlotKind::input
+               : node.kind == NodeKind::variable ? SlotKind::variable
+               : node.kind == NodeKind::constant ? SlotKind::constant
+                                                 : SlotKind::buffer;
+      impl->slot_of[s.value] = static_cast<int>(slots.size());
+      outs.push_back(static_cast<int>(slots.size()));
+      slots.push_back(s);
+    }
+    if (node.kind != NodeKind::op) continue;
+    auto kit = node.op->kernels.find(options.backend);
+    if (kit == node.op->kernels.end()) {
+      throw UsageError(fmt::format("op '{}' (node {}) has no kernel for backend '{}'", node.op->name,
+                                   node.label(), options.backend));
+    }
+    Step st;
+    st.node = &node;
+    st.kernel = &kit->second;
+    for (const auto& k : inputs_of[id]) st.ins.push_back(slot_for(k));
+    st.outs = outs;
+    st.in_tensors.resize(st.ins.size());
+    st.out_tensors.resize(st.outs.size());
+    impl->steps.push_back(std::move(st));
+  }
+  for (std::size_t i = 0; i < impl->steps.size(); ++i) {
+    for (int s : impl->steps[i].ins) slots[static_cast<std::size_t>(s)].last_use = static_cast<int>(i);
+  }
+  for (const auto& v : outputs) {
+    int s = slot_for(canon.at({v.node, v.index}));
+    slots[static_cast<std::size_t>(s)].pinned = true;
+    impl->outputs.push_back(s);
+  }
+  for (const auto& [name, v] : options.updates) {
+    int s = slot_for(canon.at({v.node, v.index}));
+    slots[static_cast<std::size_t>(s)].pinned = true;
+    impl->updates.emplace_back(name, s);
+  }
+  impl->values.resize(slots.size());
+  for (auto& s : slots) {
+    if (s.kind == SlotKind::constant) {
+      impl->values[static_cast<std::size_t>(&s - slots.data())] = graph.node(s.value.first).value;
+    }
+  }
+  // Plan the buffers now when every shape is static, so peak_bytes() is known before a run.
+  bool all_static = true;
+  for (const auto& s : slots) all_static = all_static && s.declared.shape.is_static();
+  if (all_static) {
+    std::vector<Shape> shapes;
+    for (const auto& s : slots) {
+      if (s.kind == SlotKind::input) shapes.push_back(s.declared.shape);
+    }
+    impl->prepare(shapes);
+  }
+  return Plan(std::move(impl));
+}
+
+const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
+  Impl& m = *impl_;
+  std::vector<Shape> shapes;
+  for (std::size_t i = 0; i < m.slots.size(); ++i) {
+    Slot& s = m.slots[i];
+    if (s.kind == SlotKind::input) {
+      auto it = feeds.find(s.name);
+      if (it == feeds.end()) {
+        throw FeedError(fmt::format("input '{}' ({}) is not fed", s.name, s.declared.to_string()));
+      }
+      if (!it->second.defined() || !fits(s.declared, it->second.type())) {
+        throw FeedError(fmt::format("input '{}' expects {}, got {}", s.name, s.declared.to_string(),
+                                    it->second.defined() ? it->second.type().to_string() : "an empty tensor"));
+      }
+      s.type = it->second.type();
+      m.values[i] = it->second;
+      shapes.push_back(s.type.shape);
+    } else if (s.kind == SlotKind::variable) {
+      if (store == nullptr) {
+        throw FeedError(fmt::format("the plan reads variable '{}' but no VariableStore was given", s.name));
+      }
+      const Tensor& t = store->get(s.name);
+      if (!t.defined() || t.type() != s.declared) {
+        throw FeedError(fmt::format("variable '{}' is declared {} but the store holds {}", s.name,
+                                    s.declared.to_string(), t.defined() ? t.type().to_string() : "nothing"));
+      }
+      m.values[i] = t;
+    }
+  }
+  for (const auto& [name, t] : feeds) {
+    if (!m.graph_inputs.count(name)) {  // a feed the plan does not use is fine; a typo is not
+      std::string names;
+      for (const auto& e : m.graph_inputs) names += fmt::format("{}{}", names.empty() ? "" : ", ", e);
+      throw FeedError(fmt::format("unknown feed '{}': the graph's inputs are [{}]", name, names));
+    }
+  }
+  if (!m.prepared || shapes != m.signature) m.prepare(shapes);
+
+  for (auto& st : m.steps) {
+    for (std::size_t k = 0; k < st.ins.size(); ++k) st.in_tensors[k] = m.values[static_cast<std::size_t>(st.ins[k])];
+    try {
+      (*st.kernel)(KernelContext{*st.node, st.in_tensors, st.out_tensors});
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(fmt::format("node {} failed: {}", st.node->label(), e.what()));
+    }
+  }
+  if (!m.updates.empty()) {
+    if (store == nullptr) throw FeedError("the plan has updates but no VariableStore was given");
+    std::vector<Tensor> fresh;
+    for (const auto& [name, s] : m.updates) {
+      const Slot& sl = m.slots[static_cast<std::size_t>(s)];
+      const Tensor& v = m.values[static_cast<std::size_t>(s)];
+      fresh.push_back(sl.kind == SlotKind::buffer ? v : v.clone());  // leaves may alias the store
+    }
+    for (std::size_t i = 0; i < m.updates.size(); ++i) store->get(m.updates[i].first).copy_from(fresh[i]);
+  }
+  m.results.resize(m.outputs.size());
+  for (std::size_t i = 0; i < m.outputs.size(); ++i) m.results[i] = m.values[static_cast<std::size_t>(m.outputs[i])];
+  return m.results;
+}
+
+std::size_t Plan::peak_bytes() const {
+  std::size_t total = 0;
+  for (auto b : impl_->buffer_need) total += b;
+  return total;
+}
+std::size_t Plan::unshared_bytes() const { return impl_->unshared; }
+std::size_t Plan::num_steps() const { return impl_->steps.size(); }
+
+std::vector<std::string> Plan::input_names() const {
+  std::vector<std::string> out;
+  for (const auto& s : impl_->slots) {
+    if (s.kind == SlotKind::input) out.push_back(s.name);
+  }
+  return out;
+}
+
+std::vector<std::string> Plan::variable_names() const {
+  std::vector<std::string> out;
+  for (const auto& s : impl_->slots) {
+    if (s.kind == SlotKind::variable) out.push_back(s.name);
+  }
+  return out;
+}
+
+std::string Plan::to_string() const {
+  std::string s = fmt::format("plan: {} steps on '{}', peak {} bytes (unshared {})\n",
+                              impl_->steps.size(), impl_->backend, peak_bytes(), unshared_bytes());
+  for (std::size_t i = 0; i < impl_->steps.size(); ++i) {
+    const Step& st = impl_->steps[i];
+    std::string outs;
+    for (int o : st.outs) {
+      const Slot& sl = impl_->slots[static_cast<std::size_t>(o)];
+      outs += fmt::format("{}buf{} {}", outs.empty() ? "" : ", ", sl.buffer, sl.type.to_string());
+    }
+    s += fmt::format("  {:3}: {} -> {}\n", i, st.node->label(), outs);
+  }
+  return s;
+}
+
+}  // namespace symgrad

@@ -1,0 +1,138 @@
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "symgrad/symgrad.hpp"
+
+namespace symgrad {
+namespace {
+
+Tensor vec(std::vector<double> v) {
+  return Tensor::from(DType::f64, Shape{static_cast<std::int64_t>(v.size())}, v);
+}
+
+TEST(Plan, DeadNodesAreEliminated) {
+  Graph g;
+  auto x = g.input("x", {DType::f64, Shape{3}});
+  auto used = exp(x);
+  auto unused = log(x) * tanh(x);
+  (void)unused;
+  Plan p = compile(g, {used});
+  EXPECT_EQ(p.num_steps(), 1u);
+}
+
+TEST(Plan, IdenticalNodesAreMerged) {
+  Graph g;
+  auto x = g.input("x", {DType::f64, Shape{3}});
+  auto a = exp(x) * 2.0;
+  auto b = exp(x) * 2.0;  // same op, inputs and attributes; the constant 2 merges too
+  Plan merged = compile(g, {a + b});
+  EXPECT_EQ(merged.num_steps(), 3u);  // exp, mul, add
+  CompileOptions no_merge;
+  no_merge.merge_identical = false;
+  Plan plain = compile(g, {a + b}, no_merge);
+  EXPECT_EQ(plain.num_steps(), 5u);
+  auto r1 = merged.run({{"x", vec({0, 1, 2})}})[0].to_vector();
+  auto r2 = plain.run({{"x", vec({0, 1, 2})}})[0].to_vector();
+  EXPECT_EQ(r1, r2);
+}
+
+TEST(Plan, BuffersAreReusedByLiveness) {
+  // a chain of 10 elementwise ops on 1000 doubles needs two live buffers at a time, not ten
+  Graph g;
+  auto x = g.input("x", {DType::f64, Shape{1000}});
+  Value h = x;
+  for (int i = 0; i < 10; ++i) h = tanh(h);
+  Plan p = compile(g, {h});
+  EXPECT_EQ(p.unshared_bytes(), 10u * 8000u);
+  EXPECT_LE(p.peak_bytes(), 2u * 8000u);
+  Tensor in(DType::f64, Shape{1000});
+  in.fill(0.5);
+  double expect = 0.5;
+  for (int i = 0; i < 10; ++i) expect = std::tanh(expect);
+  EXPECT_DOUBLE_EQ(p.run({{"x", in}})[0].get(999), expect);
+}
+
+TEST(Plan, RunsManyTimesWithoutReallocating) {
+  Graph g;
+  auto x = g.input("x", {DType::f64, Shape{Shape::kOpen, 2}});
+  auto y = sum(square(x), {1});
+  Plan p = compile(g, {y});
+  Tensor a = Tensor::from(DType::f64, Shape{2, 2}, {1, 2, 3, 4});
+  const void* first = p.run({{"x", a}})[0].raw();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(p.run({{"x", a}})[0].raw(), first);
+  // another batch size gets new shapes; going back reuses the (large enough) buffers
+  Tensor b = Tensor::from(DType::f64, Shape{1, 2}, {1, 1});
+  EXPECT_EQ(p.run({{"x", b}})[0].to_vector(), (std::vector<double>{2}));
+  EXPECT_EQ(p.run({{"x", a}})[0].to_vector(), (std::vector<double>{5, 25}));
+}
+
+TEST(Plan, FeedsAreCheckedByName) {
+  Graph g;
+  auto x = g.input("images", {DType::f32, Shape{Shape::kOpen, 4}});
+  Plan p = compile(g, {exp(x)});
+  auto expect_error = [&](const Feeds& f, const std::string& needle) {
+    try {
+      p.run(f);
+      FAIL() << "expected FeedError with " << needle;
+    } catch (const FeedError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error({}, "'images'");
+  expect_error({{"images", Tensor(DType::f64, Shape{2, 4})}}, "f32[?, 4]");
+  expect_error({{"images", Tensor(DType::f32, Shape{2, 5})}}, "f32[2, 5]");
+  expect_error({{"images", Tensor(DType::f32, Shape{2, 4})}, {"imgaes", Tensor(DType::f32, Shape{1})}},
+               "unknown feed 'imgaes'");
+  EXPECT_NO_THROW(p.run({{"images", Tensor(DType::f32, Shape{3, 4})}}));
+}
+
+TEST(Plan, VariablesAndUpdates) {
+  // one step of gradient descent inside the plan: w <- w - 0.1 dL/dw with L = sum((w - t)^2)
+  Graph g;
+  auto w = g.variable("w", {DType::f64, Shape{2}});
+  auto t = g.input("t", {DType::f64, Shape{2}});
+  auto loss = sum(square(w - t));
+  auto dw = gradients(loss, {w})[0];
+  CompileOptions o;
+  o.updates["w"] = w - 0.1 * dw;
+  Plan p = compile(g, {loss}, o);
+  VariableStore store;
+  store.set("w", vec({1, 1}));
+  EXPECT_THROW(p.run({{"t", vec({0, 0})}}), FeedError);  // no store
+  double last = 1e9;
+  for (int i = 0; i < 60; ++i) {  // w - t shrinks by 0.8 a step
+    double l = p.run({{"t", vec({3, -1})}}, &store)[0].get(0);
+    EXPECT_LT(l, last);
+    last = l;
+  }
+  EXPECT_NEAR(store.get("w").get(0), 3.0, 1e-3);
+  EXPECT_NEAR(store.get("w").get(1), -1.0, 1e-3);
+  VariableStore wrong;
+  wrong.set("w", vec({1, 1, 1}));
+  EXPECT_THROW(p.run({{"t", vec({0, 0})}}, &wrong), FeedError);
+}
+
+TEST(Plan, MissingKernelBackendIsAClearError) {
+  Graph g;
+  auto x = g.input("x", {DType::f64, Shape{2}});
+  CompileOptions o;
+  o.backend = "tpu";
+  try {
+    compile(g, {exp(x)}, o);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'tpu'"), std::string::npos);
+  }
+}
+
+TEST(Plan, RunTimeBroadcastMismatchNamesTheShapes) {
+  Graph g;
+  auto a = g.input("a", {DType::f64, Shape{Shape::kOpen}});
+  auto b = g.input("b", {DType::f64, Shape{Shape::kOpen}});
+  Plan p = compile(g, {a + b});
+  EXPECT_THROW(p.run({{"a", vec({1, 2})}, {"b", vec({1, 2, 3})}}), ShapeError);
+}
+
+}  // namespace
+}  // namespace symgrad
