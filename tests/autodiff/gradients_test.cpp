@@ -1,13 +1,12 @@
 #include <gtest/gtest.h>
 
+#include "support/tensors.hpp"
 #include "symgrad/symgrad.hpp"
 
 namespace symgrad {
 namespace {
 
-Tensor vec(std::vector<double> v) {
-  return Tensor::from(DType::f64, Shape{static_cast<std::int64_t>(v.size())}, v);
-}
+using symgrad::testing::vec;
 
 TEST(Gradients, SharedParameterGetsTheSumOfItsGradients) {
   // f = sum(w * x) + sum(w * w): df/dw = x + 2 w  (w used in three places)
