@@ -1,4 +1,6 @@
-// Matrix multiplication, 2-D and batched (leading dimensions broadcast).
+// Matrix multiplication, 2-D and batched (leading dimensions broadcast), with optional
+// transposition of either operand's last two axes (attributes transpose_a, transpose_b), so that
+// gradients are matmuls of transposed operands and never materialize a transpose.
 
 #include <fmt/format.h>
 
@@ -7,41 +9,76 @@
 
 namespace symgrad {
 
-Value matmul(Value a, Value b) { return a.graph->apply1("matmul", {a, b}); }
+Value matmul(Value a, Value b, bool transpose_a, bool transpose_b) {
+  Attrs attrs;
+  if (transpose_a) attrs.set("transpose_a", std::int64_t{1});
+  if (transpose_b) attrs.set("transpose_b", std::int64_t{1});
+  return a.graph->apply1("matmul", {a, b}, attrs);
+}
 
 namespace ops_detail {
+namespace {
+
+// op(a) op(b) with op = identity or transpose of the last two axes.
+Value mm(Value a, Value b, bool ta, bool tb) { return matmul(a, b, ta, tb); }
+
+}  // namespace
 
 void register_matmul_ops(OpRegistry& r) {
-  // y = a b:  da = g b^T,  db = a^T g  (each summed back over broadcast batch dimensions)
+  // y = op(a) op(b). With A = op(a), B = op(b): dA = g B^T, dB = A^T g, mapped back through op:
+  //   y = a b:      da = g b^T,    db = a^T g
+  //   y = a b^T:    da = g b,      db = g^T a
+  //   y = a^T b:    da = b g^T,    db = a g
+  //   y = a^T b^T:  da = b^T g^T,  db = g^T a^T
+  // (each summed back over broadcast batch dimensions)
   r.add(make_op(
-      "matmul", "[..., m, k] x [..., k, n] -> [..., m, n]", 2,
+      "matmul", "[..., m, k] x [..., k, n] -> [..., m, n], operands optionally transposed", 2,
       [](const InferContext& ctx) -> std::vector<TensorType> {
         require_float(ctx, 0);
         require_same_dtype(ctx);
         const Shape& a = ctx.inputs[0].shape;
         const Shape& b = ctx.inputs[1].shape;
         if (a.rank() < 2 || b.rank() < 2) ctx.fail("both operands need rank >= 2");
-        const std::int64_t k1 = a[a.rank() - 1], k2 = b[b.rank() - 2];
+        const bool ta = ctx.attrs.get_int("transpose_a", 0) != 0;
+        const bool tb = ctx.attrs.get_int("transpose_b", 0) != 0;
+        const std::int64_t m = ta ? a[a.rank() - 1] : a[a.rank() - 2];
+        const std::int64_t k1 = ta ? a[a.rank() - 2] : a[a.rank() - 1];
+        const std::int64_t k2 = tb ? b[b.rank() - 1] : b[b.rank() - 2];
+        const std::int64_t n = tb ? b[b.rank() - 2] : b[b.rank() - 1];
         if (k1 != k2 && k1 != Shape::kOpen && k2 != Shape::kOpen) {
-          ctx.fail(fmt::format("inner dimensions differ: {} x {}", a.to_string(), b.to_string()));
+          ctx.fail(fmt::format("inner dimensions differ: {}{} x {}{}", a.to_string(), ta ? "^T" : "",
+                               b.to_string(), tb ? "^T" : ""));
         }
         Shape ba(std::vector<std::int64_t>(a.dims().begin(), a.dims().end() - 2));
         Shape bb(std::vector<std::int64_t>(b.dims().begin(), b.dims().end() - 2));
         std::vector<std::int64_t> dims = broadcast_shapes(ba, bb).dims();
-        dims.push_back(a[a.rank() - 2]);
-        dims.push_back(b[b.rank() - 1]);
+        dims.push_back(m);
+        dims.push_back(n);
         return {TensorType{ctx.inputs[0].dtype, Shape(dims)}};
       },
       [](const PullbackContext& c) -> std::vector<Grad> {
+        const bool ta = c.attrs().get_int("transpose_a", 0) != 0;
+        const bool tb = c.attrs().get_int("transpose_b", 0) != 0;
+        Value a = c.x(0), b = c.x(1), g = c.g();
         std::vector<Grad> out(2, Grad::disconnected());
-        if (c.needs[0]) out[0] = unbroadcast(matmul(c.g(), matrix_transpose(c.x(1))), c.x(0));
-        if (c.needs[1]) out[1] = unbroadcast(matmul(matrix_transpose(c.x(0)), c.g()), c.x(1));
+        if (c.needs[0]) out[0] = unbroadcast(ta ? mm(b, g, tb, true) : mm(g, b, false, !tb), a);
+        if (c.needs[1]) out[1] = unbroadcast(tb ? mm(g, a, true, ta) : mm(a, g, !ta, false), b);
         return out;
       },
       [] {
-        return std::vector<Sample>{Sample{"2d", {floats({2, 3}), floats({3, 4})}, {}, true},
-                                   Sample{"batched", {floats({2, 2, 3}), floats({2, 3, 2})}, {}, true},
-                                   Sample{"broadcast", {floats({2, 2, 3}), floats({3, 2})}, {}, true}};
+        auto flags = [](bool ta, bool tb) {
+          Attrs a;
+          if (ta) a.set("transpose_a", std::int64_t{1});
+          if (tb) a.set("transpose_b", std::int64_t{1});
+          return a;
+        };
+        return std::vector<Sample>{
+            Sample{"2d", {floats({2, 3}), floats({3, 4})}, {}, true},
+            Sample{"batched", {floats({2, 2, 3}), floats({2, 3, 2})}, {}, true},
+            Sample{"broadcast", {floats({2, 2, 3}), floats({3, 2})}, {}, true},
+            Sample{"a_t", {floats({3, 2}), floats({3, 4})}, flags(true, false), true},
+            Sample{"b_t", {floats({2, 3}), floats({4, 3})}, flags(false, true), true},
+            Sample{"both_t_batched", {floats({2, 3, 2}), floats({4, 3})}, flags(true, true), true}};
       }));
 }
 

@@ -68,8 +68,9 @@ Value where(Value mask, Value a, Value b);
 
 // ---- linear algebra and shapes -------------------------------------------------------------
 /// [..., m, k] x [..., k, n] -> [..., m, n]; leading (batch) dimensions broadcast. A 2-D
-/// matmul is the special case with no batch dimensions.
-Value matmul(Value a, Value b);
+/// matmul is the special case with no batch dimensions. transpose_a / transpose_b use an
+/// operand's last two axes swapped (no transpose is materialized).
+Value matmul(Value a, Value b, bool transpose_a = false, bool transpose_b = false);
 /// Permutes axes; an empty `perm` reverses them (NumPy's .T).
 Value transpose(Value x, Axes perm = {});
 /// Swaps the last two axes.

@@ -1,4 +1,5 @@
-// Reference kernel of (batched, broadcasting) matmul: a plain i-p-j loop per matrix.
+// Reference kernel of (batched, broadcasting, optionally transposed) matmul: a plain i-p-j loop
+// per matrix.
 
 #include <algorithm>
 
@@ -22,8 +23,15 @@ void register_matmul_kernels(OpRegistry& r) {
   r.add_kernel("matmul", kBackend, [](const KernelContext& c) {
     const Shape& as = c.in(0).shape();
     const Shape& bs = c.in(1).shape();
-    const std::int64_t m = as[as.rank() - 2], k = as[as.rank() - 1], n = bs[bs.rank() - 1];
-    if (bs[bs.rank() - 2] != k) {
+    const bool ta = c.attrs().get_int("transpose_a", 0) != 0;
+    const bool tb = c.attrs().get_int("transpose_b", 0) != 0;
+    const std::int64_t ar = as[as.rank() - 2], ac = as[as.rank() - 1];
+    const std::int64_t br = bs[bs.rank() - 2], bc = bs[bs.rank() - 1];
+    const std::int64_t m = ta ? ac : ar, k = ta ? ar : ac, n = tb ? br : bc;
+    // element strides of op(a)[i, p] and op(b)[p, j]
+    const std::int64_t a_i = ta ? 1 : ac, a_p = ta ? ac : 1;
+    const std::int64_t b_p = tb ? 1 : bc, b_j = tb ? bc : 1;
+    if ((tb ? bc : br) != k) {
       throw ShapeError(fmt::format("{}: inner dimensions differ at run time: {} x {}", c.node.label(),
                                    as.to_string(), bs.to_string()));
     }
@@ -41,8 +49,8 @@ void register_matmul_kernels(OpRegistry& r) {
                         std::fill(py, py + m * n, T(0));
                         for (std::int64_t i = 0; i < m; ++i) {
                           for (std::int64_t p = 0; p < k; ++p) {
-                            const T av = pa[i * k + p];
-                            for (std::int64_t j = 0; j < n; ++j) py[i * n + j] += av * pb[p * n + j];
+                            const T av = pa[i * a_i + p * a_p];
+                            for (std::int64_t j = 0; j < n; ++j) py[i * n + j] += av * pb[p * b_p + j * b_j];
                           }
                         }
                       });
