@@ -117,6 +117,7 @@ TEST(Plan, MissingKernelBackendIsAClearError) {
   auto x = g.input("x", {DType::f64, Shape{2}});
   CompileOptions o;
   o.backend = "tpu";
+  o.fallback = "";
   try {
     compile(g, {exp(x)}, o);
     FAIL();

@@ -10,12 +10,14 @@ namespace symgrad {
 
 void register_builtin_ops(OpRegistry& registry);        // framework/src/ops/*.cpp
 void register_reference_kernels(OpRegistry& registry);  // framework/src/runtime/reference/*.cpp
+void register_onednn_kernels(OpRegistry& registry);     // framework/src/runtime/onednn/*.cpp
 
 OpRegistry& OpRegistry::global() {
   static OpRegistry* registry = [] {
     auto* r = new OpRegistry();  // never destroyed: plugins may hold pointers until exit
     register_builtin_ops(*r);
     register_reference_kernels(*r);
+    register_onednn_kernels(*r);
     return r;
   }();
   return *registry;
@@ -39,6 +41,15 @@ void OpRegistry::add_kernel(const std::string& name, const std::string& backend,
     throw UsageError(fmt::format("kernel for unknown op '{}' (backend '{}')", name, backend));
   }
   it->second->kernels[backend] = std::move(kernel);
+}
+
+void OpRegistry::add_factory(const std::string& name, const std::string& backend,
+                             KernelFactory factory) {
+  auto it = ops_.find(name);
+  if (it == ops_.end()) {
+    throw UsageError(fmt::format("kernel for unknown op '{}' (backend '{}')", name, backend));
+  }
+  it->second->factories[backend] = std::move(factory);
 }
 
 const OpDef* OpRegistry::find(const std::string& name) const {

@@ -30,7 +30,10 @@ struct Slot {
 
 struct Step {
   const Node* node = nullptr;
-  const KernelFn* kernel = nullptr;
+  const KernelFactory* factory = nullptr;  // the backend's prepared kernels, if it has them
+  const KernelFn* kernel = nullptr;        // a stateless kernel (the backend's or the fallback's)
+  std::string kernel_backend;              // whose stateless kernel that is
+  PreparedKernel* prepared = nullptr;      // for the current shapes; null: run `kernel`
   std::vector<int> ins, outs;
   std::vector<Tensor> in_tensors, out_tensors;
 };
@@ -68,13 +71,46 @@ struct Plan::Impl {
   std::vector<std::size_t> buffer_need;
   std::vector<Shape> signature;
   bool prepared = false;
+  // Prepared kernels per set of input shapes: a batch size seen before reuses its primitives.
+  std::map<std::vector<Shape>, std::vector<std::unique_ptr<PreparedKernel>>> kernel_cache;
   std::vector<Tensor> results;
   std::size_t unshared = 0;
 
   void prepare(const std::vector<Shape>& shapes);
   void infer_types();
   void assign_buffers();
+  void prepare_kernels(const std::vector<Shape>& shapes);
 };
+
+void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
+  auto [it, fresh] = kernel_cache.try_emplace(shapes);
+  auto& kernels = it->second;
+  if (fresh) kernels.resize(steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    Step& st = steps[i];
+    st.prepared = nullptr;
+    if (st.factory == nullptr) continue;
+    if (fresh) {
+      std::vector<TensorType> in, out;
+      for (int s : st.ins) in.push_back(slots[static_cast<std::size_t>(s)].type);
+      for (int s : st.outs) out.push_back(slots[static_cast<std::size_t>(s)].type);
+      try {
+        kernels[i] = (*st.factory)(PrepareContext{*st.node, in, out});
+      } catch (...) {
+        kernel_cache.erase(it);  // never keep a half-prepared set
+        throw;
+      }
+      if (!kernels[i] && st.kernel == nullptr) {
+        std::string types;
+        for (const auto& t : in) types += fmt::format("{}{}", types.empty() ? "" : ", ", t.to_string());
+        throw UsageError(fmt::format("backend '{}' cannot run op '{}' (node {}) on inputs {}, and "
+                                     "there is no fallback",
+                                     backend, st.node->op->name, st.node->label(), types));
+      }
+    }
+    st.prepared = kernels[i].get();
+  }
+}
 
 // Concrete types of every slot for the current feed shapes (leaves set by the caller).
 void Plan::Impl::infer_types() {
@@ -157,6 +193,7 @@ void Plan::Impl::assign_buffers() {
 void Plan::Impl::prepare(const std::vector<Shape>& shapes) {
   infer_types();
   assign_buffers();
+  prepare_kernels(shapes);
   signature = shapes;
   prepared = true;
 }
@@ -255,14 +292,24 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
       slots.push_back(s);
     }
     if (node.kind != NodeKind::op) continue;
-    auto kit = node.op->kernels.find(options.backend);
-    if (kit == node.op->kernels.end()) {
-      throw UsageError(fmt::format("op '{}' (node {}) has no kernel for backend '{}'", node.op->name,
-                                   node.label(), options.backend));
-    }
     Step st;
     st.node = &node;
-    st.kernel = &kit->second;
+    if (auto f = node.op->factories.find(options.backend); f != node.op->factories.end()) {
+      st.factory = &f->second;
+    }
+    for (const std::string& b : {options.backend, options.fallback}) {
+      auto k = node.op->kernels.find(b);
+      if (!b.empty() && k != node.op->kernels.end()) {
+        st.kernel = &k->second;
+        st.kernel_backend = b;
+        break;
+      }
+    }
+    if (st.factory == nullptr && st.kernel == nullptr) {
+      throw UsageError(fmt::format("op '{}' (node {}) has no kernel for backend '{}'{}",
+                                   node.op->name, node.label(), options.backend,
+                                   options.fallback.empty() ? "" : fmt::format(" nor '{}'", options.fallback)));
+    }
     for (const auto& k : inputs_of[id]) st.ins.push_back(slot_for(k));
     st.outs = outs;
     st.in_tensors.resize(st.ins.size());
@@ -342,7 +389,12 @@ const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
   for (auto& st : m.steps) {
     for (std::size_t k = 0; k < st.ins.size(); ++k) st.in_tensors[k] = m.values[static_cast<std::size_t>(st.ins[k])];
     try {
-      (*st.kernel)(KernelContext{*st.node, st.in_tensors, st.out_tensors});
+      const KernelContext ctx{*st.node, st.in_tensors, st.out_tensors};
+      if (st.prepared != nullptr) {
+        st.prepared->run(ctx);
+      } else {
+        (*st.kernel)(ctx);
+      }
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
@@ -388,6 +440,14 @@ std::vector<std::string> Plan::variable_names() const {
   return out;
 }
 
+std::vector<std::string> Plan::step_backends() const {
+  std::vector<std::string> out;
+  for (const auto& st : impl_->steps) {
+    out.push_back(st.prepared != nullptr ? impl_->backend : st.kernel_backend);
+  }
+  return out;
+}
+
 std::string Plan::to_string() const {
   std::string s = fmt::format("plan: {} steps on '{}', peak {} bytes (unshared {})\n",
                               impl_->steps.size(), impl_->backend, peak_bytes(), unshared_bytes());
@@ -398,7 +458,8 @@ std::string Plan::to_string() const {
       const Slot& sl = impl_->slots[static_cast<std::size_t>(o)];
       outs += fmt::format("{}buf{} {}", outs.empty() ? "" : ", ", sl.buffer, sl.type.to_string());
     }
-    s += fmt::format("  {:3}: {} -> {}\n", i, st.node->label(), outs);
+    s += fmt::format("  {:3}: {} [{}] -> {}\n", i, st.node->label(),
+                     st.prepared != nullptr ? impl_->backend : st.kernel_backend, outs);
   }
   return s;
 }

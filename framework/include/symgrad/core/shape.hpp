@@ -2,6 +2,7 @@
 /// @file
 /// Shapes (with open dimensions) and the static type of a graph value.
 
+#include <compare>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -34,6 +35,7 @@ class Shape {
   std::int64_t numel() const;
 
   bool operator==(const Shape&) const = default;
+  auto operator<=>(const Shape&) const = default;
   /// "[2, 3]", with "?" for open dimensions.
   std::string to_string() const;
 

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -94,10 +95,29 @@ struct Sample {
   bool second_order = true;  ///< also check second derivatives (gradgradcheck)
 };
 
+/// The concrete types a kernel is prepared for.
+struct PrepareContext {
+  const Node& node;
+  std::span<const TensorType> inputs;
+  std::span<const TensorType> outputs;
+  const Attrs& attrs() const { return node.attrs; }
+};
+
+/// A kernel prepared once for fixed types (for example oneDNN primitives built at compile time)
+/// and run many times on tensors of those types.
+class PreparedKernel {
+ public:
+  virtual ~PreparedKernel() = default;
+  virtual void run(const KernelContext& ctx) = 0;
+};
+
 using InferFn = std::function<std::vector<TensorType>(const InferContext&)>;
 using PullbackFn = std::function<std::vector<Grad>(const PullbackContext&)>;
 using KernelFn = std::function<void(const KernelContext&)>;
 using SamplesFn = std::function<std::vector<Sample>()>;
+/// Prepares a kernel for the given types, or returns nullptr when it does not handle them (the
+/// plan then uses the fallback backend's kernel, e.g. f64 on the oneDNN backend).
+using KernelFactory = std::function<std::unique_ptr<PreparedKernel>(const PrepareContext&)>;
 
 /// The declaration of an op.
 struct OpDef {
@@ -108,7 +128,8 @@ struct OpDef {
   InferFn infer;           ///< required
   PullbackFn pullback;     ///< empty: "not implemented" for every input
   SamplesFn samples;       ///< required for the registry-wide checks
-  std::map<std::string, KernelFn> kernels;  ///< by backend name ("reference", "onednn")
+  std::map<std::string, KernelFn> kernels;  ///< stateless kernels by backend ("reference")
+  std::map<std::string, KernelFactory> factories;  ///< prepared kernels by backend ("onednn")
 };
 
 }  // namespace symgrad

@@ -22,6 +22,8 @@ class OpRegistry {
   const OpDef& add(OpDef def);
   /// Attaches a kernel for `backend` to op `name`; throws if the op is unknown.
   void add_kernel(const std::string& name, const std::string& backend, KernelFn kernel);
+  /// Attaches a prepared-kernel factory for `backend` to op `name`.
+  void add_factory(const std::string& name, const std::string& backend, KernelFactory factory);
   /// The op, or a UsageError that suggests the nearest names.
   const OpDef& get(const std::string& name) const;
   const OpDef* find(const std::string& name) const;

@@ -15,8 +15,12 @@ namespace symgrad {
 
 /// Options of compile().
 struct CompileOptions {
-  /// Kernels to run: "reference" (double and float loops; the oracle) for now.
+  /// Kernels to run: "reference" (double and float loops; the oracle) or "onednn" (float32 on
+  /// oneDNN primitives, prepared once per set of shapes).
   std::string backend = "reference";
+  /// Backend whose kernel runs a step the backend does not handle (an op without a kernel
+  /// there, or a dtype it does not take); empty: such a step is an error at compile time.
+  std::string fallback = "reference";
   /// Variables written back after each run: variable name -> the value that replaces it.
   std::map<std::string, Value> updates;
   /// Merge identical nodes (same op, attributes and inputs; equal constants).
@@ -52,7 +56,9 @@ class Plan {
   /// Names of the inputs the plan needs, and of the variables it reads.
   std::vector<std::string> input_names() const;
   std::vector<std::string> variable_names() const;
-  /// The schedule, one step a line, with each value's buffer.
+  /// Per step, the backend whose kernel runs it (for the shapes of the last run).
+  std::vector<std::string> step_backends() const;
+  /// The schedule, one step a line, with its backend and each value's buffer.
   std::string to_string() const;
 
   struct Impl;

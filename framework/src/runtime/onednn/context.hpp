@@ -1,0 +1,88 @@
+#pragma once
+// The oneDNN backend's shared pieces: the engine and stream, memory descriptors of plan tensors,
+// and PrimitiveKernel, a primitive built once whose arguments are bound to the kernel's tensors
+// (by data handle, without copies) at every run. Internal to framework/src/runtime/onednn.
+
+#include <functional>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "symgrad/graph/op_def.hpp"
+#include "symgrad/graph/op_registry.hpp"
+
+namespace symgrad::onednn {
+
+inline constexpr const char* kBackend = "onednn";
+
+/// The CPU engine and its in-order stream (created on first use; threads from
+/// SYMGRAD_NUM_THREADS when set, else OpenMP's default).
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+using dims = dnnl::memory::dims;
+using md = dnnl::memory::desc;
+
+/// Dimensions of a shape; a scalar is {1}. `rank` pads with leading ones.
+dims dims_of(const Shape& s, std::size_t rank = 0);
+/// Row-major (plain) strides of dims.
+dims plain_strides(const dims& d);
+/// A plain f32 descriptor of a shape (padded to `rank`).
+md plain(const Shape& s, std::size_t rank = 0);
+md plain(const dims& d);
+
+/// True when every input and output of the context is f32 (the backend's dtype).
+bool all_f32(const PrepareContext& ctx);
+
+/// Where a primitive argument comes from at run time.
+struct Source {
+  enum Kind { input, output, scratch } kind;
+  int index;  // input or output index; unused for scratch
+};
+inline Source in(int i) { return {Source::input, i}; }
+inline Source out(int i) { return {Source::output, i}; }
+inline Source scratch() { return {Source::scratch, 0}; }
+
+/// A sequence of primitives, each with its arguments bound to the kernel's tensors at run time
+/// (scratch memories, such as pooling workspaces, are allocated once).
+class PrimitiveKernel : public PreparedKernel {
+ public:
+  /// Appends a primitive; `args` map DNNL_ARG_* to descriptors and sources.
+  void add(dnnl::primitive p, const std::vector<std::tuple<int, md, Source>>& args);
+  /// Passes `mem` (allocated once, e.g. a workspace shared by a forward and a backward) as
+  /// argument `arg` of the primitive added last.
+  void share(int arg, dnnl::memory mem);
+  /// A host step between primitives (e.g. zeroing an output).
+  void add_host(std::function<void(const KernelContext&)> fn);
+  void run(const KernelContext& ctx) override;
+
+ private:
+  struct Bound {
+    int arg;
+    Source source;
+    dnnl::memory mem;
+  };
+  struct Item {
+    dnnl::primitive prim;
+    std::vector<Bound> args;
+    std::unordered_map<int, dnnl::memory> exec;  // the same memory objects, keyed for execute()
+    std::function<void(const KernelContext&)> host;
+  };
+  std::vector<Item> items_;
+};
+
+/// The f32 guard every factory starts with: nullptr for other dtypes (the plan falls back).
+#define SYMGRAD_ONEDNN_F32_ONLY(ctx) \
+  if (!::symgrad::onednn::all_f32(ctx)) return nullptr
+
+void register_elementwise_kernels(OpRegistry& r);
+void register_matmul_kernels(OpRegistry& r);
+void register_reduce_kernels(OpRegistry& r);
+void register_nn_kernels(OpRegistry& r);
+void register_conv_kernels(OpRegistry& r);
+void register_pool_kernels(OpRegistry& r);
+void register_shape_kernels(OpRegistry& r);
+
+}  // namespace symgrad::onednn

@@ -1,0 +1,143 @@
+// oneDNN kernels of elementwise ops: eltwise primitives for the unary ops, binary primitives
+// (with broadcasting of the second operand) for arithmetic, comparisons, dropout and
+// broadcasting. sign, where, cast and fill_like have no primitive and use the fallback.
+
+#include <cstring>
+
+#include "context.hpp"
+
+namespace symgrad::onednn {
+namespace {
+
+using dnnl::algorithm;
+using dnnl::prop_kind;
+
+// y = eltwise(alg, alpha, beta)(x); alpha/beta may read attributes.
+KernelFactory eltwise(algorithm alg, std::function<std::pair<float, float>(const Attrs&)> params) {
+  return [alg, params](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    auto [alpha, beta] = params(c.attrs());
+    const md d = plain(c.inputs[0].shape);
+    dnnl::eltwise_forward::primitive_desc pd(
+        dnnl::eltwise_forward::desc(prop_kind::forward_inference, alg, d, alpha, beta), engine());
+    auto k = std::make_unique<PrimitiveKernel>();
+    k->add(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, d, in(0)}, {DNNL_ARG_DST, d, out(0)}});
+    return k;
+  };
+}
+
+std::function<std::pair<float, float>(const Attrs&)> fixed(float alpha, float beta = 0.f) {
+  return [alpha, beta](const Attrs&) { return std::pair{alpha, beta}; };
+}
+
+// With the operands swapped, which algorithm gives the same result (none: not swappable).
+std::optional<algorithm> swapped(algorithm a) {
+  switch (a) {
+    case algorithm::binary_add: case algorithm::binary_mul: case algorithm::binary_eq:
+    case algorithm::binary_ne: return a;
+    case algorithm::binary_lt: return algorithm::binary_gt;
+    case algorithm::binary_gt: return algorithm::binary_lt;
+    case algorithm::binary_le: return algorithm::binary_ge;
+    case algorithm::binary_ge: return algorithm::binary_le;
+    default: return std::nullopt;
+  }
+}
+
+// Adds y = a (alg) b with NumPy broadcasting. oneDNN broadcasts only its second source: a
+// broadcast first operand is swapped with the second where the algorithm allows, and otherwise
+// broadcast into y first (y = 0; y += a), after which y = y (alg) b runs in place.
+void add_binary(PrimitiveKernel& k, algorithm alg, Source a, const Shape& sa, Source b,
+                const Shape& sb, const Shape& sy, const dnnl::primitive_attr& attr = {}) {
+  const std::size_t rank = std::max<std::size_t>(sy.rank(), 1);
+  const md dy = plain(sy, rank);
+  md da = plain(sa, rank), db = plain(sb, rank);
+  if (da.dims() != dy.dims()) {
+    auto s = swapped(alg);
+    if (s && db.dims() == dy.dims()) {
+      alg = *s;
+      std::swap(a, b);
+      std::swap(da, db);
+    } else {
+      k.add_host([](const KernelContext& ctx) { std::memset(ctx.out().raw(), 0, ctx.out().nbytes()); });
+      dnnl::binary::primitive_desc pd(dnnl::binary::desc(algorithm::binary_add, dy, da, dy), engine());
+      k.add(dnnl::binary(pd), {{DNNL_ARG_SRC_0, dy, out(0)}, {DNNL_ARG_SRC_1, da, a}, {DNNL_ARG_DST, dy, out(0)}});
+      a = out(0);
+      da = dy;
+    }
+  }
+  dnnl::binary::primitive_desc pd(dnnl::binary::desc(alg, da, db, dy), attr, engine());
+  k.add(dnnl::binary(pd), {{DNNL_ARG_SRC_0, da, a}, {DNNL_ARG_SRC_1, db, b}, {DNNL_ARG_DST, dy, out(0)}});
+}
+
+KernelFactory binary(algorithm alg) {
+  return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    auto k = std::make_unique<PrimitiveKernel>();
+    add_binary(*k, alg, in(0), c.inputs[0].shape, in(1), c.inputs[1].shape, c.outputs[0].shape);
+    return k;
+  };
+}
+
+// y = x broadcast to y's shape: y = 0, then y += x (binary add in place, x broadcast).
+std::unique_ptr<PreparedKernel> broadcast(const PrepareContext& c) {
+  SYMGRAD_ONEDNN_F32_ONLY(c);
+  auto k = std::make_unique<PrimitiveKernel>();
+  k->add_host([](const KernelContext& ctx) { std::memset(ctx.out().raw(), 0, ctx.out().nbytes()); });
+  const Shape& sy = c.outputs[0].shape;
+  const std::size_t rank = std::max<std::size_t>(sy.rank(), 1);
+  const md dy = plain(sy, rank), dx = plain(c.inputs[0].shape, rank);
+  dnnl::binary::primitive_desc pd(dnnl::binary::desc(algorithm::binary_add, dy, dx, dy), engine());
+  k->add(dnnl::binary(pd), {{DNNL_ARG_SRC_0, dy, out(0)}, {DNNL_ARG_SRC_1, dx, in(0)}, {DNNL_ARG_DST, dy, out(0)}});
+  return k;
+}
+
+}  // namespace
+
+void register_elementwise_kernels(OpRegistry& r) {
+  auto f = [&](const char* op, KernelFactory fn) { r.add_factory(op, kBackend, std::move(fn)); };
+  f("neg", eltwise(algorithm::eltwise_linear, fixed(-1.f)));
+  f("exp", eltwise(algorithm::eltwise_exp, fixed(0.f)));
+  f("log", eltwise(algorithm::eltwise_log, fixed(0.f)));
+  f("sqrt", eltwise(algorithm::eltwise_sqrt, fixed(0.f)));
+  f("square", eltwise(algorithm::eltwise_square, fixed(0.f)));
+  f("abs", eltwise(algorithm::eltwise_abs, fixed(0.f)));
+  // oneDNN's relu maps NaN to 0: numeric checks must look at losses and gradients, not at
+  // post-relu activations.
+  f("relu", eltwise(algorithm::eltwise_relu, fixed(0.f)));
+  f("leaky_relu", eltwise(algorithm::eltwise_relu, [](const Attrs& a) {
+      return std::pair{static_cast<float>(a.get_float("alpha")), 0.f};
+    }));
+  f("sigmoid", eltwise(algorithm::eltwise_logistic, fixed(0.f)));
+  f("tanh", eltwise(algorithm::eltwise_tanh, fixed(0.f)));
+  f("softplus", eltwise(algorithm::eltwise_soft_relu, fixed(0.f)));
+  f("pow", eltwise(algorithm::eltwise_pow, [](const Attrs& a) {
+      return std::pair{1.f, static_cast<float>(a.get_float("p"))};
+    }));
+  f("add", binary(algorithm::binary_add));
+  f("sub", binary(algorithm::binary_sub));
+  f("mul", binary(algorithm::binary_mul));
+  f("div", binary(algorithm::binary_div));
+  f("equal", binary(algorithm::binary_eq));
+  f("not_equal", binary(algorithm::binary_ne));
+  f("less", binary(algorithm::binary_lt));
+  f("less_equal", binary(algorithm::binary_le));
+  f("greater", binary(algorithm::binary_gt));
+  f("greater_equal", binary(algorithm::binary_ge));
+  f("broadcast_like", broadcast);
+  f("broadcast_to", broadcast);
+  // y = x * mask / (1 - p): binary mul with a linear post-op
+  f("dropout", [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, algorithm::eltwise_linear,
+                       static_cast<float>(1.0 / (1.0 - c.attrs().get_float("p"))), 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    auto k = std::make_unique<PrimitiveKernel>();
+    add_binary(*k, algorithm::binary_mul, in(0), c.inputs[0].shape, in(1), c.inputs[1].shape,
+               c.outputs[0].shape, attr);
+    return k;
+  });
+}
+
+}  // namespace symgrad::onednn

@@ -1,0 +1,66 @@
+// oneDNN kernels of softmax and log_softmax (softmax_v2) and batch normalization (training
+// statistics, and inference with given statistics).
+
+#include "context.hpp"
+
+namespace symgrad::onednn {
+namespace {
+
+using dnnl::algorithm;
+using dnnl::normalization_flags;
+using dnnl::prop_kind;
+
+KernelFactory softmax(algorithm alg) {
+  return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    const Shape& s = c.inputs[0].shape;
+    if (s.rank() == 0) return nullptr;
+    const int axis = static_cast<int>(normalize_axis(c.attrs().get_int("axis"), s.rank()));
+    const md d = plain(s);
+    dnnl::softmax_v2_forward::primitive_desc pd(
+        dnnl::softmax_v2_forward::desc(prop_kind::forward_inference, alg, d, d, axis), engine());
+    auto k = std::make_unique<PrimitiveKernel>();
+    k->add(dnnl::softmax_v2_forward(pd), {{DNNL_ARG_SRC, d, in(0)}, {DNNL_ARG_DST, d, out(0)}});
+    return k;
+  };
+}
+
+// [N, C] as nc, [N, C, H, W] as nchw; the per-channel tensors are [C].
+KernelFactory batch_norm(bool training) {
+  return [training](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    const md data = plain(c.inputs[0].shape);
+    const md channel = plain(c.inputs[1].shape);
+    const float eps = static_cast<float>(c.attrs().get_float("eps"));
+    auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
+    if (!training) flags = flags | normalization_flags::use_global_stats;
+    dnnl::batch_normalization_forward::primitive_desc pd(
+        dnnl::batch_normalization_forward::desc(
+            training ? prop_kind::forward_training : prop_kind::forward_inference, data, eps, flags),
+        engine());
+    auto k = std::make_unique<PrimitiveKernel>();
+    std::vector<std::tuple<int, md, Source>> args = {
+        {DNNL_ARG_SRC, data, in(0)}, {DNNL_ARG_SCALE, channel, in(1)}, {DNNL_ARG_SHIFT, channel, in(2)},
+        {DNNL_ARG_DST, data, out(0)}};
+    if (training) {
+      args.push_back({DNNL_ARG_MEAN, channel, out(1)});
+      args.push_back({DNNL_ARG_VARIANCE, channel, out(2)});
+    } else {
+      args.push_back({DNNL_ARG_MEAN, channel, in(3)});
+      args.push_back({DNNL_ARG_VARIANCE, channel, in(4)});
+    }
+    k->add(dnnl::batch_normalization_forward(pd), args);
+    return k;
+  };
+}
+
+}  // namespace
+
+void register_nn_kernels(OpRegistry& r) {
+  r.add_factory("softmax", kBackend, softmax(algorithm::softmax_accurate));
+  r.add_factory("log_softmax", kBackend, softmax(algorithm::softmax_log));
+  r.add_factory("batch_norm", kBackend, batch_norm(true));
+  r.add_factory("batch_norm_inference", kBackend, batch_norm(false));
+}
+
+}  // namespace symgrad::onednn
