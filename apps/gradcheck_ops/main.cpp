@@ -1,5 +1,6 @@
 // symgrad-gradcheck-ops: gradient-checks (first and second derivatives) every registered op on
-// its samples, in double precision on the reference backend, and prints a table.
+// its samples and prints a table: in double precision on the reference backend (default), or in
+// float32 on oneDNN (--backend onednn, Caffe-style tolerances).
 // Exit status: 0 all pass, 1 a check failed, 2 usage error.
 
 #include <cstdio>
@@ -11,16 +12,24 @@
 
 int main(int argc, char** argv) {
   std::string only;
+  std::string backend = "reference";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      fmt::print("usage: symgrad-gradcheck-ops [--op NAME]\n"
-                 "Gradient-checks every registered op (or one) on its samples: central differences "
-                 "in f64,\nfirst derivatives (grad) and second derivatives (gradgrad).\n");
+      fmt::print("usage: symgrad-gradcheck-ops [--op NAME] [--backend reference|onednn]\n"
+                 "Gradient-checks every registered op (or one) on its samples by central "
+                 "differences:\nfirst derivatives (grad) and second derivatives (gradgrad); f64 on "
+                 "the reference backend,\nf32 on onednn.\n");
       return 0;
     }
     if (arg == "--op" && i + 1 < argc) {
       only = argv[++i];
+    } else if (arg == "--backend" && i + 1 < argc) {
+      backend = argv[++i];
+      if (backend != "reference" && backend != "onednn") {
+        fmt::print(stderr, "symgrad-gradcheck-ops: unknown backend '{}' (reference or onednn)\n", backend);
+        return 2;
+      }
     } else {
       fmt::print(stderr, "symgrad-gradcheck-ops: unknown argument '{}' (try --help)\n", arg);
       return 2;
@@ -35,6 +44,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  const symgrad::GradcheckOptions options =
+      backend == "onednn" ? symgrad::GradcheckOptions::float32() : symgrad::GradcheckOptions{};
   int checks = 0, failures = 0;
   fmt::print("{:24} {:14} {:8} {:6} {:>10} {:>10}  {}\n", "op", "sample", "check", "input",
              "max abs", "max rel", "result");
@@ -45,7 +56,8 @@ int main(int argc, char** argv) {
         symgrad::GradcheckResult r;
         std::string error;
         try {
-          r = order == 1 ? symgrad::gradcheck_op(*op, sample) : symgrad::gradgradcheck_op(*op, sample);
+          r = order == 1 ? symgrad::gradcheck_op(*op, sample, options)
+                         : symgrad::gradgradcheck_op(*op, sample, options);
         } catch (const std::exception& e) {
           error = e.what();
           r.passed = false;

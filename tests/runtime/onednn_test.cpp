@@ -104,6 +104,18 @@ TEST_P(OnednnVsReference, ForwardAndBackward) {
 INSTANTIATE_TEST_SUITE_P(Registry, OnednnVsReference, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
 
+// Float32 gradient check through oneDNN (Caffe-style tolerances), on every op's samples.
+class OnednnGradcheck : public ::testing::TestWithParam<Case> {};
+
+TEST_P(OnednnGradcheck, Float32) {
+  const Case& c = GetParam();
+  auto r = gradcheck_op(*c.op, c.sample, GradcheckOptions::float32());
+  EXPECT_TRUE(r.passed) << c.name << "\n" << r.to_string();
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, OnednnGradcheck, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
+
 // The ops that must run on oneDNN primitives (not the fallback) when given f32.
 TEST(Onednn, CoreOpsRunOnPrimitives) {
   const std::set<std::string> expected = {

@@ -83,7 +83,7 @@ GradcheckResult compare(Value scalar, const std::vector<Value>& analytic, const 
       const double scale = std::max(std::abs(ana), std::abs(num));
       rep.max_abs_error = std::max(rep.max_abs_error, err);
       if (scale > o.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);
-      const double excess = err - (o.atol + o.rtol * std::abs(num));
+      const double excess = err - (o.atol + o.rtol * std::max(std::abs(num), o.floor));
       if (!(excess <= 0.0)) rep.passed = false;  // NaN fails too
       if (excess > worst_excess || std::isnan(excess)) {
         worst_excess = std::isnan(excess) ? INFINITY : excess;
@@ -98,15 +98,16 @@ GradcheckResult compare(Value scalar, const std::vector<Value>& analytic, const 
   return result;
 }
 
-void check_wrt(const std::vector<Value>& wrt, const Feeds& feeds) {
+void check_wrt(const std::vector<Value>& wrt, const Feeds& feeds, DType dtype) {
   for (const auto& w : wrt) {
     const Node& n = w.producer();
     if (n.kind != NodeKind::input) {
       throw UsageError(fmt::format("gradcheck: {} is not an input placeholder", n.label()));
     }
-    if (w.dtype() != DType::f64) {
-      throw UsageError(fmt::format("gradcheck: input '{}' is {}; checks run in f64", n.name,
-                                   w.type().to_string()));
+    if (w.dtype() != dtype) {
+      throw UsageError(fmt::format("gradcheck: input '{}' is {}; this check runs in {} (set "
+                                   "GradcheckOptions::dtype)",
+                                   n.name, w.type().to_string(), to_string(dtype)));
     }
     if (!feeds.count(n.name)) throw FeedError(fmt::format("gradcheck: input '{}' is not fed", n.name));
   }
@@ -118,8 +119,17 @@ struct OpGraph {
   Feeds feeds;
 };
 
-void build_op_graph(OpGraph& og, const OpDef& op, const Sample& sample, std::uint64_t seed) {
-  auto values = sample_values(sample, seed);
+void build_op_graph(OpGraph& og, const OpDef& op, const Sample& sample, const GradcheckOptions& o) {
+  auto values = sample_values(sample, o.seed);
+  Attrs attrs = sample.attrs;
+  if (o.dtype != DType::f64) {  // floating samples (and dtype attributes) in the checked dtype
+    for (auto& v : values) {
+      if (v.dtype() == DType::f64) v = v.to(o.dtype);
+    }
+    if (attrs.has("dtype") && attrs.get_string("dtype") == "f64") {
+      attrs.set("dtype", std::string(to_string(o.dtype)));
+    }
+  }
   std::vector<Value> ins;
   for (std::size_t i = 0; i < sample.inputs.size(); ++i) {
     const std::string name = fmt::format("x{}", i);
@@ -128,7 +138,7 @@ void build_op_graph(OpGraph& og, const OpDef& op, const Sample& sample, std::uin
     ins.push_back(v);
     if (sample.inputs[i].differentiable) og.wrt.push_back(v);
   }
-  og.outputs = og.graph.apply(op.name, ins, sample.attrs);
+  og.outputs = og.graph.apply(op.name, ins, attrs);
 }
 
 }  // namespace
@@ -147,7 +157,7 @@ GradcheckResult gradcheck(const std::vector<Value>& outputs, const std::vector<V
                           const Feeds& feeds, const GradcheckOptions& options) {
   if (outputs.empty()) throw UsageError("gradcheck: no outputs");
   if (wrt.empty()) return {};
-  check_wrt(wrt, feeds);
+  check_wrt(wrt, feeds, options.dtype);
   Rng rng{options.seed};
   Value loss = project(outputs, rng);
   auto grads = gradients(loss, wrt, GradientOptions{true});
@@ -158,7 +168,7 @@ GradcheckResult gradgradcheck(const std::vector<Value>& outputs, const std::vect
                               const Feeds& feeds, const GradcheckOptions& options) {
   if (outputs.empty()) throw UsageError("gradgradcheck: no outputs");
   if (wrt.empty()) return {};
-  check_wrt(wrt, feeds);
+  check_wrt(wrt, feeds, options.dtype);
   Rng rng{options.seed};
   Value loss = project(outputs, rng);
   auto first = gradients(loss, wrt, GradientOptions{true});
@@ -189,14 +199,14 @@ std::vector<Tensor> sample_values(const Sample& sample, std::uint64_t seed) {
 
 GradcheckResult gradcheck_op(const OpDef& op, const Sample& sample, const GradcheckOptions& options) {
   OpGraph og;
-  build_op_graph(og, op, sample, options.seed);
+  build_op_graph(og, op, sample, options);
   return gradcheck(og.outputs, og.wrt, og.feeds, options);
 }
 
 GradcheckResult gradgradcheck_op(const OpDef& op, const Sample& sample,
                                  const GradcheckOptions& options) {
   OpGraph og;
-  build_op_graph(og, op, sample, options.seed);
+  build_op_graph(og, op, sample, options);
   return gradgradcheck(og.outputs, og.wrt, og.feeds, options);
 }
 

@@ -6,10 +6,11 @@
 /// weights r_j (so any output shape is checked with one gradient per input). For every element
 /// x_k of every checked input, the numeric derivative is (L(x_k + eps) - L(x_k - eps)) / (2 eps)
 /// and the analytic one comes from gradients(). An element passes when
-///     |analytic - numeric| <= atol + rtol * |numeric|.
+///     |analytic - numeric| <= atol + rtol * max(|numeric|, floor).
 /// gradgradcheck does the same for S = sum_i sum(v_i * dL/dx_i) with random v_i, checking the
-/// pullbacks of the pullbacks (second derivatives). Inputs must be f64: single precision cannot
-/// resolve central differences. Check points away from kinks (relu at 0, ties in max).
+/// pullbacks of the pullbacks (second derivatives). Inputs are f64 by default; the float32 check
+/// (GradcheckOptions::float32(), on oneDNN) uses a larger step and a relative tolerance with a
+/// magnitude floor, as Caffe's checker does. Check points away from kinks (relu at 0, ties in max).
 
 #include <cstdint>
 #include <string>
@@ -25,8 +26,22 @@ struct GradcheckOptions {
   double eps = 1e-6;   ///< central-difference step
   double atol = 1e-5;  ///< absolute tolerance
   double rtol = 1e-3;  ///< relative tolerance (of the numeric derivative)
+  double floor = 0.0;  ///< magnitude below which rtol applies to `floor` instead
   std::uint64_t seed = 0x5eed;  ///< projection weights and drawn sample values
   std::string backend = "reference";
+  DType dtype = DType::f64;  ///< dtype of the checked inputs (op checks convert samples to it)
+
+  /// Float32 through oneDNN: step 1e-2, |a - n| <= 1e-3 max(|n|, 1).
+  static GradcheckOptions float32() {
+    GradcheckOptions o;
+    o.eps = 1e-2;
+    o.atol = 0.0;
+    o.rtol = 1e-3;
+    o.floor = 1.0;
+    o.backend = "onednn";
+    o.dtype = DType::f32;
+    return o;
+  }
 };
 
 /// The outcome for one checked input.
