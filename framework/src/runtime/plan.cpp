@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "fusion.hpp"
 #include "symgrad/graph/op_def.hpp"
 
 namespace symgrad {
@@ -29,7 +30,10 @@ struct Slot {
 };
 
 struct Step {
-  const Node* node = nullptr;
+  const Node* node = nullptr;              // the op node, or the last node of a fused chain
+  std::vector<const Node*> chain;          // the nodes of a fused elementwise chain, in order
+  std::vector<Key> in_keys, out_keys;      // the values the step reads and writes
+  std::map<Key, TensorType> chain_types;   // concrete types of a chain's values
   const KernelFactory* factory = nullptr;  // the backend's prepared kernels, if it has them
   const KernelFn* kernel = nullptr;        // a stateless kernel (the backend's or the fallback's)
   std::string kernel_backend;              // whose stateless kernel that is
@@ -63,6 +67,7 @@ struct Plan::Impl {
   std::vector<int> outputs;
   std::vector<std::pair<std::string, int>> updates;
   std::set<std::string> graph_inputs;  // every input of the graph: feeds may name unused ones
+  std::map<std::int32_t, std::vector<Key>> inputs_of;  // canonical inputs of each needed node
 
   // Run-time state.
   std::vector<Tensor> values;  // per slot
@@ -89,6 +94,18 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
   for (std::size_t i = 0; i < steps.size(); ++i) {
     Step& st = steps[i];
     st.prepared = nullptr;
+    if (!st.chain.empty()) {
+      if (fresh) {
+        try {
+          kernels[i] = fusion::make_chain_kernel(st.chain, inputs_of, st.in_keys, st.out_keys, st.chain_types);
+        } catch (...) {
+          kernel_cache.erase(it);
+          throw;
+        }
+      }
+      st.prepared = kernels[i].get();
+      continue;
+    }
     if (st.factory == nullptr) continue;
     if (fresh) {
       std::vector<TensorType> in, out;
@@ -115,6 +132,27 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
 // Concrete types of every slot for the current feed shapes (leaves set by the caller).
 void Plan::Impl::infer_types() {
   for (auto& st : steps) {
+    if (!st.chain.empty()) {
+      st.chain_types.clear();
+      for (std::size_t i = 0; i < st.in_keys.size(); ++i) {
+        st.chain_types[st.in_keys[i]] = slots[static_cast<std::size_t>(st.ins[i])].type;
+      }
+      for (const Node* n : st.chain) {
+        std::vector<TensorType> in;
+        for (const auto& k : inputs_of.at(n->id)) in.push_back(st.chain_types.at(k));
+        std::vector<TensorType> out;
+        try {
+          out = n->op->infer(InferContext{*n->op, n->attrs, in});
+        } catch (const ShapeError& e) {
+          throw ShapeError(fmt::format("{} (at node {} with the fed shapes)", e.what(), n->label()));
+        }
+        st.chain_types[{n->id, 0}] = out.at(0);
+      }
+      for (std::size_t k = 0; k < st.outs.size(); ++k) {
+        slots[static_cast<std::size_t>(st.outs[k])].type = st.chain_types.at(st.out_keys[k]);
+      }
+      continue;
+    }
     std::vector<TensorType> in;
     for (int s : st.ins) in.push_back(slots[static_cast<std::size_t>(s)].type);
     std::vector<TensorType> out;
@@ -263,7 +301,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     if (target == node.id) inputs_of[node.id] = ins;
   }
 
-  // 3. Liveness of canonical nodes, slots, and steps in topological (id) order.
+  // 3. Liveness of canonical nodes.
   std::set<std::int32_t> needed;
   std::vector<std::int32_t> stack;
   for (const auto& v : roots) stack.push_back(canon.at({v.node, v.index}).first);
@@ -273,45 +311,88 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     if (!needed.insert(id).second) continue;
     for (const auto& k : inputs_of[id]) stack.push_back(k.first);
   }
+  for (auto it = inputs_of.begin(); it != inputs_of.end();) {
+    it = needed.count(it->first) ? std::next(it) : inputs_of.erase(it);
+  }
+  impl->inputs_of = inputs_of;
+
+  // 4. Units in execution order: single ops, and fused elementwise chains.
+  const bool fuse = options.fusion == CompileOptions::Fusion::on ||
+                    (options.fusion == CompileOptions::Fusion::automatic && options.backend != "reference");
+  const auto units = fusion::schedule(graph, needed, inputs_of, fuse);
+  std::map<Key, std::set<std::int32_t>> consumers;
+  for (const auto& [id, ins] : inputs_of) {
+    for (const auto& k : ins) consumers[k].insert(id);
+  }
+  std::set<Key> pinned_keys;
+  for (const auto& v : roots) pinned_keys.insert(canon.at({v.node, v.index}));
+
+  // 5. Slots (leaves first, then the values each unit makes visible) and steps.
   auto& slots = impl->slots;
   auto slot_for = [&](Key k) { return impl->slot_of.at(k); };
-  for (std::int32_t id : needed) {  // std::set iterates in id order: topological
+  auto add_slot = [&](const Node& node, std::int32_t k) {
+    Slot sl;
+    sl.value = {node.id, k};
+    sl.declared = sl.type = node.outputs[static_cast<std::size_t>(k)];
+    sl.name = node.name;
+    sl.kind = node.kind == NodeKind::input      ? SlotKind::input
+              : node.kind == NodeKind::variable ? SlotKind::variable
+              : node.kind == NodeKind::constant ? SlotKind::constant
+                                                : SlotKind::buffer;
+    impl->slot_of[sl.value] = static_cast<int>(slots.size());
+    slots.push_back(sl);
+    return static_cast<int>(slots.size()) - 1;
+  };
+  for (std::int32_t id : needed) {
     const Node& node = graph.node(id);
-    std::vector<int> outs;
-    for (std::size_t k = 0; k < node.outputs.size(); ++k) {
-      Slot s;
-      s.value = {id, static_cast<std::int32_t>(k)};
-      s.declared = s.type = node.outputs[k];
-      s.name = node.name;
-      s.kind = node.kind == NodeKind::input      ? SlotKind::input
-               : node.kind == NodeKind::variable ? SlotKind::variable
-               : node.kind == NodeKind::constant ? SlotKind::constant
-                                                 : SlotKind::buffer;
-      impl->slot_of[s.value] = static_cast<int>(slots.size());
-      outs.push_back(static_cast<int>(slots.size()));
-      slots.push_back(s);
-    }
-    if (node.kind != NodeKind::op) continue;
+    if (node.kind != NodeKind::op) add_slot(node, 0);
+  }
+  for (const auto& unit : units) {
     Step st;
-    st.node = &node;
-    if (auto f = node.op->factories.find(options.backend); f != node.op->factories.end()) {
-      st.factory = &f->second;
-    }
-    for (const std::string& b : {options.backend, options.fallback}) {
-      auto k = node.op->kernels.find(b);
-      if (!b.empty() && k != node.op->kernels.end()) {
-        st.kernel = &k->second;
-        st.kernel_backend = b;
-        break;
+    if (unit.size() > 1) {
+      const std::set<std::int32_t> members(unit.begin(), unit.end());
+      for (std::int32_t id : unit) {
+        st.chain.push_back(&graph.node(id));
+        for (const auto& k : inputs_of[id]) {
+          if (!members.count(k.first) &&
+              std::find(st.in_keys.begin(), st.in_keys.end(), k) == st.in_keys.end()) {
+            st.in_keys.push_back(k);
+          }
+        }
+        const Key out{id, 0};
+        bool visible = pinned_keys.count(out) > 0;
+        for (std::int32_t c : consumers[out]) visible = visible || !members.count(c);
+        if (visible) st.out_keys.push_back(out);
+      }
+      st.node = st.chain.back();
+      st.kernel_backend = "fused";
+      for (const auto& k : st.out_keys) st.outs.push_back(add_slot(graph.node(k.first), k.second));
+    } else {
+      const Node& node = graph.node(unit[0]);
+      st.node = &node;
+      if (auto f = node.op->factories.find(options.backend); f != node.op->factories.end()) {
+        st.factory = &f->second;
+      }
+      for (const std::string& b : {options.backend, options.fallback}) {
+        auto k = node.op->kernels.find(b);
+        if (!b.empty() && k != node.op->kernels.end()) {
+          st.kernel = &k->second;
+          st.kernel_backend = b;
+          break;
+        }
+      }
+      if (st.factory == nullptr && st.kernel == nullptr) {
+        throw UsageError(fmt::format("op '{}' (node {}) has no kernel for backend '{}'{}",
+                                     node.op->name, node.label(), options.backend,
+                                     options.fallback.empty() ? "" : fmt::format(" nor '{}'", options.fallback)));
+      }
+      st.in_keys = inputs_of[node.id];
+      for (std::size_t k = 0; k < node.outputs.size(); ++k) {
+        st.out_keys.push_back({node.id, static_cast<std::int32_t>(k)});
+        st.outs.push_back(add_slot(node, static_cast<std::int32_t>(k)));
       }
     }
-    if (st.factory == nullptr && st.kernel == nullptr) {
-      throw UsageError(fmt::format("op '{}' (node {}) has no kernel for backend '{}'{}",
-                                   node.op->name, node.label(), options.backend,
-                                   options.fallback.empty() ? "" : fmt::format(" nor '{}'", options.fallback)));
-    }
-    for (const auto& k : inputs_of[id]) st.ins.push_back(slot_for(k));
-    st.outs = outs;
+    for (const auto& k : st.in_keys) st.ins.push_back(slot_for(k));
     st.in_tensors.resize(st.ins.size());
     st.out_tensors.resize(st.outs.size());
     impl->steps.push_back(std::move(st));
@@ -443,7 +524,7 @@ std::vector<std::string> Plan::variable_names() const {
 std::vector<std::string> Plan::step_backends() const {
   std::vector<std::string> out;
   for (const auto& st : impl_->steps) {
-    out.push_back(st.prepared != nullptr ? impl_->backend : st.kernel_backend);
+    out.push_back(!st.chain.empty() ? "fused" : st.prepared != nullptr ? impl_->backend : st.kernel_backend);
   }
   return out;
 }
@@ -458,8 +539,9 @@ std::string Plan::to_string() const {
       const Slot& sl = impl_->slots[static_cast<std::size_t>(o)];
       outs += fmt::format("{}buf{} {}", outs.empty() ? "" : ", ", sl.buffer, sl.type.to_string());
     }
-    s += fmt::format("  {:3}: {} [{}] -> {}\n", i, st.node->label(),
-                     st.prepared != nullptr ? impl_->backend : st.kernel_backend, outs);
+    const std::string what = st.chain.empty() ? st.node->label()
+                                              : fmt::format("chain of {} ops ending at {}", st.chain.size(), st.node->label());
+    s += fmt::format("  {:3}: {} [{}] -> {}\n", i, what, step_backends()[i], outs);
   }
   return s;
 }

@@ -25,6 +25,9 @@ struct CompileOptions {
   std::map<std::string, Value> updates;
   /// Merge identical nodes (same op, attributes and inputs; equal constants).
   bool merge_identical = true;
+  /// Fuse chains of elementwise ops of one shape into one pass over memory. automatic: on for
+  /// every backend but "reference", which stays op by op as the oracle.
+  enum class Fusion { automatic, on, off } fusion = Fusion::automatic;
 };
 
 /// Input tensors of one run, by input name.

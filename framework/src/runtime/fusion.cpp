@@ -1,0 +1,343 @@
+#include "fusion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <queue>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include "symgrad/core/error.hpp"
+
+namespace symgrad::fusion {
+namespace {
+
+enum class Ew : std::uint8_t {
+  neg, exp, log, sqrt, square, abs, sign, pow, relu, leaky_relu, sigmoid, tanh, softplus,
+  add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout
+};
+
+const std::map<std::string_view, Ew>& table() {
+  static const std::map<std::string_view, Ew> t = {
+      {"neg", Ew::neg}, {"exp", Ew::exp}, {"log", Ew::log}, {"sqrt", Ew::sqrt},
+      {"square", Ew::square}, {"abs", Ew::abs}, {"sign", Ew::sign}, {"pow", Ew::pow},
+      {"relu", Ew::relu}, {"leaky_relu", Ew::leaky_relu}, {"sigmoid", Ew::sigmoid},
+      {"tanh", Ew::tanh}, {"softplus", Ew::softplus}, {"add", Ew::add}, {"sub", Ew::sub},
+      {"mul", Ew::mul}, {"div", Ew::div}, {"equal", Ew::eq}, {"not_equal", Ew::ne},
+      {"less", Ew::lt}, {"less_equal", Ew::le}, {"greater", Ew::gt}, {"greater_equal", Ew::ge},
+      {"where", Ew::where}, {"dropout", Ew::dropout}};
+  return t;
+}
+
+// `in` is the output shape, a static scalar, or a static trailing part of the output shape.
+bool fits_chain(const Shape& in, const Shape& out) {
+  if (in == out) return true;
+  if (!in.is_static()) return false;
+  if (in.numel() == 1) return true;
+  std::size_t lead = 0;
+  while (lead < in.rank() && in[lead] == 1) ++lead;
+  const std::size_t n = in.rank() - lead;
+  if (n > out.rank()) return false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t o = out[out.rank() - n + i];
+    if (o == Shape::kOpen || o != in[lead + i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool fusible(const Node& node) {
+  if (node.kind != NodeKind::op || node.outputs.size() != 1) return false;
+  if (!table().count(node.op->name)) return false;
+  const TensorType& out = node.outputs[0];
+  if (!is_floating(out.dtype)) return false;
+  for (const auto& v : node.inputs) {
+    if (v.dtype() != out.dtype || !fits_chain(v.shape(), out.shape)) return false;
+  }
+  return true;
+}
+
+std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::set<std::int32_t>& needed,
+                                                const std::map<std::int32_t, std::vector<Key>>& inputs_of,
+                                                bool fuse) {
+  // 1. Chains, formed in topological (id) order.
+  std::map<std::int32_t, int> chain_of;
+  std::vector<std::vector<std::int32_t>> chains;
+  std::vector<TensorType> chain_type;
+  // Whether chain c is reachable backwards from `start`, with every chain taken as one unit (a
+  // chain runs as one step, so depending on one member is depending on all). Nodes made before
+  // c's first member cannot depend on it.
+  auto depends_on_chain = [&](std::int32_t start, int c) {
+    const std::int32_t first = chains[static_cast<std::size_t>(c)].front();
+    std::vector<std::int32_t> todo = {start};
+    std::set<std::int32_t> seen;
+    while (!todo.empty()) {
+      const std::int32_t x = todo.back();
+      todo.pop_back();
+      if (x < first || !seen.insert(x).second) continue;
+      auto cx = chain_of.find(x);
+      if (cx != chain_of.end()) {
+        if (cx->second == c) return true;
+        for (std::int32_t m : chains[static_cast<std::size_t>(cx->second)]) todo.push_back(m);
+      }
+      for (const auto& k : inputs_of.at(x)) todo.push_back(k.first);
+    }
+    return false;
+  };
+  for (std::int32_t id : needed) {
+    const Node& node = graph.node(id);
+    if (!fuse || !fusible(node)) continue;
+    int join = -1;
+    for (const auto& k : inputs_of.at(id)) {
+      auto c = chain_of.find(k.first);
+      if (c == chain_of.end() || chain_type[static_cast<std::size_t>(c->second)] != node.outputs[0]) continue;
+      // joining chain C must not close a cycle through an input outside C that depends on C
+      bool cycle = false;
+      for (const auto& other : inputs_of.at(id)) {
+        auto oc = chain_of.find(other.first);
+        const bool inside = oc != chain_of.end() && oc->second == c->second;
+        if (!inside && depends_on_chain(other.first, c->second)) cycle = true;
+      }
+      if (!cycle) {
+        join = c->second;
+        break;
+      }
+    }
+    if (join < 0) {
+      join = static_cast<int>(chains.size());
+      chains.emplace_back();
+      chain_type.push_back(node.outputs[0]);
+    }
+    chains[static_cast<std::size_t>(join)].push_back(id);
+    chain_of[id] = join;
+  }
+  // 2. Units: chains of two or more nodes, and every other needed op node alone.
+  std::vector<std::vector<std::int32_t>> units;
+  std::map<std::int32_t, std::size_t> unit_of;
+  std::vector<char> chain_emitted(chains.size(), 0);
+  for (std::int32_t id : needed) {
+    if (graph.node(id).kind != NodeKind::op) continue;
+    auto c = chain_of.find(id);
+    if (c != chain_of.end() && chains[static_cast<std::size_t>(c->second)].size() > 1) {
+      if (chain_emitted[static_cast<std::size_t>(c->second)]) {
+        unit_of[id] = unit_of[chains[static_cast<std::size_t>(c->second)].front()];
+        continue;
+      }
+      chain_emitted[static_cast<std::size_t>(c->second)] = 1;
+      unit_of[id] = units.size();
+      units.push_back(chains[static_cast<std::size_t>(c->second)]);
+    } else {
+      unit_of[id] = units.size();
+      units.push_back({id});
+    }
+  }
+  // 3. Kahn's algorithm over units, earliest first node first.
+  std::vector<std::set<std::size_t>> next(units.size());
+  std::vector<int> indegree(units.size(), 0);
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    for (std::int32_t id : units[u]) {
+      for (const auto& k : inputs_of.at(id)) {
+        auto p = unit_of.find(k.first);
+        if (p == unit_of.end() || p->second == u) continue;
+        if (next[p->second].insert(u).second) ++indegree[u];
+      }
+    }
+  }
+  using Item = std::pair<std::int32_t, std::size_t>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> ready;
+  for (std::size_t u = 0; u < units.size(); ++u) {
+    if (indegree[u] == 0) ready.push({units[u].front(), u});
+  }
+  std::vector<std::vector<std::int32_t>> order;
+  while (!ready.empty()) {
+    auto [first, u] = ready.top();
+    ready.pop();
+    order.push_back(units[u]);
+    for (std::size_t v : next[u]) {
+      if (--indegree[v] == 0) ready.push({units[v].front(), v});
+    }
+  }
+  if (order.size() != units.size()) throw Error("internal error: fused schedule has a cycle");
+  return order;
+}
+
+namespace {
+
+constexpr std::int64_t kBlock = 512;
+
+// One instruction: dst = op(a, b, c) over a block, registers by index.
+struct Instr {
+  Ew op;
+  int dst, a = -1, b = -1, c = -1;
+  double p = 0.0;  // pow's exponent, leaky_relu's alpha, dropout's scale
+};
+
+template <class T>
+inline T sigmoid(T x) {
+  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+template <class T>
+void apply(const Instr& in, T* d, const T* a, const T* b, const T* c, std::int64_t n) {
+  const T p = static_cast<T>(in.p);
+  switch (in.op) {
+    case Ew::neg: for (std::int64_t j = 0; j < n; ++j) d[j] = -a[j]; break;
+    case Ew::exp: for (std::int64_t j = 0; j < n; ++j) d[j] = std::exp(a[j]); break;
+    case Ew::log: for (std::int64_t j = 0; j < n; ++j) d[j] = std::log(a[j]); break;
+    case Ew::sqrt: for (std::int64_t j = 0; j < n; ++j) d[j] = std::sqrt(a[j]); break;
+    case Ew::square: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * a[j]; break;
+    case Ew::abs: for (std::int64_t j = 0; j < n; ++j) d[j] = std::abs(a[j]); break;
+    case Ew::sign: for (std::int64_t j = 0; j < n; ++j) d[j] = static_cast<T>((a[j] > T(0)) - (a[j] < T(0))); break;
+    case Ew::pow: for (std::int64_t j = 0; j < n; ++j) d[j] = std::pow(a[j], p); break;
+    case Ew::relu: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] > T(0) ? a[j] : T(0); break;
+    case Ew::leaky_relu: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] > T(0) ? a[j] : p * a[j]; break;
+    case Ew::sigmoid: for (std::int64_t j = 0; j < n; ++j) d[j] = sigmoid(a[j]); break;
+    case Ew::tanh: for (std::int64_t j = 0; j < n; ++j) d[j] = std::tanh(a[j]); break;
+    case Ew::softplus:
+      for (std::int64_t j = 0; j < n; ++j) d[j] = std::max(a[j], T(0)) + std::log1p(std::exp(-std::abs(a[j])));
+      break;
+    case Ew::add: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] + b[j]; break;
+    case Ew::sub: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] - b[j]; break;
+    case Ew::mul: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j]; break;
+    case Ew::div: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] / b[j]; break;
+    case Ew::eq: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] == b[j] ? T(1) : T(0); break;
+    case Ew::ne: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] != b[j] ? T(1) : T(0); break;
+    case Ew::lt: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] < b[j] ? T(1) : T(0); break;
+    case Ew::le: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] <= b[j] ? T(1) : T(0); break;
+    case Ew::gt: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] > b[j] ? T(1) : T(0); break;
+    case Ew::ge: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] >= b[j] ? T(1) : T(0); break;
+    case Ew::where: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] != T(0) ? b[j] : c[j]; break;
+    case Ew::dropout: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j] * p; break;
+  }
+}
+
+// How a chain input is read: the whole tensor, one value, or a repeating trailing row.
+enum class Mode { full, scalar, row };
+
+class ChainKernel final : public PreparedKernel {
+ public:
+  ChainKernel(std::vector<Instr> program, int registers, std::vector<Mode> modes,
+              std::vector<std::int64_t> periods, std::vector<int> output_regs, std::int64_t n, DType dtype)
+      : program_(std::move(program)), registers_(registers), modes_(std::move(modes)),
+        periods_(std::move(periods)), output_regs_(std::move(output_regs)), n_(n), dtype_(dtype) {
+    const auto threads = static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+    scratch_.resize(threads * static_cast<std::size_t>(registers_) * kBlock * dtype_size(dtype));
+    reg_ptrs_.resize(threads * static_cast<std::size_t>(registers_));
+  }
+
+  void run(const KernelContext& ctx) override {
+    if (dtype_ == DType::f32) {
+      run_typed<float>(ctx);
+    } else {
+      run_typed<double>(ctx);
+    }
+  }
+
+ private:
+  template <class T>
+  void run_typed(const KernelContext& ctx) {
+    const std::int64_t blocks = (n_ + kBlock - 1) / kBlock;
+    T* scratch = reinterpret_cast<T*>(scratch_.data());
+    const auto regs = static_cast<std::size_t>(registers_);
+    const auto inputs = modes_.size();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t blk = 0; blk < blocks; ++blk) {
+      const std::int64_t start = blk * kBlock, len = std::min(kBlock, n_ - start);
+      T* mine = scratch + static_cast<std::size_t>(omp_get_thread_num()) * regs * kBlock;
+      const T** reg = reinterpret_cast<const T**>(reg_ptrs_.data()) +
+                      static_cast<std::size_t>(omp_get_thread_num()) * regs;
+      for (std::size_t i = 0; i < inputs; ++i) {
+        const T* src = ctx.in(i).template data<T>();
+        T* buf = mine + i * kBlock;
+        switch (modes_[i]) {
+          case Mode::full: reg[i] = src + start; break;
+          case Mode::scalar: std::fill(buf, buf + len, src[0]); reg[i] = buf; break;
+          case Mode::row: {
+            const std::int64_t period = periods_[i];
+            for (std::int64_t j = 0; j < len; ++j) buf[j] = src[(start + j) % period];
+            reg[i] = buf;
+            break;
+          }
+        }
+      }
+      for (const Instr& in : program_) {
+        T* d = mine + static_cast<std::size_t>(in.dst) * kBlock;
+        for (std::size_t o = 0; o < output_regs_.size(); ++o) {
+          if (output_regs_[o] == in.dst) d = ctx.out(o).template data<T>() + start;  // write in place
+        }
+        apply<T>(in, d, reg[static_cast<std::size_t>(in.a)], in.b >= 0 ? reg[static_cast<std::size_t>(in.b)] : nullptr,
+                 in.c >= 0 ? reg[static_cast<std::size_t>(in.c)] : nullptr, len);
+        reg[static_cast<std::size_t>(in.dst)] = d;
+      }
+    }
+  }
+
+  std::vector<Instr> program_;
+  int registers_;
+  std::vector<Mode> modes_;
+  std::vector<std::int64_t> periods_;
+  std::vector<int> output_regs_;
+  std::int64_t n_;
+  DType dtype_;
+  std::vector<std::byte> scratch_;        // per thread: one block per register
+  std::vector<const void*> reg_ptrs_;     // per thread: where each register's block is
+};
+
+}  // namespace
+
+std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>& members,
+                                                  const std::map<std::int32_t, std::vector<Key>>& inputs_of,
+                                                  const std::vector<Key>& inputs,
+                                                  const std::vector<Key>& outputs,
+                                                  const std::map<Key, TensorType>& types) {
+  const TensorType& out = types.at({members.front()->id, 0});
+  const std::int64_t n = out.shape.numel();
+  auto fail = [&](const std::string& why) {
+    throw ShapeError(fmt::format("fused elementwise chain from node {}: {}", members.front()->label(), why));
+  };
+  std::map<Key, int> reg;
+  std::vector<Mode> modes;
+  std::vector<std::int64_t> periods;
+  for (const Key& k : inputs) {
+    const TensorType& t = types.at(k);
+    const std::int64_t m = t.shape.numel();
+    reg[k] = static_cast<int>(modes.size());
+    if (m == n && t.shape == out.shape) {
+      modes.push_back(Mode::full);
+    } else if (m == 1) {
+      modes.push_back(Mode::scalar);
+    } else if (m > 0 && n % m == 0) {
+      modes.push_back(Mode::row);
+    } else {
+      fail(fmt::format("input {} does not broadcast to {}", t.to_string(), out.to_string()));
+    }
+    periods.push_back(m);
+  }
+  std::vector<Instr> program;
+  for (const Node* node : members) {
+    if (types.at({node->id, 0}) != out) {
+      fail(fmt::format("node {} has shape {}, the chain {}", node->label(), types.at({node->id, 0}).to_string(),
+                       out.to_string()));
+    }
+    Instr in{table().at(node->op->name), static_cast<int>(reg.size())};
+    const auto& args = inputs_of.at(node->id);
+    in.a = reg.at(args.at(0));
+    if (args.size() > 1) in.b = reg.at(args[1]);
+    if (args.size() > 2) in.c = reg.at(args[2]);
+    if (in.op == Ew::pow) in.p = node->attrs.get_float("p");
+    if (in.op == Ew::leaky_relu) in.p = node->attrs.get_float("alpha");
+    if (in.op == Ew::dropout) in.p = 1.0 / (1.0 - node->attrs.get_float("p"));
+    reg[{node->id, 0}] = in.dst;
+    program.push_back(in);
+  }
+  std::vector<int> output_regs;
+  for (const Key& k : outputs) output_regs.push_back(reg.at(k));
+  return std::make_unique<ChainKernel>(std::move(program), static_cast<int>(reg.size()), std::move(modes),
+                                       std::move(periods), std::move(output_regs), n, out.dtype);
+}
+
+}  // namespace symgrad::fusion

@@ -1,0 +1,40 @@
+#pragma once
+// Fusion of elementwise chains: groups the elementwise ops of a plan that share one output shape
+// into chains, each run by one kernel in a single pass over memory (optimizer updates, penalty
+// terms and scalings are such chains), and schedules the resulting units. Internal to the runtime.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "symgrad/graph/op_def.hpp"
+
+namespace symgrad::fusion {
+
+using Key = std::pair<std::int32_t, std::int32_t>;  // (node, output)
+
+/// True when `node` can join an elementwise chain: an op of the chain kernel's table, one
+/// floating output, inputs of that dtype whose shapes equal the output's, are scalars, or are a
+/// static trailing part of it (a bias row).
+bool fusible(const Node& node);
+
+/// Groups the needed op nodes into units in a valid execution order. A unit is one node, or (when
+/// `fuse`) a chain of two or more fusible nodes with one output shape whose grouping creates no
+/// cycle. `inputs_of` gives each needed node's canonical inputs.
+std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::set<std::int32_t>& needed,
+                                                const std::map<std::int32_t, std::vector<Key>>& inputs_of,
+                                                bool fuse);
+
+/// The chain kernel for concrete types: evaluates `members` (in order) block by block, reading the
+/// external values `inputs` and writing the values `outputs`, in the order of the step's tensors.
+/// Throws ShapeError naming the chain's first node when the run-time shapes do not fit.
+std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>& members,
+                                                  const std::map<std::int32_t, std::vector<Key>>& inputs_of,
+                                                  const std::vector<Key>& inputs,
+                                                  const std::vector<Key>& outputs,
+                                                  const std::map<Key, TensorType>& types);
+
+}  // namespace symgrad::fusion

@@ -1,0 +1,39 @@
+"""Prints the benchmark table of scripts/bench from Google Benchmark's JSON and the PyTorch
+peer's JSON: milliseconds per step, ratios against the hand-written limit and PyTorch, the
+per-node overhead, and the fused-chain bandwidth against a plain copy measured in the same run."""
+import json
+import sys
+
+
+def main(bench_path, torch_path):
+    with open(bench_path) as f:
+        bench = {b["name"]: b for b in json.load(f)["benchmarks"]}
+    with open(torch_path) as f:
+        peer = json.load(f)
+
+    def ms(name):
+        b = bench[name + "/real_time"] if name + "/real_time" in bench else bench[name]
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+        return b["real_time"] * scale
+
+    mlp, hand, cnn = ms("MlpStep/symgrad"), ms("MlpStep/handwritten"), ms("CnnStep/symgrad")
+    node_us = bench["TinyNodes/real_time"]["ns_per_node"] * 1e6
+    copy = bench["Copy/real_time"]["bytes_per_second"]
+    chain = bench["AdamLikeChain/real_time"]["bytes_per_second"]
+    rows = [
+        ("MLP 784-1024-1024-10 step, batch 128", f"{mlp:.2f} ms", ""),
+        ("  hand-written oneDNN (limit)", f"{hand:.2f} ms", f"symgrad / limit = {mlp / hand:.2f}x (target <= 1.15x)"),
+        (f"  PyTorch {peer['torch_version']}", f"{peer['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer['mlp_ms'] / mlp:.2f}x (target >= 2.5x)"),
+        ("CNN step, batch 128", f"{cnn:.2f} ms", ""),
+        (f"  PyTorch {peer['torch_version']}", f"{peer['cnn_ms']:.2f} ms", f"PyTorch / symgrad = {peer['cnn_ms'] / cnn:.2f}x (target >= 3x)"),
+        ("per-node overhead (200 tiny nodes)", f"{node_us:.2f} us", "target <= 2 us"),
+        ("Adam-like chain over 10M floats", f"{chain / 1e9:.1f} GB/s", f"{100 * chain / copy:.0f}% of copy ({copy / 1e9:.1f} GB/s; target >= 50%)"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"threads: {peer['threads']}")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>12}  {note}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,98 @@
+// Google Benchmark programs of the training steps and the runtime's limits. scripts/bench runs
+// them with the PyTorch peer and prints the ratios.
+//
+//   MlpStep/handwritten   one SGD step of MLP 784-1024-1024-10, batch 128, on oneDNN by hand
+//   MlpStep/symgrad       the same step as one compiled symgrad plan (onednn backend)
+//   CnnStep/symgrad       the small CNN of the issue, batch 128
+//   TinyNodes             200 elementwise nodes on 16 floats: time per node
+//   Copy, AdamLikeChain   memory bandwidth of a copy vs an optimizer-like elementwise chain
+
+#include <cmath>
+#include <cstring>
+
+#include <benchmark/benchmark.h>
+
+#include "handwritten_mlp.hpp"
+#include "models.hpp"
+
+namespace symgrad::bench {
+namespace {
+
+const std::vector<std::int64_t> kMlp = {784, 1024, 1024, 10};
+constexpr std::int64_t kBatch = 128;
+
+void MlpStepHandwritten(benchmark::State& state) {
+  HandwrittenMlp mlp(kMlp, kBatch, 0.01f);
+  std::vector<float> x(static_cast<std::size_t>(kBatch * kMlp[0]));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * static_cast<float>(i));
+  std::vector<std::int32_t> y(kBatch);
+  for (std::int64_t i = 0; i < kBatch; ++i) y[static_cast<std::size_t>(i)] = static_cast<std::int32_t>((i * 7) % 10);
+  for (auto _ : state) benchmark::DoNotOptimize(mlp.step(x.data(), y.data()));
+}
+BENCHMARK(MlpStepHandwritten)->Name("MlpStep/handwritten")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void MlpStepSymgrad(benchmark::State& state) {
+  TrainStep step = mlp_step(kMlp, kBatch, "onednn");
+  for (auto _ : state) benchmark::DoNotOptimize(step.run());
+}
+BENCHMARK(MlpStepSymgrad)->Name("MlpStep/symgrad")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void CnnStepSymgrad(benchmark::State& state) {
+  TrainStep step = cnn_step(kBatch, "onednn");
+  for (auto _ : state) benchmark::DoNotOptimize(step.run());
+}
+BENCHMARK(CnnStepSymgrad)->Name("CnnStep/symgrad")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void TinyNodes(benchmark::State& state) {
+  Graph g;
+  Value x = g.input("x", {DType::f32, Shape{16}});
+  Value h = x;
+  for (int i = 0; i < 100; ++i) h = tanh(h) * 0.5f;  // 200 nodes: tanh and mul
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan p = compile(g, {h}, o);
+  Feeds feeds = {{"x", Tensor(DType::f32, Shape{16})}};
+  for (auto _ : state) benchmark::DoNotOptimize(p.run(feeds)[0].raw());
+  state.counters["ns_per_node"] = benchmark::Counter(
+      200.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(TinyNodes)->UseRealTime();
+
+constexpr std::int64_t kBig = 10'000'000;
+
+void Copy(benchmark::State& state) {
+  std::vector<float> a(kBig, 1.f), b(kBig);
+  for (auto _ : state) {
+    std::memcpy(b.data(), a.data(), kBig * sizeof(float));
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBig * 8);
+}
+BENCHMARK(Copy)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// m <- 0.9 m + 0.1 g; v <- 0.999 v + 0.001 g^2; p <- p - 0.001 m / (sqrt(v) + 1e-8):
+// reads p, g, m, v and writes p, m, v (7 x 4 bytes per element).
+void AdamLikeChain(benchmark::State& state) {
+  Graph g;
+  const TensorType t{DType::f32, Shape{kBig}};
+  Value p = g.variable("p", t), m = g.variable("m", t), v = g.variable("v", t);
+  Value grad = g.input("g", t);
+  Value m2 = m * 0.9f + grad * 0.1f;
+  Value v2 = v * 0.999f + square(grad) * 0.001f;
+  Value p2 = p - (m2 * 0.001f) / (sqrt(v2) + 1e-8f);
+  CompileOptions o;
+  o.backend = "onednn";
+  o.updates = {{"p", p2}, {"m", m2}, {"v", v2}};
+  Plan plan = compile(g, {}, o);
+  VariableStore store;
+  for (const char* n : {"p", "m", "v"}) store.set(n, Tensor(t));
+  Feeds feeds = {{"g", Tensor(t)}};
+  for (auto _ : state) plan.run(feeds, &store);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBig * 28);
+}
+BENCHMARK(AdamLikeChain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace symgrad::bench
+
+BENCHMARK_MAIN();
