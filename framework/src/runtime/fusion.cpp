@@ -62,57 +62,39 @@ bool fusible(const Node& node) {
 std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::set<std::int32_t>& needed,
                                                 const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                 bool fuse) {
-  // 1. Chains, formed in topological (id) order.
+  // 1. Chains, formed consumers first (decreasing id): a fusible node joins the chain of its
+  // consumers when all of them are in that one chain (and the types agree). No cycle can form:
+  // every path out of the node leads into the chain, and the chain's nodes all come later.
+  std::map<std::int32_t, std::vector<std::int32_t>> consumers;
+  for (const auto& [id, ins] : inputs_of) {
+    for (const auto& k : ins) consumers[k.first].push_back(id);
+  }
   std::map<std::int32_t, int> chain_of;
   std::vector<std::vector<std::int32_t>> chains;
-  std::vector<TensorType> chain_type;
-  // Whether chain c is reachable backwards from `start`, with every chain taken as one unit (a
-  // chain runs as one step, so depending on one member is depending on all). Nodes made before
-  // c's first member cannot depend on it.
-  auto depends_on_chain = [&](std::int32_t start, int c) {
-    const std::int32_t first = chains[static_cast<std::size_t>(c)].front();
-    std::vector<std::int32_t> todo = {start};
-    std::set<std::int32_t> seen;
-    while (!todo.empty()) {
-      const std::int32_t x = todo.back();
-      todo.pop_back();
-      if (x < first || !seen.insert(x).second) continue;
-      auto cx = chain_of.find(x);
-      if (cx != chain_of.end()) {
-        if (cx->second == c) return true;
-        for (std::int32_t m : chains[static_cast<std::size_t>(cx->second)]) todo.push_back(m);
-      }
-      for (const auto& k : inputs_of.at(x)) todo.push_back(k.first);
-    }
-    return false;
-  };
-  for (std::int32_t id : needed) {
+  for (auto it = needed.rbegin(); it != needed.rend(); ++it) {
+    const std::int32_t id = *it;
     const Node& node = graph.node(id);
     if (!fuse || !fusible(node)) continue;
     int join = -1;
-    for (const auto& k : inputs_of.at(id)) {
-      auto c = chain_of.find(k.first);
-      if (c == chain_of.end() || chain_type[static_cast<std::size_t>(c->second)] != node.outputs[0]) continue;
-      // joining chain C must not close a cycle through an input outside C that depends on C
-      bool cycle = false;
-      for (const auto& other : inputs_of.at(id)) {
-        auto oc = chain_of.find(other.first);
-        const bool inside = oc != chain_of.end() && oc->second == c->second;
-        if (!inside && depends_on_chain(other.first, c->second)) cycle = true;
-      }
-      if (!cycle) {
-        join = c->second;
-        break;
+    const auto& users = consumers[id];
+    if (!users.empty()) {
+      auto first = chain_of.find(users.front());
+      if (first != chain_of.end() && graph.node(users.front()).outputs[0] == node.outputs[0]) {
+        join = first->second;
+        for (std::int32_t u : users) {
+          auto c = chain_of.find(u);
+          if (c == chain_of.end() || c->second != join) join = -1;
+        }
       }
     }
     if (join < 0) {
       join = static_cast<int>(chains.size());
       chains.emplace_back();
-      chain_type.push_back(node.outputs[0]);
     }
     chains[static_cast<std::size_t>(join)].push_back(id);
     chain_of[id] = join;
   }
+  for (auto& c : chains) std::reverse(c.begin(), c.end());  // members in topological order
   // 2. Units: chains of two or more nodes, and every other needed op node alone.
   std::vector<std::vector<std::int32_t>> units;
   std::map<std::int32_t, std::size_t> unit_of;
@@ -244,34 +226,48 @@ class ChainKernel final : public PreparedKernel {
     T* scratch = reinterpret_cast<T*>(scratch_.data());
     const auto regs = static_cast<std::size_t>(registers_);
     const auto inputs = modes_.size();
-#pragma omp parallel for schedule(static)
-    for (std::int64_t blk = 0; blk < blocks; ++blk) {
-      const std::int64_t start = blk * kBlock, len = std::min(kBlock, n_ - start);
-      T* mine = scratch + static_cast<std::size_t>(omp_get_thread_num()) * regs * kBlock;
-      const T** reg = reinterpret_cast<const T**>(reg_ptrs_.data()) +
-                      static_cast<std::size_t>(omp_get_thread_num()) * regs;
+#pragma omp parallel
+    {
+      const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+      T* mine = scratch + thread * regs * kBlock;
+      const T** reg = reinterpret_cast<const T**>(reg_ptrs_.data()) + thread * regs;
+      // scalars fill their block once per run
       for (std::size_t i = 0; i < inputs; ++i) {
-        const T* src = ctx.in(i).template data<T>();
-        T* buf = mine + i * kBlock;
-        switch (modes_[i]) {
-          case Mode::full: reg[i] = src + start; break;
-          case Mode::scalar: std::fill(buf, buf + len, src[0]); reg[i] = buf; break;
-          case Mode::row: {
-            const std::int64_t period = periods_[i];
-            for (std::int64_t j = 0; j < len; ++j) buf[j] = src[(start + j) % period];
-            reg[i] = buf;
-            break;
-          }
+        if (modes_[i] == Mode::scalar) {
+          std::fill(mine + i * kBlock, mine + (i + 1) * kBlock, ctx.in(i).template data<T>()[0]);
+          reg[i] = mine + i * kBlock;
         }
       }
-      for (const Instr& in : program_) {
-        T* d = mine + static_cast<std::size_t>(in.dst) * kBlock;
-        for (std::size_t o = 0; o < output_regs_.size(); ++o) {
-          if (output_regs_[o] == in.dst) d = ctx.out(o).template data<T>() + start;  // write in place
+#pragma omp for schedule(static)
+      for (std::int64_t blk = 0; blk < blocks; ++blk) {
+        const std::int64_t start = blk * kBlock, len = std::min(kBlock, n_ - start);
+        for (std::size_t i = 0; i < inputs; ++i) {
+          const T* src = ctx.in(i).template data<T>();
+          if (modes_[i] == Mode::full) {
+            reg[i] = src + start;
+          } else if (modes_[i] == Mode::row) {
+            T* buf = mine + i * kBlock;
+            const std::int64_t period = periods_[i];
+            std::int64_t r = start % period;
+            for (std::int64_t j = 0; j < len; ++j) {
+              buf[j] = src[r];
+              if (++r == period) r = 0;
+            }
+            reg[i] = buf;
+          }
         }
-        apply<T>(in, d, reg[static_cast<std::size_t>(in.a)], in.b >= 0 ? reg[static_cast<std::size_t>(in.b)] : nullptr,
-                 in.c >= 0 ? reg[static_cast<std::size_t>(in.c)] : nullptr, len);
-        reg[static_cast<std::size_t>(in.dst)] = d;
+        for (const Instr& in : program_) {
+          T* d = mine + static_cast<std::size_t>(in.dst) * kBlock;
+          apply<T>(in, d, reg[static_cast<std::size_t>(in.a)], in.b >= 0 ? reg[static_cast<std::size_t>(in.b)] : nullptr,
+                   in.c >= 0 ? reg[static_cast<std::size_t>(in.c)] : nullptr, len);
+          reg[static_cast<std::size_t>(in.dst)] = d;
+        }
+        // Outputs are written after the whole block is computed, so an output may share memory
+        // with an input (a state variable updated in place): every read of the block comes first.
+        for (std::size_t o = 0; o < output_regs_.size(); ++o) {
+          const T* v = reg[static_cast<std::size_t>(output_regs_[o])];
+          std::copy(v, v + len, ctx.out(o).template data<T>() + start);
+        }
       }
     }
   }

@@ -27,6 +27,8 @@ struct Slot {
   int last_use = -1;          // last step reading it
   bool pinned = false;        // an output or an update: lives to the end
   int buffer = -1;            // buffer slots: index into the plan's buffers
+  std::string in_place;       // written straight into this variable's storage (an update)
+  int producer = -1, producer_output = -1;  // the step (and its output) that writes it
 };
 
 struct Step {
@@ -182,6 +184,7 @@ void Plan::Impl::assign_buffers() {
   for (std::size_t i = 0; i < steps.size(); ++i) {
     for (int s : steps[i].outs) {
       Slot& sl = slots[static_cast<std::size_t>(s)];
+      if (!sl.in_place.empty()) continue;
       const std::size_t need = bytes_of(sl.type);
       unshared += need;
       auto it = free.lower_bound(need);
@@ -199,7 +202,10 @@ void Plan::Impl::assign_buffers() {
     std::set<int> released;
     auto release = [&](int s) {
       const Slot& sl = slots[static_cast<std::size_t>(s)];
-      if (sl.kind != SlotKind::buffer || sl.pinned || sl.last_use > static_cast<int>(i)) return;
+      if (sl.kind != SlotKind::buffer || sl.pinned || !sl.in_place.empty() ||
+          sl.last_use > static_cast<int>(i)) {
+        return;
+      }
       if (!released.insert(sl.buffer).second) return;
       free.emplace(buffer_need[static_cast<std::size_t>(sl.buffer)], sl.buffer);
     };
@@ -221,6 +227,7 @@ void Plan::Impl::assign_buffers() {
   for (auto& st : steps) {
     for (std::size_t k = 0; k < st.outs.size(); ++k) {
       Slot& sl = slots[static_cast<std::size_t>(st.outs[k])];
+      if (!sl.in_place.empty()) continue;  // bound to the variable at every run
       values[static_cast<std::size_t>(st.outs[k])] =
           Tensor::wrap(buffers[static_cast<std::size_t>(sl.buffer)], sl.type);
       st.out_tensors[k] = values[static_cast<std::size_t>(st.outs[k])];
@@ -393,6 +400,10 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
       }
     }
     for (const auto& k : st.in_keys) st.ins.push_back(slot_for(k));
+    for (std::size_t k = 0; k < st.outs.size(); ++k) {
+      slots[static_cast<std::size_t>(st.outs[k])].producer = static_cast<int>(impl->steps.size());
+      slots[static_cast<std::size_t>(st.outs[k])].producer_output = static_cast<int>(k);
+    }
     st.in_tensors.resize(st.ins.size());
     st.out_tensors.resize(st.outs.size());
     impl->steps.push_back(std::move(st));
@@ -409,6 +420,31 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     int s = slot_for(canon.at({v.node, v.index}));
     slots[static_cast<std::size_t>(s)].pinned = true;
     impl->updates.emplace_back(name, s);
+  }
+  // In-place updates: a new value of a variable is written straight into the variable's storage
+  // when nothing reads the old value afterwards, the value is no output and no other update's,
+  // and its step either does not read the variable or is a fused chain (which reads a whole block
+  // before writing it).
+  std::map<int, int> update_count;
+  for (const auto& [name, s] : impl->updates) ++update_count[s];
+  for (const auto& [name, s] : impl->updates) {
+    Slot& sl = slots[static_cast<std::size_t>(s)];
+    if (sl.kind != SlotKind::buffer || update_count[s] > 1 ||
+        std::count(impl->outputs.begin(), impl->outputs.end(), s) > 0) {
+      continue;
+    }
+    const Step& producer = impl->steps[static_cast<std::size_t>(sl.producer)];
+    const Value var = graph.find_leaf(NodeKind::variable, name);
+    auto vs = impl->slot_of.find(canon.count({var.node, 0}) ? canon.at({var.node, 0}) : Key{var.node, 0});
+    if (vs != impl->slot_of.end()) {
+      const Slot& old = slots[static_cast<std::size_t>(vs->second)];
+      const bool reads = std::count(producer.ins.begin(), producer.ins.end(), vs->second) > 0;
+      if (old.last_use > sl.producer || (reads && producer.chain.empty()) ||
+          std::count(impl->outputs.begin(), impl->outputs.end(), vs->second) > 0) {
+        continue;
+      }
+    }
+    sl.in_place = name;
   }
   impl->values.resize(slots.size());
   for (auto& s : slots) {
@@ -465,7 +501,22 @@ const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
       throw FeedError(fmt::format("unknown feed '{}': the graph's inputs are [{}]", name, names));
     }
   }
+  if (!m.updates.empty() && store == nullptr) {
+    throw FeedError("the plan has updates but no VariableStore was given");
+  }
   if (!m.prepared || shapes != m.signature) m.prepare(shapes);
+  for (const auto& [name, s] : m.updates) {
+    Slot& sl = m.slots[static_cast<std::size_t>(s)];
+    if (sl.in_place.empty()) continue;
+    const Tensor& var = store->get(name);
+    if (!var.defined() || var.type() != sl.type) {
+      throw FeedError(fmt::format("variable '{}' is updated with {} but the store holds {}", name,
+                                  sl.type.to_string(), var.defined() ? var.type().to_string() : "nothing"));
+    }
+    m.values[static_cast<std::size_t>(s)] = var;
+    m.steps[static_cast<std::size_t>(sl.producer)].out_tensors[static_cast<std::size_t>(sl.producer_output)] =
+        m.values[static_cast<std::size_t>(s)];
+  }
 
   for (auto& st : m.steps) {
     for (std::size_t k = 0; k < st.ins.size(); ++k) st.in_tensors[k] = m.values[static_cast<std::size_t>(st.ins[k])];
@@ -483,14 +534,17 @@ const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
     }
   }
   if (!m.updates.empty()) {
-    if (store == nullptr) throw FeedError("the plan has updates but no VariableStore was given");
     std::vector<Tensor> fresh;
     for (const auto& [name, s] : m.updates) {
       const Slot& sl = m.slots[static_cast<std::size_t>(s)];
       const Tensor& v = m.values[static_cast<std::size_t>(s)];
       fresh.push_back(sl.kind == SlotKind::buffer ? v : v.clone());  // leaves may alias the store
     }
-    for (std::size_t i = 0; i < m.updates.size(); ++i) store->get(m.updates[i].first).copy_from(fresh[i]);
+    for (std::size_t i = 0; i < m.updates.size(); ++i) {
+      if (m.slots[static_cast<std::size_t>(m.updates[i].second)].in_place.empty()) {
+        store->get(m.updates[i].first).copy_from(fresh[i]);
+      }
+    }
   }
   m.results.resize(m.outputs.size());
   for (std::size_t i = 0; i < m.outputs.size(); ++i) m.results[i] = m.values[static_cast<std::size_t>(m.outputs[i])];
@@ -537,7 +591,9 @@ std::string Plan::to_string() const {
     std::string outs;
     for (int o : st.outs) {
       const Slot& sl = impl_->slots[static_cast<std::size_t>(o)];
-      outs += fmt::format("{}buf{} {}", outs.empty() ? "" : ", ", sl.buffer, sl.type.to_string());
+      outs += fmt::format("{}{} {}", outs.empty() ? "" : ", ",
+                          sl.in_place.empty() ? fmt::format("buf{}", sl.buffer) : fmt::format("in place '{}'", sl.in_place),
+                          sl.type.to_string());
     }
     const std::string what = st.chain.empty() ? st.node->label()
                                               : fmt::format("chain of {} ops ending at {}", st.chain.size(), st.node->label());
