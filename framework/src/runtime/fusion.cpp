@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include "symgrad/core/error.hpp"
@@ -147,7 +148,7 @@ std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::s
 
 namespace {
 
-constexpr std::int64_t kBlock = 512;
+constexpr std::int64_t kBlock = 256;
 
 // One instruction: dst = op(a, b, c) over a block, registers by index.
 struct Instr {
@@ -164,7 +165,8 @@ inline T sigmoid(T x) {
 }
 
 template <class T>
-void apply(const Instr& in, T* d, const T* a, const T* b, const T* c, std::int64_t n) {
+[[gnu::always_inline]] inline void apply(const Instr& in, T* d, const T* a, const T* b, const T* c,
+                                         std::int64_t n) {
   const T p = static_cast<T>(in.p);
   switch (in.op) {
     case Ew::neg: for (std::int64_t j = 0; j < n; ++j) d[j] = -a[j]; break;
@@ -197,6 +199,56 @@ void apply(const Instr& in, T* d, const T* a, const T* b, const T* c, std::int64
   }
 }
 
+// Runs a chain's instructions over one block: register r's block is reg[r]; results go to
+// scratch + dst * kBlock. Compiled for AVX2 and for the baseline, chosen when the library loads.
+template <class T>
+[[gnu::always_inline]] inline void run_block(const Instr* program, std::size_t count, T* scratch, const T** reg,
+                                             std::int64_t len) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const Instr& in = program[i];
+    T* d = scratch + static_cast<std::size_t>(in.dst) * kBlock;
+    apply<T>(in, d, reg[in.a], in.b >= 0 ? reg[in.b] : nullptr, in.c >= 0 ? reg[in.c] : nullptr, len);
+    reg[in.dst] = d;
+  }
+}
+
+[[gnu::target_clones("avx2", "default")]] void run_block_f32(const Instr* program, std::size_t count,
+                                                             float* scratch, const float** reg, std::int64_t len) {
+  run_block<float>(program, count, scratch, reg, len);
+}
+
+[[gnu::target_clones("avx2", "default")]] void run_block_f64(const Instr* program, std::size_t count,
+                                                             double* scratch, const double** reg, std::int64_t len) {
+  run_block<double>(program, count, scratch, reg, len);
+}
+
+void run_block_typed(const Instr* p, std::size_t n, float* s, const float** r, std::int64_t len) {
+  run_block_f32(p, n, s, r, len);
+}
+void run_block_typed(const Instr* p, std::size_t n, double* s, const double** r, std::int64_t len) {
+  run_block_f64(p, n, s, r, len);
+}
+
+// Stores a block's output: streaming (non-temporal) stores for outputs too large for the caches,
+// which skip reading the destination before writing it.
+inline void store_block(const float* v, float* dst, std::int64_t len, bool stream) {
+  if (stream && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0 && len % 4 == 0) {
+    for (std::int64_t j = 0; j < len; j += 4) _mm_stream_ps(dst + j, _mm_loadu_ps(v + j));
+  } else {
+    std::copy(v, v + len, dst);
+  }
+}
+inline void store_block(const double* v, double* dst, std::int64_t len, bool stream) {
+  if (stream && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0 && len % 2 == 0) {
+    for (std::int64_t j = 0; j < len; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(v + j));
+  } else {
+    std::copy(v, v + len, dst);
+  }
+}
+
+// Outputs larger than this many bytes are stored with streaming stores.
+constexpr std::int64_t kStreamBytes = std::int64_t{8} << 20;
+
 // How a chain input is read: the whole tensor, one value, or a repeating trailing row.
 enum class Mode { full, scalar, row };
 
@@ -226,6 +278,7 @@ class ChainKernel final : public PreparedKernel {
     T* scratch = reinterpret_cast<T*>(scratch_.data());
     const auto regs = static_cast<std::size_t>(registers_);
     const auto inputs = modes_.size();
+    const bool stream = n_ * static_cast<std::int64_t>(sizeof(T)) > kStreamBytes;
 #pragma omp parallel
     {
       const auto thread = static_cast<std::size_t>(omp_get_thread_num());
@@ -256,19 +309,15 @@ class ChainKernel final : public PreparedKernel {
             reg[i] = buf;
           }
         }
-        for (const Instr& in : program_) {
-          T* d = mine + static_cast<std::size_t>(in.dst) * kBlock;
-          apply<T>(in, d, reg[static_cast<std::size_t>(in.a)], in.b >= 0 ? reg[static_cast<std::size_t>(in.b)] : nullptr,
-                   in.c >= 0 ? reg[static_cast<std::size_t>(in.c)] : nullptr, len);
-          reg[static_cast<std::size_t>(in.dst)] = d;
-        }
+        run_block_typed(program_.data(), program_.size(), mine, reg, len);
         // Outputs are written after the whole block is computed, so an output may share memory
         // with an input (a state variable updated in place): every read of the block comes first.
         for (std::size_t o = 0; o < output_regs_.size(); ++o) {
-          const T* v = reg[static_cast<std::size_t>(output_regs_[o])];
-          std::copy(v, v + len, ctx.out(o).template data<T>() + start);
+          store_block(reg[static_cast<std::size_t>(output_regs_[o])], ctx.out(o).template data<T>() + start, len,
+                      stream);
         }
       }
+      if (stream) _mm_sfence();
     }
   }
 
