@@ -30,6 +30,7 @@ struct HandwrittenMlp::Impl {
   std::int64_t batch;
   std::vector<std::int64_t> widths;
   memory x;                             // input, handle set per step
+  memory ones;                          // [1, batch] of ones: bias gradients as matmuls
   std::vector<memory> w, b, dw, db;     // per layer
   std::vector<memory> h;                // h[0] = x, h[l] = activation of layer l
   std::vector<memory> dh;               // gradient w.r.t. h[l] (pre-activation after relu bwd)
@@ -39,6 +40,8 @@ struct HandwrittenMlp::Impl {
   Impl(std::vector<std::int64_t> ws, std::int64_t n, float lr) : batch(n), widths(std::move(ws)) {
     const std::size_t layers = widths.size() - 1;
     x = memory(plain2(n, widths[0]), eng, DNNL_MEMORY_NONE);
+    ones = memory(plain2(1, n), eng);
+    std::fill_n(static_cast<float*>(ones.get_data_handle()), n, 1.f);
     h.push_back(x);
     for (std::size_t l = 0; l < layers; ++l) {
       const auto in = widths[l], out = widths[l + 1];
@@ -71,9 +74,9 @@ struct HandwrittenMlp::Impl {
           dnnl::matmul::desc(transposed2(in, n), plain2(n, out), plain2(in, out)), eng);
       backward.push_back({dnnl::matmul(dw_pd), {{DNNL_ARG_SRC, h[l]}, {DNNL_ARG_WEIGHTS, dh[l]},
                                                 {DNNL_ARG_DST, dw[l]}}});
-      dnnl::reduction::primitive_desc db_pd(
-          dnnl::reduction::desc(dnnl::algorithm::reduction_sum, plain2(n, out), db[l].get_desc(), 0.f, 0.f), eng);
-      backward.push_back({dnnl::reduction(db_pd), {{DNNL_ARG_SRC, dh[l]}, {DNNL_ARG_DST, db[l]}}});
+      // db = 1^T dh as a matmul (oneDNN 2.6's reduction primitive runs its reference code here)
+      dnnl::matmul::primitive_desc db_pd(dnnl::matmul::desc(plain2(1, n), plain2(n, out), plain2(1, out)), eng);
+      backward.push_back({dnnl::matmul(db_pd), {{DNNL_ARG_SRC, ones}, {DNNL_ARG_WEIGHTS, dh[l]}, {DNNL_ARG_DST, db[l]}}});
       if (l > 0) {
         dnnl::matmul::primitive_desc dx_pd(
             dnnl::matmul::desc(plain2(n, out), transposed2(out, in), plain2(n, in)), eng);
