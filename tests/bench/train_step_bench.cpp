@@ -4,7 +4,7 @@
 //   MlpStep/handwritten   one SGD step of MLP 784-1024-1024-10, batch 128, on oneDNN by hand
 //   MlpStep/symgrad       the same step as one compiled symgrad plan (onednn backend)
 //   CnnStep/symgrad       the small CNN of the issue, batch 128
-//   TinyNodes             200 elementwise nodes on 16 floats: time per node
+//   TinyNodes             200 elementwise nodes on 16 floats: time per node, fused and not
 //   Copy, AdamLikeChain   memory bandwidth of a copy vs an optimizer-like elementwise chain
 
 #include <cmath>
@@ -43,6 +43,7 @@ void CnnStepSymgrad(benchmark::State& state) {
 }
 BENCHMARK(CnnStepSymgrad)->Name("CnnStep/symgrad")->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// state.range(0): 1 fused (the default: one chain kernel), 0 every node its own oneDNN call
 void TinyNodes(benchmark::State& state) {
   Graph g;
   Value x = g.input("x", {DType::f32, Shape{16}});
@@ -50,13 +51,14 @@ void TinyNodes(benchmark::State& state) {
   for (int i = 0; i < 100; ++i) h = tanh(h) * 0.5f;  // 200 nodes: tanh and mul
   CompileOptions o;
   o.backend = "onednn";
+  o.fusion = state.range(0) ? CompileOptions::Fusion::on : CompileOptions::Fusion::off;
   Plan p = compile(g, {h}, o);
   Feeds feeds = {{"x", Tensor(DType::f32, Shape{16})}};
   for (auto _ : state) benchmark::DoNotOptimize(p.run(feeds)[0].raw());
   state.counters["ns_per_node"] = benchmark::Counter(
       200.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(TinyNodes)->UseRealTime();
+BENCHMARK(TinyNodes)->ArgName("fused")->Arg(1)->Arg(0)->UseRealTime();
 
 constexpr std::int64_t kBig = 10'000'000;
 

@@ -11,4 +11,5 @@
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/ops/ops.hpp"
 #include "symgrad/runtime/plan.hpp"
+#include "symgrad/runtime/threads.hpp"
 #include "symgrad/runtime/variable_store.hpp"

@@ -246,6 +246,9 @@ inline void store_block(const double* v, double* dst, std::int64_t len, bool str
   }
 }
 
+// Chains over fewer elements run on the calling thread.
+constexpr std::int64_t kParallelElements = std::int64_t{1} << 15;
+
 // Outputs larger than this many bytes are stored with streaming stores.
 constexpr std::int64_t kStreamBytes = std::int64_t{8} << 20;
 
@@ -275,48 +278,57 @@ class ChainKernel final : public PreparedKernel {
   template <class T>
   void run_typed(const KernelContext& ctx) {
     const std::int64_t blocks = (n_ + kBlock - 1) / kBlock;
-    T* scratch = reinterpret_cast<T*>(scratch_.data());
     const auto regs = static_cast<std::size_t>(registers_);
     const auto inputs = modes_.size();
     const bool stream = n_ * static_cast<std::int64_t>(sizeof(T)) > kStreamBytes;
-#pragma omp parallel
-    {
-      const auto thread = static_cast<std::size_t>(omp_get_thread_num());
-      T* mine = scratch + thread * regs * kBlock;
+    // A thread's scratch and register table, with scalars filled once per run.
+    auto setup = [&](std::size_t thread) {
+      T* mine = reinterpret_cast<T*>(scratch_.data()) + thread * regs * kBlock;
       const T** reg = reinterpret_cast<const T**>(reg_ptrs_.data()) + thread * regs;
-      // scalars fill their block once per run
       for (std::size_t i = 0; i < inputs; ++i) {
         if (modes_[i] == Mode::scalar) {
           std::fill(mine + i * kBlock, mine + (i + 1) * kBlock, ctx.in(i).template data<T>()[0]);
           reg[i] = mine + i * kBlock;
         }
       }
-#pragma omp for schedule(static)
-      for (std::int64_t blk = 0; blk < blocks; ++blk) {
-        const std::int64_t start = blk * kBlock, len = std::min(kBlock, n_ - start);
-        for (std::size_t i = 0; i < inputs; ++i) {
-          const T* src = ctx.in(i).template data<T>();
-          if (modes_[i] == Mode::full) {
-            reg[i] = src + start;
-          } else if (modes_[i] == Mode::row) {
-            T* buf = mine + i * kBlock;
-            const std::int64_t period = periods_[i];
-            std::int64_t r = start % period;
-            for (std::int64_t j = 0; j < len; ++j) {
-              buf[j] = src[r];
-              if (++r == period) r = 0;
-            }
-            reg[i] = buf;
+      return std::pair{mine, reg};
+    };
+    auto block = [&](T* mine, const T** reg, std::int64_t blk) {
+      const std::int64_t start = blk * kBlock, len = std::min(kBlock, n_ - start);
+      for (std::size_t i = 0; i < inputs; ++i) {
+        const T* src = ctx.in(i).template data<T>();
+        if (modes_[i] == Mode::full) {
+          reg[i] = src + start;
+        } else if (modes_[i] == Mode::row) {
+          T* buf = mine + i * kBlock;
+          const std::int64_t period = periods_[i];
+          std::int64_t r = start % period;
+          for (std::int64_t j = 0; j < len; ++j) {
+            buf[j] = src[r];
+            if (++r == period) r = 0;
           }
-        }
-        run_block_typed(program_.data(), program_.size(), mine, reg, len);
-        // Outputs are written after the whole block is computed, so an output may share memory
-        // with an input (a state variable updated in place): every read of the block comes first.
-        for (std::size_t o = 0; o < output_regs_.size(); ++o) {
-          store_block(reg[static_cast<std::size_t>(output_regs_[o])], ctx.out(o).template data<T>() + start, len,
-                      stream);
+          reg[i] = buf;
         }
       }
+      run_block_typed(program_.data(), program_.size(), mine, reg, len);
+      // Outputs are written after the whole block is computed, so an output may share memory
+      // with an input (a state variable updated in place): every read of the block comes first.
+      for (std::size_t o = 0; o < output_regs_.size(); ++o) {
+        store_block(reg[static_cast<std::size_t>(output_regs_[o])], ctx.out(o).template data<T>() + start, len,
+                    stream);
+      }
+    };
+    if (n_ < kParallelElements) {  // starting threads (even one) costs more than this work
+      auto [mine, reg] = setup(0);
+      for (std::int64_t blk = 0; blk < blocks; ++blk) block(mine, reg, blk);
+      if (stream) _mm_sfence();
+      return;
+    }
+#pragma omp parallel
+    {
+      auto [mine, reg] = setup(static_cast<std::size_t>(omp_get_thread_num()));
+#pragma omp for schedule(static)
+      for (std::int64_t blk = 0; blk < blocks; ++blk) block(mine, reg, blk);
       if (stream) _mm_sfence();
     }
   }
@@ -333,6 +345,8 @@ class ChainKernel final : public PreparedKernel {
 };
 
 }  // namespace
+
+bool is_chain_kernel(const PreparedKernel* k) { return dynamic_cast<const ChainKernel*>(k) != nullptr; }
 
 std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>& members,
                                                   const std::map<std::int32_t, std::vector<Key>>& inputs_of,

@@ -28,6 +28,10 @@ std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::s
                                                 const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                 bool fuse);
 
+/// Elementwise ops with at most this many output elements run on the chain kernel even alone:
+/// for small tensors a oneDNN call (and its thread start) costs more than the work.
+inline constexpr std::int64_t kSmallElementwise = 4096;
+
 /// The chain kernel for concrete types: evaluates `members` (in order) block by block, reading the
 /// external values `inputs` and writing the values `outputs`, in the order of the step's tensors.
 /// Throws ShapeError naming the chain's first node when the run-time shapes do not fit.
@@ -36,5 +40,8 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
                                                   const std::vector<Key>& inputs,
                                                   const std::vector<Key>& outputs,
                                                   const std::map<Key, TensorType>& types);
+
+/// True when `k` is a chain kernel (for reporting which kernel runs a step).
+bool is_chain_kernel(const PreparedKernel* k);
 
 }  // namespace symgrad::fusion

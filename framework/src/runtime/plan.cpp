@@ -10,6 +10,7 @@
 #include "symgrad/core/error.hpp"
 #include "fusion.hpp"
 #include "symgrad/graph/op_def.hpp"
+#include "symgrad/runtime/threads.hpp"
 
 namespace symgrad {
 namespace {
@@ -40,6 +41,7 @@ struct Step {
   const KernelFn* kernel = nullptr;        // a stateless kernel (the backend's or the fallback's)
   std::string kernel_backend;              // whose stateless kernel that is
   PreparedKernel* prepared = nullptr;      // for the current shapes; null: run `kernel`
+  bool view = false;  // for the current shapes, the output is the input's bytes: nothing to run
   std::vector<int> ins, outs;
   std::vector<Tensor> in_tensors, out_tensors;
 };
@@ -70,6 +72,7 @@ struct Plan::Impl {
   std::vector<std::pair<std::string, int>> updates;
   std::set<std::string> graph_inputs;  // every input of the graph: feeds may name unused ones
   std::map<std::int32_t, std::vector<Key>> inputs_of;  // canonical inputs of each needed node
+  bool small_on_chain = false;  // small elementwise ops run alone on the chain kernel (not reference)
 
   // Run-time state.
   std::vector<Tensor> values;  // per slot
@@ -87,7 +90,24 @@ struct Plan::Impl {
   void infer_types();
   void assign_buffers();
   void prepare_kernels(const std::vector<Shape>& shapes);
+  void find_views();
 };
+
+// Steps whose output has the bytes of their input for the current shapes (a reshape; a sum over
+// or broadcast to nothing) become views: they share the input's buffer and run nothing. Not on
+// the reference backend, which runs every op's kernel as the oracle.
+void Plan::Impl::find_views() {
+  for (auto& st : steps) {
+    st.view = false;
+    if (backend == "reference" || !st.chain.empty() || st.outs.size() != 1 || st.ins.empty()) continue;
+    const std::string& op = st.node->op->name;
+    const Slot& in = slots[static_cast<std::size_t>(st.ins[0])];
+    const Slot& out = slots[static_cast<std::size_t>(st.outs[0])];
+    const bool same_bytes = in.type.dtype == out.type.dtype && in.type.shape.numel() == out.type.shape.numel();
+    const bool viewable = op == "reshape" || op == "sum_to_like" || op == "broadcast_like" || op == "broadcast_to";
+    st.view = viewable && same_bytes && in.kind == SlotKind::buffer && out.in_place.empty();
+  }
+}
 
 void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
   auto [it, fresh] = kernel_cache.try_emplace(shapes);
@@ -96,6 +116,7 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
   for (std::size_t i = 0; i < steps.size(); ++i) {
     Step& st = steps[i];
     st.prepared = nullptr;
+    if (st.view) continue;
     if (!st.chain.empty()) {
       if (fresh) {
         try {
@@ -105,6 +126,17 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
           throw;
         }
       }
+      st.prepared = kernels[i].get();
+      continue;
+    }
+    if (fresh && small_on_chain && fusion::fusible(*st.node) &&
+        slots[static_cast<std::size_t>(st.outs[0])].type.shape.numel() <= fusion::kSmallElementwise) {
+      std::map<Key, TensorType> types;
+      for (std::size_t k = 0; k < st.ins.size(); ++k) types[st.in_keys[k]] = slots[static_cast<std::size_t>(st.ins[k])].type;
+      types[st.out_keys[0]] = slots[static_cast<std::size_t>(st.outs[0])].type;
+      kernels[i] = fusion::make_chain_kernel({st.node}, inputs_of, st.in_keys, st.out_keys, types);
+    }
+    if (kernels[i]) {
       st.prepared = kernels[i].get();
       continue;
     }
@@ -177,6 +209,7 @@ void Plan::Impl::infer_types() {
 void Plan::Impl::assign_buffers() {
   buffer_need.clear();
   std::multimap<std::size_t, int> free;  // capacity need so far -> buffer
+  std::vector<int> users;                // live slots on each buffer (views share one)
   unshared = 0;
   auto bytes_of = [](const TensorType& t) {
     return static_cast<std::size_t>(t.shape.numel()) * dtype_size(t.dtype);
@@ -185,6 +218,11 @@ void Plan::Impl::assign_buffers() {
     for (int s : steps[i].outs) {
       Slot& sl = slots[static_cast<std::size_t>(s)];
       if (!sl.in_place.empty()) continue;
+      if (steps[i].view) {  // the same bytes as the input: share its buffer
+        sl.buffer = slots[static_cast<std::size_t>(steps[i].ins[0])].buffer;
+        ++users[static_cast<std::size_t>(sl.buffer)];
+        continue;
+      }
       const std::size_t need = bytes_of(sl.type);
       unshared += need;
       auto it = free.lower_bound(need);
@@ -197,17 +235,20 @@ void Plan::Impl::assign_buffers() {
       } else {
         sl.buffer = static_cast<int>(buffer_need.size());
         buffer_need.push_back(need);
+        users.push_back(0);
       }
+      ++users[static_cast<std::size_t>(sl.buffer)];
     }
-    std::set<int> released;
+    std::set<int> released;  // a slot read twice by one step dies once
     auto release = [&](int s) {
       const Slot& sl = slots[static_cast<std::size_t>(s)];
       if (sl.kind != SlotKind::buffer || sl.pinned || !sl.in_place.empty() ||
-          sl.last_use > static_cast<int>(i)) {
+          sl.last_use > static_cast<int>(i) || !released.insert(s).second) {
         return;
       }
-      if (!released.insert(sl.buffer).second) return;
-      free.emplace(buffer_need[static_cast<std::size_t>(sl.buffer)], sl.buffer);
+      if (--users[static_cast<std::size_t>(sl.buffer)] == 0) {
+        free.emplace(buffer_need[static_cast<std::size_t>(sl.buffer)], sl.buffer);
+      }
     };
     for (int s : steps[i].ins) release(s);
     for (int s : steps[i].outs) release(s);
@@ -237,6 +278,7 @@ void Plan::Impl::assign_buffers() {
 
 void Plan::Impl::prepare(const std::vector<Shape>& shapes) {
   infer_types();
+  find_views();
   assign_buffers();
   prepare_kernels(shapes);
   signature = shapes;
@@ -249,6 +291,7 @@ Plan& Plan::operator=(Plan&&) noexcept = default;
 Plan::~Plan() = default;
 
 Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptions& options) {
+  apply_thread_environment();
   auto impl = std::make_unique<Plan::Impl>();
   impl->graph = &graph;
   impl->backend = options.backend;
@@ -326,6 +369,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
   // 4. Units in execution order: single ops, and fused elementwise chains.
   const bool fuse = options.fusion == CompileOptions::Fusion::on ||
                     (options.fusion == CompileOptions::Fusion::automatic && options.backend != "reference");
+  impl->small_on_chain = options.backend != "reference";
   const auto units = fusion::schedule(graph, needed, inputs_of, fuse);
   std::map<Key, std::set<std::int32_t>> consumers;
   for (const auto& [id, ins] : inputs_of) {
@@ -519,6 +563,7 @@ const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
   }
 
   for (auto& st : m.steps) {
+    if (st.view) continue;
     for (std::size_t k = 0; k < st.ins.size(); ++k) st.in_tensors[k] = m.values[static_cast<std::size_t>(st.ins[k])];
     try {
       const KernelContext ctx{*st.node, st.in_tensors, st.out_tensors};
@@ -578,7 +623,15 @@ std::vector<std::string> Plan::variable_names() const {
 std::vector<std::string> Plan::step_backends() const {
   std::vector<std::string> out;
   for (const auto& st : impl_->steps) {
-    out.push_back(!st.chain.empty() ? "fused" : st.prepared != nullptr ? impl_->backend : st.kernel_backend);
+    // before the first run of a plan with open shapes nothing is prepared: name the plan's choice
+    const bool planned = !impl_->prepared && st.factory != nullptr;
+    if (st.view) {
+      out.push_back("view");
+    } else if (!st.chain.empty() || fusion::is_chain_kernel(st.prepared)) {
+      out.push_back("fused");
+    } else {
+      out.push_back(st.prepared != nullptr || planned ? impl_->backend : st.kernel_backend);
+    }
   }
   return out;
 }

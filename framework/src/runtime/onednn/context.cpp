@@ -1,12 +1,8 @@
 #include "context.hpp"
 
-#include <cstdlib>
-#include <string>
-
-#include <fmt/format.h>
-#include <omp.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/runtime/threads.hpp"
 
 namespace symgrad {
 
@@ -25,13 +21,7 @@ namespace onednn {
 
 dnnl::engine& engine() {
   static dnnl::engine e = [] {
-    if (const char* n = std::getenv("SYMGRAD_NUM_THREADS")) {
-      const int threads = std::atoi(n);
-      if (threads < 1) {
-        throw UsageError(fmt::format("SYMGRAD_NUM_THREADS must be a positive integer, got '{}'", n));
-      }
-      omp_set_num_threads(threads);
-    }
+    apply_thread_environment();
     return dnnl::engine(dnnl::engine::kind::cpu, 0);
   }();
   return e;
