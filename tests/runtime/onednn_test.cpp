@@ -179,6 +179,44 @@ TEST(Onednn, TrainingStepsAreBitwiseReproducible) {
   EXPECT_NE(a[0], a[2]);  // it trained
 }
 
+// matmul + bias + relu/tanh become one linear step (bias and activation as oneDNN post-ops), and
+// the whole training step still matches the reference backend.
+TEST(Onednn, DenseLayersFuseIntoLinearSteps) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 6}});
+  auto y = g.input("y", {DType::i32, Shape{Shape::kOpen}});
+  auto w1 = g.input("w1", {DType::f32, Shape{6, 8}});
+  auto b1 = g.input("b1", {DType::f32, Shape{8}});
+  auto w2 = g.input("w2", {DType::f32, Shape{8, 3}});
+  auto b2 = g.input("b2", {DType::f32, Shape{3}});
+  auto logits = matmul(tanh(matmul(relu(matmul(x, w1) + b1), g.constant(Tensor(DType::f32, Shape{8, 8})) ) ), w2) + b2;
+  auto loss = mean(softmax_cross_entropy(logits, y));
+  auto grads = gradients(loss, {w1, b1, w2, b2});
+  std::vector<Value> outs = {loss};
+  outs.insert(outs.end(), grads.begin(), grads.end());
+  Feeds feeds;
+  for (auto [name, shape] : {std::pair{"x", Shape{5, 6}}, {"w1", Shape{6, 8}}, {"b1", Shape{8}},
+                             {"w2", Shape{8, 3}}, {"b2", Shape{3}}}) {
+    Tensor t(DType::f32, shape);
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, std::sin(0.7 * i + t.numel()));
+    feeds[name] = t;
+  }
+  feeds["y"] = Tensor::from(DType::i32, Shape{5}, {0, 1, 2, 1, 0});
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan fused = compile(g, outs, o);
+  Plan ref = compile(g, outs);
+  const auto& a = fused.run(feeds);
+  std::vector<Tensor> want;
+  for (const auto& t : ref.run(feeds)) want.push_back(t.clone());
+  EXPECT_NE(fused.to_string().find("linear"), std::string::npos) << fused.to_string();
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    for (std::int64_t i = 0; i < want[k].numel(); ++i) {
+      EXPECT_NEAR(a[k].get(i), want[k].get(i), 1e-5 * std::max(1.0, std::abs(want[k].get(i)))) << k << "[" << i << "]";
+    }
+  }
+}
+
 TEST(Onednn, NoFallbackIsAnErrorForUnhandledTypes) {
   Graph g;
   auto x = g.input("x", {DType::f64, Shape{2}});

@@ -128,17 +128,17 @@ std::vector<Grad> no_gradient(const PullbackContext& c) {
 void register_elementwise_ops(OpRegistry& r) {
   // d(a+b) = g, g (each summed back over its broadcast axes)
   add_binary(r, "add", "a + b", [](const PullbackContext& c) -> std::vector<Grad> {
-    return {unbroadcast(c.g(), c.x(0)), unbroadcast(c.g(), c.x(1))};
+    return {unbroadcast(c.g(), c.x(0), {c.x(1)}), unbroadcast(c.g(), c.x(1), {c.x(0)})};
   });
   // d(a-b) = g, -g
   add_binary(r, "sub", "a - b", [](const PullbackContext& c) -> std::vector<Grad> {
-    return {unbroadcast(c.g(), c.x(0)), unbroadcast(-c.g(), c.x(1))};
+    return {unbroadcast(c.g(), c.x(0), {c.x(1)}), unbroadcast(-c.g(), c.x(1), {c.x(0)})};
   });
   // d(ab) = g b, g a
   add_binary(r, "mul", "a * b", [](const PullbackContext& c) -> std::vector<Grad> {
     std::vector<Grad> out(2, Grad::disconnected());
-    if (c.needs[0]) out[0] = unbroadcast(c.g() * c.x(1), c.x(0));
-    if (c.needs[1]) out[1] = unbroadcast(c.g() * c.x(0), c.x(1));
+    if (c.needs[0]) out[0] = unbroadcast(c.g() * c.x(1), c.x(0), {c.x(1)});
+    if (c.needs[1]) out[1] = unbroadcast(c.g() * c.x(0), c.x(1), {c.x(0)});
     return out;
   });
   // d(a/b) = g / b, -g a / b^2 = -g y / b
@@ -146,8 +146,8 @@ void register_elementwise_ops(OpRegistry& r) {
       r, "div", "a / b",
       [](const PullbackContext& c) -> std::vector<Grad> {
         std::vector<Grad> out(2, Grad::disconnected());
-        if (c.needs[0]) out[0] = unbroadcast(c.g() / c.x(1), c.x(0));
-        if (c.needs[1]) out[1] = unbroadcast(-(c.g() * c.y()) / c.x(1), c.x(1));
+        if (c.needs[0]) out[0] = unbroadcast(c.g() / c.x(1), c.x(0), {c.x(1)});
+        if (c.needs[1]) out[1] = unbroadcast(-(c.g() * c.y()) / c.x(1), c.x(1), {c.x(0)});
         return out;
       },
       positive_divisor_samples);
@@ -183,9 +183,10 @@ void register_elementwise_ops(OpRegistry& r) {
             Sample{"root", {floats({2, 3}, 0.5, 2.0)}, Attrs{{"p", 0.5}}, true},
             Sample{"inverse", {floats({4}, 0.5, 2.0)}, Attrs{{"p", -1.5}}, true}};
       }));
-  // d relu(x) = g [x > 0]
+  // d relu(x) = g [x > 0] = g [y > 0]: written with the output, so that the pre-activation is
+  // not needed after the forward pass (and matmul + bias + relu can fuse into one kernel)
   add_unary(r, "relu", "max(x, 0)",
-            [](const PullbackContext& c) { return c.g() * greater(c.x(), scalar_like(c.x(), 0)); },
+            [](const PullbackContext& c) { return c.g() * greater(c.y(), scalar_like(c.y(), 0)); },
             unary_samples());
   // d leaky_relu(x) = g where x > 0, alpha g elsewhere
   add_unary(
@@ -234,8 +235,8 @@ void register_elementwise_ops(OpRegistry& r) {
       [](const PullbackContext& c) -> std::vector<Grad> {
         Value zero = scalar_like(c.g(), 0.0);
         std::vector<Grad> out(3, Grad::disconnected());
-        if (c.needs[1]) out[1] = unbroadcast(where(c.x(0), c.g(), zero), c.x(1));
-        if (c.needs[2]) out[2] = unbroadcast(where(c.x(0), zero, c.g()), c.x(2));
+        if (c.needs[1]) out[1] = unbroadcast(where(c.x(0), c.g(), zero), c.x(1), {c.x(0), c.x(2)});
+        if (c.needs[2]) out[2] = unbroadcast(where(c.x(0), zero, c.g()), c.x(2), {c.x(0), c.x(1)});
         return out;
       },
       [] {

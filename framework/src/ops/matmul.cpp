@@ -16,8 +16,20 @@ Value matmul(Value a, Value b, bool transpose_a, bool transpose_b) {
   return a.graph->apply1("matmul", {a, b}, attrs);
 }
 
+Value linear(Value x, Value w, Value b, const std::string& activation) {
+  return x.graph->apply1("linear", {x, w, b}, Attrs{{"activation", activation}});
+}
+
 namespace ops_detail {
 namespace {
+
+// dz from the gradient g of y = act(z), written with y.
+Value activation_grad(Value g, Value y, const std::string& act) {
+  if (act == "relu") return g * greater(y, y.graph->scalar(0.0, y.dtype()));
+  if (act == "tanh") return g * (1.0 - square(y));
+  if (act == "sigmoid") return g * (y * (1.0 - y));
+  return g;
+}
 
 // op(a) op(b) with op = identity or transpose of the last two axes.
 Value mm(Value a, Value b, bool ta, bool tb) { return matmul(a, b, ta, tb); }
@@ -60,9 +72,12 @@ void register_matmul_ops(OpRegistry& r) {
         const bool ta = c.attrs().get_int("transpose_a", 0) != 0;
         const bool tb = c.attrs().get_int("transpose_b", 0) != 0;
         Value a = c.x(0), b = c.x(1), g = c.g();
+        // only batch dimensions broadcast: compare the operands' batch parts
+        const bool matrices = a.shape().rank() == 2 && b.shape().rank() == 2;
+        auto back = [&](Value d, Value x, Value other) { return matrices ? d : unbroadcast(d, x, {other}); };
         std::vector<Grad> out(2, Grad::disconnected());
-        if (c.needs[0]) out[0] = unbroadcast(ta ? mm(b, g, tb, true) : mm(g, b, false, !tb), a);
-        if (c.needs[1]) out[1] = unbroadcast(tb ? mm(g, a, true, ta) : mm(a, g, !ta, false), b);
+        if (c.needs[0]) out[0] = back(ta ? mm(b, g, tb, true) : mm(g, b, false, !tb), a, b);
+        if (c.needs[1]) out[1] = back(tb ? mm(g, a, true, ta) : mm(a, g, !ta, false), b, a);
         return out;
       },
       [] {
@@ -79,6 +94,44 @@ void register_matmul_ops(OpRegistry& r) {
             Sample{"a_t", {floats({3, 2}), floats({3, 4})}, flags(true, false), true},
             Sample{"b_t", {floats({2, 3}), floats({4, 3})}, flags(false, true), true},
             Sample{"both_t_batched", {floats({2, 3, 2}), floats({4, 3})}, flags(true, true), true}};
+      }));
+  // y = act(x w + b) for x [N, K], w [K, M], b [M]; with z = x w + b and dz = act'(z) g:
+  //   dx = dz w^T,  dw = x^T dz,  db = sum_rows(dz)
+  // The compiler also forms it from matmul, add and activation nodes on backends that fuse.
+  r.add(make_op(
+      "linear", "act(x w + b): matmul, bias and activation in one op", 3,
+      [](const InferContext& ctx) -> std::vector<TensorType> {
+        require_float(ctx, 0);
+        require_same_dtype(ctx);
+        require_rank(ctx, 0, 2);
+        require_rank(ctx, 1, 2);
+        const Shape& x = ctx.inputs[0].shape;
+        const Shape& w = ctx.inputs[1].shape;
+        if (x[1] != w[0] && x[1] != Shape::kOpen && w[0] != Shape::kOpen) {
+          ctx.fail(fmt::format("inner dimensions differ: {} x {}", x.to_string(), w.to_string()));
+        }
+        if (ctx.inputs[2].shape != Shape{w[1]}) {
+          ctx.fail(fmt::format("bias must be [{}], got {}", w[1], ctx.inputs[2].shape.to_string()));
+        }
+        const std::string& act = ctx.attrs.get_string("activation");
+        if (act != "none" && act != "relu" && act != "tanh" && act != "sigmoid") {
+          ctx.fail(fmt::format("unknown activation '{}' (none, relu, tanh or sigmoid)", act));
+        }
+        return {TensorType{ctx.inputs[0].dtype, Shape{x[0], w[1]}}};
+      },
+      [](const PullbackContext& c) -> std::vector<Grad> {
+        Value dz = activation_grad(c.g(), c.y(), c.attrs().get_string("activation"));
+        std::vector<Grad> out(3, Grad::disconnected());
+        if (c.needs[0]) out[0] = matmul(dz, c.x(1), false, true);
+        if (c.needs[1]) out[1] = matmul(c.x(0), dz, true, false);
+        if (c.needs[2]) out[2] = sum(dz, {0});
+        return out;
+      },
+      [] {
+        auto s = [](const char* act) {
+          return Sample{act, {floats({3, 4}), floats({4, 2}), floats({2})}, Attrs{{"activation", std::string(act)}}, true};
+        };
+        return std::vector<Sample>{s("none"), s("relu"), s("tanh"), s("sigmoid")};
       }));
 }
 

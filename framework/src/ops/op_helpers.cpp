@@ -91,8 +91,20 @@ Shape reduced_shape(const Shape& shape, const std::vector<std::int64_t>& axes, b
   return Shape(std::move(dims));
 }
 
-Value unbroadcast(Value g, Value x) {
-  if (g.shape() == x.shape() && x.shape().is_static()) return g;
+Value unbroadcast(Value g, Value x, const std::vector<Value>& others) {
+  const Shape& xs = x.shape();
+  if (g.shape() == xs) {
+    bool fixed = true;  // no open dimension of x can be broadcast at run time
+    for (std::size_t i = 0; i < xs.rank(); ++i) {
+      if (xs[i] != Shape::kOpen) continue;
+      const std::size_t from_end = xs.rank() - i;
+      for (const Value& o : others) {
+        const Shape& os = o.shape();
+        if (from_end <= os.rank() && os[os.rank() - from_end] != 1) fixed = false;
+      }
+    }
+    if (fixed) return g;
+  }
   return sum_to_like(g, x);
 }
 

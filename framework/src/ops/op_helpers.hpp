@@ -27,8 +27,11 @@ std::vector<std::int64_t> reduction_axes(const std::vector<std::int64_t>& axes, 
 /// `shape` with the reduction axes set to 1 (keepdims) or removed.
 Shape reduced_shape(const Shape& shape, const std::vector<std::int64_t>& axes, bool keepdims);
 
-/// Gradient `g` of a broadcast result, summed back to the shape of operand `x`.
-Value unbroadcast(Value g, Value x);
+/// Gradient `g` of a broadcast result, summed back to the shape of operand `x`, whose fellow
+/// operands are `others`. No sum is added when the shapes are equal and every open dimension of
+/// x faces, in each other operand, a missing or static 1 dimension (so x cannot be broadcast
+/// there at run time): the gradient then does not depend on x's value.
+Value unbroadcast(Value g, Value x, const std::vector<Value>& others);
 /// `g`, the gradient of a reduction of `x` over `axes`, reshaped to keepdims form.
 Value keepdims_grad(Value g, Value x, const std::vector<std::int64_t>& axes, bool keepdims);
 

@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/graph/op_registry.hpp"
 
 namespace symgrad::fusion {
 namespace {
@@ -60,7 +61,68 @@ bool fusible(const Node& node) {
   return true;
 }
 
-std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::set<std::int32_t>& needed,
+void form_linear(const NodeOf& node_of, std::set<std::int32_t>& needed,
+                 std::map<std::int32_t, std::vector<Key>>& inputs_of, const std::set<Key>& keep,
+                 std::deque<Node>& storage, std::map<std::int32_t, const Node*>& replaced) {
+  std::map<std::int32_t, std::vector<std::int32_t>> users;
+  for (const auto& [id, ins] : inputs_of) {
+    for (const auto& k : ins) users[k.first].push_back(id);
+  }
+  auto only_user = [&](std::int32_t id) -> std::int32_t {
+    const auto& u = users[id];
+    return u.size() == 1 && !keep.count({id, 0}) ? u[0] : -1;
+  };
+  const OpDef& linear = OpRegistry::global().get("linear");
+  for (std::int32_t add_id : std::vector<std::int32_t>(needed.begin(), needed.end())) {
+    const Node& add = node_of(add_id);
+    if (add.kind != NodeKind::op || add.op->name != "add" || !needed.count(add_id)) continue;
+    const auto& ins = inputs_of.at(add_id);
+    for (int side = 0; side < 2; ++side) {
+      const Key mk = ins[static_cast<std::size_t>(side)], bk = ins[static_cast<std::size_t>(1 - side)];
+      const Node& mm = node_of(mk.first);
+      if (mm.kind != NodeKind::op || mm.op->name != "matmul" || mm.attrs.get_int("transpose_a", 0) ||
+          mm.attrs.get_int("transpose_b", 0) || only_user(mm.id) != add_id) {
+        continue;
+      }
+      const Shape& w = mm.inputs[1].shape();
+      const Shape& bias = node_of(bk.first).outputs[static_cast<std::size_t>(bk.second)].shape;
+      if (mm.outputs[0].shape.rank() != 2 || mm.inputs[0].shape().rank() != 2 || w.rank() != 2 ||
+          bias != Shape{w[1]} || w[1] == Shape::kOpen) {
+        continue;
+      }
+      // the activation, when it is the add's only use
+      std::int32_t last = add_id;
+      std::string act = "none";
+      if (const std::int32_t u = only_user(add_id); u >= 0) {
+        const Node& e = node_of(u);
+        if (e.kind == NodeKind::op && (e.op->name == "relu" || e.op->name == "tanh" || e.op->name == "sigmoid")) {
+          last = u;
+          act = e.op->name;
+        }
+      }
+      const Node& final_node = node_of(last);
+      Node& n = storage.emplace_back();
+      n.id = last;
+      n.kind = NodeKind::op;
+      n.op = &linear;
+      n.attrs = Attrs{{"activation", act}};
+      n.outputs = final_node.outputs;
+      n.name = final_node.name;
+      n.gradient = final_node.gradient;
+      const auto& mm_ins = inputs_of.at(mm.id);
+      inputs_of[last] = {mm_ins[0], mm_ins[1], bk};
+      for (std::int32_t gone : {mm.id, add_id}) {
+        if (gone == last) continue;
+        needed.erase(gone);
+        inputs_of.erase(gone);
+      }
+      replaced[last] = &n;
+      break;
+    }
+  }
+}
+
+std::vector<std::vector<std::int32_t>> schedule(const NodeOf& node_of, const std::set<std::int32_t>& needed,
                                                 const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                 bool fuse) {
   // 1. Chains, formed consumers first (decreasing id): a fusible node joins the chain of its
@@ -74,13 +136,13 @@ std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::s
   std::vector<std::vector<std::int32_t>> chains;
   for (auto it = needed.rbegin(); it != needed.rend(); ++it) {
     const std::int32_t id = *it;
-    const Node& node = graph.node(id);
+    const Node& node = node_of(id);
     if (!fuse || !fusible(node)) continue;
     int join = -1;
     const auto& users = consumers[id];
     if (!users.empty()) {
       auto first = chain_of.find(users.front());
-      if (first != chain_of.end() && graph.node(users.front()).outputs[0] == node.outputs[0]) {
+      if (first != chain_of.end() && node_of(users.front()).outputs[0] == node.outputs[0]) {
         join = first->second;
         for (std::int32_t u : users) {
           auto c = chain_of.find(u);
@@ -101,7 +163,7 @@ std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::s
   std::map<std::int32_t, std::size_t> unit_of;
   std::vector<char> chain_emitted(chains.size(), 0);
   for (std::int32_t id : needed) {
-    if (graph.node(id).kind != NodeKind::op) continue;
+    if (node_of(id).kind != NodeKind::op) continue;
     auto c = chain_of.find(id);
     if (c != chain_of.end() && chains[static_cast<std::size_t>(c->second)].size() > 1) {
       if (chain_emitted[static_cast<std::size_t>(c->second)]) {

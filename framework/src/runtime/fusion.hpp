@@ -4,6 +4,8 @@
 // terms and scalings are such chains), and schedules the resulting units. Internal to the runtime.
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -24,7 +26,18 @@ bool fusible(const Node& node);
 /// Groups the needed op nodes into units in a valid execution order. A unit is one node, or (when
 /// `fuse`) a chain of two or more fusible nodes with one output shape whose grouping creates no
 /// cycle. `inputs_of` gives each needed node's canonical inputs.
-std::vector<std::vector<std::int32_t>> schedule(const Graph& graph, const std::set<std::int32_t>& needed,
+using NodeOf = std::function<const Node&(std::int32_t)>;
+
+/// Rewrites, on backends that fuse, each matmul whose only use is a bias add (of a [M] bias),
+/// optionally followed by a relu, tanh or sigmoid that is the add's only use, into one `linear`
+/// node (oneDNN runs it as a matmul with bias and an eltwise post-op). The new nodes live in
+/// `storage` and take the id of the value they replace; `needed` and `inputs_of` are updated.
+/// `keep` are values that must stay visible (outputs, updates).
+void form_linear(const NodeOf& node_of, std::set<std::int32_t>& needed,
+                 std::map<std::int32_t, std::vector<Key>>& inputs_of, const std::set<Key>& keep,
+                 std::deque<Node>& storage, std::map<std::int32_t, const Node*>& replaced);
+
+std::vector<std::vector<std::int32_t>> schedule(const NodeOf& node_of, const std::set<std::int32_t>& needed,
                                                 const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                 bool fuse);
 

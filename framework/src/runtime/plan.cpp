@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -72,6 +73,7 @@ struct Plan::Impl {
   std::vector<std::pair<std::string, int>> updates;
   std::set<std::string> graph_inputs;  // every input of the graph: feeds may name unused ones
   std::map<std::int32_t, std::vector<Key>> inputs_of;  // canonical inputs of each needed node
+  std::deque<Node> synthetic;  // nodes the compiler formed (linear), owned by the plan
   bool small_on_chain = false;  // small elementwise ops run alone on the chain kernel (not reference)
 
   // Run-time state.
@@ -364,19 +366,26 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
   for (auto it = inputs_of.begin(); it != inputs_of.end();) {
     it = needed.count(it->first) ? std::next(it) : inputs_of.erase(it);
   }
-  impl->inputs_of = inputs_of;
 
-  // 4. Units in execution order: single ops, and fused elementwise chains.
+  // 4. On fusing backends, matmul + bias (+ activation) become linear nodes; then units in
+  // execution order: single ops, and fused elementwise chains.
   const bool fuse = options.fusion == CompileOptions::Fusion::on ||
                     (options.fusion == CompileOptions::Fusion::automatic && options.backend != "reference");
   impl->small_on_chain = options.backend != "reference";
-  const auto units = fusion::schedule(graph, needed, inputs_of, fuse);
+  std::set<Key> pinned_keys;
+  for (const auto& v : roots) pinned_keys.insert(canon.at({v.node, v.index}));
+  std::map<std::int32_t, const Node*> replaced;
+  auto node_of = [&](std::int32_t id) -> const Node& {
+    auto r = replaced.find(id);
+    return r != replaced.end() ? *r->second : graph.node(id);
+  };
+  if (fuse) fusion::form_linear(node_of, needed, inputs_of, pinned_keys, impl->synthetic, replaced);
+  impl->inputs_of = inputs_of;
+  const auto units = fusion::schedule(node_of, needed, inputs_of, fuse);
   std::map<Key, std::set<std::int32_t>> consumers;
   for (const auto& [id, ins] : inputs_of) {
     for (const auto& k : ins) consumers[k].insert(id);
   }
-  std::set<Key> pinned_keys;
-  for (const auto& v : roots) pinned_keys.insert(canon.at({v.node, v.index}));
 
   // 5. Slots (leaves first, then the values each unit makes visible) and steps.
   auto& slots = impl->slots;
@@ -395,7 +404,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     return static_cast<int>(slots.size()) - 1;
   };
   for (std::int32_t id : needed) {
-    const Node& node = graph.node(id);
+    const Node& node = node_of(id);
     if (node.kind != NodeKind::op) add_slot(node, 0);
   }
   for (const auto& unit : units) {
@@ -403,7 +412,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     if (unit.size() > 1) {
       const std::set<std::int32_t> members(unit.begin(), unit.end());
       for (std::int32_t id : unit) {
-        st.chain.push_back(&graph.node(id));
+        st.chain.push_back(&node_of(id));
         for (const auto& k : inputs_of[id]) {
           if (!members.count(k.first) &&
               std::find(st.in_keys.begin(), st.in_keys.end(), k) == st.in_keys.end()) {
@@ -417,9 +426,9 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
       }
       st.node = st.chain.back();
       st.kernel_backend = "fused";
-      for (const auto& k : st.out_keys) st.outs.push_back(add_slot(graph.node(k.first), k.second));
+      for (const auto& k : st.out_keys) st.outs.push_back(add_slot(node_of(k.first), k.second));
     } else {
-      const Node& node = graph.node(unit[0]);
+      const Node& node = node_of(unit[0]);
       st.node = &node;
       if (auto f = node.op->factories.find(options.backend); f != node.op->factories.end()) {
         st.factory = &f->second;

@@ -9,6 +9,7 @@
 /// Every function checks types when called and throws ShapeError naming the op and node.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "symgrad/graph/graph.hpp"
@@ -71,6 +72,10 @@ Value where(Value mask, Value a, Value b);
 /// matmul is the special case with no batch dimensions. transpose_a / transpose_b use an
 /// operand's last two axes swapped (no transpose is materialized).
 Value matmul(Value a, Value b, bool transpose_a = false, bool transpose_b = false);
+/// act(x w + b) for x [N, K], w [K, M], b [M]; activation is "none", "relu", "tanh" or
+/// "sigmoid". One kernel on oneDNN (matmul with bias and an eltwise post-op); plans on fusing
+/// backends also form it from separate matmul, add and activation nodes.
+Value linear(Value x, Value w, Value b, const std::string& activation = "none");
 /// Permutes axes; an empty `perm` reverses them (NumPy's .T).
 Value transpose(Value x, Axes perm = {});
 /// Swaps the last two axes.

@@ -21,6 +21,27 @@ md operand(const Shape& s, std::size_t rank, bool transposed) {
 }  // namespace
 
 void register_matmul_kernels(OpRegistry& r) {
+  // y = act(x w + b): the bias as matmul's bias argument, the activation as an eltwise post-op
+  r.add_factory("linear", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    const md x = plain(c.inputs[0].shape), w = plain(c.inputs[1].shape), y = plain(c.outputs[0].shape);
+    const md b = plain(dims{1, c.inputs[2].shape[0]});
+    const std::string& act = c.attrs().get_string("activation");
+    dnnl::primitive_attr attr;
+    if (act != "none") {
+      dnnl::post_ops ops;
+      const auto alg = act == "relu"   ? dnnl::algorithm::eltwise_relu
+                       : act == "tanh" ? dnnl::algorithm::eltwise_tanh
+                                       : dnnl::algorithm::eltwise_logistic;
+      ops.append_eltwise(1.f, alg, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(x, w, b, y), attr, engine());
+    auto k = std::make_unique<PrimitiveKernel>();
+    k->add(dnnl::matmul(pd), {{DNNL_ARG_SRC, x, in(0)}, {DNNL_ARG_WEIGHTS, w, in(1)}, {DNNL_ARG_BIAS, b, in(2)},
+                              {DNNL_ARG_DST, y, out(0)}});
+    return k;
+  });
   r.add_factory("matmul", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const std::size_t rank = c.outputs[0].shape.rank();

@@ -2,6 +2,7 @@
 // per matrix.
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernel_helpers.hpp"
 
@@ -19,7 +20,10 @@ std::vector<std::int64_t> matrix_strides(const Shape& batch_in, const Shape& bat
 
 }  // namespace
 
+void register_linear_kernel(OpRegistry& r);
+
 void register_matmul_kernels(OpRegistry& r) {
+  register_linear_kernel(r);
   r.add_kernel("matmul", kBackend, [](const KernelContext& c) {
     const Shape& as = c.in(0).shape();
     const Shape& bs = c.in(1).shape();
@@ -54,6 +58,38 @@ void register_matmul_kernels(OpRegistry& r) {
                           }
                         }
                       });
+    });
+  });
+}
+
+}  // namespace symgrad::reference
+
+namespace symgrad::reference {
+
+// y = act(x w + b), row by row.
+void register_linear_kernel(OpRegistry& r) {
+  r.add_kernel("linear", kBackend, [](const KernelContext& c) {
+    const std::int64_t n = c.in(0).shape()[0], k = c.in(0).shape()[1], m = c.in(1).shape()[1];
+    const std::string& act = c.attrs().get_string("activation");
+    dispatch_float(c, c.in(0).dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* x = c.in(0).data<T>();
+      const T* w = c.in(1).data<T>();
+      const T* b = c.in(2).data<T>();
+      T* y = c.out().data<T>();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T* row = y + i * m;
+        std::copy(b, b + m, row);
+        for (std::int64_t p = 0; p < k; ++p) {
+          const T xv = x[i * k + p];
+          for (std::int64_t j = 0; j < m; ++j) row[j] += xv * w[p * m + j];
+        }
+        for (std::int64_t j = 0; j < m; ++j) {
+          if (act == "relu") row[j] = row[j] > T(0) ? row[j] : T(0);
+          if (act == "tanh") row[j] = std::tanh(row[j]);
+          if (act == "sigmoid") row[j] = row[j] >= T(0) ? T(1) / (T(1) + std::exp(-row[j])) : std::exp(row[j]) / (T(1) + std::exp(row[j]));
+        }
+      }
     });
   });
 }
