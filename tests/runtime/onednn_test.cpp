@@ -127,7 +127,8 @@ TEST(Onednn, CoreOpsRunOnPrimitives) {
       "broadcast_to", "broadcast_like", "sum", "mean", "max", "sum_to_like", "softmax",
       "log_softmax", "dropout", "conv2d", "conv2d_backward_data", "conv2d_backward_filter",
       "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "batch_norm",
-      "batch_norm_inference"};
+      "batch_norm_inference", "linear", "softmax_cross_entropy", "one_hot", "mse", "count",
+      "fill_like", "where", "sign"};
   for (const auto& c : all_cases()) {
     if (!expected.count(c.op->name)) continue;
     Built b;
@@ -214,6 +215,21 @@ TEST(Onednn, DenseLayersFuseIntoLinearSteps) {
     for (std::int64_t i = 0; i < want[k].numel(); ++i) {
       EXPECT_NEAR(a[k].get(i), want[k].get(i), 1e-5 * std::max(1.0, std::abs(want[k].get(i)))) << k << "[" << i << "]";
     }
+  }
+}
+
+TEST(Onednn, BadLabelsAreReported) {
+  Graph g;
+  auto z = g.input("z", {DType::f32, Shape{Shape::kOpen, 3}});
+  auto y = g.input("y", {DType::i64, Shape{Shape::kOpen}});
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan p = compile(g, {softmax_cross_entropy(z, y)}, o);
+  try {
+    p.run({{"z", Tensor(DType::f32, Shape{2, 3})}, {"y", Tensor::from(DType::i64, Shape{2}, {1, 7})}});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("label 7 at position 1"), std::string::npos) << e.what();
   }
 }
 

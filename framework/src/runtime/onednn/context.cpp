@@ -15,6 +15,7 @@ void register_onednn_kernels(OpRegistry& r) {
   register_conv_kernels(r);
   register_pool_kernels(r);
   register_shape_kernels(r);
+  register_host_kernels(r);
 }
 
 namespace onednn {

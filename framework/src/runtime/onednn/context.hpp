@@ -84,5 +84,6 @@ void register_nn_kernels(OpRegistry& r);
 void register_conv_kernels(OpRegistry& r);
 void register_pool_kernels(OpRegistry& r);
 void register_shape_kernels(OpRegistry& r);
+void register_host_kernels(OpRegistry& r);
 
 }  // namespace symgrad::onednn
