@@ -85,8 +85,15 @@ class ReduceKernel final : public PreparedKernel {
       for (std::int64_t j = 1; j < n; ++j) m = std::max(m, v[j]);
       return std::max(acc, static_cast<double>(m));
     }
+    // 16 independent float lanes (vectorized, same order for any thread count), then double
+    float lanes[16] = {};
+    std::int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+      for (int l = 0; l < 16; ++l) lanes[l] += v[j + l];
+    }
     double s = 0.0;
-    for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(v[j]);
+    for (float l : lanes) s += static_cast<double>(l);
+    for (; j < n; ++j) s += static_cast<double>(v[j]);
     return acc + s;
   }
   float finish(double acc) const {
