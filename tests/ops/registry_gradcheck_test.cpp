@@ -4,31 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/op_cases.hpp"
 #include "symgrad/symgrad.hpp"
 
 namespace symgrad {
 namespace {
 
-struct Case {
-  const OpDef* op;
-  Sample sample;
-  std::string name;
-};
-
-// Test names and failure messages show the case's name, not its bytes.
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
-
-// Every (op, sample) pair; with second_order_only, those whose second derivatives are checked.
-std::vector<Case> all_cases(bool second_order_only) {
-  std::vector<Case> out;
-  for (const OpDef* op : OpRegistry::global().all()) {
-    if (!op->samples) continue;
-    for (auto& s : op->samples()) {
-      if (!second_order_only || s.second_order) out.push_back({op, s, op->name + "_" + s.label});
-    }
-  }
-  return out;
-}
+using Case = testing::OpCase;
+using testing::op_case_name;
+std::vector<Case> all_cases(bool second_order_only) { return testing::op_cases(second_order_only); }
 
 TEST(OpRegistry, EveryOpHasSamplesKernelAndPullback) {
   const auto ops = OpRegistry::global().all();
@@ -54,10 +38,6 @@ TEST(OpRegistry, CoversTheCoreOps) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& param_info) {
-  return param_info.param.name;
-}
-
 class OpGradcheck : public ::testing::TestWithParam<Case> {};
 class OpGradgradcheck : public ::testing::TestWithParam<Case> {};
 
@@ -73,8 +53,8 @@ TEST_P(OpGradgradcheck, SecondDerivatives) {
   EXPECT_TRUE(r.passed) << c.name << "\n" << r.to_string();
 }
 
-INSTANTIATE_TEST_SUITE_P(Registry, OpGradcheck, ::testing::ValuesIn(all_cases(false)), case_name);
-INSTANTIATE_TEST_SUITE_P(Registry, OpGradgradcheck, ::testing::ValuesIn(all_cases(true)), case_name);
+INSTANTIATE_TEST_SUITE_P(Registry, OpGradcheck, ::testing::ValuesIn(all_cases(false)), op_case_name);
+INSTANTIATE_TEST_SUITE_P(Registry, OpGradgradcheck, ::testing::ValuesIn(all_cases(true)), op_case_name);
 
 }  // namespace
 }  // namespace symgrad

@@ -8,26 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/op_cases.hpp"
 #include "symgrad/symgrad.hpp"
 
 namespace symgrad {
 namespace {
 
-struct Case {
-  const OpDef* op;
-  Sample sample;
-  std::string name;
-};
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
-
-std::vector<Case> all_cases() {
-  std::vector<Case> out;
-  for (const OpDef* op : OpRegistry::global().all()) {
-    if (op->name.rfind("test_", 0) == 0) continue;
-    for (auto& s : op->samples()) out.push_back({op, s, op->name + "_" + s.label});
-  }
-  return out;
-}
+using Case = testing::OpCase;
+using testing::op_case_name;
+std::vector<Case> all_cases() { return testing::op_cases(); }
 
 // Reductions and convolutions sum many terms: their tolerance is looser (as the issue sets it).
 double tolerance(const std::string& op) {
@@ -103,7 +92,7 @@ TEST_P(OnednnVsReference, ForwardAndBackward) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, OnednnVsReference, ::testing::ValuesIn(all_cases()),
-                         [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
+                         op_case_name);
 
 // Float32 gradient check through oneDNN (Caffe-style tolerances), on every op's samples.
 class OnednnGradcheck : public ::testing::TestWithParam<Case> {};
@@ -115,7 +104,7 @@ TEST_P(OnednnGradcheck, Float32) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, OnednnGradcheck, ::testing::ValuesIn(all_cases()),
-                         [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
+                         op_case_name);
 
 // The ops that must run on the onednn backend's own kernels (oneDNN primitives, the chain kernel
 // for small elementwise ops, or a view), never on the reference fallback, when given f32.
