@@ -100,6 +100,22 @@ TEST(Gradients, OpenBatchDimension) {
   }
 }
 
+TEST(Gradients, TotalOrPartialDerivativesWithRespectToDependentValues) {
+  // f = y^2 with y = 2x: total df/dx = 8x and df/dy = 2y; taken as independent, df/dx = 0
+  Graph g;
+  auto x = g.input("x", {DType::f64, Shape{}});
+  auto y = x * 2.0;
+  auto f = square(y);
+  auto total = gradients(f, {x, y});
+  auto partial = gradients(f, {x, y}, GradientOptions{true, true});
+  Plan p = compile(g, {total[0], total[1], partial[0], partial[1]});
+  const auto& r = p.run({{"x", Tensor::scalar(DType::f64, 3.0)}});
+  EXPECT_EQ(r[0].get(0), 24.0);
+  EXPECT_EQ(r[1].get(0), 12.0);
+  EXPECT_EQ(r[2].get(0), 0.0);
+  EXPECT_EQ(r[3].get(0), 12.0);
+}
+
 TEST(Gradients, GradientsOfGradients) {
   // f = x^3: f' = 3x^2, f'' = 6x, f''' = 6
   Graph g;

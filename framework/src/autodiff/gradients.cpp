@@ -81,8 +81,12 @@ std::vector<Value> vjp(const std::vector<Value>& ys, const std::vector<Value>& s
     to_y[static_cast<std::size_t>(v.node)] = 1;
     top = std::max(top, v.node);
   }
+  std::vector<char> cut(static_cast<std::size_t>(n), 0);  // independent wrt: not differentiated through
+  if (options.independent_wrt) {
+    for (const auto& v : wrt) cut[static_cast<std::size_t>(v.node)] = 1;
+  }
   for (std::int32_t i = top; i >= 0; --i) {
-    if (!to_y[static_cast<std::size_t>(i)]) continue;
+    if (!to_y[static_cast<std::size_t>(i)] || cut[static_cast<std::size_t>(i)]) continue;
     for (const auto& in : g.node(i).inputs) to_y[static_cast<std::size_t>(in.node)] = 1;
   }
   auto on_path = [&](std::int32_t i) {
@@ -95,7 +99,7 @@ std::vector<Value> vjp(const std::vector<Value>& ys, const std::vector<Value>& s
   for (std::int32_t id = top; id >= 0; --id) {
     if (!on_path(id)) continue;
     const Node& node = g.node(id);
-    if (node.kind != NodeKind::op) continue;
+    if (node.kind != NodeKind::op || cut[static_cast<std::size_t>(id)]) continue;
     PullbackContext ctx{g, node, node.inputs, {}, {}, {}, {}};
     bool any = false;
     for (std::size_t k = 0; k < node.outputs.size(); ++k) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "op_helpers.hpp"
+#include "symgrad/autodiff/gradients.hpp"
 #include "symgrad/core/error.hpp"
 
 namespace symgrad {
@@ -57,6 +58,16 @@ std::vector<SampleInput> bn_inputs(Shape x, std::int64_t c, bool running) {
   return in;
 }
 
+// The backward pass of batch normalization written as graph: (dx, dgamma, dbeta) from
+// (g, x, gamma, mean, var), with the statistics taken as given.
+std::vector<Value> backward_formula(Value g, Value x, Value gamma, Value mu, Value var, double eps) {
+  const Axes axes = stat_axes(x);
+  Value rstd = pow(var + eps, -0.5);
+  Value xhat = (x - per_channel(mu, x)) * per_channel(rstd, x);
+  Value dx = per_channel(gamma * rstd, x) * (g - mean(g, axes, true) - xhat * mean(g * xhat, axes, true));
+  return {dx, sum(g * xhat, axes), sum(g, axes)};
+}
+
 }  // namespace
 
 void register_batch_norm_ops(OpRegistry& r) {
@@ -73,28 +84,57 @@ void register_batch_norm_ops(OpRegistry& r) {
         return {ctx.inputs[0], stat, stat};
       },
       [](const PullbackContext& c) -> std::vector<Grad> {
-        Value x = c.x(0), gamma = c.x(1);
+        Value x = c.x(0);
         const Axes axes = stat_axes(x);
-        const double eps = c.attrs().get_float("eps");
-        Value xc = x - per_channel(c.y(1), x);
-        Value rstd = pow(c.y(2) + eps, -0.5);
-        Value xhat = xc * per_channel(rstd, x);
-        Value gy = c.g(0);
+        // one op (one oneDNN primitive) for the usual part of the gradient
+        auto bwd = c.graph.apply("batch_norm_backward", {c.g(0), x, c.x(1), c.y(1), c.y(2)}, c.attrs());
         std::vector<Grad> out(3, Grad::disconnected());
         if (c.needs[0]) {
-          Value dx = per_channel(gamma * rstd, x) *
-                     (gy - mean(gy, axes, true) - xhat * mean(gy * xhat, axes, true));
+          Value dx = bwd[0];
           if (c.has_grad[1]) dx = dx + per_channel(c.g(1), x) / count(x, axes);
-          if (c.has_grad[2]) dx = dx + per_channel(c.g(2), x) * xc * (2.0 / count(x, axes));
+          if (c.has_grad[2]) dx = dx + per_channel(c.g(2), x) * (x - per_channel(c.y(1), x)) * (2.0 / count(x, axes));
           out[0] = dx;
         }
-        if (c.needs[1]) out[1] = sum(gy * xhat, axes);
-        if (c.needs[2]) out[2] = sum(gy, axes);
+        if (c.needs[1]) out[1] = bwd[1];
+        if (c.needs[2]) out[2] = bwd[2];
         return out;
       },
       [] {
         return std::vector<Sample>{Sample{"dense", bn_inputs({4, 3}, 3, false), Attrs{{"eps", 1e-5}}, true},
                                    Sample{"conv", bn_inputs({2, 2, 2, 3}, 2, false), Attrs{{"eps", 1e-3}}, true}};
+      }));
+  // (dx, dgamma, dbeta) of batch normalization from (g, x, gamma, mean, var): with n elements per
+  // channel, xhat = (x - mean) rstd, rstd = (var + eps)^-1/2,
+  //   dx = gamma rstd (g - mean(g) - xhat mean(g xhat)),  dgamma = sum(g xhat),  dbeta = sum(g).
+  // Its own gradient differentiates that formula, written as graph.
+  r.add(make_op(
+      "batch_norm_backward", "gradient of batch_norm for given statistics: dx, dgamma, dbeta", 5,
+      [](const InferContext& ctx) -> std::vector<TensorType> {
+        std::vector<TensorType> shifted(ctx.inputs.begin() + 1, ctx.inputs.end());
+        check_params(InferContext{ctx.op, ctx.attrs, shifted}, 1, 3);
+        if (ctx.inputs[0] != ctx.inputs[1]) ctx.fail("g must have the type of x");
+        return {ctx.inputs[1], ctx.inputs[2], ctx.inputs[2]};
+      },
+      [](const PullbackContext& c) -> std::vector<Grad> {
+        auto formula = backward_formula(c.x(0), c.x(1), c.x(2), c.x(3), c.x(4), c.attrs().get_float("eps"));
+        std::vector<Value> wrt;
+        for (std::size_t i = 0; i < 5; ++i) {
+          if (c.needs[i]) wrt.push_back(c.x(i));
+        }
+        auto grads = vjp(formula, c.grads, wrt, GradientOptions{true, true});  // partial derivatives
+        std::vector<Grad> out(5, Grad::disconnected());
+        for (std::size_t i = 0, k = 0; i < 5; ++i) {
+          if (c.needs[i]) out[i] = grads[k++];
+        }
+        return out;
+      },
+      [] {
+        auto in = [](Shape x, std::int64_t ch) {
+          return std::vector<SampleInput>{floats(x), floats(x), floats({ch}, 0.5, 1.5), floats({ch}),
+                                          floats({ch}, 0.5, 1.5)};
+        };
+        return std::vector<Sample>{Sample{"dense", in({4, 3}, 3), Attrs{{"eps", 1e-5}}, true},
+                                   Sample{"conv", in({2, 2, 2, 3}, 2), Attrs{{"eps", 1e-3}}, true}};
       }));
   // y = gamma (x - m) s + beta with s = (v + eps)^-1/2:
   //   dx = g gamma s,  dgamma = sum(g (x - m) s),  dbeta = sum(g),

@@ -14,6 +14,10 @@ struct GradientOptions {
   /// false: asking for the gradient of a value the loss does not depend on is a GradientError;
   /// true: that gradient is zeros of the value's type.
   bool allow_disconnected = false;
+  /// false: total derivatives (a wrt value that depends on another wrt value passes gradient on
+  /// to it); true: partial derivatives, each wrt value taken as an independent input (nothing is
+  /// differentiated upstream of a wrt value). Pullbacks written as formulas of their inputs use it.
+  bool independent_wrt = false;
 };
 
 /// d loss / d wrt[i] for a scalar `loss`, as new nodes of the same graph. Only nodes on a path

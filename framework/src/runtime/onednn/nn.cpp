@@ -54,9 +54,33 @@ KernelFactory batch_norm(bool training) {
   };
 }
 
+// inputs (g, x, gamma, mean, var) -> dx, dgamma, dbeta: the backward primitive, with the
+// training forward as its hint
+std::unique_ptr<PreparedKernel> batch_norm_backward(const PrepareContext& c) {
+  SYMGRAD_ONEDNN_F32_ONLY(c);
+  const md data = plain(c.inputs[1].shape);
+  const md channel = plain(c.inputs[2].shape);
+  const float eps = static_cast<float>(c.attrs().get_float("eps"));
+  const auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
+  dnnl::batch_normalization_forward::primitive_desc hint(
+      dnnl::batch_normalization_forward::desc(prop_kind::forward_training, data, eps, flags), engine());
+  dnnl::batch_normalization_backward::primitive_desc pd(
+      dnnl::batch_normalization_backward::desc(prop_kind::backward, data, data, eps, flags), engine(), hint);
+  auto k = std::make_unique<PrimitiveKernel>();
+  k->add(dnnl::batch_normalization_backward(pd),
+         // oneDNN 2.6 refuses to execute without a shift argument, which the gradient never reads
+         {{DNNL_ARG_DIFF_DST, data, in(0)}, {DNNL_ARG_SRC, data, in(1)}, {DNNL_ARG_SCALE, channel, in(2)},
+          {DNNL_ARG_SHIFT, channel, scratch()},
+          {DNNL_ARG_MEAN, channel, in(3)}, {DNNL_ARG_VARIANCE, channel, in(4)},
+          {DNNL_ARG_DIFF_SRC, data, out(0)}, {DNNL_ARG_DIFF_SCALE, channel, out(1)},
+          {DNNL_ARG_DIFF_SHIFT, channel, out(2)}});
+  return k;
+}
+
 }  // namespace
 
 void register_nn_kernels(OpRegistry& r) {
+  r.add_factory("batch_norm_backward", kBackend, batch_norm_backward);
   r.add_factory("softmax", kBackend, softmax(algorithm::softmax_accurate));
   r.add_factory("log_softmax", kBackend, softmax(algorithm::softmax_log));
   r.add_factory("batch_norm", kBackend, batch_norm(true));

@@ -59,6 +59,43 @@ void register_batch_norm_kernels(OpRegistry& r) {
                    static_cast<T>(c.attrs().get_float("eps")), c.out(0).data<T>());
     });
   });
+  // inputs (g, x, gamma, mean, var) -> dx, dgamma, dbeta
+  r.add_kernel("batch_norm_backward", kBackend, [](const KernelContext& c) {
+    const Layout l = layout(c.in(1).shape());
+    dispatch_float(c, c.in(1).dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* g = c.in(0).data<T>();
+      const T* x = c.in(1).data<T>();
+      const T* gamma = c.in(2).data<T>();
+      const T* mean = c.in(3).data<T>();
+      const T* var = c.in(4).data<T>();
+      T* dx = c.out(0).data<T>();
+      T* dgamma = c.out(1).data<T>();
+      T* dbeta = c.out(2).data<T>();
+      const T eps = static_cast<T>(c.attrs().get_float("eps"));
+      const T count = static_cast<T>(l.n * l.spatial);
+      for (std::int64_t ch = 0; ch < l.c; ++ch) {
+        const T rstd = T(1) / std::sqrt(var[ch] + eps);
+        T sg = 0, sgx = 0;
+        for (std::int64_t i = 0; i < l.n; ++i) {
+          for (std::int64_t k = 0; k < l.spatial; ++k) {
+            const std::int64_t at = (i * l.c + ch) * l.spatial + k;
+            sg += g[at];
+            sgx += g[at] * (x[at] - mean[ch]) * rstd;
+          }
+        }
+        dgamma[ch] = sgx;
+        dbeta[ch] = sg;
+        for (std::int64_t i = 0; i < l.n; ++i) {
+          for (std::int64_t k = 0; k < l.spatial; ++k) {
+            const std::int64_t at = (i * l.c + ch) * l.spatial + k;
+            const T xhat = (x[at] - mean[ch]) * rstd;
+            dx[at] = gamma[ch] * rstd * (g[at] - sg / count - xhat * sgx / count);
+          }
+        }
+      }
+    });
+  });
   r.add_kernel("batch_norm_inference", kBackend, [](const KernelContext& c) {
     const Layout l = layout(c.in(0).shape());
     dispatch_float(c, c.in(0).dtype(), [&](auto z) {
