@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "op_helpers.hpp"
+#include "symgrad/autodiff/gradients.hpp"
 #include "symgrad/core/error.hpp"
 
 namespace symgrad {
@@ -57,25 +58,66 @@ void check_labels(const InferContext& ctx, std::size_t i) {
   if (l.shape.rank() != 1) ctx.fail(fmt::format("labels must be [N], got {}", l.to_string()));
 }
 
+Value softmax_backward(Value g, Value y, std::int64_t axis, bool log) {
+  return g.graph->apply1("softmax_backward", {g, y}, Attrs{{"axis", axis}, {"log", std::int64_t{log}}});
+}
+
+// The formula of softmax_backward as graph.
+Value softmax_backward_formula(Value g, Value y, std::int64_t axis, bool log) {
+  if (log) return g - exp(y) * sum(g, {axis}, true);
+  return y * (g - sum(g * y, {axis}, true));
+}
+
 }  // namespace
 
 void register_nn_ops(OpRegistry& r) {
-  // y = softmax(x):  dx = y (g - sum(g y, axis))
+  // y = softmax(x):  dx = y (g - sum(g y, axis)), as one softmax_backward op
   r.add(make_op(
       "softmax", "exp(x) / sum(exp(x)) along an axis", 1, infer_softmax,
       [](const PullbackContext& c) -> std::vector<Grad> {
-        const std::int64_t axis = c.attrs().get_int("axis");
-        return {c.y() * (c.g() - sum(c.g() * c.y(), {axis}, true))};
+        return {softmax_backward(c.g(), c.y(), c.attrs().get_int("axis"), false)};
       },
       softmax_samples));
-  // y = log_softmax(x):  dx = g - exp(y) sum(g, axis)
+  // y = log_softmax(x):  dx = g - exp(y) sum(g, axis), as one softmax_backward op
   r.add(make_op(
       "log_softmax", "x - log(sum(exp(x))) along an axis", 1, infer_softmax,
       [](const PullbackContext& c) -> std::vector<Grad> {
-        const std::int64_t axis = c.attrs().get_int("axis");
-        return {c.g() - exp(c.y()) * sum(c.g(), {axis}, true)};
+        return {softmax_backward(c.g(), c.y(), c.attrs().get_int("axis"), true)};
       },
       softmax_samples));
+  // dx of softmax (log = 0) or log_softmax (log = 1) from g and the output y; oneDNN's softmax
+  // backward needs exactly these. Its own gradient differentiates the formula above.
+  r.add(make_op(
+      "softmax_backward", "gradient of softmax or log_softmax from g and the output y", 2,
+      [](const InferContext& ctx) -> std::vector<TensorType> {
+        require_float(ctx, 0);
+        require_same_dtype(ctx);
+        if (ctx.inputs[0].shape != ctx.inputs[1].shape) ctx.fail("g and y must have one shape");
+        normalize_axis(ctx.attrs.get_int("axis"), ctx.inputs[0].shape.rank());
+        return {ctx.inputs[0]};
+      },
+      [](const PullbackContext& c) -> std::vector<Grad> {
+        Value dx = softmax_backward_formula(c.x(0), c.x(1), c.attrs().get_int("axis"), c.attrs().get_int("log") != 0);
+        std::vector<Value> wrt;
+        for (std::size_t i = 0; i < 2; ++i) {
+          if (c.needs[i]) wrt.push_back(c.x(i));
+        }
+        auto grads = vjp({dx}, {c.g()}, wrt, GradientOptions{true, true});  // partial derivatives
+        std::vector<Grad> out(2, Grad::disconnected());
+        for (std::size_t i = 0, k = 0; i < 2; ++i) {
+          if (c.needs[i]) out[i] = grads[k++];
+        }
+        return out;
+      },
+      [] {
+        auto s = [](const char* label, std::int64_t axis, std::int64_t log, Shape shape) {
+          // y is a softmax output: positive (or, for log_softmax, negative) values
+          return Sample{label, {floats(shape), log ? floats(shape, -3.0, -0.2) : floats(shape, 0.05, 0.9)},
+                        Attrs{{"axis", axis}, {"log", log}}, true};
+        };
+        return std::vector<Sample>{s("softmax_last", -1, 0, {2, 4}), s("softmax_first", 0, 0, {3, 2}),
+                                   s("log_softmax", -1, 1, {2, 4})};
+      }));
   // loss_i = logsumexp(z_i) - z_i[y_i]:  dz = (softmax(z) - onehot(y)) g_i;  labels: undefined
   r.add(make_op(
       "softmax_cross_entropy", "per-example cross-entropy of logits [N, C] and labels [N]", 2,

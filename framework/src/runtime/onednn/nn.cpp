@@ -77,9 +77,26 @@ std::unique_ptr<PreparedKernel> batch_norm_backward(const PrepareContext& c) {
   return k;
 }
 
+// inputs (g, y) -> dx: softmax_v2 backward, with the forward as its hint
+std::unique_ptr<PreparedKernel> softmax_backward(const PrepareContext& c) {
+  SYMGRAD_ONEDNN_F32_ONLY(c);
+  const Shape& s = c.inputs[0].shape;
+  if (s.rank() == 0) return nullptr;
+  const int axis = static_cast<int>(normalize_axis(c.attrs().get_int("axis"), s.rank()));
+  const auto alg = c.attrs().get_int("log") ? algorithm::softmax_log : algorithm::softmax_accurate;
+  const md d = plain(s);
+  dnnl::softmax_v2_forward::primitive_desc hint(
+      dnnl::softmax_v2_forward::desc(prop_kind::forward_training, alg, d, d, axis), engine());
+  dnnl::softmax_v2_backward::primitive_desc pd(dnnl::softmax_v2_backward::desc(alg, d, d, d, axis), engine(), hint);
+  auto k = std::make_unique<PrimitiveKernel>();
+  k->add(dnnl::softmax_v2_backward(pd), {{DNNL_ARG_DIFF_DST, d, in(0)}, {DNNL_ARG_DST, d, in(1)}, {DNNL_ARG_DIFF_SRC, d, out(0)}});
+  return k;
+}
+
 }  // namespace
 
 void register_nn_kernels(OpRegistry& r) {
+  r.add_factory("softmax_backward", kBackend, softmax_backward);
   r.add_factory("batch_norm_backward", kBackend, batch_norm_backward);
   r.add_factory("softmax", kBackend, softmax(algorithm::softmax_accurate));
   r.add_factory("log_softmax", kBackend, softmax(algorithm::softmax_log));

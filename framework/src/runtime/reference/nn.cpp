@@ -47,6 +47,27 @@ KernelFn softmax_kernel(bool log) {
 }  // namespace
 
 void register_nn_kernels(OpRegistry& r) {
+  // dx = y (g - sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax, along the axis
+  r.add_kernel("softmax_backward", kBackend, [](const KernelContext& c) {
+    const AxisSplit s = split_at(c.in(0).shape(), c.attrs().get_int("axis"));
+    const bool log = c.attrs().get_int("log") != 0;
+    dispatch_float(c, c.in(0).dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* g = c.in(0).data<T>();
+      const T* y = c.in(1).data<T>();
+      T* dx = c.out().data<T>();
+      for (std::int64_t o = 0; o < s.outer; ++o) {
+        for (std::int64_t in = 0; in < s.inner; ++in) {
+          auto at = [&](std::int64_t j) { return (o * s.n + j) * s.inner + in; };
+          T total = 0;
+          for (std::int64_t j = 0; j < s.n; ++j) total += log ? g[at(j)] : g[at(j)] * y[at(j)];
+          for (std::int64_t j = 0; j < s.n; ++j) {
+            dx[at(j)] = log ? g[at(j)] - std::exp(y[at(j)]) * total : y[at(j)] * (g[at(j)] - total);
+          }
+        }
+      }
+    });
+  });
   r.add_kernel("softmax", kBackend, softmax_kernel(false));
   r.add_kernel("log_softmax", kBackend, softmax_kernel(true));
   // loss_i = logsumexp(z_i) - z_i[y_i], with the max subtracted first
