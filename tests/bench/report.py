@@ -1,13 +1,17 @@
 """Prints the benchmark table of scripts/bench from Google Benchmark's JSON and the PyTorch
 peer's JSON: milliseconds per step, ratios against the hand-written limit and PyTorch, the
-per-node overhead, and the fused-chain bandwidth against a plain copy measured in the same run."""
+per-node overhead, and the fused-chain bandwidth against a plain copy measured in the same run.
+Each figure is the median of the repetitions."""
 import json
 import sys
 
 
 def main(bench_path, torch_path):
     with open(bench_path) as f:
-        bench = {b["name"]: b for b in json.load(f)["benchmarks"]}
+        runs = json.load(f)["benchmarks"]
+    # medians of the repetitions when there are any, else the single runs
+    bench = {b["run_name"]: b for b in runs if b.get("run_type") != "aggregate"}
+    bench.update({b["run_name"]: b for b in runs if b.get("aggregate_name") == "median"})
     with open(torch_path) as f:
         peer = json.load(f)
 

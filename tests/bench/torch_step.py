@@ -26,7 +26,8 @@ def cnn():
         torch.nn.Linear(128, 10))
 
 
-def ms_per_step(model, x, y, warmup=5, seconds=3.0):
+def ms_per_step(model, x, y, warmup=5, seconds=1.0, repetitions=5):
+    """Median over `repetitions` of the mean step time over `seconds`."""
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
 
     def step():
@@ -37,11 +38,14 @@ def ms_per_step(model, x, y, warmup=5, seconds=3.0):
 
     for _ in range(warmup):
         step()
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        step()
-        steps += 1
-    return 1000.0 * (time.perf_counter() - start) / steps
+    times = []
+    for _ in range(repetitions):
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            step()
+            steps += 1
+        times.append(1000.0 * (time.perf_counter() - start) / steps)
+    return sorted(times)[len(times) // 2]
 
 
 def main():
