@@ -2,6 +2,7 @@
 // gradient graph of the op), on the op's samples in f32; and the f32 gradient check through
 // oneDNN.
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -205,6 +206,21 @@ TEST(Onednn, DenseLayersFuseIntoLinearSteps) {
       EXPECT_NEAR(a[k].get(i), want[k].get(i), 1e-5 * std::max(1.0, std::abs(want[k].get(i)))) << k << "[" << i << "]";
     }
   }
+}
+
+// A reshape of an intermediate value shares its buffer (a view) and runs nothing.
+TEST(Onednn, ReshapesAreViews) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 6}});
+  auto h = reshape(matmul(x, g.constant(Tensor::from(DType::f32, Shape{6, 2}, {1, 0, 0, 1, 1, 1, 0, 0, 2, 2, 1, 0}))),
+                   Shape{-1});
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan p = compile(g, {h * 2.0}, o);
+  Tensor xv = Tensor::from(DType::f32, Shape{2, 6}, {1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 1});
+  EXPECT_EQ(p.run({{"x", xv}})[0].to_vector(), (std::vector<double>{2 * 20, 2 * 15, 2 * 1, 2 * 0}));
+  const auto backends = p.step_backends();
+  EXPECT_NE(std::find(backends.begin(), backends.end(), "view"), backends.end()) << p.to_string();
 }
 
 TEST(Onednn, BadLabelsAreReported) {

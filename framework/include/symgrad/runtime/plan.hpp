@@ -47,6 +47,9 @@ class Plan {
   /// Variables are read from `store` (required when the plan has variables) and updates written
   /// back to it. A run with the same shapes as the previous one allocates no tensor buffers.
   /// Returns the outputs, which stay valid until the next run (clone() to keep them).
+  /// Updates are written when the run succeeds, except those written in place (see
+  /// docs/backends.md), which a run that throws after their step may already have applied: keep a
+  /// checkpoint of the store if a failed step must leave it untouched.
   const std::vector<Tensor>& run(const Feeds& feeds, VariableStore* store = nullptr);
 
   /// Bytes of the buffers holding intermediate values, after reuse by liveness, for the shapes
