@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,9 @@
 namespace symgrad::fusion {
 
 using Key = std::pair<std::int32_t, std::int32_t>;  // (node, output)
+
+/// True when the chain kernel can run op `op` (an elementwise op of its table).
+bool chain_supports(const std::string& op);
 
 /// True when `node` can join an elementwise chain: an op of the chain kernel's table, one
 /// floating output, inputs of that dtype whose shapes equal the output's, are scalars, or are a

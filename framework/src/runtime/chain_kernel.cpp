@@ -1,0 +1,295 @@
+// The chain kernel: runs a fused elementwise chain (or one small elementwise op) as a small
+// program over blocks of 256 elements, one pass over memory, threaded with OpenMP for large
+// tensors; its loops are built for AVX2 and for the baseline, chosen when the library loads.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include "fusion.hpp"
+#include "symgrad/core/error.hpp"
+
+namespace symgrad::fusion {
+namespace {
+
+enum class Ew : std::uint8_t {
+  neg, exp, log, sqrt, square, abs, sign, pow, relu, leaky_relu, sigmoid, tanh, softplus,
+  add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout
+};
+
+const std::map<std::string_view, Ew>& table() {
+  static const std::map<std::string_view, Ew> t = {
+      {"neg", Ew::neg}, {"exp", Ew::exp}, {"log", Ew::log}, {"sqrt", Ew::sqrt},
+      {"square", Ew::square}, {"abs", Ew::abs}, {"sign", Ew::sign}, {"pow", Ew::pow},
+      {"relu", Ew::relu}, {"leaky_relu", Ew::leaky_relu}, {"sigmoid", Ew::sigmoid},
+      {"tanh", Ew::tanh}, {"softplus", Ew::softplus}, {"add", Ew::add}, {"sub", Ew::sub},
+      {"mul", Ew::mul}, {"div", Ew::div}, {"equal", Ew::eq}, {"not_equal", Ew::ne},
+      {"less", Ew::lt}, {"less_equal", Ew::le}, {"greater", Ew::gt}, {"greater_equal", Ew::ge},
+      {"where", Ew::where}, {"dropout", Ew::dropout}};
+  return t;
+}
+
+}  // namespace
+
+bool chain_supports(const std::string& op) { return table().count(op) > 0; }
+
+namespace {
+
+constexpr std::int64_t kBlock = 256;
+
+// One instruction: dst = op(a, b, c) over a block, registers by index.
+struct Instr {
+  Ew op;
+  int dst, a = -1, b = -1, c = -1;
+  double p = 0.0;  // pow's exponent, leaky_relu's alpha, dropout's scale
+};
+
+template <class T>
+inline T sigmoid(T x) {
+  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+template <class T>
+[[gnu::always_inline]] inline void apply(const Instr& in, T* d, const T* a, const T* b, const T* c,
+                                         std::int64_t n) {
+  const T p = static_cast<T>(in.p);
+  switch (in.op) {
+    case Ew::neg: for (std::int64_t j = 0; j < n; ++j) d[j] = -a[j]; break;
+    case Ew::exp: for (std::int64_t j = 0; j < n; ++j) d[j] = std::exp(a[j]); break;
+    case Ew::log: for (std::int64_t j = 0; j < n; ++j) d[j] = std::log(a[j]); break;
+    case Ew::sqrt: for (std::int64_t j = 0; j < n; ++j) d[j] = std::sqrt(a[j]); break;
+    case Ew::square: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * a[j]; break;
+    case Ew::abs: for (std::int64_t j = 0; j < n; ++j) d[j] = std::abs(a[j]); break;
+    case Ew::sign: for (std::int64_t j = 0; j < n; ++j) d[j] = static_cast<T>((a[j] > T(0)) - (a[j] < T(0))); break;
+    case Ew::pow: for (std::int64_t j = 0; j < n; ++j) d[j] = std::pow(a[j], p); break;
+    case Ew::relu: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] > T(0) ? a[j] : T(0); break;
+    case Ew::leaky_relu: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] > T(0) ? a[j] : p * a[j]; break;
+    case Ew::sigmoid: for (std::int64_t j = 0; j < n; ++j) d[j] = sigmoid(a[j]); break;
+    case Ew::tanh: for (std::int64_t j = 0; j < n; ++j) d[j] = std::tanh(a[j]); break;
+    case Ew::softplus:
+      for (std::int64_t j = 0; j < n; ++j) d[j] = std::max(a[j], T(0)) + std::log1p(std::exp(-std::abs(a[j])));
+      break;
+    case Ew::add: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] + b[j]; break;
+    case Ew::sub: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] - b[j]; break;
+    case Ew::mul: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j]; break;
+    case Ew::div: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] / b[j]; break;
+    case Ew::eq: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] == b[j] ? T(1) : T(0); break;
+    case Ew::ne: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] != b[j] ? T(1) : T(0); break;
+    case Ew::lt: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] < b[j] ? T(1) : T(0); break;
+    case Ew::le: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] <= b[j] ? T(1) : T(0); break;
+    case Ew::gt: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] > b[j] ? T(1) : T(0); break;
+    case Ew::ge: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] >= b[j] ? T(1) : T(0); break;
+    case Ew::where: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] != T(0) ? b[j] : c[j]; break;
+    case Ew::dropout: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j] * p; break;
+  }
+}
+
+// Runs a chain's instructions over one block: register r's block is reg[r]; results go to
+// scratch + dst * kBlock. Compiled for AVX2 and for the baseline, chosen when the library loads.
+template <class T>
+[[gnu::always_inline]] inline void run_block(const Instr* program, std::size_t count, T* scratch, const T** reg,
+                                             std::int64_t len) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const Instr& in = program[i];
+    T* d = scratch + static_cast<std::size_t>(in.dst) * kBlock;
+    apply<T>(in, d, reg[in.a], in.b >= 0 ? reg[in.b] : nullptr, in.c >= 0 ? reg[in.c] : nullptr, len);
+    reg[in.dst] = d;
+  }
+}
+
+[[gnu::target_clones("avx2", "default")]] void run_block_f32(const Instr* program, std::size_t count,
+                                                             float* scratch, const float** reg, std::int64_t len) {
+  run_block<float>(program, count, scratch, reg, len);
+}
+
+[[gnu::target_clones("avx2", "default")]] void run_block_f64(const Instr* program, std::size_t count,
+                                                             double* scratch, const double** reg, std::int64_t len) {
+  run_block<double>(program, count, scratch, reg, len);
+}
+
+void run_block_typed(const Instr* p, std::size_t n, float* s, const float** r, std::int64_t len) {
+  run_block_f32(p, n, s, r, len);
+}
+void run_block_typed(const Instr* p, std::size_t n, double* s, const double** r, std::int64_t len) {
+  run_block_f64(p, n, s, r, len);
+}
+
+// Stores a block's output: streaming (non-temporal) stores for outputs too large for the caches,
+// which skip reading the destination before writing it.
+inline void store_block(const float* v, float* dst, std::int64_t len, bool stream) {
+  if (stream && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0 && len % 4 == 0) {
+    for (std::int64_t j = 0; j < len; j += 4) _mm_stream_ps(dst + j, _mm_loadu_ps(v + j));
+  } else {
+    std::copy(v, v + len, dst);
+  }
+}
+inline void store_block(const double* v, double* dst, std::int64_t len, bool stream) {
+  if (stream && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0 && len % 2 == 0) {
+    for (std::int64_t j = 0; j < len; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(v + j));
+  } else {
+    std::copy(v, v + len, dst);
+  }
+}
+
+// Chains over fewer elements run on the calling thread.
+constexpr std::int64_t kParallelElements = std::int64_t{1} << 15;
+
+// Outputs larger than this many bytes are stored with streaming stores.
+constexpr std::int64_t kStreamBytes = std::int64_t{8} << 20;
+
+// How a chain input is read: the whole tensor, one value, or a repeating trailing row.
+enum class Mode { full, scalar, row };
+
+class ChainKernel final : public PreparedKernel {
+ public:
+  ChainKernel(std::vector<Instr> program, int registers, std::vector<Mode> modes,
+              std::vector<std::int64_t> periods, std::vector<int> output_regs, std::int64_t n, DType dtype)
+      : program_(std::move(program)), registers_(registers), modes_(std::move(modes)),
+        periods_(std::move(periods)), output_regs_(std::move(output_regs)), n_(n), dtype_(dtype) {
+    const auto threads = static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
+    scratch_.resize(threads * static_cast<std::size_t>(registers_) * kBlock * dtype_size(dtype));
+    reg_ptrs_.resize(threads * static_cast<std::size_t>(registers_));
+  }
+
+  void run(const KernelContext& ctx) override {
+    if (dtype_ == DType::f32) {
+      run_typed<float>(ctx);
+    } else {
+      run_typed<double>(ctx);
+    }
+  }
+
+ private:
+  template <class T>
+  void run_typed(const KernelContext& ctx) {
+    const std::int64_t blocks = (n_ + kBlock - 1) / kBlock;
+    const auto regs = static_cast<std::size_t>(registers_);
+    const auto inputs = modes_.size();
+    const bool stream = n_ * static_cast<std::int64_t>(sizeof(T)) > kStreamBytes;
+    // A thread's scratch and register table, with scalars filled once per run.
+    auto setup = [&](std::size_t thread) {
+      T* mine = reinterpret_cast<T*>(scratch_.data()) + thread * regs * kBlock;
+      const T** reg = reinterpret_cast<const T**>(reg_ptrs_.data()) + thread * regs;
+      for (std::size_t i = 0; i < inputs; ++i) {
+        if (modes_[i] == Mode::scalar) {
+          std::fill(mine + i * kBlock, mine + (i + 1) * kBlock, ctx.in(i).template data<T>()[0]);
+          reg[i] = mine + i * kBlock;
+        }
+      }
+      return std::pair{mine, reg};
+    };
+    auto block = [&](T* mine, const T** reg, std::int64_t blk) {
+      const std::int64_t start = blk * kBlock, len = std::min(kBlock, n_ - start);
+      for (std::size_t i = 0; i < inputs; ++i) {
+        const T* src = ctx.in(i).template data<T>();
+        if (modes_[i] == Mode::full) {
+          reg[i] = src + start;
+        } else if (modes_[i] == Mode::row) {
+          T* buf = mine + i * kBlock;
+          const std::int64_t period = periods_[i];
+          std::int64_t r = start % period;
+          for (std::int64_t j = 0; j < len; ++j) {
+            buf[j] = src[r];
+            if (++r == period) r = 0;
+          }
+          reg[i] = buf;
+        }
+      }
+      run_block_typed(program_.data(), program_.size(), mine, reg, len);
+      // Outputs are written after the whole block is computed, so an output may share memory
+      // with an input (a state variable updated in place): every read of the block comes first.
+      for (std::size_t o = 0; o < output_regs_.size(); ++o) {
+        store_block(reg[static_cast<std::size_t>(output_regs_[o])], ctx.out(o).template data<T>() + start, len,
+                    stream);
+      }
+    };
+    if (n_ < kParallelElements) {  // starting threads (even one) costs more than this work
+      const auto own = setup(0);
+      for (std::int64_t blk = 0; blk < blocks; ++blk) block(own.first, own.second, blk);
+      if (stream) _mm_sfence();
+      return;
+    }
+#pragma omp parallel
+    {
+      // (no structured binding: clang 14 cannot capture one into the OpenMP region)
+      const auto own = setup(static_cast<std::size_t>(omp_get_thread_num()));
+#pragma omp for schedule(static)
+      for (std::int64_t blk = 0; blk < blocks; ++blk) block(own.first, own.second, blk);
+      if (stream) _mm_sfence();
+    }
+  }
+
+  std::vector<Instr> program_;
+  int registers_;
+  std::vector<Mode> modes_;
+  std::vector<std::int64_t> periods_;
+  std::vector<int> output_regs_;
+  std::int64_t n_;
+  DType dtype_;
+  std::vector<std::byte> scratch_;        // per thread: one block per register
+  std::vector<const void*> reg_ptrs_;     // per thread: where each register's block is
+};
+
+}  // namespace
+
+bool is_chain_kernel(const PreparedKernel* k) { return dynamic_cast<const ChainKernel*>(k) != nullptr; }
+
+std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>& members,
+                                                  const std::map<std::int32_t, std::vector<Key>>& inputs_of,
+                                                  const std::vector<Key>& inputs,
+                                                  const std::vector<Key>& outputs,
+                                                  const std::map<Key, TensorType>& types) {
+  const TensorType& out = types.at({members.front()->id, 0});
+  const std::int64_t n = out.shape.numel();
+  auto fail = [&](const std::string& why) {
+    throw ShapeError(fmt::format("fused elementwise chain from node {}: {}", members.front()->label(), why));
+  };
+  std::map<Key, int> reg;
+  std::vector<Mode> modes;
+  std::vector<std::int64_t> periods;
+  for (const Key& k : inputs) {
+    const TensorType& t = types.at(k);
+    const std::int64_t m = t.shape.numel();
+    reg[k] = static_cast<int>(modes.size());
+    if (m == n && t.shape == out.shape) {
+      modes.push_back(Mode::full);
+    } else if (m == 1) {
+      modes.push_back(Mode::scalar);
+    } else if (m > 0 && n % m == 0) {
+      modes.push_back(Mode::row);
+    } else {
+      fail(fmt::format("input {} does not broadcast to {}", t.to_string(), out.to_string()));
+    }
+    periods.push_back(m);
+  }
+  std::vector<Instr> program;
+  for (const Node* node : members) {
+    if (types.at({node->id, 0}) != out) {
+      fail(fmt::format("node {} has shape {}, the chain {}", node->label(), types.at({node->id, 0}).to_string(),
+                       out.to_string()));
+    }
+    Instr in{table().at(node->op->name), static_cast<int>(reg.size())};
+    const auto& args = inputs_of.at(node->id);
+    in.a = reg.at(args.at(0));
+    if (args.size() > 1) in.b = reg.at(args[1]);
+    if (args.size() > 2) in.c = reg.at(args[2]);
+    if (in.op == Ew::pow) in.p = node->attrs.get_float("p");
+    if (in.op == Ew::leaky_relu) in.p = node->attrs.get_float("alpha");
+    if (in.op == Ew::dropout) in.p = 1.0 / (1.0 - node->attrs.get_float("p"));
+    reg[{node->id, 0}] = in.dst;
+    program.push_back(in);
+  }
+  std::vector<int> output_regs;
+  for (const Key& k : outputs) output_regs.push_back(reg.at(k));
+  return std::make_unique<ChainKernel>(std::move(program), static_cast<int>(reg.size()), std::move(modes),
+                                       std::move(periods), std::move(output_regs), n, out.dtype);
+}
+
+}  // namespace symgrad::fusion
