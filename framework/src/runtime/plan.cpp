@@ -37,7 +37,7 @@ void Plan::Impl::find_views() {
 
 void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
   auto [it, fresh] = kernel_cache.try_emplace(shapes);
-  auto& kernels = it->second;
+  auto& kernels = it->second.kernels;
   if (fresh) kernels.resize(steps.size());
   for (std::size_t i = 0; i < steps.size(); ++i) {
     Step& st = steps[i];
@@ -72,7 +72,8 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
       for (int s : st.ins) in.push_back(slots[static_cast<std::size_t>(s)].type);
       for (int s : st.outs) out.push_back(slots[static_cast<std::size_t>(s)].type);
       try {
-        kernels[i] = (*st.factory)(PrepareContext{*st.node, in, out});
+        const std::vector<std::int64_t> ids(st.ins.begin(), st.ins.end());
+        kernels[i] = (*st.factory)(PrepareContext{*st.node, in, out, ids, &it->second.shared});
       } catch (...) {
         kernel_cache.erase(it);  // never keep a half-prepared set
         throw;

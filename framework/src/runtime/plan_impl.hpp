@@ -87,7 +87,11 @@ struct Plan::Impl {
   std::vector<Shape> signature;
   bool prepared = false;
   // Prepared kernels per set of input shapes: a batch size seen before reuses its primitives.
-  std::map<std::vector<Shape>, std::vector<std::unique_ptr<PreparedKernel>>> kernel_cache;
+  struct PreparedSet {
+    std::vector<std::unique_ptr<PreparedKernel>> kernels;  // per step
+    std::map<std::string, std::shared_ptr<void>> shared;   // PrepareContext::shared
+  };
+  std::map<std::vector<Shape>, PreparedSet> kernel_cache;
   std::vector<Tensor> results;
   std::size_t unshared = 0;
 

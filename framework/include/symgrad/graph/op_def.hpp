@@ -100,6 +100,11 @@ struct PrepareContext {
   const Node& node;
   std::span<const TensorType> inputs;
   std::span<const TensorType> outputs;
+  /// Identity of each input within the plan: equal ids are the same tensor.
+  std::span<const std::int64_t> input_ids = {};
+  /// State shared by the kernels of one plan (and set of shapes), prepared in execution order,
+  /// e.g. a pooling workspace the forward writes and the backward reads. Null outside a plan.
+  std::map<std::string, std::shared_ptr<void>>* shared = nullptr;
   const Attrs& attrs() const { return node.attrs; }
 };
 
