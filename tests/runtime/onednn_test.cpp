@@ -117,7 +117,8 @@ TEST(Onednn, CoreOpsRunOnPrimitives) {
       "broadcast_to", "broadcast_like", "sum", "mean", "max", "sum_to_like", "softmax",
       "log_softmax", "dropout", "conv2d", "conv2d_backward_data", "conv2d_backward_filter",
       "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "batch_norm",
-      "batch_norm_inference", "batch_norm_backward", "softmax_backward", "linear", "softmax_cross_entropy", "one_hot", "mse", "count",
+      "batch_norm_inference", "batch_norm_backward", "softmax_backward", "relu_backward", "tanh_backward",
+      "sigmoid_backward", "linear", "softmax_cross_entropy", "one_hot", "mse", "count",
       "fill_like", "where", "sign"};
   for (const auto& c : all_cases()) {
     if (!expected.count(c.op->name)) continue;

@@ -186,7 +186,7 @@ void register_elementwise_ops(OpRegistry& r) {
   // d relu(x) = g [x > 0] = g [y > 0]: written with the output, so that the pre-activation is
   // not needed after the forward pass (and matmul + bias + relu can fuse into one kernel)
   add_unary(r, "relu", "max(x, 0)",
-            [](const PullbackContext& c) { return c.g() * greater(c.y(), scalar_like(c.y(), 0)); },
+            [](const PullbackContext& c) { return activation_backward("relu_backward", c.g(), c.y()); },
             unary_samples());
   // d leaky_relu(x) = g where x > 0, alpha g elsewhere
   add_unary(
@@ -200,11 +200,11 @@ void register_elementwise_ops(OpRegistry& r) {
       });
   // d sigmoid(x) = g y (1 - y)
   add_unary(r, "sigmoid", "1 / (1 + e^-x)",
-            [](const PullbackContext& c) { return c.g() * (c.y() * (1.0 - c.y())); },
+            [](const PullbackContext& c) { return activation_backward("sigmoid_backward", c.g(), c.y()); },
             unary_samples(-3, 3));
   // d tanh(x) = g (1 - y^2)
   add_unary(r, "tanh", "hyperbolic tangent",
-            [](const PullbackContext& c) { return c.g() * (1.0 - square(c.y())); },
+            [](const PullbackContext& c) { return activation_backward("tanh_backward", c.g(), c.y()); },
             unary_samples(-2, 2));
   // d softplus(x) = g sigmoid(x)
   add_unary(r, "softplus", "log(1 + e^x)",

@@ -25,10 +25,7 @@ namespace {
 
 // dz from the gradient g of y = act(z), written with y.
 Value activation_grad(Value g, Value y, const std::string& act) {
-  if (act == "relu") return g * greater(y, y.graph->scalar(0.0, y.dtype()));
-  if (act == "tanh") return g * (1.0 - square(y));
-  if (act == "sigmoid") return g * (y * (1.0 - y));
-  return g;
+  return act == "none" ? g : activation_backward(act + "_backward", g, y);
 }
 
 // op(a) op(b) with op = identity or transpose of the last two axes.

@@ -18,6 +18,7 @@ void register_builtin_ops(OpRegistry& r) {
   register_conv_ops(r);
   register_pool_ops(r);
   register_batch_norm_ops(r);
+  register_activation_backward_ops(r);
 }
 
 namespace ops_detail {

@@ -3,6 +3,7 @@
 // Internal to framework/src/ops.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "symgrad/graph/op_def.hpp"
@@ -55,5 +56,10 @@ void register_nn_ops(OpRegistry& r);
 void register_conv_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
 void register_batch_norm_ops(OpRegistry& r);
+void register_activation_backward_ops(OpRegistry& r);
+
+/// g times the derivative of an activation, from its output y: op is "relu_backward",
+/// "tanh_backward" or "sigmoid_backward".
+Value activation_backward(const std::string& op, Value g, Value y);
 
 }  // namespace symgrad::ops_detail

@@ -19,7 +19,7 @@ namespace {
 
 enum class Ew : std::uint8_t {
   neg, exp, log, sqrt, square, abs, sign, pow, relu, leaky_relu, sigmoid, tanh, softplus,
-  add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout
+  add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout, relu_bwd, tanh_bwd, sigmoid_bwd
 };
 
 const std::map<std::string_view, Ew>& table() {
@@ -30,7 +30,8 @@ const std::map<std::string_view, Ew>& table() {
       {"tanh", Ew::tanh}, {"softplus", Ew::softplus}, {"add", Ew::add}, {"sub", Ew::sub},
       {"mul", Ew::mul}, {"div", Ew::div}, {"equal", Ew::eq}, {"not_equal", Ew::ne},
       {"less", Ew::lt}, {"less_equal", Ew::le}, {"greater", Ew::gt}, {"greater_equal", Ew::ge},
-      {"where", Ew::where}, {"dropout", Ew::dropout}};
+      {"where", Ew::where}, {"dropout", Ew::dropout}, {"relu_backward", Ew::relu_bwd},
+      {"tanh_backward", Ew::tanh_bwd}, {"sigmoid_backward", Ew::sigmoid_bwd}};
   return t;
 }
 
@@ -88,6 +89,9 @@ template <class T>
     case Ew::ge: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] >= b[j] ? T(1) : T(0); break;
     case Ew::where: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] != T(0) ? b[j] : c[j]; break;
     case Ew::dropout: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j] * p; break;
+    case Ew::relu_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = b[j] > T(0) ? a[j] : T(0); break;
+    case Ew::tanh_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * (T(1) - b[j] * b[j]); break;
+    case Ew::sigmoid_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * (b[j] * (T(1) - b[j])); break;
   }
 }
 

@@ -91,6 +91,21 @@ std::unique_ptr<PreparedKernel> broadcast(const PrepareContext& c) {
   return k;
 }
 
+// dx = g * act'(from the output y): eltwise backward with a *_use_dst_for_bwd algorithm, the
+// training forward as its hint
+KernelFactory eltwise_backward(algorithm alg) {
+  return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    const md d = plain(c.inputs[0].shape);
+    dnnl::eltwise_forward::primitive_desc hint(
+        dnnl::eltwise_forward::desc(prop_kind::forward_training, alg, d, 0.f, 0.f), engine());
+    dnnl::eltwise_backward::primitive_desc pd(dnnl::eltwise_backward::desc(alg, d, d, 0.f, 0.f), engine(), hint);
+    auto k = std::make_unique<PrimitiveKernel>();
+    k->add(dnnl::eltwise_backward(pd), {{DNNL_ARG_DIFF_DST, d, in(0)}, {DNNL_ARG_DST, d, in(1)}, {DNNL_ARG_DIFF_SRC, d, out(0)}});
+    return k;
+  };
+}
+
 }  // namespace
 
 void register_elementwise_kernels(OpRegistry& r) {
@@ -113,6 +128,9 @@ void register_elementwise_kernels(OpRegistry& r) {
   f("pow", eltwise(algorithm::eltwise_pow, [](const Attrs& a) {
       return std::pair{1.f, static_cast<float>(a.get_float("p"))};
     }));
+  f("relu_backward", eltwise_backward(algorithm::eltwise_relu_use_dst_for_bwd));
+  f("tanh_backward", eltwise_backward(algorithm::eltwise_tanh_use_dst_for_bwd));
+  f("sigmoid_backward", eltwise_backward(algorithm::eltwise_logistic_use_dst_for_bwd));
   f("add", binary(algorithm::binary_add));
   f("sub", binary(algorithm::binary_sub));
   f("mul", binary(algorithm::binary_mul));

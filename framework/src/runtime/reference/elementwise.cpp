@@ -57,6 +57,10 @@ void register_elementwise_kernels(OpRegistry& r) {
   k("sub", binary([](auto a, auto b) { return a - b; }));
   k("mul", binary([](auto a, auto b) { return a * b; }));
   k("div", binary([](auto a, auto b) { return a / b; }));
+  // activation gradients from g and the output y
+  k("relu_backward", binary([](auto g, auto y) { return y > decltype(y)(0) ? g : decltype(g)(0); }));
+  k("tanh_backward", binary([](auto g, auto y) { return g * (decltype(y)(1) - y * y); }));
+  k("sigmoid_backward", binary([](auto g, auto y) { return g * (y * (decltype(y)(1) - y)); }));
   k("neg", unary([](auto x, const Attrs&) { return -x; }));
   k("exp", unary([](auto x, const Attrs&) { return std::exp(x); }));
   k("log", unary([](auto x, const Attrs&) { return std::log(x); }));
