@@ -99,30 +99,34 @@ template <class T>
 // scratch + dst * kBlock. Compiled for AVX2 and for the baseline, chosen when the library loads.
 template <class T>
 [[gnu::always_inline]] inline void run_block(const Instr* program, std::size_t count, T* scratch, const T** reg,
-                                             std::int64_t len) {
+                                             std::int64_t len, T* last) {
   for (std::size_t i = 0; i < count; ++i) {
     const Instr& in = program[i];
-    T* d = scratch + static_cast<std::size_t>(in.dst) * kBlock;
+    // the last instruction may write straight into its output (nothing reads after it, and an
+    // elementwise op reading and writing the same element is safe in place)
+    T* d = i + 1 == count && last != nullptr ? last : scratch + static_cast<std::size_t>(in.dst) * kBlock;
     apply<T>(in, d, reg[in.a], in.b >= 0 ? reg[in.b] : nullptr, in.c >= 0 ? reg[in.c] : nullptr, len);
     reg[in.dst] = d;
   }
 }
 
 [[gnu::target_clones("avx2", "default")]] void run_block_f32(const Instr* program, std::size_t count,
-                                                             float* scratch, const float** reg, std::int64_t len) {
-  run_block<float>(program, count, scratch, reg, len);
+                                                             float* scratch, const float** reg, std::int64_t len,
+                                                             float* last) {
+  run_block<float>(program, count, scratch, reg, len, last);
 }
 
 [[gnu::target_clones("avx2", "default")]] void run_block_f64(const Instr* program, std::size_t count,
-                                                             double* scratch, const double** reg, std::int64_t len) {
-  run_block<double>(program, count, scratch, reg, len);
+                                                             double* scratch, const double** reg, std::int64_t len,
+                                                             double* last) {
+  run_block<double>(program, count, scratch, reg, len, last);
 }
 
-void run_block_typed(const Instr* p, std::size_t n, float* s, const float** r, std::int64_t len) {
-  run_block_f32(p, n, s, r, len);
+void run_block_typed(const Instr* p, std::size_t n, float* s, const float** r, std::int64_t len, float* last) {
+  run_block_f32(p, n, s, r, len, last);
 }
-void run_block_typed(const Instr* p, std::size_t n, double* s, const double** r, std::int64_t len) {
-  run_block_f64(p, n, s, r, len);
+void run_block_typed(const Instr* p, std::size_t n, double* s, const double** r, std::int64_t len, double* last) {
+  run_block_f64(p, n, s, r, len, last);
 }
 
 // Stores a block's output: streaming (non-temporal) stores for outputs too large for the caches,
@@ -160,6 +164,9 @@ class ChainKernel final : public PreparedKernel {
     const auto threads = static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
     scratch_.resize(threads * static_cast<std::size_t>(registers_) * kBlock * dtype_size(dtype));
     reg_ptrs_.resize(threads * static_cast<std::size_t>(registers_));
+    for (std::size_t o = 0; o < output_regs_.size(); ++o) {
+      if (!program_.empty() && output_regs_[o] == program_.back().dst) last_output_ = static_cast<int>(o);
+    }
   }
 
   void run(const KernelContext& ctx) override {
@@ -206,10 +213,14 @@ class ChainKernel final : public PreparedKernel {
           reg[i] = buf;
         }
       }
-      run_block_typed(program_.data(), program_.size(), mine, reg, len);
-      // Outputs are written after the whole block is computed, so an output may share memory
-      // with an input (a state variable updated in place): every read of the block comes first.
+      // The last instruction's output, when it is a chain output and streaming is off, is written
+      // in place; other outputs are written after the whole block is computed, so an output may
+      // share memory with an input (a state variable updated in place): every read comes first.
+      T* last = last_output_ >= 0 && !stream ? ctx.out(static_cast<std::size_t>(last_output_)).template data<T>() + start
+                                             : nullptr;
+      run_block_typed(program_.data(), program_.size(), mine, reg, len, last);
       for (std::size_t o = 0; o < output_regs_.size(); ++o) {
+        if (last != nullptr && static_cast<int>(o) == last_output_) continue;
         store_block(reg[static_cast<std::size_t>(output_regs_[o])], ctx.out(o).template data<T>() + start, len,
                     stream);
       }
@@ -239,6 +250,7 @@ class ChainKernel final : public PreparedKernel {
   DType dtype_;
   std::vector<std::byte> scratch_;        // per thread: one block per register
   std::vector<const void*> reg_ptrs_;     // per thread: where each register's block is
+  int last_output_ = -1;                  // the output the last instruction makes, if any
 };
 
 }  // namespace
