@@ -118,7 +118,7 @@ TEST(Onednn, CoreOpsRunOnPrimitives) {
       "log_softmax", "dropout", "conv2d", "conv2d_backward_data", "conv2d_backward_filter",
       "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "batch_norm",
       "batch_norm_inference", "batch_norm_backward", "softmax_backward", "relu_backward", "tanh_backward",
-      "sigmoid_backward", "linear", "softmax_cross_entropy", "one_hot", "mse", "count",
+      "sigmoid_backward", "linear", "conv2d_bias", "softmax_cross_entropy", "one_hot", "mse", "count",
       "fill_like", "where", "sign"};
   for (const auto& c : all_cases()) {
     if (!expected.count(c.op->name)) continue;
@@ -236,6 +236,38 @@ TEST(Onednn, BadLabelsAreReported) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("label 7 at position 1"), std::string::npos) << e.what();
+  }
+}
+
+// conv2d + [1, O, 1, 1] bias + relu becomes one conv2d_bias step; the training step's values
+// still match the reference backend.
+TEST(Onednn, ConvLayersFuseIntoConvBiasSteps) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 2, 6, 6}});
+  auto w = g.input("w", {DType::f32, Shape{3, 2, 3, 3}});
+  auto b = g.input("b", {DType::f32, Shape{1, 3, 1, 1}});
+  auto loss = mean(square(max_pool2d(relu(conv2d(x, w, {1, 1}, {1, 1}) + b), {2, 2})));
+  auto grads = gradients(loss, {x, w, b});
+  std::vector<Value> outs = {loss};
+  outs.insert(outs.end(), grads.begin(), grads.end());
+  Feeds feeds;
+  for (auto [name, shape] : {std::pair{"x", Shape{2, 2, 6, 6}}, {"w", Shape{3, 2, 3, 3}}, {"b", Shape{1, 3, 1, 1}}}) {
+    Tensor t(DType::f32, shape);
+    for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, std::sin(0.9 * i + t.numel()));
+    feeds[name] = t;
+  }
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan fused = compile(g, outs, o);
+  Plan ref = compile(g, outs);
+  std::vector<Tensor> want;
+  for (const auto& t : ref.run(feeds)) want.push_back(t.clone());
+  const auto& got = fused.run(feeds);
+  EXPECT_NE(fused.to_string().find("conv2d_bias"), std::string::npos) << fused.to_string();
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    for (std::int64_t i = 0; i < want[k].numel(); ++i) {
+      EXPECT_NEAR(got[k].get(i), want[k].get(i), 1e-4 * std::max(1.0, std::abs(want[k].get(i)))) << k << "[" << i << "]";
+    }
   }
 }
 

@@ -22,6 +22,17 @@ Value formula(const std::string& op, Value g, Value y) {
 
 Value activation_backward(const std::string& op, Value g, Value y) { return g.graph->apply1(op, {g, y}); }
 
+Value activation_grad(Value g, Value y, const std::string& act) {
+  return act == "none" ? g : activation_backward(act + "_backward", g, y);
+}
+
+void check_activation(const InferContext& ctx) {
+  const std::string& act = ctx.attrs.get_string("activation");
+  if (act != "none" && act != "relu" && act != "tanh" && act != "sigmoid") {
+    ctx.fail("unknown activation '" + act + "' (none, relu, tanh or sigmoid)");
+  }
+}
+
 void register_activation_backward_ops(OpRegistry& r) {
   struct Def {
     const char* name;

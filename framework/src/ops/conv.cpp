@@ -20,6 +20,10 @@ Value conv2d(Value x, Value w, Axes stride, Axes padding) {
   return x.graph->apply1("conv2d", {x, w}, conv_attrs(stride, padding));
 }
 
+Value conv2d_bias(Value x, Value w, Value b, Axes stride, Axes padding, const std::string& activation) {
+  return x.graph->apply1("conv2d_bias", {x, w, b}, conv_attrs(stride, padding).set("activation", activation));
+}
+
 namespace ops_detail {
 namespace {
 
@@ -136,6 +140,38 @@ void register_conv_ops(OpRegistry& r) {
         return out;
       },
       samples(2)));
+  // y = act(conv(x, w) + b) with b [1, O, 1, 1] or [O, 1, 1] (per output channel); with
+  // z = conv(x, w) + b and dz = act'(z) g:  dx = Dx(dz, w),  dw = Dw(x, dz),  db = sum over N, H, W.
+  // The compiler also forms it from conv2d, add and activation nodes on backends that fuse.
+  r.add(make_op(
+      "conv2d_bias", "act(conv2d(x, w) + b): convolution, per-channel bias and activation in one op", 3,
+      [](const InferContext& ctx) -> std::vector<TensorType> {
+        require_float(ctx, 0);
+        require_same_dtype(ctx);
+        check_activation(ctx);
+        Shape y = conv_output(ctx, ctx.inputs[0].shape, ctx.inputs[1].shape);
+        const Shape& b = ctx.inputs[2].shape;
+        if (b != Shape{1, y[1], 1, 1} && b != Shape{y[1], 1, 1}) {
+          ctx.fail(fmt::format("bias must be [1, {0}, 1, 1] or [{0}, 1, 1], got {1}", y[1], b.to_string()));
+        }
+        return {TensorType{ctx.inputs[0].dtype, y}};
+      },
+      [](const PullbackContext& c) -> std::vector<Grad> {
+        Value dz = activation_grad(c.g(), c.y(), c.attrs().get_string("activation"));
+        Attrs conv = c.attrs();
+        std::vector<Grad> out(3, Grad::disconnected());
+        if (c.needs[0]) out[0] = c.graph.apply1("conv2d_backward_data", {dz, c.x(1), c.x(0)}, conv_attrs(conv.get_ints("stride"), conv.get_ints("padding")));
+        if (c.needs[1]) out[1] = c.graph.apply1("conv2d_backward_filter", {c.x(0), dz, c.x(1)}, conv_attrs(conv.get_ints("stride"), conv.get_ints("padding")));
+        if (c.needs[2]) out[2] = sum_to_like(dz, c.x(2));
+        return out;
+      },
+      [] {
+        auto s = [](const char* act, Axes stride, Axes pad) {
+          return Sample{act, {floats({2, 2, 5, 5}), floats({3, 2, 3, 3}), floats({1, 3, 1, 1})},
+                        conv_attrs(stride, pad).set("activation", std::string(act)), true};
+        };
+        return std::vector<Sample>{s("none", {1, 1}, {0, 0}), s("relu", {2, 2}, {1, 1}), s("tanh", {1, 1}, {1, 1})};
+      }));
 }
 
 }  // namespace ops_detail

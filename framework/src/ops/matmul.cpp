@@ -23,11 +23,6 @@ Value linear(Value x, Value w, Value b, const std::string& activation) {
 namespace ops_detail {
 namespace {
 
-// dz from the gradient g of y = act(z), written with y.
-Value activation_grad(Value g, Value y, const std::string& act) {
-  return act == "none" ? g : activation_backward(act + "_backward", g, y);
-}
-
 // op(a) op(b) with op = identity or transpose of the last two axes.
 Value mm(Value a, Value b, bool ta, bool tb) { return matmul(a, b, ta, tb); }
 
@@ -110,10 +105,7 @@ void register_matmul_ops(OpRegistry& r) {
         if (ctx.inputs[2].shape != Shape{w[1]}) {
           ctx.fail(fmt::format("bias must be [{}], got {}", w[1], ctx.inputs[2].shape.to_string()));
         }
-        const std::string& act = ctx.attrs.get_string("activation");
-        if (act != "none" && act != "relu" && act != "tanh" && act != "sigmoid") {
-          ctx.fail(fmt::format("unknown activation '{}' (none, relu, tanh or sigmoid)", act));
-        }
+        check_activation(ctx);
         return {TensorType{ctx.inputs[0].dtype, Shape{x[0], w[1]}}};
       },
       [](const PullbackContext& c) -> std::vector<Grad> {

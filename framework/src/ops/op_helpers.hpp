@@ -61,5 +61,9 @@ void register_activation_backward_ops(OpRegistry& r);
 /// g times the derivative of an activation, from its output y: op is "relu_backward",
 /// "tanh_backward" or "sigmoid_backward".
 Value activation_backward(const std::string& op, Value g, Value y);
+/// The gradient of z from the gradient g of y = act(z), act "none", "relu", "tanh" or "sigmoid".
+Value activation_grad(Value g, Value y, const std::string& act);
+/// The "activation" attribute must be one of those; a ShapeError otherwise.
+void check_activation(const InferContext& ctx);
 
 }  // namespace symgrad::ops_detail

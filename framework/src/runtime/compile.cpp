@@ -98,7 +98,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     it = needed.count(it->first) ? std::next(it) : inputs_of.erase(it);
   }
 
-  // 4. On fusing backends, matmul + bias (+ activation) become linear nodes; then units in
+  // 4. On fusing backends, matmul or conv2d + bias (+ activation) become one node; then units in
   // execution order: single ops, and fused elementwise chains.
   const bool fuse = options.fusion == CompileOptions::Fusion::on ||
                     (options.fusion == CompileOptions::Fusion::automatic && options.backend != "reference");
@@ -110,7 +110,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     auto r = replaced.find(id);
     return r != replaced.end() ? *r->second : graph.node(id);
   };
-  if (fuse) fusion::form_linear(node_of, needed, inputs_of, pinned_keys, impl->synthetic, replaced);
+  if (fuse) fusion::form_layers(node_of, needed, inputs_of, pinned_keys, impl->synthetic, replaced);
   impl->inputs_of = inputs_of;
   const auto units = fusion::schedule(node_of, needed, inputs_of, fuse);
   std::map<Key, std::set<std::int32_t>> consumers;

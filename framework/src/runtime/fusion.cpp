@@ -43,7 +43,7 @@ bool fusible(const Node& node) {
   return true;
 }
 
-void form_linear(const NodeOf& node_of, std::set<std::int32_t>& needed,
+void form_layers(const NodeOf& node_of, std::set<std::int32_t>& needed,
                  std::map<std::int32_t, std::vector<Key>>& inputs_of, const std::set<Key>& keep,
                  std::deque<Node>& storage, std::map<std::int32_t, const Node*>& replaced) {
   std::map<std::int32_t, std::vector<std::int32_t>> users;
@@ -55,6 +55,24 @@ void form_linear(const NodeOf& node_of, std::set<std::int32_t>& needed,
     return u.size() == 1 && !keep.count({id, 0}) ? u[0] : -1;
   };
   const OpDef& linear = OpRegistry::global().get("linear");
+  const OpDef& conv_bias = OpRegistry::global().get("conv2d_bias");
+  // The fused op for a matmul or conv2d node whose add takes `bias`, or null.
+  auto fused_op = [&](const Node& mm, const Shape& bias) -> const OpDef* {
+    if (mm.kind != NodeKind::op || mm.outputs[0].dtype != mm.inputs[0].dtype()) return nullptr;
+    if (mm.op->name == "matmul") {
+      const Shape& w = mm.inputs[1].shape();
+      const bool plain = !mm.attrs.get_int("transpose_a", 0) && !mm.attrs.get_int("transpose_b", 0);
+      const bool fits = mm.outputs[0].shape.rank() == 2 && mm.inputs[0].shape().rank() == 2 && w.rank() == 2 &&
+                        w[1] != Shape::kOpen && bias == Shape{w[1]};
+      return plain && fits ? &linear : nullptr;
+    }
+    if (mm.op->name == "conv2d") {
+      const std::int64_t o = mm.outputs[0].shape[1];
+      const bool fits = o != Shape::kOpen && (bias == Shape{1, o, 1, 1} || bias == Shape{o, 1, 1});
+      return fits ? &conv_bias : nullptr;
+    }
+    return nullptr;
+  };
   for (std::int32_t add_id : std::vector<std::int32_t>(needed.begin(), needed.end())) {
     const Node& add = node_of(add_id);
     if (add.kind != NodeKind::op || add.op->name != "add" || !needed.count(add_id)) continue;
@@ -62,16 +80,9 @@ void form_linear(const NodeOf& node_of, std::set<std::int32_t>& needed,
     for (int side = 0; side < 2; ++side) {
       const Key mk = ins[static_cast<std::size_t>(side)], bk = ins[static_cast<std::size_t>(1 - side)];
       const Node& mm = node_of(mk.first);
-      if (mm.kind != NodeKind::op || mm.op->name != "matmul" || mm.attrs.get_int("transpose_a", 0) ||
-          mm.attrs.get_int("transpose_b", 0) || only_user(mm.id) != add_id) {
-        continue;
-      }
-      const Shape& w = mm.inputs[1].shape();
       const Shape& bias = node_of(bk.first).outputs[static_cast<std::size_t>(bk.second)].shape;
-      if (mm.outputs[0].shape.rank() != 2 || mm.inputs[0].shape().rank() != 2 || w.rank() != 2 ||
-          bias != Shape{w[1]} || w[1] == Shape::kOpen) {
-        continue;
-      }
+      const OpDef* op = fused_op(mm, bias);
+      if (op == nullptr || only_user(mm.id) != add_id) continue;
       // the activation, when it is the add's only use
       std::int32_t last = add_id;
       std::string act = "none";
@@ -86,8 +97,9 @@ void form_linear(const NodeOf& node_of, std::set<std::int32_t>& needed,
       Node& n = storage.emplace_back();
       n.id = last;
       n.kind = NodeKind::op;
-      n.op = &linear;
-      n.attrs = Attrs{{"activation", act}};
+      n.op = op;
+      n.attrs = op == &linear ? Attrs{} : mm.attrs;  // conv2d_bias keeps stride and padding
+      n.attrs.set("activation", act);
       n.outputs = final_node.outputs;
       n.name = final_node.name;
       n.gradient = final_node.gradient;

@@ -32,12 +32,13 @@ bool fusible(const Node& node);
 /// cycle. `inputs_of` gives each needed node's canonical inputs.
 using NodeOf = std::function<const Node&(std::int32_t)>;
 
-/// Rewrites, on backends that fuse, each matmul whose only use is a bias add (of a [M] bias),
-/// optionally followed by a relu, tanh or sigmoid that is the add's only use, into one `linear`
-/// node (oneDNN runs it as a matmul with bias and an eltwise post-op). The new nodes live in
-/// `storage` and take the id of the value they replace; `needed` and `inputs_of` are updated.
-/// `keep` are values that must stay visible (outputs, updates).
-void form_linear(const NodeOf& node_of, std::set<std::int32_t>& needed,
+/// Rewrites, on backends that fuse, each matmul (conv2d) whose only use is the add of a [M]
+/// ([1, O, 1, 1]) bias, optionally followed by a relu, tanh or sigmoid that is the add's only use,
+/// into one `linear` (`conv2d_bias`) node, which oneDNN runs as one primitive with a bias and an
+/// eltwise post-op. The new nodes live in `storage` and take the id of the value they replace;
+/// `needed` and `inputs_of` are updated. `keep` are values that must stay visible (outputs,
+/// updates).
+void form_layers(const NodeOf& node_of, std::set<std::int32_t>& needed,
                  std::map<std::int32_t, std::vector<Key>>& inputs_of, const std::set<Key>& keep,
                  std::deque<Node>& storage, std::map<std::int32_t, const Node*>& replaced);
 

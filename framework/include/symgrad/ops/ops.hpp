@@ -108,6 +108,11 @@ Value mse(Value prediction, Value target);
 Value dropout(Value x, Value mask, double p);
 /// 2-D convolution, NCHW input and OIHW weights (cross-correlation, as PyTorch).
 Value conv2d(Value x, Value w, Axes stride = {1, 1}, Axes padding = {0, 0});
+/// act(conv2d(x, w) + b) with a per-channel bias b [1, O, 1, 1] (or [O, 1, 1]); activation is
+/// "none", "relu", "tanh" or "sigmoid". One oneDNN convolution with bias and post-op; plans on
+/// fusing backends also form it from separate conv2d, add and activation nodes.
+Value conv2d_bias(Value x, Value w, Value b, Axes stride = {1, 1}, Axes padding = {0, 0},
+                  const std::string& activation = "none");
 Value max_pool2d(Value x, Axes kernel, Axes stride = {}, Axes padding = {0, 0});
 /// Average pooling; padded elements count in the divisor (PyTorch's count_include_pad=True).
 Value avg_pool2d(Value x, Axes kernel, Axes stride = {}, Axes padding = {0, 0});

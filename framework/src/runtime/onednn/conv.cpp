@@ -4,6 +4,8 @@
 // NCHW only a GEMM-based one); the plan's tensors stay plain NCHW / OIHW, so each kernel reorders
 // into and out of the chosen layouts (into memories allocated once).
 
+#include <string>
+
 #include "context.hpp"
 
 namespace symgrad::onednn {
@@ -86,6 +88,34 @@ void register_conv_kernels(OpRegistry& r) {
     add_with_layouts(*k, dnnl::convolution_forward(pd),
                      {{DNNL_ARG_SRC, s.x, pd.src_desc(), in(0)},
                       {DNNL_ARG_WEIGHTS, s.w, pd.weights_desc(), in(1)},
+                      {DNNL_ARG_DST, s.y, pd.dst_desc(), out(0)}});
+    return k;
+  });
+  // inputs (x, w, b) -> act(conv(x, w) + b): the bias argument and an eltwise post-op
+  r.add_factory("conv2d_bias", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    auto s = conv_shapes(c.inputs[0].shape, c.inputs[1].shape, c.outputs[0].shape, c.attrs());
+    const md b = plain(dims{c.inputs[1].shape[0]});  // [1, O, 1, 1] or [O, 1, 1]: the same bytes
+    const std::string& act = c.attrs().get_string("activation");
+    dnnl::primitive_attr attr;
+    if (act != "none") {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f,
+                         act == "relu"   ? algorithm::eltwise_relu
+                         : act == "tanh" ? algorithm::eltwise_tanh
+                                         : algorithm::eltwise_logistic,
+                         0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    dnnl::convolution_forward::primitive_desc pd(
+        dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, s.ax, s.aw, b,
+                                        s.ay, s.stride, s.pad, s.pad),
+        attr, engine());
+    auto k = std::make_unique<PrimitiveKernel>();
+    add_with_layouts(*k, dnnl::convolution_forward(pd),
+                     {{DNNL_ARG_SRC, s.x, pd.src_desc(), in(0)},
+                      {DNNL_ARG_WEIGHTS, s.w, pd.weights_desc(), in(1)},
+                      {DNNL_ARG_BIAS, b, pd.bias_desc(), in(2)},
                       {DNNL_ARG_DST, s.y, pd.dst_desc(), out(0)}});
     return k;
   });
