@@ -271,6 +271,15 @@ TEST(Onednn, ConvLayersFuseIntoConvBiasSteps) {
   }
 }
 
+TEST(Threads, CountIsSetAndChecked) {
+  const int before = num_threads();
+  set_num_threads(1);
+  EXPECT_EQ(num_threads(), 1);
+  set_num_threads(before);
+  EXPECT_EQ(num_threads(), before);
+  EXPECT_THROW(set_num_threads(0), UsageError);
+}
+
 TEST(Onednn, NoFallbackIsAnErrorForUnhandledTypes) {
   Graph g;
   auto x = g.input("x", {DType::f64, Shape{2}});
