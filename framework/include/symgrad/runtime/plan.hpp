@@ -34,7 +34,8 @@ struct CompileOptions {
 using Feeds = std::map<std::string, Tensor>;
 
 /// A compiled graph: the nodes needed for the outputs (and updates), merged, in topological
-/// order, with buffers assigned by liveness. Build with compile(); run many times.
+/// order, with buffers assigned by liveness. Build with compile(); run many times. A plan owns its
+/// buffers: run it from one thread at a time (compile one plan per thread to run in parallel).
 class Plan {
  public:
   Plan(Plan&&) noexcept;
