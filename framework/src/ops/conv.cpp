@@ -158,10 +158,10 @@ void register_conv_ops(OpRegistry& r) {
       },
       [](const PullbackContext& c) -> std::vector<Grad> {
         Value dz = activation_grad(c.g(), c.y(), c.attrs().get_string("activation"));
-        Attrs conv = c.attrs();
+        const Attrs geometry = conv_attrs(c.attrs().get_ints("stride"), c.attrs().get_ints("padding"));
         std::vector<Grad> out(3, Grad::disconnected());
-        if (c.needs[0]) out[0] = c.graph.apply1("conv2d_backward_data", {dz, c.x(1), c.x(0)}, conv_attrs(conv.get_ints("stride"), conv.get_ints("padding")));
-        if (c.needs[1]) out[1] = c.graph.apply1("conv2d_backward_filter", {c.x(0), dz, c.x(1)}, conv_attrs(conv.get_ints("stride"), conv.get_ints("padding")));
+        if (c.needs[0]) out[0] = c.graph.apply1("conv2d_backward_data", {dz, c.x(1), c.x(0)}, geometry);
+        if (c.needs[1]) out[1] = c.graph.apply1("conv2d_backward_filter", {c.x(0), dz, c.x(1)}, geometry);
         if (c.needs[2]) out[2] = sum_to_like(dz, c.x(2));
         return out;
       },

@@ -347,6 +347,7 @@ std::vector<std::string> Plan::step_backends() const {
 std::string Plan::to_string() const {
   std::string s = fmt::format("plan: {} steps on '{}', peak {} bytes (unshared {})\n",
                               impl_->steps.size(), impl_->backend, peak_bytes(), unshared_bytes());
+  const auto backends = step_backends();
   for (std::size_t i = 0; i < impl_->steps.size(); ++i) {
     const Step& st = impl_->steps[i];
     std::string outs;
@@ -358,7 +359,7 @@ std::string Plan::to_string() const {
     }
     const std::string what = st.chain.empty() ? st.node->label()
                                               : fmt::format("chain of {} ops ending at {}", st.chain.size(), st.node->label());
-    s += fmt::format("  {:3}: {} [{}] -> {}\n", i, what, step_backends()[i], outs);
+    s += fmt::format("  {:3}: {} [{}] -> {}\n", i, what, backends[i], outs);
   }
   return s;
 }

@@ -53,6 +53,20 @@ dims plain_strides(const dims& d) {
 md plain(const dims& d) { return md(d, dnnl::memory::data_type::f32, plain_strides(d)); }
 md plain(const Shape& s, std::size_t rank) { return plain(dims_of(s, rank)); }
 
+dnnl::primitive_attr activation_post_op(const Attrs& attrs) {
+  const std::string& act = attrs.get_string("activation");
+  dnnl::primitive_attr attr;
+  if (act == "none") return attr;
+  dnnl::post_ops ops;
+  ops.append_eltwise(1.f,
+                     act == "relu"   ? dnnl::algorithm::eltwise_relu
+                     : act == "tanh" ? dnnl::algorithm::eltwise_tanh
+                                     : dnnl::algorithm::eltwise_logistic,
+                     0.f, 0.f);
+  attr.set_post_ops(ops);
+  return attr;
+}
+
 bool all_f32(const PrepareContext& ctx) {
   for (const auto& t : ctx.inputs) {
     if (t.dtype != DType::f32) return false;

@@ -33,6 +33,10 @@ dims plain_strides(const dims& d);
 md plain(const Shape& s, std::size_t rank = 0);
 md plain(const dims& d);
 
+/// The primitive attributes of a fused layer op (linear, conv2d_bias): its "activation" attribute
+/// (none, relu, tanh, sigmoid) as an eltwise post-op.
+dnnl::primitive_attr activation_post_op(const Attrs& attrs);
+
 /// True when every input and output of the context is f32 (the backend's dtype).
 bool all_f32(const PrepareContext& ctx);
 

@@ -96,17 +96,7 @@ void register_conv_kernels(OpRegistry& r) {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto s = conv_shapes(c.inputs[0].shape, c.inputs[1].shape, c.outputs[0].shape, c.attrs());
     const md b = plain(dims{c.inputs[1].shape[0]});  // [1, O, 1, 1] or [O, 1, 1]: the same bytes
-    const std::string& act = c.attrs().get_string("activation");
-    dnnl::primitive_attr attr;
-    if (act != "none") {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.f,
-                         act == "relu"   ? algorithm::eltwise_relu
-                         : act == "tanh" ? algorithm::eltwise_tanh
-                                         : algorithm::eltwise_logistic,
-                         0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
+    const dnnl::primitive_attr attr = activation_post_op(c.attrs());
     dnnl::convolution_forward::primitive_desc pd(
         dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, s.ax, s.aw, b,
                                         s.ay, s.stride, s.pad, s.pad),

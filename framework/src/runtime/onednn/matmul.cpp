@@ -26,16 +26,7 @@ void register_matmul_kernels(OpRegistry& r) {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const md x = plain(c.inputs[0].shape), w = plain(c.inputs[1].shape), y = plain(c.outputs[0].shape);
     const md b = plain(dims{1, c.inputs[2].shape[0]});
-    const std::string& act = c.attrs().get_string("activation");
-    dnnl::primitive_attr attr;
-    if (act != "none") {
-      dnnl::post_ops ops;
-      const auto alg = act == "relu"   ? dnnl::algorithm::eltwise_relu
-                       : act == "tanh" ? dnnl::algorithm::eltwise_tanh
-                                       : dnnl::algorithm::eltwise_logistic;
-      ops.append_eltwise(1.f, alg, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
+    const dnnl::primitive_attr attr = activation_post_op(c.attrs());
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(x, w, b, y), attr, engine());
     auto k = std::make_unique<PrimitiveKernel>();
     k->add(dnnl::matmul(pd), {{DNNL_ARG_SRC, x, in(0)}, {DNNL_ARG_WEIGHTS, w, in(1)}, {DNNL_ARG_BIAS, b, in(2)},

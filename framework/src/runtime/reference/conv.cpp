@@ -66,7 +66,7 @@ void register_conv_kernels(OpRegistry& r) {
   // y = act(conv(x, w) + b[o])
   r.add_kernel("conv2d_bias", kBackend, [](const KernelContext& c) {
     auto g = geometry(c.in(0).shape(), c.in(1).shape(), c.out().shape(), c.attrs());
-    const std::string& act = c.attrs().get_string("activation");
+    const Activation act = activation_of(c.attrs());
     dispatch_float(c, c.in(0).dtype(), [&](auto z) {
       using T = decltype(z);
       const T* x = c.in(0).data<T>();
@@ -76,11 +76,7 @@ void register_conv_kernels(OpRegistry& r) {
       const std::int64_t plane = g.oh * g.ow;
       for (std::int64_t i = 0; i < c.out().numel(); ++i) y[i] = b[(i / plane) % g.o];
       conv_loop(g, [&](std::int64_t xi, std::int64_t wi, std::int64_t yi) { y[yi] += x[xi] * w[wi]; });
-      for (std::int64_t i = 0; i < c.out().numel(); ++i) {
-        if (act == "relu") y[i] = y[i] > T(0) ? y[i] : T(0);
-        if (act == "tanh") y[i] = std::tanh(y[i]);
-        if (act == "sigmoid") y[i] = y[i] >= T(0) ? T(1) / (T(1) + std::exp(-y[i])) : std::exp(y[i]) / (T(1) + std::exp(y[i]));
-      }
+      activate(act, y, c.out().numel());
     });
   });
   // dx[n,c,r,q] = sum g[n,o,i,j] w[o,c,a,b] over the taps that read x[n,c,r,q]

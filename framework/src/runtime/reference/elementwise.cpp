@@ -81,12 +81,7 @@ void register_elementwise_kernels(OpRegistry& r) {
       return x > 0 ? x : static_cast<T>(a.get_float("alpha")) * x;
     }));
   // sigmoid and softplus written so that neither overflows for large |x|
-  k("sigmoid", unary([](auto x, const Attrs&) {
-      using T = decltype(x);
-      if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-      const T e = std::exp(x);
-      return e / (T(1) + e);
-    }));
+  k("sigmoid", unary([](auto x, const Attrs&) { return stable_sigmoid(x); }));
   k("tanh", unary([](auto x, const Attrs&) { return std::tanh(x); }));
   k("softplus", unary([](auto x, const Attrs&) {
       using T = decltype(x);

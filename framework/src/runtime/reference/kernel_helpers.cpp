@@ -40,6 +40,14 @@ std::vector<std::int64_t> broadcast_strides(const Shape& in, const Shape& out) {
   return st;
 }
 
+Activation activation_of(const Attrs& attrs) {
+  const std::string& a = attrs.get_string("activation");
+  if (a == "relu") return Activation::relu;
+  if (a == "tanh") return Activation::tanh;
+  if (a == "sigmoid") return Activation::sigmoid;
+  return Activation::none;
+}
+
 AxisSplit split_at(const Shape& shape, std::int64_t axis) {
   const auto a = static_cast<std::size_t>(normalize_axis(axis, shape.rank()));
   AxisSplit s;

@@ -3,6 +3,7 @@
 // The reference backend is plain loops, written to be obviously correct: it is the oracle of
 // the tests and the backend of gradient checking.
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -59,6 +60,28 @@ struct AxisSplit {
   std::int64_t outer = 1, n = 1, inner = 1;
 };
 AxisSplit split_at(const Shape& shape, std::int64_t axis);
+
+/// The activation of a fused layer op (linear, conv2d_bias), read once from its attribute.
+enum class Activation { none, relu, tanh, sigmoid };
+Activation activation_of(const Attrs& attrs);
+
+/// sigmoid written so that it never overflows.
+template <class T>
+T stable_sigmoid(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+/// Applies `act` to n values in place.
+template <class T>
+void activate(Activation act, T* v, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (act == Activation::relu) v[i] = v[i] > T(0) ? v[i] : T(0);
+    if (act == Activation::tanh) v[i] = std::tanh(v[i]);
+    if (act == Activation::sigmoid) v[i] = stable_sigmoid(v[i]);
+  }
+}
 
 void register_elementwise_kernels(OpRegistry& r);
 void register_reduce_kernels(OpRegistry& r);

@@ -70,7 +70,7 @@ namespace symgrad::reference {
 void register_linear_kernel(OpRegistry& r) {
   r.add_kernel("linear", kBackend, [](const KernelContext& c) {
     const std::int64_t n = c.in(0).shape()[0], k = c.in(0).shape()[1], m = c.in(1).shape()[1];
-    const std::string& act = c.attrs().get_string("activation");
+    const Activation act = activation_of(c.attrs());
     dispatch_float(c, c.in(0).dtype(), [&](auto z) {
       using T = decltype(z);
       const T* x = c.in(0).data<T>();
@@ -84,11 +84,7 @@ void register_linear_kernel(OpRegistry& r) {
           const T xv = x[i * k + p];
           for (std::int64_t j = 0; j < m; ++j) row[j] += xv * w[p * m + j];
         }
-        for (std::int64_t j = 0; j < m; ++j) {
-          if (act == "relu") row[j] = row[j] > T(0) ? row[j] : T(0);
-          if (act == "tanh") row[j] = std::tanh(row[j]);
-          if (act == "sigmoid") row[j] = row[j] >= T(0) ? T(1) / (T(1) + std::exp(-row[j])) : std::exp(row[j]) / (T(1) + std::exp(row[j]));
-        }
+        activate(act, row, m);
       }
     });
   });
