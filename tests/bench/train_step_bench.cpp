@@ -6,11 +6,15 @@
 //   CnnStep/symgrad       the small CNN of the issue, batch 128
 //   TinyNodes             200 elementwise nodes on 16 floats: time per node, fused and not
 //   Copy, AdamLikeChain   memory bandwidth of a copy vs an optimizer-like elementwise chain
+//   BiasGradReduction     a conv bias gradient [128, 32, 26, 26] -> [1, 32, 1, 1]: oneDNN 2.6's
+//                         reduction primitive vs the onednn backend's own reduction kernel
 
 #include <cmath>
 #include <cstring>
 
 #include <benchmark/benchmark.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "handwritten_mlp.hpp"
 #include "models.hpp"
@@ -93,6 +97,35 @@ void AdamLikeChain(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBig * 28);
 }
 BENCHMARK(AdamLikeChain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+const Shape kConvOut{128, 32, 26, 26};
+
+void BiasGradReductionOnednnPrimitive(benchmark::State& state) {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  using tag = dnnl::memory::format_tag;
+  const dnnl::memory::desc src({128, 32, 26, 26}, dnnl::memory::data_type::f32, tag::nchw);
+  const dnnl::memory::desc dst({1, 32, 1, 1}, dnnl::memory::data_type::f32, tag::nchw);
+  dnnl::reduction::primitive_desc pd(dnnl::reduction::desc(dnnl::algorithm::reduction_sum, src, dst, 0.f, 0.f), eng);
+  dnnl::memory x(src, eng), y(dst, eng);
+  dnnl::reduction prim(pd);
+  for (auto _ : state) {
+    prim.execute(strm, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DST, y}});
+    strm.wait();
+  }
+}
+BENCHMARK(BiasGradReductionOnednnPrimitive)->Name("BiasGradReduction/onednn_primitive")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BiasGradReductionSymgrad(benchmark::State& state) {
+  Graph g;
+  Value x = g.input("x", {DType::f32, kConvOut});
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan p = compile(g, {sum(x, {0, 2, 3}, true)}, o);
+  Feeds feeds = {{"x", Tensor(DType::f32, kConvOut)}};
+  for (auto _ : state) benchmark::DoNotOptimize(p.run(feeds)[0].raw());
+}
+BENCHMARK(BiasGradReductionSymgrad)->Name("BiasGradReduction/symgrad")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace symgrad::bench
