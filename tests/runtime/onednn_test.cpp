@@ -19,6 +19,38 @@ using Case = testing::OpCase;
 using testing::op_case_name;
 std::vector<Case> all_cases() { return testing::op_cases(); }
 
+// f32 tensors of deterministic, varied values for feeds: sin(freq i + numel).
+Feeds wave_feeds(const std::vector<std::pair<std::string, Shape>>& shapes, double freq) {
+  Feeds feeds;
+  for (const auto& [name, shape] : shapes) {
+    Tensor t(DType::f32, shape);
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      t.set(i, std::sin(freq * static_cast<double>(i) + static_cast<double>(t.numel())));
+    }
+    feeds[name] = t;
+  }
+  return feeds;
+}
+
+// Runs `outs` on onednn and on reference; every value must agree within tol (relative, floor 1).
+// Returns the onednn plan's schedule.
+std::string expect_onednn_matches_reference(Graph& g, const std::vector<Value>& outs, const Feeds& feeds,
+                                            double tol) {
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan fused = compile(g, outs, o);
+  Plan ref = compile(g, outs);
+  std::vector<Tensor> want;
+  for (const auto& t : ref.run(feeds)) want.push_back(t.clone());
+  const auto& got = fused.run(feeds);
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    for (std::int64_t i = 0; i < want[k].numel(); ++i) {
+      EXPECT_NEAR(got[k].get(i), want[k].get(i), tol * std::max(1.0, std::abs(want[k].get(i)))) << k << "[" << i << "]";
+    }
+  }
+  return fused.to_string();
+}
+
 // Reductions and convolutions sum many terms: their tolerance is looser (as the issue sets it).
 double tolerance(const std::string& op) {
   for (const char* loose : {"sum", "mean", "max", "count", "sum_to_like", "conv2d", "matmul",
@@ -186,27 +218,12 @@ TEST(Onednn, DenseLayersFuseIntoLinearSteps) {
   auto grads = gradients(loss, {w1, b1, w2, b2});
   std::vector<Value> outs = {loss};
   outs.insert(outs.end(), grads.begin(), grads.end());
-  Feeds feeds;
-  for (auto [name, shape] : {std::pair{"x", Shape{5, 6}}, {"w1", Shape{6, 8}}, {"b1", Shape{8}},
-                             {"w2", Shape{8, 3}}, {"b2", Shape{3}}}) {
-    Tensor t(DType::f32, shape);
-    for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, std::sin(0.7 * i + t.numel()));
-    feeds[name] = t;
-  }
+  Feeds feeds = wave_feeds({{"x", Shape{5, 6}}, {"w1", Shape{6, 8}}, {"b1", Shape{8}}, {"w2", Shape{8, 3}},
+                            {"b2", Shape{3}}},
+                           0.7);
   feeds["y"] = Tensor::from(DType::i32, Shape{5}, {0, 1, 2, 1, 0});
-  CompileOptions o;
-  o.backend = "onednn";
-  Plan fused = compile(g, outs, o);
-  Plan ref = compile(g, outs);
-  const auto& a = fused.run(feeds);
-  std::vector<Tensor> want;
-  for (const auto& t : ref.run(feeds)) want.push_back(t.clone());
-  EXPECT_NE(fused.to_string().find("linear"), std::string::npos) << fused.to_string();
-  for (std::size_t k = 0; k < want.size(); ++k) {
-    for (std::int64_t i = 0; i < want[k].numel(); ++i) {
-      EXPECT_NEAR(a[k].get(i), want[k].get(i), 1e-5 * std::max(1.0, std::abs(want[k].get(i)))) << k << "[" << i << "]";
-    }
-  }
+  const std::string schedule = expect_onednn_matches_reference(g, outs, feeds, 1e-5);
+  EXPECT_NE(schedule.find("linear"), std::string::npos) << schedule;
 }
 
 // A reshape of an intermediate value shares its buffer (a view) and runs nothing.
@@ -250,25 +267,9 @@ TEST(Onednn, ConvLayersFuseIntoConvBiasSteps) {
   auto grads = gradients(loss, {x, w, b});
   std::vector<Value> outs = {loss};
   outs.insert(outs.end(), grads.begin(), grads.end());
-  Feeds feeds;
-  for (auto [name, shape] : {std::pair{"x", Shape{2, 2, 6, 6}}, {"w", Shape{3, 2, 3, 3}}, {"b", Shape{1, 3, 1, 1}}}) {
-    Tensor t(DType::f32, shape);
-    for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, std::sin(0.9 * i + t.numel()));
-    feeds[name] = t;
-  }
-  CompileOptions o;
-  o.backend = "onednn";
-  Plan fused = compile(g, outs, o);
-  Plan ref = compile(g, outs);
-  std::vector<Tensor> want;
-  for (const auto& t : ref.run(feeds)) want.push_back(t.clone());
-  const auto& got = fused.run(feeds);
-  EXPECT_NE(fused.to_string().find("conv2d_bias"), std::string::npos) << fused.to_string();
-  for (std::size_t k = 0; k < want.size(); ++k) {
-    for (std::int64_t i = 0; i < want[k].numel(); ++i) {
-      EXPECT_NEAR(got[k].get(i), want[k].get(i), 1e-4 * std::max(1.0, std::abs(want[k].get(i)))) << k << "[" << i << "]";
-    }
-  }
+  Feeds feeds = wave_feeds({{"x", Shape{2, 2, 6, 6}}, {"w", Shape{3, 2, 3, 3}}, {"b", Shape{1, 3, 1, 1}}}, 0.9);
+  const std::string schedule = expect_onednn_matches_reference(g, outs, feeds, 1e-4);
+  EXPECT_NE(schedule.find("conv2d_bias"), std::string::npos) << schedule;
 }
 
 TEST(Threads, CountIsSetAndChecked) {
