@@ -272,6 +272,53 @@ TEST(Onednn, ConvLayersFuseIntoConvBiasSteps) {
   EXPECT_NE(schedule.find("conv2d_bias"), std::string::npos) << schedule;
 }
 
+// Between convolutions, pooling and activation gradients the values stay in the blocked layouts
+// the convolutions choose (no reorder in between); values the plan returns, or that other ops
+// read, are plain. 5 channels pad to the block size, so those buffers are larger than the plain
+// tensor. The results match the reference backend, for every batch size the plan sees (at batch 2
+// the activation gradients are small enough for the chain kernel, which reads plain tensors).
+TEST(Onednn, ConvLayoutsAreKeptBetweenOps) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 3, 20, 20}});
+  auto w1 = g.input("w1", {DType::f32, Shape{5, 3, 3, 3}});
+  auto b1 = g.input("b1", {DType::f32, Shape{1, 5, 1, 1}});
+  auto w2 = g.input("w2", {DType::f32, Shape{16, 5, 3, 3}});
+  auto b2 = g.input("b2", {DType::f32, Shape{1, 16, 1, 1}});
+  auto h1 = relu(conv2d(x, w1, {1, 1}, {1, 1}) + b1);                                  // [N, 5, 20, 20]
+  auto h2 = tanh(conv2d(max_pool2d(h1, {2, 2}), w2, {1, 1}, {1, 1}) + b2);             // [N, 16, 10, 10]
+  auto loss = mean(square(avg_pool2d(h2, {2, 2}, {1, 1})));
+  auto grads = gradients(loss, {x, w1, b1, w2, b2});
+  std::vector<Value> outs = {loss, max_pool2d(h1, {2, 2})};  // an output read from a blocked value
+  outs.insert(outs.end(), grads.begin(), grads.end());
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan fused = compile(g, outs, o);
+  Plan ref = compile(g, outs);
+  std::string schedule;
+  for (std::int64_t n : {4, 2, 4}) {  // a partial batch gets its own primitives and layouts
+    Feeds feeds = wave_feeds({{"x", Shape{n, 3, 20, 20}}, {"w1", Shape{5, 3, 3, 3}}, {"b1", Shape{1, 5, 1, 1}},
+                              {"w2", Shape{16, 5, 3, 3}}, {"b2", Shape{1, 16, 1, 1}}},
+                             0.37);
+    std::vector<Tensor> want;
+    for (const auto& t : ref.run(feeds)) want.push_back(t.clone());
+    const auto& got = fused.run(feeds);
+    for (std::size_t k = 0; k < want.size(); ++k) {
+      ASSERT_EQ(got[k].shape(), want[k].shape());
+      for (std::int64_t i = 0; i < want[k].numel(); ++i) {
+        ASSERT_NEAR(got[k].get(i), want[k].get(i), 1e-4 * std::max(1.0, std::abs(want[k].get(i))))
+            << "batch " << n << ", output " << k << "[" << i << "]\n" << fused.to_string();
+      }
+    }
+    if (n == 4) schedule = fused.to_string();
+  }
+  // The schedule names the layouts of the values kept blocked: both convolutions' outputs, the
+  // first pooling's, and the gradients flowing back through them (oneDNN picks blocked layouts
+  // for these shapes on any x86 CPU with AVX2 or newer).
+  std::size_t blocked = 0;
+  for (std::size_t at = schedule.find("(a"); at != std::string::npos; at = schedule.find("(a", at + 1)) ++blocked;
+  EXPECT_GE(blocked, 6u) << schedule;
+}
+
 TEST(Threads, CountIsSetAndChecked) {
   const int before = num_threads();
   set_num_threads(1);

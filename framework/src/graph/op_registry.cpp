@@ -44,12 +44,17 @@ void OpRegistry::add_kernel(const std::string& name, const std::string& backend,
 }
 
 void OpRegistry::add_factory(const std::string& name, const std::string& backend,
-                             KernelFactory factory) {
+                             KernelFactory factory, std::set<int> layout_inputs) {
   auto it = ops_.find(name);
   if (it == ops_.end()) {
     throw UsageError(fmt::format("kernel for unknown op '{}' (backend '{}')", name, backend));
   }
   it->second->factories[backend] = std::move(factory);
+  if (layout_inputs.empty()) {
+    it->second->layout_inputs.erase(backend);
+  } else {
+    it->second->layout_inputs[backend] = std::move(layout_inputs);
+  }
 }
 
 const OpDef* OpRegistry::find(const std::string& name) const {

@@ -35,59 +35,97 @@ void Plan::Impl::find_views() {
   }
 }
 
+// Which slots may hold a backend layout for the current shapes: buffers that are neither outputs
+// nor updates, read only by steps that run their backend's factory and accept a layout at every
+// position they read the slot (OpDef::layout_inputs). `chained[i]`: step i runs a chain kernel.
+std::vector<bool> Plan::Impl::layout_allowed(const std::vector<std::unique_ptr<PreparedKernel>>& chained) const {
+  std::vector<bool> allowed(slots.size(), false);
+  std::vector<bool> read(slots.size(), false);
+  for (std::size_t s = 0; s < slots.size(); ++s) {
+    allowed[s] = slots[s].kind == SlotKind::buffer && !slots[s].pinned && slots[s].in_place.empty();
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const Step& st = steps[i];
+    const bool factory_step = !st.view && st.chain.empty() && !chained[i] && st.factory != nullptr;
+    const std::set<int>* accepts = nullptr;
+    if (factory_step) {
+      auto it = st.node->op->layout_inputs.find(backend);
+      if (it != st.node->op->layout_inputs.end()) accepts = &it->second;
+    }
+    for (std::size_t k = 0; k < st.ins.size(); ++k) {
+      const auto s = static_cast<std::size_t>(st.ins[k]);
+      read[s] = true;
+      if (accepts == nullptr || !accepts->count(static_cast<int>(k))) allowed[s] = false;
+    }
+  }
+  for (std::size_t s = 0; s < slots.size(); ++s) allowed[s] = allowed[s] && read[s];
+  return allowed;
+}
+
 void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
   auto [it, fresh] = kernel_cache.try_emplace(shapes);
-  auto& kernels = it->second.kernels;
-  if (fresh) kernels.resize(steps.size());
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    Step& st = steps[i];
-    st.prepared = nullptr;
-    if (st.view) continue;
-    if (!st.chain.empty()) {
-      if (fresh) {
-        try {
+  PreparedSet& set = it->second;
+  auto& kernels = set.kernels;
+  try {
+    if (fresh) {
+      kernels.resize(steps.size());
+      set.layouts.assign(slots.size(), nullptr);
+      // Chain kernels first (fused chains; small elementwise ops alone): they read plain tensors.
+      for (std::size_t i = 0; i < steps.size(); ++i) {
+        Step& st = steps[i];
+        if (st.view) continue;
+        if (!st.chain.empty()) {
           kernels[i] = fusion::make_chain_kernel(st.chain, inputs_of, st.in_keys, st.out_keys, st.chain_types);
-        } catch (...) {
-          kernel_cache.erase(it);
-          throw;
+        } else if (small_on_chain && fusion::fusible(*st.node) &&
+                   slots[static_cast<std::size_t>(st.outs[0])].type.shape.numel() <= fusion::kSmallElementwise) {
+          std::map<Key, TensorType> types;
+          for (std::size_t k = 0; k < st.ins.size(); ++k) types[st.in_keys[k]] = slots[static_cast<std::size_t>(st.ins[k])].type;
+          types[st.out_keys[0]] = slots[static_cast<std::size_t>(st.outs[0])].type;
+          kernels[i] = fusion::make_chain_kernel({st.node}, inputs_of, st.in_keys, st.out_keys, types);
         }
       }
-      st.prepared = kernels[i].get();
-      continue;
-    }
-    if (fresh && small_on_chain && fusion::fusible(*st.node) &&
-        slots[static_cast<std::size_t>(st.outs[0])].type.shape.numel() <= fusion::kSmallElementwise) {
-      std::map<Key, TensorType> types;
-      for (std::size_t k = 0; k < st.ins.size(); ++k) types[st.in_keys[k]] = slots[static_cast<std::size_t>(st.ins[k])].type;
-      types[st.out_keys[0]] = slots[static_cast<std::size_t>(st.outs[0])].type;
-      kernels[i] = fusion::make_chain_kernel({st.node}, inputs_of, st.in_keys, st.out_keys, types);
-    }
-    if (kernels[i]) {
-      st.prepared = kernels[i].get();
-      continue;
-    }
-    if (st.factory == nullptr) continue;
-    if (fresh) {
-      std::vector<TensorType> in, out;
-      for (int s : st.ins) in.push_back(slots[static_cast<std::size_t>(s)].type);
-      for (int s : st.outs) out.push_back(slots[static_cast<std::size_t>(s)].type);
-      try {
+      // Then the backend's kernels in execution order: a producer's layout is known to its consumers.
+      const std::vector<bool> allowed = layout_allowed(kernels);
+      for (std::size_t i = 0; i < steps.size(); ++i) {
+        Step& st = steps[i];
+        if (st.view || kernels[i] || st.factory == nullptr) continue;
+        std::vector<TensorType> in, out;
+        std::vector<LayoutPtr> in_layouts;
+        std::vector<bool> may;
+        for (int s : st.ins) {
+          in.push_back(slots[static_cast<std::size_t>(s)].type);
+          in_layouts.push_back(set.layouts[static_cast<std::size_t>(s)]);
+        }
+        for (int s : st.outs) {
+          out.push_back(slots[static_cast<std::size_t>(s)].type);
+          may.push_back(allowed[static_cast<std::size_t>(s)]);
+        }
+        std::vector<LayoutPtr> out_layouts(st.outs.size());
         const std::vector<std::int64_t> ids(st.ins.begin(), st.ins.end());
-        kernels[i] = (*st.factory)(PrepareContext{*st.node, in, out, ids, &it->second.shared});
-      } catch (...) {
-        kernel_cache.erase(it);  // never keep a half-prepared set
-        throw;
-      }
-      if (!kernels[i] && st.kernel == nullptr) {
-        std::string types;
-        for (const auto& t : in) types += fmt::format("{}{}", types.empty() ? "" : ", ", t.to_string());
-        throw UsageError(fmt::format("backend '{}' cannot run op '{}' (node {}) on inputs {}, and "
-                                     "there is no fallback",
-                                     backend, st.node->op->name, st.node->label(), types));
+        kernels[i] = (*st.factory)(PrepareContext{*st.node, in, out, ids, &set.shared, in_layouts, may, &out_layouts});
+        const bool given = std::any_of(in_layouts.begin(), in_layouts.end(), [](const auto& l) { return l != nullptr; });
+        if (!kernels[i] && (given || st.kernel == nullptr)) {
+          std::string types;
+          for (const auto& t : in) types += fmt::format("{}{}", types.empty() ? "" : ", ", t.to_string());
+          throw UsageError(fmt::format("backend '{}' cannot run op '{}' (node {}) on inputs {}{}", backend,
+                                       st.node->op->name, st.node->label(), types,
+                                       given ? " in its own layouts" : ", and there is no fallback"));
+        }
+        for (std::size_t k = 0; k < st.outs.size(); ++k) {
+          if (out_layouts[k] && !may[k]) {
+            throw Error(fmt::format("kernel of node {} chose a layout for output {} where a plain one is needed",
+                                    st.node->label(), k));
+          }
+          set.layouts[static_cast<std::size_t>(st.outs[k])] = out_layouts[k];
+        }
       }
     }
-    st.prepared = kernels[i].get();
+  } catch (...) {
+    kernel_cache.erase(it);  // never keep a half-prepared set
+    throw;
   }
+  for (std::size_t i = 0; i < steps.size(); ++i) steps[i].prepared = steps[i].view ? nullptr : kernels[i].get();
+  for (std::size_t s = 0; s < slots.size(); ++s) slots[s].layout = set.layouts[s];
 }
 
 // Concrete types of every slot for the current feed shapes (leaves set by the caller).
@@ -138,8 +176,9 @@ void Plan::Impl::assign_buffers() {
   std::multimap<std::size_t, int> free;  // capacity need so far -> buffer
   std::vector<int> users;                // live slots on each buffer (views share one)
   unshared = 0;
-  auto bytes_of = [](const TensorType& t) {
-    return static_cast<std::size_t>(t.shape.numel()) * dtype_size(t.dtype);
+  auto bytes_of = [](const Slot& sl) {
+    const auto plain = static_cast<std::size_t>(sl.type.shape.numel()) * dtype_size(sl.type.dtype);
+    return sl.layout ? std::max(plain, sl.layout->bytes) : plain;
   };
   for (std::size_t i = 0; i < steps.size(); ++i) {
     for (int s : steps[i].outs) {
@@ -150,7 +189,7 @@ void Plan::Impl::assign_buffers() {
         ++users[static_cast<std::size_t>(sl.buffer)];
         continue;
       }
-      const std::size_t need = bytes_of(sl.type);
+      const std::size_t need = bytes_of(sl);
       unshared += need;
       auto it = free.lower_bound(need);
       if (it == free.end() && !free.empty()) it = std::prev(free.end());  // grow the largest
@@ -206,8 +245,8 @@ void Plan::Impl::assign_buffers() {
 void Plan::Impl::prepare(const std::vector<Shape>& shapes) {
   infer_types();
   find_views();
+  prepare_kernels(shapes);  // before the buffers: a backend layout may need more bytes
   assign_buffers();
-  prepare_kernels(shapes);
   signature = shapes;
   prepared = true;
 }
@@ -353,9 +392,9 @@ std::string Plan::to_string() const {
     std::string outs;
     for (int o : st.outs) {
       const Slot& sl = impl_->slots[static_cast<std::size_t>(o)];
-      outs += fmt::format("{}{} {}", outs.empty() ? "" : ", ",
+      outs += fmt::format("{}{} {}{}", outs.empty() ? "" : ", ",
                           sl.in_place.empty() ? fmt::format("buf{}", sl.buffer) : fmt::format("in place '{}'", sl.in_place),
-                          sl.type.to_string());
+                          sl.type.to_string(), sl.layout ? fmt::format(" ({})", sl.layout->name) : "");
     }
     const std::string what = st.chain.empty() ? st.node->label()
                                               : fmt::format("chain of {} ops ending at {}", st.chain.size(), st.node->label());

@@ -31,6 +31,7 @@ struct Slot {
   int buffer = -1;            // buffer slots: index into the plan's buffers
   std::string in_place;       // written straight into this variable's storage (an update)
   int producer = -1, producer_output = -1;  // the step (and its output) that writes it
+  LayoutPtr layout;  // for the current shapes: the backend layout its bytes are in (null: plain)
 };
 
 struct Step {
@@ -90,6 +91,7 @@ struct Plan::Impl {
   struct PreparedSet {
     std::vector<std::unique_ptr<PreparedKernel>> kernels;  // per step
     std::map<std::string, std::shared_ptr<void>> shared;   // PrepareContext::shared
+    std::vector<LayoutPtr> layouts;                        // per slot (Slot::layout)
   };
   std::map<std::vector<Shape>, PreparedSet> kernel_cache;
   std::vector<Tensor> results;
@@ -100,6 +102,7 @@ struct Plan::Impl {
   void assign_buffers();
   void prepare_kernels(const std::vector<Shape>& shapes);
   void find_views();
+  std::vector<bool> layout_allowed(const std::vector<std::unique_ptr<PreparedKernel>>& chained) const;
 };
 
 }  // namespace symgrad

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -95,6 +96,17 @@ struct Sample {
   bool second_order = true;  ///< also check second derivatives (gradgradcheck)
 };
 
+/// A backend's memory layout of a tensor (e.g. oneDNN's blocked nChw16c), opaque to the plan. A
+/// plan keeps a value in its producer's layout when every consumer accepts that layout
+/// (OpDef::layout_inputs), so that no reorder runs between them; everything else sees plain
+/// row-major tensors.
+struct Layout {
+  std::shared_ptr<const void> desc;  ///< the backend's descriptor
+  std::size_t bytes = 0;             ///< storage it needs (padding may make it exceed the plain size)
+  std::string name;                  ///< for Plan::to_string, e.g. "aBcd16b"
+};
+using LayoutPtr = std::shared_ptr<const Layout>;
+
 /// The concrete types a kernel is prepared for.
 struct PrepareContext {
   const Node& node;
@@ -105,7 +117,21 @@ struct PrepareContext {
   /// State shared by the kernels of one plan (and set of shapes), prepared in execution order,
   /// e.g. a pooling workspace the forward writes and the backward reads. Null outside a plan.
   std::map<std::string, std::shared_ptr<void>>* shared = nullptr;
+  /// The layout each input is stored in (null or absent: plain). Only inputs the op lists in
+  /// OpDef::layout_inputs for this backend are ever given one.
+  std::span<const LayoutPtr> input_layouts = {};
+  /// output_may_use_layout[k]: output k may be written in a backend layout (every consumer
+  /// accepts one). The factory records its choice in (*output_layouts)[k]; null is plain.
+  std::vector<bool> output_may_use_layout = {};
+  std::vector<LayoutPtr>* output_layouts = nullptr;
   const Attrs& attrs() const { return node.attrs; }
+  const LayoutPtr& input_layout(std::size_t i) const {
+    static const LayoutPtr none;
+    return i < input_layouts.size() ? input_layouts[i] : none;
+  }
+  bool may_use_layout(std::size_t k) const {
+    return output_layouts != nullptr && k < output_may_use_layout.size() && output_may_use_layout[k];
+  }
 };
 
 /// A kernel prepared once for fixed types (for example oneDNN primitives built at compile time)
@@ -135,6 +161,8 @@ struct OpDef {
   SamplesFn samples;       ///< required for the registry-wide checks
   std::map<std::string, KernelFn> kernels;  ///< stateless kernels by backend ("reference")
   std::map<std::string, KernelFactory> factories;  ///< prepared kernels by backend ("onednn")
+  /// By backend: the inputs its factory accepts in that backend's layouts (PrepareContext).
+  std::map<std::string, std::set<int>> layout_inputs;
 };
 
 }  // namespace symgrad

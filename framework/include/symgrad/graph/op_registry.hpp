@@ -22,8 +22,10 @@ class OpRegistry {
   const OpDef& add(OpDef def);
   /// Attaches a kernel for `backend` to op `name`; throws if the op is unknown.
   void add_kernel(const std::string& name, const std::string& backend, KernelFn kernel);
-  /// Attaches a prepared-kernel factory for `backend` to op `name`.
-  void add_factory(const std::string& name, const std::string& backend, KernelFactory factory);
+  /// Attaches a prepared-kernel factory for `backend` to op `name`; `layout_inputs` are the
+  /// inputs it accepts in the backend's own layouts (PrepareContext::input_layouts).
+  void add_factory(const std::string& name, const std::string& backend, KernelFactory factory,
+                   std::set<int> layout_inputs = {});
   /// The op, or a UsageError that suggests the nearest names.
   const OpDef& get(const std::string& name) const;
   const OpDef* find(const std::string& name) const;

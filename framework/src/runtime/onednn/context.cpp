@@ -1,5 +1,10 @@
 #include "context.hpp"
 
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
 #include "symgrad/runtime/threads.hpp"
@@ -75,6 +80,126 @@ bool all_f32(const PrepareContext& ctx) {
     if (t.dtype != DType::f32) return false;
   }
   return true;
+}
+
+// oneDNN's tag notation of a blocked descriptor: dims as letters from the outermost stride in,
+// upper case where blocked, then the inner blocks ("aBcd16b" is nChw16c).
+std::string layout_name(const md& desc) {
+  const auto& d = desc.data;
+  if (d.format_kind != dnnl_blocked) return "opaque";
+  const auto& b = d.format_desc.blocking;
+  std::vector<int> order(static_cast<std::size_t>(d.ndims));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+  std::string name;
+  for (int i : order) {
+    const bool blocked = std::find(b.inner_idxs, b.inner_idxs + b.inner_nblks, i) != b.inner_idxs + b.inner_nblks;
+    name += static_cast<char>((blocked ? 'A' : 'a') + i);
+  }
+  for (int k = 0; k < b.inner_nblks; ++k) name += fmt::format("{}{}", b.inner_blks[k], static_cast<char>('a' + b.inner_idxs[k]));
+  return name;
+}
+
+LayoutPtr make_layout(const md& desc) {
+  auto l = std::make_shared<Layout>();
+  l->desc = std::make_shared<const md>(desc);
+  l->bytes = desc.get_size();
+  l->name = layout_name(desc);
+  return l;
+}
+
+md stored_md(const PrepareContext& c, std::size_t i, const md& plain_md) {
+  const LayoutPtr& l = c.input_layout(i);
+  return l ? *static_cast<const md*>(l->desc.get()) : plain_md;
+}
+
+md any(const md& d) { return md(d.dims(), d.data_type(), dnnl::memory::format_tag::any); }
+
+void add_with_layouts(PrimitiveKernel& k, dnnl::primitive prim, const std::vector<LayoutArg>& args,
+                      const PrepareContext& c, const std::vector<std::pair<int, dnnl::memory>>& extra) {
+  std::vector<std::tuple<int, md, Source>> direct;
+  std::vector<std::pair<int, dnnl::memory>> staged;
+  std::vector<std::pair<const LayoutArg*, dnnl::memory>> reorder_out;
+  for (const LayoutArg& a : args) {
+    const bool output = a.source.kind == Source::output;
+    if (a.chosen == a.stored) {
+      direct.push_back({a.arg, a.stored, a.source});
+    } else if (output && c.may_use_layout(static_cast<std::size_t>(a.source.index))) {
+      (*c.output_layouts)[static_cast<std::size_t>(a.source.index)] = make_layout(a.chosen);
+      direct.push_back({a.arg, a.chosen, a.source});
+    } else {
+      dnnl::memory mem(a.chosen, engine());  // allocated once
+      staged.push_back({a.arg, mem});
+      if (output) {
+        reorder_out.push_back({&a, mem});
+      } else {
+        k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), a.stored, engine(), a.chosen)),
+              {{DNNL_ARG_FROM, a.stored, a.source}});
+        k.share(DNNL_ARG_TO, mem);
+      }
+    }
+  }
+  k.add(std::move(prim), direct);
+  for (auto& [arg, mem] : staged) k.share(arg, mem);
+  for (const auto& [arg, mem] : extra) k.share(arg, mem);
+  for (auto& [a, mem] : reorder_out) {
+    k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), a->chosen, engine(), a->stored)),
+          {{DNNL_ARG_TO, a->stored, a->source}});
+    k.share(DNNL_ARG_FROM, mem);
+  }
+}
+
+namespace {
+
+// Reorders the inputs stored in backend layouts into plain tensors, then runs the inner kernel.
+class PlainInputs final : public PreparedKernel {
+ public:
+  struct Staged {
+    std::size_t input;
+    dnnl::reorder reorder;
+    dnnl::memory from, to;
+    Tensor plain;
+  };
+  PlainInputs(std::unique_ptr<PreparedKernel> inner, std::vector<Staged> staged)
+      : inner_(std::move(inner)), staged_(std::move(staged)) {}
+
+  void run(const KernelContext& ctx) override {
+    inputs_.assign(ctx.inputs.begin(), ctx.inputs.end());
+    for (auto& s : staged_) {
+      s.from.set_data_handle(const_cast<void*>(ctx.in(s.input).raw()));
+      s.reorder.execute(stream(), s.from, s.to);
+      inputs_[s.input] = s.plain;
+    }
+    stream().wait();
+    inner_->run(KernelContext{ctx.node, inputs_, ctx.outputs});
+  }
+
+ private:
+  std::unique_ptr<PreparedKernel> inner_;
+  std::vector<Staged> staged_;
+  std::vector<Tensor> inputs_;
+};
+
+}  // namespace
+
+KernelFactory with_plain_inputs(KernelFactory inner) {
+  return [inner = std::move(inner)](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    std::vector<PlainInputs::Staged> staged;
+    for (std::size_t i = 0; i < c.inputs.size(); ++i) {
+      const LayoutPtr& l = c.input_layout(i);
+      if (!l) continue;
+      const md& from = *static_cast<const md*>(l->desc.get());
+      Tensor plain_tensor(c.inputs[i].dtype, c.inputs[i].shape);
+      const md to = plain(c.inputs[i].shape);
+      staged.push_back({i, dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to)),
+                        dnnl::memory(from, engine(), DNNL_MEMORY_NONE),
+                        dnnl::memory(to, engine(), plain_tensor.raw()), plain_tensor});
+    }
+    PrepareContext plain_ctx{c.node, c.inputs, c.outputs, c.input_ids, c.shared};
+    auto k = inner(plain_ctx);
+    if (!k || staged.empty()) return k;
+    return std::make_unique<PlainInputs>(std::move(k), std::move(staged));
+  };
 }
 
 void PrimitiveKernel::add(dnnl::primitive p, const std::vector<std::tuple<int, md, Source>>& args) {

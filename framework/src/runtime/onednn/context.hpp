@@ -77,6 +77,31 @@ class PrimitiveKernel : public PreparedKernel {
   std::vector<Item> items_;
 };
 
+/// Backend layouts (PrepareContext::input_layouts / output_layouts) as oneDNN descriptors.
+LayoutPtr make_layout(const md& desc);
+/// How input `i` of the context is stored: its layout's descriptor, or `plain_md`.
+md stored_md(const PrepareContext& c, std::size_t i, const md& plain_md);
+/// A descriptor with the dims of `d` and the layout left to the primitive (format_tag::any).
+md any(const md& d);
+
+/// One argument of a primitive whose layout the primitive chose: the descriptor of the plan's
+/// tensor as stored (plain, or an input's backend layout), the descriptor the primitive chose,
+/// and where the tensor comes from.
+struct LayoutArg {
+  int arg;
+  md stored, chosen;
+  Source source;
+};
+/// Adds `prim` to `k` with its arguments in the chosen layouts: an input stored in another layout
+/// is reordered into it first; an output in a non-plain layout is written there directly when
+/// the plan allows it (recorded in c.output_layouts), else reordered into the plain tensor after.
+/// `extra` are memories allocated once passed to `prim` (e.g. a workspace).
+void add_with_layouts(PrimitiveKernel& k, dnnl::primitive prim, const std::vector<LayoutArg>& args,
+                      const PrepareContext& c, const std::vector<std::pair<int, dnnl::memory>>& extra = {});
+/// A factory that accepts inputs in backend layouts by reordering them into plain scratch tensors
+/// before running `inner` (for consumers with no layout-aware primitive, e.g. reductions).
+KernelFactory with_plain_inputs(KernelFactory inner);
+
 /// The f32 guard every factory starts with: nullptr for other dtypes (the plan falls back).
 #define SYMGRAD_ONEDNN_F32_ONLY(ctx) \
   if (!::symgrad::onednn::all_f32(ctx)) return nullptr

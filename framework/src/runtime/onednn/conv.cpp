@@ -1,8 +1,9 @@
 // oneDNN kernels of conv2d and its adjoints: convolution forward, backward data and backward
 // weights (the backward primitives get the forward descriptor as their hint). The primitives
 // choose their memory layouts (format_tag::any: blocked layouts run the fast JIT kernels, plain
-// NCHW only a GEMM-based one); the plan's tensors stay plain NCHW / OIHW, so each kernel reorders
-// into and out of the chosen layouts (into memories allocated once).
+// NCHW only a GEMM-based one). Their inputs may arrive in a producer's blocked layout and their
+// outputs stay in the chosen layout when every consumer accepts it (PrepareContext layouts);
+// otherwise they are reordered from and to plain NCHW / OIHW (through memories allocated once).
 
 #include <string>
 
@@ -21,8 +22,6 @@ struct ConvShapes {
   dims stride, pad;
 };
 
-md any(const md& plain_md) { return md(plain_md.dims(), dnnl::memory::data_type::f32, tag::any); }
-
 ConvShapes conv_shapes(const Shape& x, const Shape& w, const Shape& y, const Attrs& a) {
   const auto& s = a.get_ints("stride");
   const auto& p = a.get_ints("padding");
@@ -39,43 +38,6 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvShapes& s) {
           engine()};
 }
 
-// One argument of a primitive: the plain descriptor of the plan's tensor, the layout the
-// primitive chose, and where the tensor comes from.
-struct Arg {
-  int arg;
-  md plain_md, chosen;
-  Source source;
-};
-
-// Adds `prim` to `k`, reordering inputs into, and outputs out of, the chosen layouts.
-void add_with_layouts(PrimitiveKernel& k, dnnl::primitive prim, const std::vector<Arg>& args) {
-  std::vector<std::tuple<int, md, Source>> direct;
-  std::vector<std::pair<int, dnnl::memory>> staged;
-  std::vector<std::pair<const Arg*, dnnl::memory>> outputs;
-  for (const Arg& a : args) {
-    if (a.chosen == a.plain_md) {
-      direct.push_back({a.arg, a.plain_md, a.source});
-      continue;
-    }
-    dnnl::memory mem(a.chosen, engine());
-    staged.push_back({a.arg, mem});
-    if (a.source.kind == Source::input) {
-      k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), a.plain_md, engine(), a.chosen)),
-            {{DNNL_ARG_FROM, a.plain_md, a.source}});
-      k.share(DNNL_ARG_TO, mem);
-    } else {
-      outputs.push_back({&a, mem});
-    }
-  }
-  k.add(std::move(prim), direct);
-  for (auto& [arg, mem] : staged) k.share(arg, mem);
-  for (auto& [a, mem] : outputs) {
-    k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), a->chosen, engine(), a->plain_md)),
-          {{DNNL_ARG_TO, a->plain_md, a->source}});
-    k.share(DNNL_ARG_FROM, mem);
-  }
-}
-
 }  // namespace
 
 void register_conv_kernels(OpRegistry& r) {
@@ -86,11 +48,12 @@ void register_conv_kernels(OpRegistry& r) {
     auto pd = forward_pd(s);
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_forward(pd),
-                     {{DNNL_ARG_SRC, s.x, pd.src_desc(), in(0)},
-                      {DNNL_ARG_WEIGHTS, s.w, pd.weights_desc(), in(1)},
-                      {DNNL_ARG_DST, s.y, pd.dst_desc(), out(0)}});
+                     {{DNNL_ARG_SRC, stored_md(c, 0, s.x), pd.src_desc(), in(0)},
+                      {DNNL_ARG_WEIGHTS, stored_md(c, 1, s.w), pd.weights_desc(), in(1)},
+                      {DNNL_ARG_DST, s.y, pd.dst_desc(), out(0)}},
+                     c);
     return k;
-  });
+  }, {0, 1});
   // inputs (x, w, b) -> act(conv(x, w) + b): the bias argument and an eltwise post-op
   r.add_factory("conv2d_bias", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
@@ -103,13 +66,14 @@ void register_conv_kernels(OpRegistry& r) {
         attr, engine());
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_forward(pd),
-                     {{DNNL_ARG_SRC, s.x, pd.src_desc(), in(0)},
-                      {DNNL_ARG_WEIGHTS, s.w, pd.weights_desc(), in(1)},
+                     {{DNNL_ARG_SRC, stored_md(c, 0, s.x), pd.src_desc(), in(0)},
+                      {DNNL_ARG_WEIGHTS, stored_md(c, 1, s.w), pd.weights_desc(), in(1)},
                       {DNNL_ARG_BIAS, b, pd.bias_desc(), in(2)},
-                      {DNNL_ARG_DST, s.y, pd.dst_desc(), out(0)}});
+                      {DNNL_ARG_DST, s.y, pd.dst_desc(), out(0)}},
+                     c);
     return k;
-  });
-  // inputs (g, w, like_x) -> dx
+  }, {0, 1});
+  // inputs (g, w, like_x) -> dx (like_x only gives the shape: any layout will do)
   r.add_factory("conv2d_backward_data", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto s = conv_shapes(c.outputs[0].shape, c.inputs[1].shape, c.inputs[0].shape, c.attrs());
@@ -119,11 +83,12 @@ void register_conv_kernels(OpRegistry& r) {
         engine(), forward_pd(s));
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_backward_data(pd),
-                     {{DNNL_ARG_DIFF_DST, s.y, pd.diff_dst_desc(), in(0)},
-                      {DNNL_ARG_WEIGHTS, s.w, pd.weights_desc(), in(1)},
-                      {DNNL_ARG_DIFF_SRC, s.x, pd.diff_src_desc(), out(0)}});
+                     {{DNNL_ARG_DIFF_DST, stored_md(c, 0, s.y), pd.diff_dst_desc(), in(0)},
+                      {DNNL_ARG_WEIGHTS, stored_md(c, 1, s.w), pd.weights_desc(), in(1)},
+                      {DNNL_ARG_DIFF_SRC, s.x, pd.diff_src_desc(), out(0)}},
+                     c);
     return k;
-  });
+  }, {0, 1, 2});
   // inputs (x, g, like_w) -> dw
   r.add_factory("conv2d_backward_filter", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
@@ -134,11 +99,12 @@ void register_conv_kernels(OpRegistry& r) {
         engine(), forward_pd(s));
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_backward_weights(pd),
-                     {{DNNL_ARG_SRC, s.x, pd.src_desc(), in(0)},
-                      {DNNL_ARG_DIFF_DST, s.y, pd.diff_dst_desc(), in(1)},
-                      {DNNL_ARG_DIFF_WEIGHTS, s.w, pd.diff_weights_desc(), out(0)}});
+                     {{DNNL_ARG_SRC, stored_md(c, 0, s.x), pd.src_desc(), in(0)},
+                      {DNNL_ARG_DIFF_DST, stored_md(c, 1, s.y), pd.diff_dst_desc(), in(1)},
+                      {DNNL_ARG_DIFF_WEIGHTS, s.w, pd.diff_weights_desc(), out(0)}},
+                     c);
     return k;
-  });
+  }, {0, 1, 2});
 }
 
 }  // namespace symgrad::onednn

@@ -92,16 +92,22 @@ std::unique_ptr<PreparedKernel> broadcast(const PrepareContext& c) {
 }
 
 // dx = g * act'(from the output y): eltwise backward with a *_use_dst_for_bwd algorithm, the
-// training forward as its hint
+// training forward as its hint. Runs in y's layout (a convolution's blocked one, or plain); g is
+// reordered to it if it differs.
 KernelFactory eltwise_backward(algorithm alg) {
   return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
-    const md d = plain(c.inputs[0].shape);
+    const md p = plain(c.inputs[0].shape);
+    const md d = stored_md(c, 1, stored_md(c, 0, p));
     dnnl::eltwise_forward::primitive_desc hint(
         dnnl::eltwise_forward::desc(prop_kind::forward_training, alg, d, 0.f, 0.f), engine());
     dnnl::eltwise_backward::primitive_desc pd(dnnl::eltwise_backward::desc(alg, d, d, 0.f, 0.f), engine(), hint);
     auto k = std::make_unique<PrimitiveKernel>();
-    k->add(dnnl::eltwise_backward(pd), {{DNNL_ARG_DIFF_DST, d, in(0)}, {DNNL_ARG_DST, d, in(1)}, {DNNL_ARG_DIFF_SRC, d, out(0)}});
+    add_with_layouts(*k, dnnl::eltwise_backward(pd),
+                     {{DNNL_ARG_DIFF_DST, stored_md(c, 0, p), d, in(0)},
+                      {DNNL_ARG_DST, stored_md(c, 1, p), d, in(1)},
+                      {DNNL_ARG_DIFF_SRC, p, d, out(0)}},
+                     c);
     return k;
   };
 }
@@ -128,9 +134,10 @@ void register_elementwise_kernels(OpRegistry& r) {
   f("pow", eltwise(algorithm::eltwise_pow, [](const Attrs& a) {
       return std::pair{1.f, static_cast<float>(a.get_float("p"))};
     }));
-  f("relu_backward", eltwise_backward(algorithm::eltwise_relu_use_dst_for_bwd));
-  f("tanh_backward", eltwise_backward(algorithm::eltwise_tanh_use_dst_for_bwd));
-  f("sigmoid_backward", eltwise_backward(algorithm::eltwise_logistic_use_dst_for_bwd));
+  // (g, y) may arrive in a convolution's layout
+  r.add_factory("relu_backward", kBackend, eltwise_backward(algorithm::eltwise_relu_use_dst_for_bwd), {0, 1});
+  r.add_factory("tanh_backward", kBackend, eltwise_backward(algorithm::eltwise_tanh_use_dst_for_bwd), {0, 1});
+  r.add_factory("sigmoid_backward", kBackend, eltwise_backward(algorithm::eltwise_logistic_use_dst_for_bwd), {0, 1});
   f("add", binary(algorithm::binary_add));
   f("sub", binary(algorithm::binary_sub));
   f("mul", binary(algorithm::binary_mul));

@@ -2,6 +2,8 @@
 // forward max_pool2d writes it into memory shared with the plan's max_pool2d_backward of the same
 // input (PrepareContext::shared); a backward without its forward in the plan runs the forward
 // itself first. Average pooling counts padding (pooling_avg_include_padding, PyTorch's default).
+// An input in a blocked layout (from a convolution) is pooled in that layout; the output stays in
+// it when the consumers accept it, and is reordered to plain otherwise.
 
 #include <string>
 
@@ -23,8 +25,18 @@ PoolShapes pool_shapes(const Shape& x, const Shape& y, const Attrs& a) {
   return {plain(x), plain(y), d(a.get_ints("kernel")), d(a.get_ints("stride")), d(a.get_ints("padding"))};
 }
 
-dnnl::pooling_forward::primitive_desc forward_pd(algorithm alg, const PoolShapes& s, prop_kind pk) {
-  return {dnnl::pooling_forward::desc(pk, alg, s.x, s.y, s.stride, s.kernel, s.pad, s.pad), engine()};
+// The forward on x as stored (`sx`): a plain x gives a plain y; a blocked x lets the primitive
+// choose y's layout (its own). The backward's hint is built the same way, so workspaces agree.
+dnnl::pooling_forward::primitive_desc forward_pd(algorithm alg, const PoolShapes& s, const md& sx, prop_kind pk) {
+  const md y = sx == s.x ? s.y : any(s.y);
+  return {dnnl::pooling_forward::desc(pk, alg, sx, y, s.stride, s.kernel, s.pad, s.pad), engine()};
+}
+
+// The backward (diff_dst -> diff_src) for the forward `fwd`, in its layouts.
+dnnl::pooling_backward::primitive_desc backward_pd(algorithm alg, const PoolShapes& s,
+                                                   const dnnl::pooling_forward::primitive_desc& fwd) {
+  return {dnnl::pooling_backward::desc(alg, fwd.src_desc(), fwd.dst_desc(), s.stride, s.kernel, s.pad, s.pad),
+          engine(), fwd};
 }
 
 // The key under which the forward of max pooling over input `id` shares its workspace.
@@ -36,17 +48,19 @@ KernelFactory forward(algorithm alg) {
   return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto s = pool_shapes(c.inputs[0].shape, c.outputs[0].shape, c.attrs());
+    const md sx = stored_md(c, 0, s.x);
     auto k = std::make_unique<PrimitiveKernel>();
-    if (alg == algorithm::pooling_max && c.shared != nullptr && !c.input_ids.empty()) {
-      auto pd = forward_pd(alg, s, prop_kind::forward_training);
+    const bool training = alg == algorithm::pooling_max && c.shared != nullptr && !c.input_ids.empty();
+    auto pd = forward_pd(alg, s, sx, training ? prop_kind::forward_training : prop_kind::forward_inference);
+    std::vector<std::pair<int, dnnl::memory>> extra;
+    if (training) {
       auto ws = std::make_shared<dnnl::memory>(pd.workspace_desc(), engine());
       (*c.shared)[workspace_key(c, c.input_ids[0])] = ws;
-      k->add(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, s.x, in(0)}, {DNNL_ARG_DST, s.y, out(0)}});
-      k->share(DNNL_ARG_WORKSPACE, *ws);
-      return k;
+      extra.push_back({DNNL_ARG_WORKSPACE, *ws});
     }
-    k->add(dnnl::pooling_forward(forward_pd(alg, s, prop_kind::forward_inference)),
-           {{DNNL_ARG_SRC, s.x, in(0)}, {DNNL_ARG_DST, s.y, out(0)}});
+    add_with_layouts(*k, dnnl::pooling_forward(pd),
+                     {{DNNL_ARG_SRC, sx, pd.src_desc(), in(0)}, {DNNL_ARG_DST, s.y, pd.dst_desc(), out(0)}}, c,
+                     extra);
     return k;
   };
 }
@@ -54,45 +68,49 @@ KernelFactory forward(algorithm alg) {
 }  // namespace
 
 void register_pool_kernels(OpRegistry& r) {
-  r.add_factory("max_pool2d", kBackend, forward(algorithm::pooling_max));
-  r.add_factory("avg_pool2d", kBackend, forward(algorithm::pooling_avg_include_padding));
+  r.add_factory("max_pool2d", kBackend, forward(algorithm::pooling_max), {0});
+  r.add_factory("avg_pool2d", kBackend, forward(algorithm::pooling_avg_include_padding), {0});
   // inputs (g, like_x) -> dx
   r.add_factory("avg_pool2d_backward", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const auto alg = algorithm::pooling_avg_include_padding;
     auto s = pool_shapes(c.outputs[0].shape, c.inputs[0].shape, c.attrs());
-    dnnl::pooling_backward::primitive_desc pd(
-        dnnl::pooling_backward::desc(alg, s.x, s.y, s.stride, s.kernel, s.pad, s.pad), engine(),
-        forward_pd(alg, s, prop_kind::forward_training));
+    // the layout of x (input 1 only gives its shape) decides the layouts, as in the forward
+    const md sx = stored_md(c, 1, s.x);
+    auto pd = backward_pd(alg, s, forward_pd(alg, s, sx, prop_kind::forward_training));
     auto k = std::make_unique<PrimitiveKernel>();
-    k->add(dnnl::pooling_backward(pd), {{DNNL_ARG_DIFF_DST, s.y, in(0)}, {DNNL_ARG_DIFF_SRC, s.x, out(0)}});
+    add_with_layouts(*k, dnnl::pooling_backward(pd),
+                     {{DNNL_ARG_DIFF_DST, stored_md(c, 0, s.y), pd.diff_dst_desc(), in(0)},
+                      {DNNL_ARG_DIFF_SRC, s.x, pd.diff_src_desc(), out(0)}},
+                     c);
     return k;
-  });
+  }, {0, 1});
   // inputs (x, g) -> dx: the backward with the forward's workspace (the plan's forward of the same
   // x wrote it; else the forward runs here first, into a scratch output)
   r.add_factory("max_pool2d_backward", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const auto alg = algorithm::pooling_max;
     auto s = pool_shapes(c.inputs[0].shape, c.inputs[1].shape, c.attrs());
-    auto fwd = forward_pd(alg, s, prop_kind::forward_training);
-    dnnl::pooling_backward::primitive_desc pd(
-        dnnl::pooling_backward::desc(alg, s.x, s.y, s.stride, s.kernel, s.pad, s.pad), engine(), fwd);
+    const md sx = stored_md(c, 0, s.x);
+    auto fwd = forward_pd(alg, s, sx, prop_kind::forward_training);
+    auto pd = backward_pd(alg, s, fwd);
     auto k = std::make_unique<PrimitiveKernel>();
+    std::shared_ptr<dnnl::memory> ws;
     if (c.shared != nullptr && !c.input_ids.empty()) {
       auto found = c.shared->find(workspace_key(c, c.input_ids[0]));
-      if (found != c.shared->end()) {
-        k->add(dnnl::pooling_backward(pd), {{DNNL_ARG_DIFF_DST, s.y, in(1)}, {DNNL_ARG_DIFF_SRC, s.x, out(0)}});
-        k->share(DNNL_ARG_WORKSPACE, *std::static_pointer_cast<dnnl::memory>(found->second));
-        return k;
-      }
+      if (found != c.shared->end()) ws = std::static_pointer_cast<dnnl::memory>(found->second);
     }
-    dnnl::memory ws(fwd.workspace_desc(), engine());
-    k->add(dnnl::pooling_forward(fwd), {{DNNL_ARG_SRC, s.x, in(0)}, {DNNL_ARG_DST, s.y, scratch()}});
-    k->share(DNNL_ARG_WORKSPACE, ws);
-    k->add(dnnl::pooling_backward(pd), {{DNNL_ARG_DIFF_DST, s.y, in(1)}, {DNNL_ARG_DIFF_SRC, s.x, out(0)}});
-    k->share(DNNL_ARG_WORKSPACE, ws);
+    if (!ws) {
+      ws = std::make_shared<dnnl::memory>(fwd.workspace_desc(), engine());
+      k->add(dnnl::pooling_forward(fwd), {{DNNL_ARG_SRC, sx, in(0)}, {DNNL_ARG_DST, fwd.dst_desc(), scratch()}});
+      k->share(DNNL_ARG_WORKSPACE, *ws);
+    }
+    add_with_layouts(*k, dnnl::pooling_backward(pd),
+                     {{DNNL_ARG_DIFF_DST, stored_md(c, 1, s.y), pd.diff_dst_desc(), in(1)},
+                      {DNNL_ARG_DIFF_SRC, s.x, pd.diff_src_desc(), out(0)}},
+                     c, {{DNNL_ARG_WORKSPACE, *ws}});
     return k;
-  });
+  }, {0, 1});
 }
 
 }  // namespace symgrad::onednn

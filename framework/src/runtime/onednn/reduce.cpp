@@ -192,11 +192,13 @@ void register_reduce_kernels(OpRegistry& r) {
   r.add_factory("sum", kBackend, reduction(Op::sum));
   r.add_factory("mean", kBackend, reduction(Op::mean));
   r.add_factory("max", kBackend, reduction(Op::max));
-  r.add_factory("sum_to_like", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+  // A convolution's bias gradient sums its blocked output gradient: reordered to plain here, so
+  // that the gradient stays blocked for the convolution's own backward primitives.
+  r.add_factory("sum_to_like", kBackend, with_plain_inputs([](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const Shape& x = c.inputs[0].shape;
     return reduce_to(Op::sum, x, Shape(dims_of(c.outputs[0].shape, x.rank())));
-  });
+  }), {0, 1});
 }
 
 }  // namespace symgrad::onednn
