@@ -186,19 +186,84 @@ KernelFactory reduction(Op op) {
   };
 }
 
+// The sum of x [N, C, spatial...] over every axis but the channels, with x in a layout blocked on
+// the channels only (aBcd16b: [N, C/B, spatial, B] with the last block padded): a convolution's
+// bias gradient, read where the convolution's backward left it. One thread per channel block;
+// each (n, block) row is summed in float lanes, rows in double, in a fixed order.
+class BlockedChannelSum final : public PreparedKernel {
+ public:
+  BlockedChannelSum(std::int64_t n, std::int64_t channels, std::int64_t block, std::int64_t spatial)
+      : n_(n), c_(channels), b_(block), spatial_(spatial) {}
+
+  void run(const KernelContext& ctx) override {
+    const float* x = ctx.in(0).data<float>();
+    float* y = ctx.out().data<float>();
+    const std::int64_t blocks = (c_ + b_ - 1) / b_;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t cb = 0; cb < blocks; ++cb) {
+      std::vector<double> acc(static_cast<std::size_t>(b_), 0.0);
+      std::vector<float> lanes(static_cast<std::size_t>(b_));
+      for (std::int64_t i = 0; i < n_; ++i) {
+        const float* v = x + (i * blocks + cb) * spatial_ * b_;
+        std::fill(lanes.begin(), lanes.end(), 0.f);
+        for (std::int64_t s = 0; s < spatial_; ++s) {
+          for (std::int64_t l = 0; l < b_; ++l) lanes[static_cast<std::size_t>(l)] += v[s * b_ + l];
+        }
+        for (std::int64_t l = 0; l < b_; ++l) acc[static_cast<std::size_t>(l)] += lanes[static_cast<std::size_t>(l)];
+      }
+      for (std::int64_t l = 0; l < b_ && cb * b_ + l < c_; ++l) y[cb * b_ + l] = static_cast<float>(acc[static_cast<std::size_t>(l)]);
+    }
+  }
+
+ private:
+  std::int64_t n_, c_, b_, spatial_;
+};
+
+// A BlockedChannelSum when x's layout is a dense channel blocking and the sum keeps only the
+// channels; null otherwise.
+std::unique_ptr<PreparedKernel> blocked_channel_sum(const PrepareContext& c) {
+  const LayoutPtr& l = c.input_layout(0);
+  const Shape& x = c.inputs[0].shape;
+  const Shape keep(dims_of(c.outputs[0].shape, x.rank()));
+  if (!l || x.rank() < 3) return nullptr;
+  for (std::size_t i = 0; i < x.rank(); ++i) {
+    if (keep[i] != (i == 1 ? x[1] : 1)) return nullptr;  // only the channels are kept
+  }
+  const auto& d = static_cast<const md*>(l->desc.get())->data;
+  if (d.format_kind != dnnl_blocked) return nullptr;
+  const auto& b = d.format_desc.blocking;
+  if (b.inner_nblks != 1 || b.inner_idxs[0] != 1) return nullptr;
+  const std::int64_t block = b.inner_blks[0], blocks = (x[1] + block - 1) / block;
+  std::int64_t spatial = 1;
+  for (std::size_t i = 2; i < x.rank(); ++i) spatial *= x[i];
+  // dense [N, C/B, spatial..., B]: check every stride
+  std::int64_t stride = block;
+  for (std::size_t i = x.rank(); i-- > 2;) {
+    if (b.strides[i] != stride) return nullptr;
+    stride *= x[i];
+  }
+  if (b.strides[1] != stride || b.strides[0] != stride * blocks) return nullptr;
+  return std::make_unique<BlockedChannelSum>(x[0], x[1], block, spatial);
+}
+
 }  // namespace
 
 void register_reduce_kernels(OpRegistry& r) {
   r.add_factory("sum", kBackend, reduction(Op::sum));
   r.add_factory("mean", kBackend, reduction(Op::mean));
   r.add_factory("max", kBackend, reduction(Op::max));
-  // A convolution's bias gradient sums its blocked output gradient: reordered to plain here, so
-  // that the gradient stays blocked for the convolution's own backward primitives.
-  r.add_factory("sum_to_like", kBackend, with_plain_inputs([](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+  // A convolution's bias gradient sums its output gradient in the blocked layout the
+  // convolution's backward reads it in; other layouts are reordered to plain first.
+  auto plain_sum = with_plain_inputs([](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const Shape& x = c.inputs[0].shape;
     return reduce_to(Op::sum, x, Shape(dims_of(c.outputs[0].shape, x.rank())));
-  }), {0, 1});
+  });
+  r.add_factory("sum_to_like", kBackend, [plain_sum](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+    SYMGRAD_ONEDNN_F32_ONLY(c);
+    if (auto k = blocked_channel_sum(c)) return k;
+    return plain_sum(c);
+  }, {0, 1});
 }
 
 }  // namespace symgrad::onednn
