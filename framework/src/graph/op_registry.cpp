@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/names.hpp"
 
 namespace symgrad {
 
@@ -62,31 +63,11 @@ const OpDef* OpRegistry::find(const std::string& name) const {
   return it == ops_.end() ? nullptr : it->second.get();
 }
 
-namespace {
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-}  // namespace
-
 const OpDef& OpRegistry::get(const std::string& name) const {
   if (const OpDef* op = find(name)) return *op;
-  std::string best;
-  std::size_t best_d = 4;
-  for (const auto& [k, v] : ops_) {
-    std::size_t d = edit_distance(name, k);
-    if (d < best_d) best_d = d, best = k;
-  }
-  throw UsageError(fmt::format("unknown op '{}'{}", name,
-                               best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
+  std::vector<std::string> names;
+  for (const auto& [k, v] : ops_) names.push_back(k);
+  throw UsageError(fmt::format("unknown op '{}'{}", name, did_you_mean(name, names)));
 }
 
 std::vector<const OpDef*> OpRegistry::all() const {

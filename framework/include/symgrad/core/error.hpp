@@ -38,4 +38,11 @@ class UsageError : public Error {
   using Error::Error;
 };
 
+/// A plugin cannot be found, loaded or registered, or one of its components failed: the message
+/// names the plugin, its file and what it was doing.
+class PluginError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace symgrad

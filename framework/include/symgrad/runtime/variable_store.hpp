@@ -17,6 +17,8 @@ class VariableStore {
   /// Sets (or replaces) the tensor of `name`.
   void set(const std::string& name, Tensor value);
   bool has(const std::string& name) const { return vars_.count(name) != 0; }
+  /// Removes `name` (nothing when absent).
+  void erase(const std::string& name) { vars_.erase(name); }
   /// The tensor of `name`; throws FeedError naming it when absent.
   Tensor& get(const std::string& name);
   const Tensor& get(const std::string& name) const;

@@ -1,0 +1,98 @@
+// symgrad plugins [--kind K] [--path DIR]... [NAME]: every plugin found on the search path (or
+// the one named), its components, and their hyperparameters with defaults, ranges and docs.
+
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "../command.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/graph/op_registry.hpp"
+#include "symgrad/plugin/registry.hpp"
+
+namespace symgrad::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+void print_component(const ComponentInfo& c) {
+  fmt::print("  {} {}: {}\n", to_string(c.kind), c.name, c.doc);
+  for (const auto& s : c.schema.specs()) {
+    const std::string range = s.range_text();
+    fmt::print("      {:16} {:6} = {:<10} {}{}\n", s.name, to_string(s.type), to_string(s.default_value), s.doc,
+               range.empty() ? "" : fmt::format("  (allowed: {})", range));
+  }
+}
+
+}  // namespace
+
+int plugins_command(const std::vector<std::string>& args) {
+  po::options_description opts(
+      "usage: symgrad plugins [--kind K] [--path DIR]... [NAME]\n"
+      "Lists every plugin found (search path: --path, SYMGRAD_PLUGIN_PATH, then the plugins beside\n"
+      "the framework's library): its version, file, components and their hyperparameters.\n"
+      "NAME shows one plugin, or the components of that name. Options");
+  std::string kind_text;
+  std::vector<std::string> paths;
+  opts.add_options()("help,h", "this help")("kind", po::value(&kind_text), "only components of this kind: op, "
+                                                                            "initializer, optimizer, regularizer, strategy")(
+      "path", po::value(&paths), "also search this folder (repeatable)");
+  po::options_description hidden;
+  std::string name;
+  hidden.add_options()("name", po::value(&name));
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("name", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return kOk;
+  }
+  std::optional<ComponentKind> kind;
+  if (!kind_text.empty()) {
+    kind = parse_component_kind(kind_text);
+    if (!kind) throw UsageError(fmt::format("unknown kind '{}' (op, initializer, optimizer, regularizer, strategy)", kind_text));
+  }
+  auto& registry = PluginRegistry::global();
+  int status = kOk;
+  const auto files = registry.find_files(paths);
+  for (const auto& f : files) {
+    try {
+      registry.load(f);
+    } catch (const Error& e) {  // report it, list the others
+      fmt::print(stderr, "error: {}\n", e.what());
+      status = kFailed;
+    }
+  }
+  std::size_t shown = 0;
+  for (const PluginInfo* p : registry.plugins()) {
+    std::vector<const ComponentInfo*> comps;
+    for (const auto& [k, n] : p->components) {
+      if (kind && k != *kind) continue;
+      if (!name.empty() && name != p->name && name != n) continue;
+      comps.push_back(registry.find(k, n));
+    }
+    if (comps.empty() && (kind || !name.empty())) continue;
+    ++shown;
+    fmt::print("{} {}  ({})\n", p->name, p->version, p->file);
+    for (const auto* c : comps) print_component(*c);
+  }
+  if (shown == 0) {
+    std::string looked;
+    for (const auto& d : registry.search_path(paths)) looked += fmt::format("\n  {}", d);
+    if (!name.empty()) {
+      fmt::print(stderr, "no plugin or component named '{}'{} found in:{}\n", name,
+                 kind ? fmt::format(" of kind {}", to_string(*kind)) : "", looked);
+      return kFailed;
+    }
+    fmt::print("no plugins found in:{}\n", looked);
+  }
+  return status;
+}
+
+}  // namespace symgrad::cli

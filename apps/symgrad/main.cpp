@@ -1,0 +1,67 @@
+// symgrad: the command line. `symgrad <command> [options]`; `symgrad <command> --help` for one.
+// Exit status: 0 success, 1 a check or run failed, 2 a usage error.
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <boost/program_options/errors.hpp>
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/core/names.hpp"
+
+namespace {
+
+using symgrad::cli::Command;
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      {"plugins", "list the plugins found, their components and hyperparameters", symgrad::cli::plugins_command},
+      {"gradcheck", "gradient-check ops (built-in or a plugin's) by central differences", symgrad::cli::gradcheck_command},
+  };
+  return all;
+}
+
+void usage(std::FILE* out) {
+  fmt::print(out, "usage: symgrad <command> [options]\n\ncommands:\n");
+  for (const auto& c : commands()) fmt::print(out, "  {:12} {}\n", c.name, c.summary);
+  fmt::print(out, "\n'symgrad <command> --help' describes a command.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return symgrad::cli::kUsage;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(stdout);
+    return symgrad::cli::kOk;
+  }
+  std::vector<std::string> args(argv + 2, argv + argc);
+  std::vector<std::string> names;
+  for (const auto& c : commands()) {
+    names.push_back(c.name);
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const boost::program_options::error& e) {
+      fmt::print(stderr, "symgrad {}: {} (try 'symgrad {} --help')\n", name, e.what(), name);
+      return symgrad::cli::kUsage;
+    } catch (const symgrad::UsageError& e) {
+      fmt::print(stderr, "symgrad {}: {}\n", name, e.what());
+      return symgrad::cli::kUsage;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "symgrad {}: {}\n", name, e.what());
+      return symgrad::cli::kFailed;
+    }
+  }
+  fmt::print(stderr, "symgrad: unknown command '{}'{}\n", name, symgrad::did_you_mean(name, names));
+  usage(stderr);
+  return symgrad::cli::kUsage;
+}

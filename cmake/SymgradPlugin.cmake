@@ -1,0 +1,41 @@
+# symgrad_add_plugin(<name> SOURCES <files>... [OUTPUT_DIRECTORY <dir>] [ALLOW_UNDEFINED] [NO_INSTALL])
+#
+# Builds a symgrad plugin: a MODULE library named symgrad-<name>.so that links the framework,
+# hides every symbol but the SYMGRAD_PLUGIN entry (-fvisibility=hidden) and must resolve all of
+# its symbols at link time (-Wl,-z,defs), so that a missing symbol fails the build, not a load.
+# Used in the source tree and, from the installed package, by plugins built out of tree:
+#
+#   find_package(symgrad CONFIG REQUIRED)
+#   symgrad_add_plugin(my_opt SOURCES my_opt.cpp)
+#
+# OUTPUT_DIRECTORY: where the library goes (default: in the source tree, the framework's plugin
+# folder build/lib/symgrad/plugins, searched by default; out of tree, the current binary folder:
+# point SYMGRAD_PLUGIN_PATH there or load the file by path). ALLOW_UNDEFINED drops -z defs (only
+# the test suite's deliberately broken plugins use it). In the source tree the plugin is also
+# installed beside the framework, unless NO_INSTALL.
+function(symgrad_add_plugin name)
+  cmake_parse_arguments(P "ALLOW_UNDEFINED;NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
+  if(NOT P_SOURCES)
+    message(FATAL_ERROR "symgrad_add_plugin(${name}): no SOURCES")
+  endif()
+  add_library(${name} MODULE ${P_SOURCES})
+  target_link_libraries(${name} PRIVATE symgrad::symgrad)
+  target_compile_features(${name} PRIVATE cxx_std_20)
+  set_target_properties(${name} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "symgrad-${name}"
+    SUFFIX ".so"
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  if(NOT P_ALLOW_UNDEFINED)
+    target_link_options(${name} PRIVATE "LINKER:-z,defs")
+  endif()
+  if(P_OUTPUT_DIRECTORY)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${P_OUTPUT_DIRECTORY}")
+  elseif(DEFINED SYMGRAD_PLUGIN_OUTPUT_DIRECTORY)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${SYMGRAD_PLUGIN_OUTPUT_DIRECTORY}")
+  endif()
+  if(DEFINED SYMGRAD_PLUGIN_INSTALL_DIR AND NOT P_NO_INSTALL)
+    install(TARGETS ${name} LIBRARY DESTINATION "${SYMGRAD_PLUGIN_INSTALL_DIR}")
+  endif()
+endfunction()

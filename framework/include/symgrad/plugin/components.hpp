@@ -1,0 +1,174 @@
+#pragma once
+/// @file
+/// The interfaces of plugin components other than ops: initializers, optimizers, regularizers
+/// and strategies (design.md §1, §5). Each is made by a factory from checked hyperparameters
+/// (hyperparams.hpp) and registered by a plugin (plugin.hpp).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "symgrad/core/tensor.hpp"
+#include "symgrad/graph/graph.hpp"
+#include "symgrad/plugin/hyperparams.hpp"
+#include "symgrad/runtime/variable_store.hpp"
+
+namespace symgrad {
+
+/// What a plugin contributes.
+enum class ComponentKind { op, initializer, optimizer, regularizer, strategy };
+
+/// "op", "initializer", "optimizer", "regularizer", "strategy".
+const char* to_string(ComponentKind k);
+/// The kind named `s`, or nullopt.
+std::optional<ComponentKind> parse_component_kind(const std::string& s);
+
+// ---------------------------------------------------------------------------------------------
+// Initializers
+
+/// What an initializer is asked for: one parameter's first value.
+struct InitRequest {
+  std::string name;          ///< the parameter, e.g. "dense1/W"
+  TensorType type;           ///< static type
+  std::int64_t fan_in = 1;   ///< inputs feeding one output unit (He and Glorot scale by these)
+  std::int64_t fan_out = 1;  ///< outputs fed by one input unit
+  std::uint64_t seed = 0;    ///< the same seed, name and type give the same tensor
+};
+
+/// Makes parameters' first values (zeros, random normal, He, Glorot, ...).
+class Initializer {
+ public:
+  virtual ~Initializer() = default;
+  virtual Tensor initial_value(const InitRequest& request) = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers: optax's init/update pair as graph nodes. `update` adds the nodes of one step for
+// one parameter; its slots are variables named "<param>/<optimizer>/<slot>", so checkpoints key
+// them by parameter name.
+
+/// One parameter and its gradient in the step being built.
+struct ParamGrad {
+  std::string name;  ///< the variable's name, e.g. "dense1/W"
+  Value param;       ///< its current value
+  Value grad;        ///< d loss / d param in this step
+};
+
+/// The step an optimizer builds into: the graph, the learning rate and step count as graph
+/// values (changing them never recompiles), and the slots.
+class OptimizerContext {
+ public:
+  OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype);
+
+  Graph& graph() const { return *graph_; }
+  const std::string& optimizer() const { return optimizer_; }
+  /// The learning rate: the scalar variable "optimizer/lr" (set it in the store, or with
+  /// set_learning_rate, between steps).
+  Value lr() const { return lr_; }
+  /// t, the number of this step (1 at the first): "optimizer/step" + 1.
+  Value step() const;
+  /// Slot `slot` of `p`: the variable "<p.name>/<optimizer>/<slot>" of p's type, first filled
+  /// with `init` (a store that has it already, e.g. from a checkpoint, keeps its value).
+  Value slot(const ParamGrad& p, const std::string& slot, double init = 0.0);
+  /// Sets a slot's value after this step.
+  void set_slot(const ParamGrad& p, const std::string& slot, Value next);
+
+  /// Everything the step writes back: new parameters, slots and the step count.
+  const std::vector<std::pair<std::string, Value>>& updates() const { return updates_; }
+  void add_update(const std::string& variable, Value next);
+  /// The names of the slot variables made so far.
+  const std::vector<std::string>& slots() const { return slot_names_; }
+
+ private:
+  Graph* graph_;
+  std::string optimizer_;
+  VariableStore* store_;
+  DType dtype_;
+  Value lr_, step_;
+  std::vector<std::pair<std::string, Value>> updates_;
+  std::vector<std::string> slot_names_;
+  std::map<std::string, Value> slot_values_;
+};
+
+/// A first-order optimizer whose update rule is written as graph nodes.
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  /// The learning rate the step starts with (its "lr" hyperparameter): the first value of the
+  /// variable ctx.lr(), which the update must use (schedules change the variable).
+  virtual double initial_lr() const = 0;
+  /// Adds the nodes of one step for `p` and returns p's new value; reads slots with ctx.slot and
+  /// writes them with ctx.set_slot.
+  virtual Value update(OptimizerContext& ctx, const ParamGrad& p) = 0;
+};
+
+/// The result of building an optimizer's step into a graph.
+struct OptimizerStep {
+  /// variable -> new value, for CompileOptions::updates: parameters, slots, the step count.
+  std::map<std::string, Value> updates;
+  std::vector<std::string> slots;  ///< slot variable names
+};
+
+/// Builds one step of `optimizer` (registered as `name`, which names its slots) for `params`
+/// (variables of one floating dtype) given their `grads`: declares "optimizer/lr" (first set to
+/// optimizer.initial_lr() unless the store has it), "optimizer/step" and the slots in `store`,
+/// and returns the updates to compile. If it throws, the store is as it was.
+OptimizerStep build_optimizer_step(Optimizer& optimizer, const std::string& name, Graph& graph,
+                                   const std::vector<Value>& params, const std::vector<Value>& grads,
+                                   VariableStore& store);
+
+/// Sets the learning rate of later steps (no recompilation).
+void set_learning_rate(VariableStore& store, double lr);
+
+// ---------------------------------------------------------------------------------------------
+// Regularizers and strategies act at the trainer's named points.
+
+/// What a callback sees at a named point of training; `stop` asks the trainer to stop.
+struct TrainEvent {
+  std::int64_t epoch = 0;
+  std::int64_t step = 0;
+  std::map<std::string, double> metrics;  ///< e.g. "loss", "val_loss", "val_accuracy"
+  VariableStore* store = nullptr;         ///< parameters and slots, readable and writable
+  bool stop = false;
+};
+
+/// Hooks at the trainer's named points; each does nothing by default.
+class TrainingCallbacks {
+ public:
+  virtual ~TrainingCallbacks() = default;
+  virtual void on_train_begin(TrainEvent&) {}
+  virtual void on_epoch_begin(TrainEvent&) {}
+  virtual void on_step_end(TrainEvent&) {}
+  virtual void on_epoch_end(TrainEvent&) {}
+  virtual void on_train_end(TrainEvent&) {}
+};
+
+/// A parameter as a regularizer sees it.
+struct NamedParam {
+  std::string name;
+  Value value;
+};
+
+/// A regularizer: a penalty term added to the loss, a projection after the update (max-norm),
+/// and/or callbacks (early stopping).
+class Regularizer : public TrainingCallbacks {
+ public:
+  /// A scalar added to the loss for `params` (e.g. lambda / 2 sum W^2), or an invalid Value.
+  virtual Value penalty(Graph& graph, const std::vector<NamedParam>& params);
+  /// The parameter's value after the optimizer's update, constrained; unchanged by default.
+  virtual Value project(const NamedParam& param, Value updated);
+};
+
+/// A training strategy (schedules, curriculum, averaging): callbacks.
+class Strategy : public TrainingCallbacks {};
+
+using InitializerFactory = std::function<std::unique_ptr<Initializer>(const Hyperparams&)>;
+using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Hyperparams&)>;
+using RegularizerFactory = std::function<std::unique_ptr<Regularizer>(const Hyperparams&)>;
+using StrategyFactory = std::function<std::unique_ptr<Strategy>(const Hyperparams&)>;
+
+}  // namespace symgrad

@@ -1,0 +1,44 @@
+#pragma once
+/// @file
+/// What a plugin's registration function fills: a staging area of components. The host checks
+/// them all (names, schemas, op definitions) and then commits them together, or none.
+
+#include <string>
+#include <vector>
+
+#include "symgrad/graph/op_def.hpp"
+#include "symgrad/plugin/components.hpp"
+
+namespace symgrad {
+
+/// One staged component (exactly one of the op or the factories is set, by kind).
+struct StagedComponent {
+  ComponentKind kind = ComponentKind::op;
+  std::string name;
+  std::string doc;
+  Schema schema;
+  OpDef op;
+  InitializerFactory make_initializer;
+  OptimizerFactory make_optimizer;
+  RegularizerFactory make_regularizer;
+  StrategyFactory make_strategy;
+};
+
+/// Passed to a plugin's registration function.
+class PluginRegistrar {
+ public:
+  /// An op: infer, pullback, samples and a "reference" kernel are required; an "onednn" kernel or
+  /// factory runs it on the onednn backend (without one it falls back to the reference kernel).
+  void add_op(OpDef def);
+  void add_initializer(std::string name, std::string doc, Schema schema, InitializerFactory make);
+  void add_optimizer(std::string name, std::string doc, Schema schema, OptimizerFactory make);
+  void add_regularizer(std::string name, std::string doc, Schema schema, RegularizerFactory make);
+  void add_strategy(std::string name, std::string doc, Schema schema, StrategyFactory make);
+
+  const std::vector<StagedComponent>& staged() const { return staged_; }
+
+ private:
+  std::vector<StagedComponent> staged_;
+};
+
+}  // namespace symgrad

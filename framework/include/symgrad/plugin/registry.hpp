@@ -1,0 +1,74 @@
+#pragma once
+/// @file
+/// Loading plugins and making their components. Plugins are shared libraries found by name on a
+/// search path or given by path; registration is transactional (all of a plugin's components are
+/// checked, then committed together or not at all); libraries stay loaded until the process ends.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "symgrad/plugin/components.hpp"
+#include "symgrad/plugin/hyperparams.hpp"
+
+namespace symgrad {
+
+/// A loaded plugin.
+struct PluginInfo {
+  std::string name;
+  std::string version;
+  std::string file;  ///< canonical path of the library
+  std::vector<std::pair<ComponentKind, std::string>> components;
+};
+
+/// A registered component and where it came from.
+struct ComponentInfo {
+  ComponentKind kind = ComponentKind::op;
+  std::string name;
+  std::string doc;
+  Schema schema;
+  std::string plugin;  ///< the plugin's name
+  std::string file;    ///< the plugin's file
+};
+
+/// The process-wide registry of plugins and their components.
+class PluginRegistry {
+ public:
+  static PluginRegistry& global();
+
+  /// Directories searched for plugins by name, in order: `extra`, then SYMGRAD_PLUGIN_PATH
+  /// (colon-separated), then "symgrad/plugins" beside the framework's library (the build tree's
+  /// build/lib/symgrad/plugins, or an install's <prefix>/lib/symgrad/plugins).
+  std::vector<std::string> search_path(const std::vector<std::string>& extra = {}) const;
+  /// Every plugin file (symgrad-<name>.so) on the search path; a name found twice keeps the first.
+  std::vector<std::string> find_files(const std::vector<std::string>& extra = {}) const;
+
+  /// Loads a plugin by name ("adam": symgrad-adam.so on the search path) or by path (anything
+  /// with a '/' or ending in ".so"). Loading a file again is a no-op. Throws PluginError.
+  const PluginInfo& load(const std::string& name_or_path, const std::vector<std::string>& extra_dirs = {});
+
+  std::vector<const PluginInfo*> plugins() const;
+  /// Components, of one kind or all, sorted by kind and name.
+  std::vector<const ComponentInfo*> components(std::optional<ComponentKind> kind = std::nullopt) const;
+  const ComponentInfo* find(ComponentKind kind, const std::string& name) const;
+  /// The component, loading the plugin of the same name from the search path when it is not
+  /// registered yet; a UsageError lists what is available (with the nearest name).
+  const ComponentInfo& get(ComponentKind kind, const std::string& name);
+
+  /// Components made from checked settings (unknown keys, types and ranges are UsageErrors).
+  /// Whatever they throw later is reported as a PluginError naming the plugin and the call.
+  std::unique_ptr<Initializer> make_initializer(const std::string& name, const Settings& settings = {});
+  std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const Settings& settings = {});
+  std::unique_ptr<Regularizer> make_regularizer(const std::string& name, const Settings& settings = {});
+  std::unique_ptr<Strategy> make_strategy(const std::string& name, const Settings& settings = {});
+
+  ~PluginRegistry();
+
+ private:
+  PluginRegistry();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace symgrad

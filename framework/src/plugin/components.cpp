@@ -1,0 +1,197 @@
+#include "symgrad/plugin/components.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+#include "symgrad/ops/ops.hpp"
+#include "symgrad/plugin/registrar.hpp"
+
+namespace symgrad {
+
+const char* to_string(ComponentKind k) {
+  switch (k) {
+    case ComponentKind::op: return "op";
+    case ComponentKind::initializer: return "initializer";
+    case ComponentKind::optimizer: return "optimizer";
+    case ComponentKind::regularizer: return "regularizer";
+    case ComponentKind::strategy: return "strategy";
+  }
+  return "?";
+}
+
+std::optional<ComponentKind> parse_component_kind(const std::string& s) {
+  for (auto k : {ComponentKind::op, ComponentKind::initializer, ComponentKind::optimizer,
+                 ComponentKind::regularizer, ComponentKind::strategy}) {
+    if (s == to_string(k)) return k;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr const char* kLr = "optimizer/lr";
+constexpr const char* kStep = "optimizer/step";
+
+// The graph's variable `name` of type `type`, made if absent.
+Value variable_of(Graph& g, const std::string& name, const TensorType& type) {
+  Value v = g.find_leaf(NodeKind::variable, name);
+  if (!v.valid()) return g.variable(name, type);
+  if (v.type() != type) {
+    throw UsageError(fmt::format("variable '{}' is {} in the graph, needed as {}", name, v.type().to_string(),
+                                 type.to_string()));
+  }
+  return v;
+}
+
+}  // namespace
+
+OptimizerContext::OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype)
+    : graph_(&graph), optimizer_(std::move(optimizer)), store_(&store), dtype_(dtype) {
+  const TensorType scalar{dtype, Shape{}};
+  lr_ = variable_of(graph, kLr, scalar);
+  step_ = variable_of(graph, kStep, scalar);
+}
+
+Value OptimizerContext::step() const { return step_ + 1.0; }
+
+Value OptimizerContext::slot(const ParamGrad& p, const std::string& slot, double init) {
+  const std::string name = fmt::format("{}/{}/{}", p.name, optimizer_, slot);
+  auto it = slot_values_.find(name);
+  if (it != slot_values_.end()) return it->second;
+  const TensorType& type = p.param.type();
+  Value v = variable_of(*graph_, name, type);
+  if (!store_->has(name)) {
+    Tensor t(type);
+    t.fill(init);
+    store_->set(name, t);
+  } else if (store_->get(name).type() != type) {
+    throw UsageError(fmt::format("slot '{}' in the store is {}, the parameter is {}", name,
+                                 store_->get(name).type().to_string(), type.to_string()));
+  }
+  slot_values_[name] = v;
+  slot_names_.push_back(name);
+  return v;
+}
+
+void OptimizerContext::set_slot(const ParamGrad& p, const std::string& slot, Value next) {
+  const std::string name = fmt::format("{}/{}/{}", p.name, optimizer_, slot);
+  if (!slot_values_.count(name)) {
+    throw UsageError(fmt::format("optimizer '{}' sets slot '{}' before reading it with slot()", optimizer_, name));
+  }
+  add_update(name, next);
+}
+
+void OptimizerContext::add_update(const std::string& variable, Value next) {
+  if (!next.valid() || next.graph != graph_) {
+    throw UsageError(fmt::format("optimizer '{}': the new value of '{}' is not a value of the step's graph",
+                                 optimizer_, variable));
+  }
+  for (const auto& [name, v] : updates_) {
+    if (name == variable) {
+      throw UsageError(fmt::format("optimizer '{}' updates '{}' twice", optimizer_, variable));
+    }
+  }
+  updates_.emplace_back(variable, next);
+}
+
+OptimizerStep build_optimizer_step(Optimizer& optimizer, const std::string& name, Graph& graph,
+                                   const std::vector<Value>& params, const std::vector<Value>& grads,
+                                   VariableStore& store) {
+  if (params.size() != grads.size()) {
+    throw UsageError(fmt::format("optimizer '{}': {} parameters but {} gradients", name, params.size(), grads.size()));
+  }
+  if (params.empty()) throw UsageError(fmt::format("optimizer '{}': no parameters to update", name));
+  const DType dtype = params[0].dtype();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Node& n = params[i].producer();
+    if (n.kind != NodeKind::variable) {
+      throw UsageError(fmt::format("optimizer '{}': parameter {} is node {}, not a variable", name, i, n.label()));
+    }
+    if (!is_floating(params[i].dtype()) || params[i].dtype() != dtype) {
+      throw UsageError(fmt::format("optimizer '{}': parameters must share one floating dtype; '{}' is {}, '{}' is {}",
+                                   name, params[0].producer().name, to_string(dtype), n.name,
+                                   to_string(params[i].dtype())));
+    }
+    if (grads[i].type() != params[i].type()) {
+      throw UsageError(fmt::format("optimizer '{}': the gradient of '{}' is {}, the parameter {}", name, n.name,
+                                   grads[i].type().to_string(), params[i].type().to_string()));
+    }
+  }
+  // Variables this call adds to the store are taken out again if it fails: nothing half-made.
+  const std::vector<std::string> before = store.names();
+  try {
+    OptimizerContext ctx(graph, name, store, dtype);
+    if (!store.has(kLr)) store.set(kLr, Tensor::scalar(dtype, optimizer.initial_lr()));
+    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(dtype, 0.0));
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const ParamGrad p{params[i].producer().name, params[i], grads[i]};
+      Value next = optimizer.update(ctx, p);
+      if (!next.valid() || next.type() != p.param.type()) {
+        throw UsageError(fmt::format("optimizer '{}' returned {} as the new value of '{}' ({})", name,
+                                     next.valid() ? next.type().to_string() : "nothing", p.name,
+                                     p.param.type().to_string()));
+      }
+      ctx.add_update(p.name, next);
+    }
+    ctx.add_update(kStep, ctx.step());
+    return {{ctx.updates().begin(), ctx.updates().end()}, ctx.slots()};
+  } catch (...) {
+    for (const auto& n : store.names()) {
+      if (!std::binary_search(before.begin(), before.end(), n)) store.erase(n);
+    }
+    throw;
+  }
+}
+
+void set_learning_rate(VariableStore& store, double lr) {
+  Tensor& t = store.get(kLr);
+  t.set(0, lr);
+}
+
+Value Regularizer::penalty(Graph&, const std::vector<NamedParam>&) { return {}; }
+Value Regularizer::project(const NamedParam&, Value updated) { return updated; }
+
+void PluginRegistrar::add_op(OpDef def) {
+  StagedComponent c;
+  c.kind = ComponentKind::op;
+  c.name = def.name;
+  c.doc = def.doc;
+  c.op = std::move(def);
+  staged_.push_back(std::move(c));
+}
+
+namespace {
+StagedComponent make_staged(ComponentKind kind, std::string name, std::string doc, Schema schema) {
+  StagedComponent c;
+  c.kind = kind;
+  c.name = std::move(name);
+  c.doc = std::move(doc);
+  c.schema = std::move(schema);
+  return c;
+}
+}  // namespace
+
+void PluginRegistrar::add_initializer(std::string name, std::string doc, Schema schema, InitializerFactory make) {
+  auto c = make_staged(ComponentKind::initializer, std::move(name), std::move(doc), std::move(schema));
+  c.make_initializer = std::move(make);
+  staged_.push_back(std::move(c));
+}
+void PluginRegistrar::add_optimizer(std::string name, std::string doc, Schema schema, OptimizerFactory make) {
+  auto c = make_staged(ComponentKind::optimizer, std::move(name), std::move(doc), std::move(schema));
+  c.make_optimizer = std::move(make);
+  staged_.push_back(std::move(c));
+}
+void PluginRegistrar::add_regularizer(std::string name, std::string doc, Schema schema, RegularizerFactory make) {
+  auto c = make_staged(ComponentKind::regularizer, std::move(name), std::move(doc), std::move(schema));
+  c.make_regularizer = std::move(make);
+  staged_.push_back(std::move(c));
+}
+void PluginRegistrar::add_strategy(std::string name, std::string doc, Schema schema, StrategyFactory make) {
+  auto c = make_staged(ComponentKind::strategy, std::move(name), std::move(doc), std::move(schema));
+  c.make_strategy = std::move(make);
+  staged_.push_back(std::move(c));
+}
+
+}  // namespace symgrad

@@ -1,0 +1,144 @@
+#include "guards.hpp"
+
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+
+namespace symgrad::plugin_detail {
+
+void rethrow_from_plugin(const std::string& who, const std::string& what) {
+  try {
+    throw;
+  } catch (const ShapeError&) {
+    throw;
+  } catch (const PluginError&) {
+    throw;
+  } catch (const UsageError& e) {  // a plugin's own check of its settings or inputs
+    throw UsageError(fmt::format("{}: {}", who, e.what()));
+  } catch (const std::exception& e) {
+    throw PluginError(fmt::format("{} failed while {}: {}", who, what, e.what()));
+  } catch (...) {
+    throw PluginError(fmt::format("{} failed while {}: an exception that is not a std::exception", who, what));
+  }
+}
+
+namespace {
+
+class GuardedKernel final : public PreparedKernel {
+ public:
+  GuardedKernel(std::unique_ptr<PreparedKernel> inner, std::string who) : inner_(std::move(inner)), who_(std::move(who)) {}
+  void run(const KernelContext& ctx) override {
+    guarded(who_, fmt::format("running its prepared kernel at node {}", ctx.node.label()), [&] { inner_->run(ctx); });
+  }
+
+ private:
+  std::unique_ptr<PreparedKernel> inner_;
+  std::string who_;
+};
+
+class GuardedInitializer final : public Initializer {
+ public:
+  GuardedInitializer(std::unique_ptr<Initializer> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
+  Tensor initial_value(const InitRequest& r) override {
+    Tensor t = guarded(who_, fmt::format("initializing '{}'", r.name), [&] { return x_->initial_value(r); });
+    if (!t.defined() || t.type() != r.type) {
+      throw PluginError(fmt::format("{} made {} for '{}', which is {}", who_,
+                                    t.defined() ? t.type().to_string() : "nothing", r.name, r.type.to_string()));
+    }
+    return t;
+  }
+
+ private:
+  std::unique_ptr<Initializer> x_;
+  std::string who_;
+};
+
+class GuardedOptimizer final : public Optimizer {
+ public:
+  GuardedOptimizer(std::unique_ptr<Optimizer> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
+  double initial_lr() const override { return guarded(who_, "giving its learning rate", [&] { return x_->initial_lr(); }); }
+  Value update(OptimizerContext& ctx, const ParamGrad& p) override {
+    return guarded(who_, fmt::format("building the update of '{}'", p.name), [&] { return x_->update(ctx, p); });
+  }
+
+ private:
+  std::unique_ptr<Optimizer> x_;
+  std::string who_;
+};
+
+// Callbacks of regularizers and strategies, each guarded.
+template <class Base>
+class GuardedCallbacks : public Base {
+ public:
+  GuardedCallbacks(std::unique_ptr<Base> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
+  void on_train_begin(TrainEvent& e) override { call("on_train_begin", [&] { x_->on_train_begin(e); }); }
+  void on_epoch_begin(TrainEvent& e) override { call("on_epoch_begin", [&] { x_->on_epoch_begin(e); }); }
+  void on_step_end(TrainEvent& e) override { call("on_step_end", [&] { x_->on_step_end(e); }); }
+  void on_epoch_end(TrainEvent& e) override { call("on_epoch_end", [&] { x_->on_epoch_end(e); }); }
+  void on_train_end(TrainEvent& e) override { call("on_train_end", [&] { x_->on_train_end(e); }); }
+
+ protected:
+  template <class F>
+  void call(const char* point, F&& f) {
+    guarded(who_, fmt::format("running its callback {}", point), f);
+  }
+  std::unique_ptr<Base> x_;
+  std::string who_;
+};
+
+class GuardedRegularizer final : public GuardedCallbacks<Regularizer> {
+ public:
+  using GuardedCallbacks::GuardedCallbacks;
+  Value penalty(Graph& g, const std::vector<NamedParam>& params) override {
+    return guarded(who_, "building its penalty", [&] { return x_->penalty(g, params); });
+  }
+  Value project(const NamedParam& p, Value updated) override {
+    return guarded(who_, fmt::format("projecting '{}'", p.name), [&] { return x_->project(p, updated); });
+  }
+};
+
+}  // namespace
+
+void guard_op(OpDef& op, const std::string& who) {
+  if (op.infer) {
+    op.infer = [f = op.infer, who](const InferContext& c) { return guarded(who, "inferring its types", [&] { return f(c); }); };
+  }
+  if (op.pullback) {
+    op.pullback = [f = op.pullback, who](const PullbackContext& c) {
+      return guarded(who, "building its pullback", [&] { return f(c); });
+    };
+  }
+  if (op.samples) {
+    op.samples = [f = op.samples, who] { return guarded(who, "making its samples", [&] { return f(); }); };
+  }
+  for (auto& [backend, k] : op.kernels) {
+    k = [f = k, who, what = fmt::format("running its {} kernel", backend)](const KernelContext& c) {
+      guarded(who, fmt::format("{} at node {}", what, c.node.label()), [&] { f(c); });
+    };
+  }
+  for (auto& [backend, make] : op.factories) {
+    make = [f = make, who, backend = backend](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+      auto k = guarded(who, fmt::format("preparing its {} kernel for node {}", backend, c.node.label()),
+                       [&] { return f(c); });
+      if (!k) return k;
+      return std::make_unique<GuardedKernel>(std::move(k), who);
+    };
+  }
+}
+
+std::unique_ptr<Initializer> guard(std::unique_ptr<Initializer> x, const std::string& who) {
+  return std::make_unique<GuardedInitializer>(std::move(x), who);
+}
+std::unique_ptr<Optimizer> guard(std::unique_ptr<Optimizer> x, const std::string& who) {
+  return std::make_unique<GuardedOptimizer>(std::move(x), who);
+}
+std::unique_ptr<Regularizer> guard(std::unique_ptr<Regularizer> x, const std::string& who) {
+  return std::make_unique<GuardedRegularizer>(std::move(x), who);
+}
+std::unique_ptr<Strategy> guard(std::unique_ptr<Strategy> x, const std::string& who) {
+  return std::make_unique<GuardedCallbacks<Strategy>>(std::move(x), who);
+}
+
+}  // namespace symgrad::plugin_detail

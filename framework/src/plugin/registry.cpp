@@ -1,0 +1,357 @@
+#include "symgrad/plugin/registry.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+
+#define BOOST_DLL_USE_STD_FS 1
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <fmt/format.h>
+
+#include "guards.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/core/names.hpp"
+#include "symgrad/graph/op_registry.hpp"
+#include "symgrad/plugin/plugin.hpp"
+
+namespace symgrad {
+
+namespace fs = std::filesystem;
+using plugin_detail::guarded;
+
+namespace {
+
+constexpr const char* kPrefix = "symgrad-";
+constexpr const char* kSuffix = ".so";
+
+std::string file_name_of(const std::string& plugin) { return kPrefix + plugin + kSuffix; }
+
+// "name" of a file symgrad-name.so, or "".
+std::string plugin_name_of(const fs::path& p) {
+  const std::string f = p.filename().string();
+  const std::string prefix = kPrefix, suffix = kSuffix;
+  if (f.size() <= prefix.size() + suffix.size() || f.compare(0, prefix.size(), prefix) != 0 ||
+      f.compare(f.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return "";
+  }
+  return f.substr(prefix.size(), f.size() - prefix.size() - suffix.size());
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+std::string major_minor(const std::string& v) {
+  const auto a = v.find('.');
+  if (a == std::string::npos) return v;
+  const auto b = v.find('.', a + 1);
+  return v.substr(0, b);
+}
+
+// What dlopen's message says went wrong.
+std::string classify_load_error(const std::string& message) {
+  if (message.find("undefined symbol") != std::string::npos) return "it has an unresolved symbol";
+  if (message.find("invalid ELF header") != std::string::npos || message.find("file too short") != std::string::npos ||
+      message.find("not a dynamic") != std::string::npos || message.find("wrong ELF class") != std::string::npos ||
+      message.find("only ET_DYN") != std::string::npos) {
+    return "it is not a shared library";
+  }
+  return "the dynamic loader refused it";
+}
+
+}  // namespace
+
+struct PluginRegistry::Impl {
+  struct Entry {
+    ComponentInfo info;
+    StagedComponent made;  // the factories (ops live in the OpRegistry)
+  };
+  mutable std::recursive_mutex mutex;
+  std::map<std::string, PluginInfo> by_file;          // canonical path -> plugin
+  std::map<std::string, std::string> file_of_plugin;  // plugin name -> canonical path
+  std::map<std::pair<ComponentKind, std::string>, Entry> components;
+
+  std::string who(const Entry& e) const {
+    return fmt::format("{} '{}' of plugin '{}' ({})", to_string(e.info.kind), e.info.name, e.info.plugin, e.info.file);
+  }
+  const Entry& entry(PluginRegistry& self, ComponentKind kind, const std::string& name) {
+    self.get(kind, name);
+    return components.at({kind, name});
+  }
+  const PluginInfo& load_file(const fs::path& file);
+  void check_and_commit(const PluginDescriptor& d, const fs::path& file, PluginRegistrar& staged);
+};
+
+PluginRegistry& PluginRegistry::global() {
+  static auto* registry = new PluginRegistry();  // never destroyed: plugin code stays loaded
+  return *registry;
+}
+
+PluginRegistry::PluginRegistry() : impl_(std::make_unique<Impl>()) {}
+PluginRegistry::~PluginRegistry() = default;
+
+std::vector<std::string> PluginRegistry::search_path(const std::vector<std::string>& extra) const {
+  std::vector<std::string> dirs(extra.begin(), extra.end());
+  if (const char* env = std::getenv("SYMGRAD_PLUGIN_PATH")) {
+    std::string s = env;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+      const auto end = s.find(':', start);
+      const std::string d = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      if (!d.empty()) dirs.push_back(d);
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  // beside the framework's own library: build/lib or <prefix>/lib
+  dirs.push_back((boost::dll::this_line_location().parent_path() / "symgrad" / "plugins").string());
+  return dirs;
+}
+
+std::vector<std::string> PluginRegistry::find_files(const std::vector<std::string>& extra) const {
+  std::vector<std::string> files;
+  std::set<std::string> names;
+  for (const auto& dir : search_path(extra)) {
+    std::error_code ec;
+    std::vector<fs::path> found;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (!plugin_name_of(e.path()).empty()) found.push_back(e.path());
+    }
+    std::sort(found.begin(), found.end());
+    for (const auto& p : found) {
+      if (names.insert(plugin_name_of(p)).second) files.push_back(p.string());
+    }
+  }
+  return files;
+}
+
+const PluginInfo& PluginRegistry::load(const std::string& name_or_path, const std::vector<std::string>& extra_dirs) {
+  std::lock_guard lock(impl_->mutex);
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       (name_or_path.size() > 3 && name_or_path.ends_with(kSuffix));
+  fs::path file;
+  if (is_path) {
+    file = name_or_path;
+    if (!fs::exists(file)) throw PluginError(fmt::format("plugin file '{}' does not exist", name_or_path));
+  } else {
+    if (!valid_name(name_or_path)) throw PluginError(fmt::format("'{}' is not a plugin name", name_or_path));
+    const auto dirs = search_path(extra_dirs);
+    for (const auto& d : dirs) {
+      if (fs::exists(fs::path(d) / file_name_of(name_or_path))) {
+        file = fs::path(d) / file_name_of(name_or_path);
+        break;
+      }
+    }
+    if (file.empty()) {
+      std::vector<std::string> names;
+      std::string available, looked;
+      for (const auto& f : find_files(extra_dirs)) {
+        names.push_back(plugin_name_of(f));
+        available += (available.empty() ? "" : ", ") + names.back();
+      }
+      for (const auto& d : dirs) looked += fmt::format("\n  {}", d);
+      throw PluginError(fmt::format("no plugin named '{}'{}: looked for {} in:{}\navailable: {}", name_or_path,
+                                    did_you_mean(name_or_path, names), file_name_of(name_or_path), looked,
+                                    available.empty() ? "none" : available));
+    }
+  }
+  return impl_->load_file(fs::canonical(file));
+}
+
+const PluginInfo& PluginRegistry::Impl::load_file(const fs::path& file) {
+  if (auto it = by_file.find(file.string()); it != by_file.end()) return it->second;  // loaded before
+  // Never unloaded (no component may outlive its code): the library object is leaked on purpose.
+  boost::dll::shared_library* lib = nullptr;
+  try {
+    lib = new boost::dll::shared_library(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    const std::string message = e.what();
+    throw PluginError(fmt::format("cannot load plugin file '{}': {} ({})", file.string(), classify_load_error(message),
+                                  message));
+  }
+  if (!lib->has(SYMGRAD_PLUGIN_ENTRY_NAME)) {
+    throw PluginError(fmt::format("'{}' is not a symgrad plugin: it exports no '{}' (made by the SYMGRAD_PLUGIN "
+                                  "macro of <symgrad/plugin/plugin.hpp>)",
+                                  file.string(), SYMGRAD_PLUGIN_ENTRY_NAME));
+  }
+  auto& entry = lib->get<const PluginDescriptor*()>(SYMGRAD_PLUGIN_ENTRY_NAME);
+  const PluginDescriptor* d = guarded(fmt::format("plugin file '{}'", file.string()), "returning its descriptor",
+                                      [&] { return entry(); });
+  if (d == nullptr) throw PluginError(fmt::format("plugin file '{}' returned no descriptor", file.string()));
+  if (d->abi_version != SYMGRAD_PLUGIN_ABI_VERSION) {
+    throw PluginError(fmt::format("plugin file '{}' was built for plugin ABI version {}, this symgrad has version {}: "
+                                  "rebuild it against this SDK",
+                                  file.string(), d->abi_version, SYMGRAD_PLUGIN_ABI_VERSION));
+  }
+  const std::string fw = d->framework_version ? d->framework_version : "", tc = d->toolchain ? d->toolchain : "";
+  if (major_minor(fw) != major_minor(SYMGRAD_VERSION)) {
+    throw PluginError(fmt::format("plugin file '{}' was built against symgrad {}, this is symgrad {}: rebuild it",
+                                  file.string(), fw, SYMGRAD_VERSION));
+  }
+  if (tc != SYMGRAD_TOOLCHAIN) {
+    throw PluginError(fmt::format("plugin file '{}' was built with another toolchain:\n  plugin: {}\n  host:   {}\n"
+                                  "C++ types cross the plugin boundary: rebuild it with the host's toolchain",
+                                  file.string(), tc, SYMGRAD_TOOLCHAIN));
+  }
+  const std::string name = d->name ? d->name : "";
+  if (!valid_name(name)) {
+    throw PluginError(fmt::format("plugin file '{}' has an invalid name '{}' (letters, digits, _ . -)", file.string(), name));
+  }
+  if (auto it = file_of_plugin.find(name); it != file_of_plugin.end()) {
+    throw PluginError(fmt::format("plugin '{}' from '{}' is already loaded from '{}'", name, file.string(), it->second));
+  }
+  if (d->register_components == nullptr) {
+    throw PluginError(fmt::format("plugin '{}' ({}) has no registration function", name, file.string()));
+  }
+  PluginRegistrar staged;
+  try {
+    d->register_components(staged);
+  } catch (const std::exception& e) {
+    throw PluginError(fmt::format("plugin '{}' ({}) threw during registration: {}; nothing of it was registered", name,
+                                  file.string(), e.what()));
+  } catch (...) {
+    throw PluginError(fmt::format("plugin '{}' ({}) threw during registration; nothing of it was registered", name,
+                                  file.string()));
+  }
+  check_and_commit(*d, file, staged);
+  return by_file.at(file.string());
+}
+
+void PluginRegistry::Impl::check_and_commit(const PluginDescriptor& d, const fs::path& file, PluginRegistrar& staged) {
+  const std::string name = d.name;
+  auto fail = [&](const std::string& what) {
+    throw PluginError(fmt::format("plugin '{}' ({}): {}; nothing of it was registered", name, file.string(), what));
+  };
+  std::set<std::pair<ComponentKind, std::string>> seen;
+  for (const auto& c : staged.staged()) {
+    const std::string label = fmt::format("{} '{}'", to_string(c.kind), c.name);
+    if (!valid_name(c.name)) fail(fmt::format("{} has an invalid name", label));
+    if (!seen.insert({c.kind, c.name}).second) fail(fmt::format("{} is registered twice", label));
+    if (auto it = components.find({c.kind, c.name}); it != components.end()) {
+      fail(fmt::format("{} is already registered by plugin '{}' ({})", label, it->second.info.plugin, it->second.info.file));
+    }
+    try {
+      c.schema.validate(label);
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+    switch (c.kind) {
+      case ComponentKind::op:
+        if (OpRegistry::global().find(c.name) != nullptr) fail(fmt::format("{} is already a built-in op", label));
+        if (!c.op.infer) fail(fmt::format("{} has no type inference", label));
+        if (!c.op.samples) fail(fmt::format("{} has no samples (the gradient checks need them)", label));
+        if (!c.op.kernels.count("reference")) fail(fmt::format("{} has no reference kernel", label));
+        if (!c.op.pullback) fail(fmt::format("{} has no pullback", label));
+        break;
+      case ComponentKind::initializer:
+        if (!c.make_initializer) fail(fmt::format("{} has no factory", label));
+        break;
+      case ComponentKind::optimizer:
+        if (!c.make_optimizer) fail(fmt::format("{} has no factory", label));
+        break;
+      case ComponentKind::regularizer:
+        if (!c.make_regularizer) fail(fmt::format("{} has no factory", label));
+        break;
+      case ComponentKind::strategy:
+        if (!c.make_strategy) fail(fmt::format("{} has no factory", label));
+        break;
+    }
+  }
+  // Commit: nothing below can fail on a checked plugin.
+  PluginInfo info{name, d.version ? d.version : "", file.string(), {}};
+  for (const auto& c : staged.staged()) {
+    Entry e{ComponentInfo{c.kind, c.name, c.doc, c.schema, name, file.string()}, c};
+    if (c.kind == ComponentKind::op) {
+      OpDef op = c.op;
+      plugin_detail::guard_op(op, who(e));
+      OpRegistry::global().add(std::move(op));
+      e.made.op = OpDef{};
+    }
+    info.components.emplace_back(c.kind, c.name);
+    components.emplace(std::pair{c.kind, c.name}, std::move(e));
+  }
+  file_of_plugin[name] = file.string();
+  by_file.emplace(file.string(), std::move(info));
+}
+
+std::vector<const PluginInfo*> PluginRegistry::plugins() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<const PluginInfo*> out;
+  for (const auto& [f, p] : impl_->by_file) out.push_back(&p);
+  std::sort(out.begin(), out.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  return out;
+}
+
+std::vector<const ComponentInfo*> PluginRegistry::components(std::optional<ComponentKind> kind) const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<const ComponentInfo*> out;
+  for (const auto& [k, e] : impl_->components) {
+    if (!kind || k.first == *kind) out.push_back(&e.info);
+  }
+  return out;
+}
+
+const ComponentInfo* PluginRegistry::find(ComponentKind kind, const std::string& name) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->components.find({kind, name});
+  return it == impl_->components.end() ? nullptr : &it->second.info;
+}
+
+const ComponentInfo& PluginRegistry::get(ComponentKind kind, const std::string& name) {
+  std::lock_guard lock(impl_->mutex);
+  if (const ComponentInfo* c = find(kind, name)) return *c;
+  // not registered yet: the plugin of that name, if the search path has it
+  for (const auto& f : find_files()) {
+    if (plugin_name_of(f) == name) {
+      load(f);
+      break;
+    }
+  }
+  if (const ComponentInfo* c = find(kind, name)) return *c;
+  std::vector<std::string> names;
+  for (const auto& f : find_files()) names.push_back(plugin_name_of(f));
+  for (const auto* c : components(kind)) names.push_back(c->name);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw UsageError(fmt::format("unknown {} '{}'{}; plugins and {}s found: {}", to_string(kind), name,
+                               did_you_mean(name, names), to_string(kind), list.empty() ? "none" : list));
+}
+
+namespace {
+template <class T, class Make>
+std::unique_ptr<T> make_component(const std::string& who, const ComponentInfo& info, const Settings& settings,
+                                  const Make& make) {
+  const Hyperparams params(info.schema, settings, fmt::format("{} '{}'", to_string(info.kind), info.name));
+  auto x = guarded(who, fmt::format("being made with {}", params.to_string()), [&] { return make(params); });
+  if (!x) throw PluginError(fmt::format("{} made nothing", who));
+  return plugin_detail::guard(std::move(x), who);
+}
+}  // namespace
+
+std::unique_ptr<Initializer> PluginRegistry::make_initializer(const std::string& name, const Settings& settings) {
+  const auto& e = impl_->entry(*this, ComponentKind::initializer, name);
+  return make_component<Initializer>(impl_->who(e), e.info, settings, e.made.make_initializer);
+}
+std::unique_ptr<Optimizer> PluginRegistry::make_optimizer(const std::string& name, const Settings& settings) {
+  const auto& e = impl_->entry(*this, ComponentKind::optimizer, name);
+  return make_component<Optimizer>(impl_->who(e), e.info, settings, e.made.make_optimizer);
+}
+std::unique_ptr<Regularizer> PluginRegistry::make_regularizer(const std::string& name, const Settings& settings) {
+  const auto& e = impl_->entry(*this, ComponentKind::regularizer, name);
+  return make_component<Regularizer>(impl_->who(e), e.info, settings, e.made.make_regularizer);
+}
+std::unique_ptr<Strategy> PluginRegistry::make_strategy(const std::string& name, const Settings& settings) {
+  const auto& e = impl_->entry(*this, ComponentKind::strategy, name);
+  return make_component<Strategy>(impl_->who(e), e.info, settings, e.made.make_strategy);
+}
+
+}  // namespace symgrad

@@ -1,0 +1,179 @@
+// The plugin loader with real libraries: the built-in sgd plugin (found by name beside the
+// framework's library), and fixtures broken one way each (tests/plugins/fixtures). Every failure
+// is a PluginError that names the file and what is wrong, and leaves the registry as it was.
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "symgrad/plugin/plugin.hpp"  // SYMGRAD_TOOLCHAIN
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/symgrad.hpp"
+
+namespace symgrad {
+namespace {
+
+const std::string kFixtures = SYMGRAD_TEST_FIXTURES;
+
+std::string fixture(const std::string& name) { return kFixtures + "/symgrad-" + name + ".so"; }
+
+// The message of the PluginError that `f` throws ("" if none).
+template <class F>
+std::string plugin_error(F f) {
+  try {
+    f();
+  } catch (const PluginError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define EXPECT_HAS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+// First in this file: it needs a process that has not loaded sgd yet (CTest runs each test in a
+// process of its own; a run of the whole binary reaches this test first).
+TEST(PluginLoader, ComponentsLoadTheirPluginOnFirstUse) {
+  auto& r = PluginRegistry::global();
+  EXPECT_EQ(r.find(ComponentKind::optimizer, "sgd"), nullptr);
+  auto opt = r.make_optimizer("sgd", {{"lr", 0.5}});
+  EXPECT_EQ(opt->initial_lr(), 0.5);
+  EXPECT_NE(r.find(ComponentKind::optimizer, "sgd"), nullptr);
+}
+
+TEST(PluginLoader, LoadsTheBuiltInSgdByNameOnce) {
+  auto& r = PluginRegistry::global();
+  const PluginInfo& a = r.load("sgd");
+  EXPECT_EQ(a.name, "sgd");
+  EXPECT_EQ(a.version, "1.0.0");
+  EXPECT_HAS(a.file, "lib/symgrad/plugins/symgrad-sgd.so");
+  ASSERT_EQ(a.components.size(), 1u);
+  EXPECT_EQ(a.components[0], (std::pair{ComponentKind::optimizer, std::string("sgd")}));
+  const std::size_t loaded = r.plugins().size();
+  const PluginInfo& b = r.load(a.file);  // the same file again, by path: a no-op
+  EXPECT_EQ(&a, &b);
+  EXPECT_EQ(r.plugins().size(), loaded);
+  const ComponentInfo* c = r.find(ComponentKind::optimizer, "sgd");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->plugin, "sgd");
+  EXPECT_NE(c->schema.find("nesterov"), nullptr);
+}
+
+TEST(PluginLoader, UnknownNameListsWhatIsAvailableAndWhereItLooked) {
+  const std::string e = plugin_error([] { PluginRegistry::global().load("sdg"); });
+  EXPECT_HAS(e, "no plugin named 'sdg' (did you mean 'sgd'?)");
+  EXPECT_HAS(e, "symgrad-sdg.so");
+  EXPECT_HAS(e, "lib/symgrad/plugins");  // where it looked
+  EXPECT_HAS(e, "available: sgd");
+  try {
+    PluginRegistry::global().make_optimizer("adamm");
+    FAIL();
+  } catch (const UsageError& u) {
+    EXPECT_HAS(std::string(u.what()), "unknown optimizer 'adamm'");
+  }
+}
+
+TEST(PluginLoader, SearchPathTakesExtraDirsAndTheEnvironment) {
+  ::setenv("SYMGRAD_PLUGIN_PATH", (kFixtures + ":/nonexistent").c_str(), 1);
+  const auto dirs = PluginRegistry::global().search_path({"/first"});
+  ASSERT_GE(dirs.size(), 4u);
+  EXPECT_EQ(dirs[0], "/first");
+  EXPECT_EQ(dirs[1], kFixtures);
+  EXPECT_EQ(dirs[2], "/nonexistent");
+  const std::string e = plugin_error([] { PluginRegistry::global().load("unresolved"); });  // found by name there
+  EXPECT_HAS(e, fixture("unresolved"));
+  ::unsetenv("SYMGRAD_PLUGIN_PATH");
+}
+
+TEST(PluginLoader, NotASharedLibrary) {
+  const auto path = std::filesystem::temp_directory_path() / "symgrad-not_a_library.so";
+  std::ofstream(path) << "this is text, not ELF\n";
+  const std::string e = plugin_error([&] { PluginRegistry::global().load(path.string()); });
+  EXPECT_HAS(e, path.string());
+  EXPECT_HAS(e, "it is not a shared library");
+  std::filesystem::remove(path);
+}
+
+TEST(PluginLoader, MissingEntrySymbol) {
+  const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("no_entry")); });
+  EXPECT_HAS(e, "is not a symgrad plugin: it exports no 'symgrad_plugin_entry'");
+  EXPECT_HAS(e, fixture("no_entry"));
+}
+
+TEST(PluginLoader, AbiMismatchPrintsBothVersions) {
+  const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("abi_mismatch")); });
+  EXPECT_HAS(e, "plugin ABI version 999, this symgrad has version 1");
+}
+
+TEST(PluginLoader, ToolchainMismatchPrintsBoth) {
+  const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("toolchain_mismatch")); });
+  EXPECT_HAS(e, "plugin: othercc 99, libc++ 1 cxx11-abi=0");
+  EXPECT_HAS(e, std::string("host:   ") + SYMGRAD_TOOLCHAIN);
+}
+
+TEST(PluginLoader, UnresolvedSymbol) {
+  const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("unresolved")); });
+  EXPECT_HAS(e, "it has an unresolved symbol");
+  EXPECT_HAS(e, "symgrad_fixture_function_nobody_defines");
+}
+
+TEST(PluginLoader, DuplicateComponentNamesBothFilesAndRegistersNothing) {
+  auto& r = PluginRegistry::global();
+  const std::string sgd_file = r.load("sgd").file;
+  const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("duplicate_sgd")); });
+  EXPECT_HAS(e, fixture("duplicate_sgd"));
+  EXPECT_HAS(e, "optimizer 'sgd' is already registered by plugin 'sgd' (" + sgd_file + ")");
+  EXPECT_EQ(r.find(ComponentKind::optimizer, "keeps_params"), nullptr);  // rolled back
+  for (const auto* p : r.plugins()) EXPECT_NE(p->name, "duplicate_sgd");
+}
+
+TEST(PluginLoader, ThrowDuringRegistrationRegistersNothing) {
+  auto& r = PluginRegistry::global();
+  const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("throws_on_register")); });
+  EXPECT_HAS(e, "plugin 'throws_on_register'");
+  EXPECT_HAS(e, "threw during registration: cannot find my configuration file");
+  EXPECT_EQ(r.find(ComponentKind::optimizer, "staged_then_dropped"), nullptr);
+  for (const auto* p : r.plugins()) EXPECT_NE(p->name, "throws_on_register");
+}
+
+// A component that throws later is reported with its plugin and what it was doing; the store is
+// as it was and the host goes on (here: another optimizer builds the same step fine).
+TEST(PluginLoader, ThrowsLaterAreCaughtAtTheBoundary) {
+  auto& r = PluginRegistry::global();
+  r.load(fixture("throws_later"));
+  Graph g;
+  auto ok = g.variable("ok", {DType::f64, Shape{2}});
+  auto bad = g.variable("bad_w", {DType::f64, Shape{2}});
+  auto loss = sum(square(ok)) + sum(square(bad));
+  auto grads = gradients(loss, {ok, bad});
+  VariableStore store;
+  store.set("ok", Tensor::from(DType::f64, Shape{2}, {1, 2}));
+  store.set("bad_w", Tensor::from(DType::f64, Shape{2}, {3, 4}));
+  auto picky = r.make_optimizer("picky");
+  const std::string e = plugin_error([&] { build_optimizer_step(*picky, "picky", g, {ok, bad}, grads, store); });
+  EXPECT_HAS(e, "optimizer 'picky' of plugin 'throws_later'");
+  EXPECT_HAS(e, "failed while building the update of 'bad_w': no update rule for bad_w");
+  EXPECT_EQ(store.names(), (std::vector<std::string>{"bad_w", "ok"}));  // no slot, lr or step left behind
+
+  auto sgd = r.make_optimizer("sgd", {{"lr", 0.25}});
+  const OptimizerStep step = build_optimizer_step(*sgd, "sgd", g, {ok, bad}, grads, store);
+  CompileOptions o;
+  o.updates = step.updates;
+  compile(g, {loss}, o).run({}, &store);
+  EXPECT_EQ(store.get("ok").to_vector(), (std::vector<double>{0.5, 1.0}));  // w - 0.25 * 2w
+
+  // an op whose kernel throws at run time: the plan's run reports the plugin and the node
+  auto x = g.input("x", {DType::f64, Shape{3}});
+  auto y = g.apply1("fragile", {x});
+  Plan p = compile(g, {y});
+  EXPECT_EQ(p.run({{"x", Tensor::from(DType::f64, Shape{3}, {1, 2, 3})}})[0].to_vector(),
+            (std::vector<double>{1, 2, 3}));
+  const std::string k = plugin_error([&] { p.run({{"x", Tensor::from(DType::f64, Shape{3}, {1, 13, 3})}}); });
+  EXPECT_HAS(k, "op 'fragile' of plugin 'throws_later'");
+  EXPECT_HAS(k, "failed while running its reference kernel at node");
+  EXPECT_HAS(k, "unlucky number at element 1");
+}
+
+}  // namespace
+}  // namespace symgrad

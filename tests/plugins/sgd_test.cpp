@@ -1,0 +1,92 @@
+// The built-in sgd plugin, loaded through the real loader: its first steps on f(w) = w^2 / 2
+// (gradient w) from w = 1 with lr = 0.1, against numbers worked out by hand from
+// torch.optim.SGD's documented algorithm:
+//   g = grad + wd w;  b_1 = g, b_t = mu b_{t-1} + (1 - dampening) g;  g = g + mu b_t (Nesterov)
+//   or g = b_t (momentum);  w = w - lr g.
+
+#include <gtest/gtest.h>
+
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/symgrad.hpp"
+
+namespace symgrad {
+namespace {
+
+// w after each of `steps` steps of sgd with `settings` (lr 0.1 unless given), in f64.
+std::vector<double> run_sgd(Settings settings, int steps, VariableStore* keep = nullptr) {
+  settings.try_emplace("lr", 0.1);
+  Graph g;
+  auto w = g.variable("w", {DType::f64, Shape{}});
+  auto loss = 0.5 * square(w);
+  auto grads = gradients(loss, {w});
+  auto opt = PluginRegistry::global().make_optimizer("sgd", settings);
+  VariableStore local;
+  VariableStore& store = keep ? *keep : local;
+  if (!store.has("w")) store.set("w", Tensor::scalar(DType::f64, 1.0));
+  CompileOptions o;
+  o.updates = build_optimizer_step(*opt, "sgd", g, {w}, grads, store).updates;
+  Plan p = compile(g, {loss}, o);
+  std::vector<double> out;
+  for (int i = 0; i < steps; ++i) {
+    p.run({}, &store);
+    out.push_back(store.get("w").get(0));
+  }
+  return out;
+}
+
+void expect_steps(const std::vector<double>& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-12) << "step " << i + 1;
+}
+
+TEST(SgdPlugin, Plain) {
+  // w1 = 1 - 0.1 * 1 = 0.9;  w2 = 0.9 - 0.09 = 0.81
+  expect_steps(run_sgd({}, 2), {0.9, 0.81});
+}
+
+TEST(SgdPlugin, Momentum) {
+  // b1 = 1, w1 = 0.9;  b2 = 0.9 * 1 + 0.9 = 1.8, w2 = 0.72;  b3 = 0.9 * 1.8 + 0.72 = 2.34, w3 = 0.486
+  expect_steps(run_sgd({{"momentum", 0.9}}, 3), {0.9, 0.72, 0.486});
+}
+
+TEST(SgdPlugin, DampeningSparesTheFirstStep) {
+  // b1 = g = 1 (not 0.5), w1 = 0.9;  b2 = 0.9 * 1 + 0.5 * 0.9 = 1.35, w2 = 0.9 - 0.135 = 0.765
+  expect_steps(run_sgd({{"momentum", 0.9}, {"dampening", 0.5}}, 2), {0.9, 0.765});
+}
+
+TEST(SgdPlugin, NesterovDiffersFromMomentumAsTheFormulaSays) {
+  // b1 = 1, g = 1 + 0.9 * 1 = 1.9, w1 = 0.81;  b2 = 0.9 + 0.81 = 1.71, g = 0.81 + 0.9 * 1.71 = 2.349,
+  // w2 = 0.81 - 0.2349 = 0.5751
+  expect_steps(run_sgd({{"momentum", 0.9}, {"nesterov", true}}, 2), {0.81, 0.5751});
+}
+
+TEST(SgdPlugin, WeightDecayIsAddedToTheGradient) {
+  // g = 1.1 w: w1 = 1 - 0.11 = 0.89;  w2 = 0.89 * 0.89 = 0.7921
+  expect_steps(run_sgd({{"weight_decay", 0.1}}, 2), {0.89, 0.7921});
+}
+
+TEST(SgdPlugin, StateIsNamedByParameterAndContinues) {
+  // three steps at once equal two steps, then one more from the saved state
+  VariableStore store;
+  run_sgd({{"momentum", 0.9}}, 2, &store);
+  EXPECT_TRUE(store.has("w/sgd/momentum_buffer"));
+  EXPECT_EQ(store.get("optimizer/step").get(0), 2.0);
+  EXPECT_NEAR(store.get("w/sgd/momentum_buffer").get(0), 1.8, 1e-12);
+  expect_steps(run_sgd({{"momentum", 0.9}}, 1, &store), {0.486});
+}
+
+TEST(SgdPlugin, RefusesSettingsOutsideTheirRange) {
+  auto& r = PluginRegistry::global();
+  EXPECT_THROW(r.make_optimizer("sgd", {{"lr", -0.1}}), UsageError);
+  EXPECT_THROW(r.make_optimizer("sgd", {{"momentum", -1.0}}), UsageError);
+  try {
+    r.make_optimizer("sgd", {{"nesterov", true}, {"momentum", 0.9}, {"dampening", 0.1}});
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("nesterov requires momentum > 0 and dampening = 0"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace symgrad
