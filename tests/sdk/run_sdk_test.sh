@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The SDK as a user meets it: install symgrad into a temporary prefix, build tests/sdk/project (an
+# op plugin, an optimizer plugin and a program) against it with find_package(symgrad), load the
+# plugins by name and use them, and check the op with the installed `symgrad gradcheck`.
+# Usage: run_sdk_test.sh BUILD_DIR CXX_COMPILER
+set -euo pipefail
+build=$1
+cxx=$2
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+cmake -S "$here/project" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" \
+  > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
+cmake --build "$work/build" || exit 1
+
+export SYMGRAD_PLUGIN_PATH="$work/build"
+"$work/build/use_plugins"
+"$work/prefix/bin/symgrad" gradcheck --plugin swish
+"$work/prefix/bin/symgrad" plugins signum
+# the installed built-in plugins are found beside the installed library
+"$work/prefix/bin/symgrad" plugins --kind optimizer | grep -q "^sgd "
+echo "sdk test passed"
