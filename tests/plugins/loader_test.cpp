@@ -175,5 +175,28 @@ TEST(PluginLoader, ThrowsLaterAreCaughtAtTheBoundary) {
   EXPECT_HAS(k, "unlucky number at element 1");
 }
 
+TEST(PluginLoader, InitializersAndRegularizersAreGuardedToo) {
+  auto& r = PluginRegistry::global();
+  r.load(fixture("throws_later"));
+  auto init = r.make_initializer("wrong_shape");
+  const std::string e = plugin_error([&] {
+    init->initial_value(InitRequest{"dense1/W", {DType::f32, Shape{3, 2}}, 3, 2, 7});
+  });
+  EXPECT_HAS(e, "initializer 'wrong_shape' of plugin 'throws_later'");
+  EXPECT_HAS(e, "made f32[1] for 'dense1/W', which is f32[3, 2]");
+
+  auto reg = r.make_regularizer("explosive");
+  Graph g;
+  auto w = g.variable("w", {DType::f32, Shape{2}});
+  EXPECT_HAS(plugin_error([&] { reg->penalty(g, {{"w", w}}); }), "failed while building its penalty: no penalty today");
+  TrainEvent ev;
+  ev.epoch = 3;
+  EXPECT_HAS(plugin_error([&] { reg->on_epoch_end(ev); }),
+             "regularizer 'explosive' of plugin 'throws_later'");
+  EXPECT_HAS(plugin_error([&] { reg->on_epoch_end(ev); }), "running its callback on_epoch_end: epoch 3 was one too many");
+  EXPECT_NO_THROW(reg->on_epoch_begin(ev));  // the hooks it does not override do nothing
+  EXPECT_EQ(reg->project({"w", w}, w), w);
+}
+
 }  // namespace
 }  // namespace symgrad
