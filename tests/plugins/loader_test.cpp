@@ -65,7 +65,7 @@ TEST(PluginLoader, UnknownNameListsWhatIsAvailableAndWhereItLooked) {
   EXPECT_HAS(e, "no plugin named 'sdg' (did you mean 'sgd'?)");
   EXPECT_HAS(e, "symgrad-sdg.so");
   EXPECT_HAS(e, "lib/symgrad/plugins");  // where it looked
-  EXPECT_HAS(e, "available: sgd");
+  EXPECT_HAS(e.substr(e.find("available: ")), "sgd");
   try {
     PluginRegistry::global().make_optimizer("adamm");
     FAIL();

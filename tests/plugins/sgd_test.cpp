@@ -6,38 +6,16 @@
 
 #include <gtest/gtest.h>
 
-#include "symgrad/plugin/registry.hpp"
-#include "symgrad/symgrad.hpp"
+#include "optimizer_runs.hpp"
 
 namespace symgrad {
 namespace {
 
-// w after each of `steps` steps of sgd with `settings` (lr 0.1 unless given), in f64.
 std::vector<double> run_sgd(Settings settings, int steps, VariableStore* keep = nullptr) {
   settings.try_emplace("lr", 0.1);
-  Graph g;
-  auto w = g.variable("w", {DType::f64, Shape{}});
-  auto loss = 0.5 * square(w);
-  auto grads = gradients(loss, {w});
-  auto opt = PluginRegistry::global().make_optimizer("sgd", settings);
-  VariableStore local;
-  VariableStore& store = keep ? *keep : local;
-  if (!store.has("w")) store.set("w", Tensor::scalar(DType::f64, 1.0));
-  CompileOptions o;
-  o.updates = build_optimizer_step(*opt, "sgd", g, {w}, grads, store).updates;
-  Plan p = compile(g, {loss}, o);
-  std::vector<double> out;
-  for (int i = 0; i < steps; ++i) {
-    p.run({}, &store);
-    out.push_back(store.get("w").get(0));
-  }
-  return out;
+  return testing::run_on_parabola("sgd", settings, steps, keep);
 }
-
-void expect_steps(const std::vector<double>& got, const std::vector<double>& want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-12) << "step " << i + 1;
-}
+using testing::expect_steps;
 
 TEST(SgdPlugin, Plain) {
   // w1 = 1 - 0.1 * 1 = 0.9;  w2 = 0.9 - 0.09 = 0.81
@@ -73,6 +51,17 @@ TEST(SgdPlugin, StateIsNamedByParameterAndContinues) {
   EXPECT_EQ(store.get("optimizer/step").get(0), 2.0);
   EXPECT_NEAR(store.get("w/sgd/momentum_buffer").get(0), 1.8, 1e-12);
   expect_steps(run_sgd({{"momentum", 0.9}}, 1, &store), {0.486});
+}
+
+// The course's momentum: v = 0.9 v + 0.1 g from 0, step lr v:  v1 = 0.1, w1 = 1 - 0.01 = 0.99;
+// v2 = 0.09 + 0.099 = 0.189, w2 = 0.99 - 0.0189 = 0.9711;  v3 = 0.1701 + 0.09711 = 0.26721,
+// w3 = 0.9711 - 0.026721 = 0.944379. Bias-corrected, v1 / (1 - 0.9) = 1: w1 = 0.9; v2 = 0.09 + 0.09
+// = 0.18, / 0.19 = 0.947368..., w2 = 0.9 - 0.0947368... = 0.8052631578947...
+TEST(SgdPlugin, CourseMomentumIsAnAverageWithOptionalBiasCorrection) {
+  expect_steps(run_sgd({{"momentum", 0.9}, {"ewa", true}}, 3), {0.99, 0.9711, 0.944379});
+  expect_steps(run_sgd({{"momentum", 0.9}, {"ewa", true}, {"bias_correction", true}}, 2), {0.9, 0.8052631578947369});
+  EXPECT_THROW(run_sgd({{"momentum", 0.9}, {"ewa", true}, {"nesterov", true}}, 1), UsageError);
+  EXPECT_THROW(run_sgd({{"bias_correction", true}}, 1), UsageError);
 }
 
 TEST(SgdPlugin, RefusesSettingsOutsideTheirRange) {

@@ -66,6 +66,8 @@ class OptimizerContext {
 
   Graph& graph() const { return *graph_; }
   const std::string& optimizer() const { return optimizer_; }
+  /// The parameters' dtype (for constants: graph().scalar(v, dtype())).
+  DType dtype() const { return dtype_; }
   /// The learning rate: the scalar variable "optimizer/lr" (set it in the store, or with
   /// set_learning_rate, between steps).
   Value lr() const { return lr_; }

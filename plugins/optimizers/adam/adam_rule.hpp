@@ -1,0 +1,50 @@
+#pragma once
+// The Adam step shared by the adam and adamw plugins (torch.optim.Adam / AdamW, PyTorch 1.13):
+//   m_t = b1 m_{t-1} + (1 - b1) g;   v_t = b2 v_{t-1} + (1 - b2) g^2
+//   v'_t = max(v'_{t-1}, v_t) with amsgrad, else v_t
+//   p_t = p - lr / (1 - b1^t) * m_t / (sqrt(v'_t) / sqrt(1 - b2^t) + eps)
+// `p` is the parameter the step starts from (adamw passes it already decayed).
+
+#include <cmath>
+
+#include <symgrad/plugin/plugin.hpp>
+
+namespace symgrad::plugins {
+
+struct AdamSettings {
+  double beta1, beta2, eps;
+  bool amsgrad;
+};
+
+inline AdamSettings adam_settings(const Hyperparams& h) {
+  return {h.real("beta1"), h.real("beta2"), h.real("eps"), h.boolean("amsgrad")};
+}
+
+inline Value adam_rule(OptimizerContext& ctx, const ParamGrad& param, Value p, Value g, const AdamSettings& s) {
+  Value m = s.beta1 * ctx.slot(param, "exp_avg") + (1 - s.beta1) * g;
+  Value v = s.beta2 * ctx.slot(param, "exp_avg_sq") + (1 - s.beta2) * square(g);
+  ctx.set_slot(param, "exp_avg", m);
+  ctx.set_slot(param, "exp_avg_sq", v);
+  if (s.amsgrad) {
+    Value prev = ctx.slot(param, "max_exp_avg_sq");
+    v = where(greater(v, prev), v, prev);
+    ctx.set_slot(param, "max_exp_avg_sq", v);
+  }
+  // b^t = exp(t log b): t is a graph value (the step count), so the plan is built once
+  Value t = ctx.step();
+  Value bias1 = 1.0 - exp(t * std::log(s.beta1)), bias2 = 1.0 - exp(t * std::log(s.beta2));
+  Value denom = sqrt(v) / sqrt(bias2) + s.eps;
+  return p - ctx.lr() / bias1 * m / denom;
+}
+
+/// The schema both plugins share, with their own weight-decay default.
+inline Schema adam_schema(double weight_decay, const char* weight_decay_doc) {
+  return Schema{real_param("lr", 1e-3, "learning rate").greater_than(0),
+                real_param("beta1", 0.9, "decay of the first-moment average").at_least(0).less_than(1),
+                real_param("beta2", 0.999, "decay of the second-moment average").at_least(0).less_than(1),
+                real_param("eps", 1e-8, "added to the denominator").greater_than(0),
+                real_param("weight_decay", weight_decay, weight_decay_doc).at_least(0),
+                bool_param("amsgrad", false, "use the maximum of the second moments so far (AMSGrad)")};
+}
+
+}  // namespace symgrad::plugins
