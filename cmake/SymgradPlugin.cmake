@@ -1,8 +1,9 @@
 # symgrad_add_plugin(<name> SOURCES <files>... [OUTPUT_DIRECTORY <dir>] [ALLOW_UNDEFINED] [NO_INSTALL])
 #
 # Builds a symgrad plugin: a MODULE library named symgrad-<name>.so that links the framework,
-# hides every symbol but the SYMGRAD_PLUGIN entry (-fvisibility=hidden) and must resolve all of
-# its symbols at link time (-Wl,-z,defs), so that a missing symbol fails the build, not a load.
+# exports only the SYMGRAD_PLUGIN entry (-fvisibility=hidden, and a version script for the
+# standard library's templates, which keep default visibility) and must resolve all of its
+# symbols at link time (-Wl,-z,defs), so that a missing symbol fails the build, not a load.
 # Used in the source tree and, from the installed package, by plugins built out of tree:
 #
 #   find_package(symgrad CONFIG REQUIRED)
@@ -27,6 +28,11 @@ function(symgrad_add_plugin name)
     SUFFIX ".so"
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
+  set(exports "${CMAKE_CURRENT_BINARY_DIR}/symgrad-plugin-exports.map")
+  if(NOT EXISTS "${exports}")
+    file(WRITE "${exports}" "{\n  global: symgrad_plugin_entry;\n  local: *;\n};\n")
+  endif()
+  target_link_options(${name} PRIVATE "LINKER:--version-script=${exports}")
   if(NOT P_ALLOW_UNDEFINED)
     target_link_options(${name} PRIVATE "LINKER:-z,defs")
   endif()

@@ -36,6 +36,8 @@ Value operator-(Value a) { return neg(a); }
 Value neg(Value x) { return x.graph->apply1("neg", {x}); }
 Value exp(Value x) { return x.graph->apply1("exp", {x}); }
 Value log(Value x) { return x.graph->apply1("log", {x}); }
+Value sin(Value x) { return x.graph->apply1("sin", {x}); }
+Value cos(Value x) { return x.graph->apply1("cos", {x}); }
 Value sqrt(Value x) { return x.graph->apply1("sqrt", {x}); }
 Value square(Value x) { return x.graph->apply1("square", {x}); }
 Value abs(Value x) { return x.graph->apply1("abs", {x}); }
@@ -206,6 +208,9 @@ void register_elementwise_ops(OpRegistry& r) {
   add_unary(r, "tanh", "hyperbolic tangent",
             [](const PullbackContext& c) { return activation_backward("tanh_backward", c.g(), c.y()); },
             unary_samples(-2, 2));
+  // d sin(x) = g cos(x);  d cos(x) = -g sin(x)
+  add_unary(r, "sin", "sine", [](const PullbackContext& c) { return c.g() * cos(c.x()); }, unary_samples(-3, 3));
+  add_unary(r, "cos", "cosine", [](const PullbackContext& c) { return -(c.g() * sin(c.x())); }, unary_samples(-3, 3));
   // d softplus(x) = g sigmoid(x)
   add_unary(r, "softplus", "log(1 + e^x)",
             [](const PullbackContext& c) { return c.g() * sigmoid(c.x()); }, unary_samples(-3, 3));

@@ -18,13 +18,13 @@ namespace symgrad::fusion {
 namespace {
 
 enum class Ew : std::uint8_t {
-  neg, exp, log, sqrt, square, abs, sign, pow, relu, leaky_relu, sigmoid, tanh, softplus,
+  neg, exp, log, sin, cos, sqrt, square, abs, sign, pow, relu, leaky_relu, sigmoid, tanh, softplus,
   add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout, relu_bwd, tanh_bwd, sigmoid_bwd
 };
 
 const std::map<std::string_view, Ew>& table() {
   static const std::map<std::string_view, Ew> t = {
-      {"neg", Ew::neg}, {"exp", Ew::exp}, {"log", Ew::log}, {"sqrt", Ew::sqrt},
+      {"neg", Ew::neg}, {"exp", Ew::exp}, {"log", Ew::log}, {"sin", Ew::sin}, {"cos", Ew::cos}, {"sqrt", Ew::sqrt},
       {"square", Ew::square}, {"abs", Ew::abs}, {"sign", Ew::sign}, {"pow", Ew::pow},
       {"relu", Ew::relu}, {"leaky_relu", Ew::leaky_relu}, {"sigmoid", Ew::sigmoid},
       {"tanh", Ew::tanh}, {"softplus", Ew::softplus}, {"add", Ew::add}, {"sub", Ew::sub},
@@ -64,6 +64,8 @@ template <class T>
   switch (in.op) {
     case Ew::neg: for (std::int64_t j = 0; j < n; ++j) d[j] = -a[j]; break;
     case Ew::exp: for (std::int64_t j = 0; j < n; ++j) d[j] = std::exp(a[j]); break;
+    case Ew::sin: for (std::int64_t j = 0; j < n; ++j) d[j] = std::sin(a[j]); break;
+    case Ew::cos: for (std::int64_t j = 0; j < n; ++j) d[j] = std::cos(a[j]); break;
     case Ew::log: for (std::int64_t j = 0; j < n; ++j) d[j] = std::log(a[j]); break;
     case Ew::sqrt: for (std::int64_t j = 0; j < n; ++j) d[j] = std::sqrt(a[j]); break;
     case Ew::square: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * a[j]; break;

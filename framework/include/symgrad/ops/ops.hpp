@@ -42,6 +42,8 @@ Value operator-(Value a);
 Value neg(Value x);
 Value exp(Value x);
 Value log(Value x);
+Value sin(Value x);
+Value cos(Value x);
 Value sqrt(Value x);
 Value square(Value x);
 Value abs(Value x);

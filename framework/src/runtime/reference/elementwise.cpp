@@ -64,6 +64,8 @@ void register_elementwise_kernels(OpRegistry& r) {
   k("neg", unary([](auto x, const Attrs&) { return -x; }));
   k("exp", unary([](auto x, const Attrs&) { return std::exp(x); }));
   k("log", unary([](auto x, const Attrs&) { return std::log(x); }));
+  k("sin", unary([](auto x, const Attrs&) { return std::sin(x); }));
+  k("cos", unary([](auto x, const Attrs&) { return std::cos(x); }));
   k("sqrt", unary([](auto x, const Attrs&) { return std::sqrt(x); }));
   k("square", unary([](auto x, const Attrs&) { return x * x; }));
   k("abs", unary([](auto x, const Attrs&) { return std::abs(x); }));
