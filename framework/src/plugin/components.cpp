@@ -150,6 +150,16 @@ void set_learning_rate(VariableStore& store, double lr) {
   t.set(0, lr);
 }
 
+Value Optimizer::update(OptimizerContext& ctx, const ParamGrad&) {
+  throw UsageError(fmt::format("optimizer '{}' is host-driven: it minimizes an Objective with iterate(), it has no "
+                               "update rule to put in a training step",
+                               ctx.optimizer()));
+}
+
+double Optimizer::iterate(Objective&, std::vector<double>&) {
+  throw UsageError("this optimizer writes its update into the training step (update()); it has no host loop");
+}
+
 Value Regularizer::penalty(Graph&, const std::vector<NamedParam>&) { return {}; }
 Value Regularizer::project(const NamedParam&, Value updated) { return updated; }
 

@@ -62,6 +62,10 @@ class GuardedOptimizer final : public Optimizer {
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     return guarded(who_, fmt::format("building the update of '{}'", p.name), [&] { return x_->update(ctx, p); });
   }
+  bool host_driven() const override { return guarded(who_, "saying how it runs", [&] { return x_->host_driven(); }); }
+  double iterate(Objective& f, std::vector<double>& x) override {
+    return guarded(who_, "iterating", [&] { return x_->iterate(f, x); });
+  }
 
  private:
   std::unique_ptr<Optimizer> x_;

@@ -96,7 +96,29 @@ class OptimizerContext {
   std::map<std::string, Value> slot_values_;
 };
 
-/// A first-order optimizer whose update rule is written as graph nodes.
+/// A full-batch objective over one flat vector of parameters, for host-driven optimizers (Newton,
+/// conjugate gradient, BFGS, L-BFGS) that evaluate where their line search needs to. Each call
+/// runs a compiled plan (train/objective.hpp makes one from a graph).
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  /// Number of parameters n.
+  virtual std::size_t size() const = 0;
+  virtual double value(const std::vector<double>& x) = 0;
+  /// f(x), with grad (resized to n) set to its gradient.
+  virtual double value_and_grad(const std::vector<double>& x, std::vector<double>& grad) = 0;
+  /// hv = H(x) v.
+  virtual void hessian_vector_product(const std::vector<double>& x, const std::vector<double>& v,
+                                      std::vector<double>& hv) = 0;
+  /// The dense Hessian, row-major n x n (for n up to a few thousand).
+  virtual void hessian(const std::vector<double>& x, std::vector<double>& h) = 0;
+  /// True when evaluations see different data (minibatches): methods that need one fixed
+  /// function (line searches, curvature pairs) refuse it.
+  virtual bool stochastic() const { return false; }
+};
+
+/// An optimizer. First-order ones write their update rule as graph nodes (update); host-driven
+/// ones (host_driven() true) run their own loop over an Objective (iterate).
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -104,8 +126,13 @@ class Optimizer {
   /// variable ctx.lr(), which the update must use (schedules change the variable).
   virtual double initial_lr() const = 0;
   /// Adds the nodes of one step for `p` and returns p's new value; reads slots with ctx.slot and
-  /// writes them with ctx.set_slot.
-  virtual Value update(OptimizerContext& ctx, const ParamGrad& p) = 0;
+  /// writes them with ctx.set_slot. Host-driven optimizers throw a UsageError.
+  virtual Value update(OptimizerContext& ctx, const ParamGrad& p);
+  /// True for optimizers that drive an Objective from the host instead of adding update nodes.
+  virtual bool host_driven() const { return false; }
+  /// One iteration from x (updated in place); returns f at the new x. The optimizer keeps its
+  /// state (directions, curvature pairs) between calls.
+  virtual double iterate(Objective& f, std::vector<double>& x);
 };
 
 /// The result of building an optimizer's step into a graph.

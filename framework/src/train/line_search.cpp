@@ -1,0 +1,129 @@
+#include "symgrad/train/line_search.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+
+namespace symgrad {
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+std::vector<double> axpy(const std::vector<double>& x, double t, const std::vector<double>& d) {
+  std::vector<double> y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] + t * d[i];
+  return y;
+}
+
+double max_abs(const std::vector<double>& v) {
+  double m = 0.0;
+  for (double e : v) m = std::max(m, std::abs(e));
+  return m;
+}
+
+LineSearchResult backtracking(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
+                              const std::vector<double>& d, double t0, double c1, double shrink, int max_evaluations) {
+  const double slope = dot(g, d);
+  if (!(slope < 0)) throw UsageError(fmt::format("backtracking needs a descent direction (g.d = {})", slope));
+  LineSearchResult r;
+  r.t = t0;
+  for (; r.evaluations < max_evaluations; r.t *= shrink) {
+    r.f = f.value(axpy(x, r.t, d));
+    ++r.evaluations;
+    if (std::isfinite(r.f) && r.f <= fx + c1 * r.t * slope) {
+      r.success = true;
+      return r;
+    }
+  }
+  return r;
+}
+
+namespace {
+
+// The minimizer of the cubic through (t1, f1, d1) and (t2, f2, d2), kept inside [lo, hi]
+// (Nocedal and Wright, equation 3.59); the midpoint when the cubic has no minimizer.
+double cubic_min(double t1, double f1, double d1, double t2, double f2, double d2, double lo, double hi) {
+  const double e1 = d1 + d2 - 3 * (f1 - f2) / (t1 - t2);
+  const double sq = e1 * e1 - d1 * d2;
+  if (sq < 0) return (lo + hi) / 2;
+  const double e2 = std::copysign(std::sqrt(sq), t2 - t1);
+  const double t = t2 - (t2 - t1) * ((d2 + e2 - e1) / (d2 - d1 + 2 * e2));
+  return std::isfinite(t) ? std::clamp(t, lo, hi) : (lo + hi) / 2;
+}
+
+}  // namespace
+
+LineSearchResult strong_wolfe(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
+                              const std::vector<double>& d, double t0, double c1, double c2, double tolerance_change,
+                              int max_evaluations) {
+  const double d0 = dot(g, d);
+  if (!(d0 < 0)) throw UsageError(fmt::format("the strong Wolfe search needs a descent direction (g.d = {})", d0));
+  LineSearchResult r;
+  std::vector<double> gt;
+  auto eval = [&](double t, double& ft, double& dt) {
+    ft = f.value_and_grad(axpy(x, t, d), gt);
+    dt = dot(gt, d);
+    ++r.evaluations;
+  };
+  // Bracketing (Algorithm 3.5): grow t until the interval [prev, t] must hold a Wolfe point.
+  double t_prev = 0, f_prev = fx, d_prev = d0, t = t0, ft = 0, dt = 0;
+  std::vector<double> g_prev = g;
+  double lo = 0, f_lo = fx, d_lo = d0, hi = 0, f_hi = 0, d_hi = 0;
+  std::vector<double> g_lo = g;
+  bool bracketed = false;
+  while (r.evaluations < max_evaluations) {
+    eval(t, ft, dt);
+    if (!std::isfinite(ft) || ft > fx + c1 * t * d0 || (r.evaluations > 1 && ft >= f_prev)) {
+      lo = t_prev, f_lo = f_prev, d_lo = d_prev, g_lo = g_prev;
+      hi = t, f_hi = ft, d_hi = dt;
+      bracketed = true;
+      break;
+    }
+    if (std::abs(dt) <= -c2 * d0) {
+      r.t = t, r.f = ft, r.g = gt, r.success = true;
+      return r;
+    }
+    if (dt >= 0) {
+      lo = t, f_lo = ft, d_lo = dt, g_lo = gt;
+      hi = t_prev, f_hi = f_prev, d_hi = d_prev;
+      bracketed = true;
+      break;
+    }
+    const double next = cubic_min(t_prev, f_prev, d_prev, t, ft, dt, t + 0.01 * (t - t_prev), 10 * t);
+    t_prev = t, f_prev = ft, d_prev = dt, g_prev = gt;
+    t = next;
+  }
+  if (!bracketed) {  // out of evaluations while still growing: the last point
+    r.t = t_prev, r.f = f_prev, r.g = g_prev;
+    return r;
+  }
+  // Zoom (Algorithm 3.6): shrink [lo, hi] around a Wolfe point; lo always satisfies decrease.
+  while (r.evaluations < max_evaluations && std::abs(hi - lo) * std::max(1.0, max_abs(d)) > tolerance_change) {
+    const double a = std::min(lo, hi), b = std::max(lo, hi);
+    double tj = cubic_min(lo, f_lo, d_lo, hi, f_hi, d_hi, a, b);
+    if (std::min(tj - a, b - tj) < 0.1 * (b - a)) tj = (a + b) / 2;  // keep off the ends
+    double fj = 0, dj = 0;
+    eval(tj, fj, dj);
+    if (!std::isfinite(fj) || fj > fx + c1 * tj * d0 || fj >= f_lo) {
+      hi = tj, f_hi = fj, d_hi = dj;
+    } else {
+      if (std::abs(dj) <= -c2 * d0) {
+        r.t = tj, r.f = fj, r.g = gt, r.success = true;
+        return r;
+      }
+      if (dj * (hi - lo) >= 0) hi = lo, f_hi = f_lo, d_hi = d_lo;
+      lo = tj, f_lo = fj, d_lo = dj, g_lo = gt;
+    }
+  }
+  r.t = lo, r.f = f_lo, r.g = g_lo;  // the best point with sufficient decrease
+  return r;
+}
+
+}  // namespace symgrad

@@ -1,0 +1,85 @@
+// newton: damped Newton's method (Levenberg's damping, "A Method for the Solution of Certain
+// Non-Linear Problems in Least Squares", 1944; Nocedal and Wright, "Numerical Optimization",
+// sections 3.3-3.4): the exact Hessian by double symbolic differentiation, d = -(H + mu I)^-1 g,
+// mu raised tenfold until H + mu I is positive definite, then a backtracking line search.
+#include <cmath>
+#include <vector>
+
+#include <symgrad/plugin/plugin.hpp>
+#include <symgrad/train/line_search.hpp>
+
+namespace {
+
+using namespace symgrad;
+
+// Solves A z = b for symmetric A by Cholesky; false when A is not positive definite.
+bool cholesky_solve(std::vector<double> a, std::size_t n, const std::vector<double>& b, std::vector<double>& z) {
+  for (std::size_t j = 0; j < n; ++j) {  // A = L L^T, L stored in the lower triangle of a
+    double d = a[j * n + j];
+    for (std::size_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0)) return false;
+    a[j * n + j] = std::sqrt(d);
+    for (std::size_t i = j + 1; i < n; ++i) {
+      double s = a[i * n + j];
+      for (std::size_t k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = s / a[j * n + j];
+    }
+  }
+  z = b;
+  for (std::size_t i = 0; i < n; ++i) {  // L w = b
+    for (std::size_t k = 0; k < i; ++k) z[i] -= a[i * n + k] * z[k];
+    z[i] /= a[i * n + i];
+  }
+  for (std::size_t i = n; i-- > 0;) {  // L^T z = w
+    for (std::size_t k = i + 1; k < n; ++k) z[i] -= a[k * n + i] * z[k];
+    z[i] /= a[i * n + i];
+  }
+  return true;
+}
+
+class Newton final : public Optimizer {
+ public:
+  explicit Newton(const Hyperparams& h)
+      : damping_(h.real("damping")), max_params_(static_cast<std::size_t>(h.integer("max_params"))) {}
+  double initial_lr() const override { return 1.0; }
+  bool host_driven() const override { return true; }
+
+  double iterate(Objective& f, std::vector<double>& x) override {
+    const std::size_t n = x.size();
+    if (n > max_params_) {
+      throw UsageError("newton forms the dense Hessian: " + std::to_string(n) + " parameters exceed max_params = " +
+                       std::to_string(max_params_) + " (use lbfgs or cg)");
+    }
+    if (f.stochastic()) throw UsageError("newton needs one fixed (full-batch) objective, not minibatches");
+    std::vector<double> g, h, d;
+    const double fx = f.value_and_grad(x, g);
+    f.hessian(x, h);
+    for (double mu = damping_;; mu = std::max(10 * mu, 1e-8)) {  // H + mu I, positive definite
+      std::vector<double> a = h;
+      for (std::size_t i = 0; i < n; ++i) a[i * n + i] += mu;
+      if (cholesky_solve(a, n, g, d)) break;
+      if (mu > 1e12) throw Error("newton: the Hessian stays indefinite even with damping 1e12");
+    }
+    for (double& e : d) e = -e;  // d = -(H + mu I)^-1 g
+    if (!(dot(g, d) < 0)) return fx;  // at a stationary point
+    const LineSearchResult ls = backtracking(f, x, fx, g, d, 1.0);
+    if (!ls.success) return fx;
+    x = axpy(x, ls.t, d);
+    return ls.f;
+  }
+
+ private:
+  double damping_;
+  std::size_t max_params_;
+};
+
+void register_components(PluginRegistrar& r) {
+  r.add_optimizer("newton", "damped Newton's method with the exact Hessian and a backtracking line search",
+                  Schema{real_param("damping", 0.0, "mu in H + mu I (raised until positive definite)").at_least(0),
+                         int_param("max_params", 5000, "largest problem it accepts (the Hessian is dense)").at_least(1)},
+                  [](const Hyperparams& h) { return std::make_unique<Newton>(h); });
+}
+
+}  // namespace
+
+SYMGRAD_PLUGIN("newton", "1.0.0", register_components)
