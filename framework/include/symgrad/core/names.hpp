@@ -7,7 +7,7 @@
 
 namespace symgrad {
 
-/// Levenshtein distance between two strings.
+/// Edit distance (insertions, deletions, substitutions, swaps of neighbours) between two strings.
 std::size_t edit_distance(const std::string& a, const std::string& b);
 
 /// The candidate nearest to `name` (at most 3 edits away), or "" when none is close.
