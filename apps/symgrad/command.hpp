@@ -17,5 +17,6 @@ struct Command {
 
 int plugins_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
+int minimize_command(const std::vector<std::string>& args);
 
 }  // namespace symgrad::cli

@@ -1,0 +1,246 @@
+#include "expression.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "symgrad/ops/ops.hpp"
+
+namespace symgrad::cli {
+
+ExpressionError::ExpressionError(const std::string& text, std::size_t column, const std::string& what)
+    : std::runtime_error(fmt::format("{} at column {}\n  {}\n  {}^", what, column, text, std::string(column - 1, ' '))),
+      column_(column) {}
+
+struct Expression::Node {
+  enum Kind { number, variable, negate, binary, call } kind;
+  double value = 0;         // number
+  std::size_t index = 0;    // variable
+  char op = 0;              // binary: + - * / ^
+  std::string function;     // call
+  std::vector<std::unique_ptr<Node>> args;
+};
+
+namespace {
+
+using Node = Expression::Node;
+
+const std::map<std::string, std::pair<std::function<Value(Value)>, std::function<double(double)>>>& functions() {
+  static const std::map<std::string, std::pair<std::function<Value(Value)>, std::function<double(double)>>> f = {
+      {"exp", {[](Value v) { return exp(v); }, [](double v) { return std::exp(v); }}},
+      {"log", {[](Value v) { return log(v); }, [](double v) { return std::log(v); }}},
+      {"sqrt", {[](Value v) { return sqrt(v); }, [](double v) { return std::sqrt(v); }}},
+      {"sin", {[](Value v) { return sin(v); }, [](double v) { return std::sin(v); }}},
+      {"cos", {[](Value v) { return cos(v); }, [](double v) { return std::cos(v); }}},
+      {"tanh", {[](Value v) { return tanh(v); }, [](double v) { return std::tanh(v); }}},
+      {"abs", {[](Value v) { return abs(v); }, [](double v) { return std::abs(v); }}}};
+  return f;
+}
+
+bool constant(const Node& n) {
+  if (n.kind == Node::variable) return false;
+  for (const auto& a : n.args) {
+    if (!constant(*a)) return false;
+  }
+  return true;
+}
+
+double eval(const Node& n, const std::vector<double>& x) {
+  switch (n.kind) {
+    case Node::number: return n.value;
+    case Node::variable: return x.at(n.index);
+    case Node::negate: return -eval(*n.args[0], x);
+    case Node::call: return functions().at(n.function).second(eval(*n.args[0], x));
+    case Node::binary: {
+      const double a = eval(*n.args[0], x), b = eval(*n.args[1], x);
+      switch (n.op) {
+        case '+': return a + b;
+        case '-': return a - b;
+        case '*': return a * b;
+        case '/': return a / b;
+        default: return std::pow(a, b);
+      }
+    }
+  }
+  return 0;
+}
+
+// Recursive descent:  sum := product (('+' | '-') product)*;  product := unary (('*' | '/') unary)*
+// unary := '-' unary | power;  power := primary ('^' unary)?;  primary := number | name | name '(' sum ')'
+// | '(' sum ')'
+class Parser {
+ public:
+  explicit Parser(const std::string& text) : s_(text) {}
+
+  std::unique_ptr<Node> parse(std::size_t& dimension) {
+    auto n = sum();
+    skip();
+    if (i_ < s_.size()) fail(fmt::format("unexpected '{}'", s_[i_]));
+    dimension = dimension_;
+    return n;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw ExpressionError(s_, i_ + 1, what); }
+  void skip() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool eat(char c) {
+    skip();
+    if (i_ < s_.size() && s_[i_] == c) return ++i_, true;
+    return false;
+  }
+  static std::unique_ptr<Node> make(Node::Kind k) {
+    auto n = std::make_unique<Node>();
+    n->kind = k;
+    return n;
+  }
+  std::unique_ptr<Node> binary(char op, std::unique_ptr<Node> a, std::unique_ptr<Node> b) {
+    auto n = make(Node::binary);
+    n->op = op;
+    n->args.push_back(std::move(a));
+    n->args.push_back(std::move(b));
+    return n;
+  }
+  std::unique_ptr<Node> sum() {
+    auto n = product();
+    for (;;) {
+      if (eat('+')) {
+        n = binary('+', std::move(n), product());
+      } else if (eat('-')) {
+        n = binary('-', std::move(n), product());
+      } else {
+        return n;
+      }
+    }
+  }
+  std::unique_ptr<Node> product() {
+    auto n = unary();
+    for (;;) {
+      if (eat('*')) {
+        n = binary('*', std::move(n), unary());
+      } else if (eat('/')) {
+        n = binary('/', std::move(n), unary());
+      } else {
+        return n;
+      }
+    }
+  }
+  std::unique_ptr<Node> unary() {
+    if (eat('-')) {
+      auto n = make(Node::negate);
+      n->args.push_back(unary());
+      return n;
+    }
+    if (eat('+')) return unary();
+    return power();
+  }
+  std::unique_ptr<Node> power() {
+    auto base = primary();
+    skip();
+    const std::size_t at = i_;
+    if (!eat('^')) return base;
+    auto exponent = unary();
+    if (!constant(*exponent)) {
+      i_ = at;
+      fail("the exponent after '^' must be a constant");
+    }
+    return binary('^', std::move(base), std::move(exponent));
+  }
+  std::unique_ptr<Node> primary() {
+    skip();
+    if (i_ >= s_.size()) fail("expected a number, a variable, a function or '('");
+    const char c = s_[i_];
+    if (c == '(') {
+      ++i_;
+      auto n = sum();
+      if (!eat(')')) fail("expected ')'");
+      return n;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
+      const char* begin = s_.c_str() + i_;
+      char* end = nullptr;
+      const double v = std::strtod(begin, &end);
+      if (end == begin) fail("malformed number");
+      i_ += static_cast<std::size_t>(end - begin);
+      auto n = make(Node::number);
+      n->value = v;
+      return n;
+    }
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      const std::size_t start = i_;
+      while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_')) ++i_;
+      const std::string name = s_.substr(start, i_ - start);
+      if (functions().count(name)) {
+        if (!eat('(')) fail(fmt::format("expected '(' after {}", name));
+        auto n = make(Node::call);
+        n->function = name;
+        n->args.push_back(sum());
+        if (!eat(')')) fail("expected ')'");
+        return n;
+      }
+      std::size_t index = 0;
+      if (name == "x" || name == "y") {
+        index = name == "x" ? 0 : 1;
+      } else if (name.size() > 1 && name[0] == 'x' &&
+                 name.find_first_not_of("0123456789", 1) == std::string::npos && name.size() < 8) {
+        index = static_cast<std::size_t>(std::stoul(name.substr(1)));
+      } else {
+        i_ = start;
+        fail(fmt::format("unknown name '{}' (variables: x, y or x0, x1, ...; functions: exp, log, sqrt, sin, cos, "
+                         "tanh, abs)",
+                         name));
+      }
+      dimension_ = std::max(dimension_, index + 1);
+      auto n = make(Node::variable);
+      n->index = index;
+      return n;
+    }
+    fail(fmt::format("unexpected '{}'", c));
+  }
+
+  const std::string& s_;
+  std::size_t i_ = 0;
+  std::size_t dimension_ = 0;
+};
+
+Value build_node(const Node& n, Value x, Graph& g) {
+  const DType dt = x.dtype();
+  switch (n.kind) {
+    case Node::number: return g.scalar(n.value, dt);
+    case Node::variable: return reshape(slice(x, {static_cast<std::int64_t>(n.index)}, {1}), Shape{});
+    case Node::negate: return -build_node(*n.args[0], x, g);
+    case Node::call: return functions().at(n.function).first(build_node(*n.args[0], x, g));
+    case Node::binary: {
+      if (n.op == '^') return pow(build_node(*n.args[0], x, g), eval(*n.args[1], {}));
+      Value a = build_node(*n.args[0], x, g), b = build_node(*n.args[1], x, g);
+      switch (n.op) {
+        case '+': return a + b;
+        case '-': return a - b;
+        case '*': return a * b;
+        default: return a / b;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Expression::Expression(const std::string& text) {
+  Parser p(text);
+  root_ = p.parse(dimension_);
+}
+
+Expression::~Expression() = default;
+Expression::Expression(Expression&&) noexcept = default;
+
+Value Expression::build(Value x) const { return build_node(*root_, x, *x.graph); }
+
+double Expression::evaluate(const std::vector<double>& x) const { return eval(*root_, x); }
+
+}  // namespace symgrad::cli

@@ -1,0 +1,101 @@
+#include "plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+
+namespace symgrad::cli {
+
+namespace fs = std::filesystem;
+
+void plot_contours(const std::string& file, const std::string& title, const std::function<double(double, double)>& f,
+                   const std::vector<PlotPath>& paths, const std::vector<std::vector<double>>& extra) {
+  const std::string ext = fs::path(file).extension().string();
+  if (ext != ".svg" && ext != ".png") throw UsageError(fmt::format("--plot '{}': the file must end in .svg or .png", file));
+  // The box: every finite point of the paths and the extra points, padded.
+  double lo[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+  double hi[2] = {-lo[0], -lo[1]};
+  auto take = [&](const std::vector<double>& p) {
+    if (p.size() < 2 || !std::isfinite(p[0]) || !std::isfinite(p[1])) return;
+    for (int k = 0; k < 2; ++k) lo[k] = std::min(lo[k], p[k]), hi[k] = std::max(hi[k], p[k]);
+  };
+  for (const auto& path : paths) for (const auto& p : path.points) take(p);
+  for (const auto& p : extra) take(p);
+  for (int k = 0; k < 2; ++k) {
+    if (!std::isfinite(lo[k])) lo[k] = -1, hi[k] = 1;
+    const double span = std::max(hi[k] - lo[k], 1.0);
+    lo[k] -= 0.15 * span, hi[k] += 0.15 * span;
+  }
+  const fs::path dir = fs::temp_directory_path() / fmt::format("symgrad-plot-{}", static_cast<long>(::getpid()));
+  fs::create_directories(dir);
+  // The grid, and contour levels at quantiles of its values (they follow the function's scale).
+  const int n = 101;
+  std::vector<double> values;
+  {
+    std::ofstream grid(dir / "grid.dat");
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < n; ++j) {
+        const double x = lo[0] + (hi[0] - lo[0]) * i / (n - 1), y = lo[1] + (hi[1] - lo[1]) * j / (n - 1);
+        const double v = f(x, y);
+        grid << fmt::format("{:.10g} {:.10g} {:.10g}\n", x, y, v);
+        if (std::isfinite(v)) values.push_back(v);
+      }
+      grid << "\n";
+    }
+  }
+  std::sort(values.begin(), values.end());
+  std::string levels;
+  for (int q = 1; q <= 18 && !values.empty(); ++q) {
+    const double u = std::pow(q / 19.0, 2.0);  // denser near the minimum
+    const double v = values[static_cast<std::size_t>(u * static_cast<double>(values.size() - 1))];
+    levels += fmt::format("{}{:.6g}", levels.empty() ? "" : ",", v);
+  }
+  std::string plots = fmt::format("'{}' with lines lc rgb '#b0b0b0' notitle", (dir / "contours.dat").string());
+  for (std::size_t r = 0; r < paths.size(); ++r) {
+    const fs::path data = dir / fmt::format("path{}.dat", r);
+    std::ofstream out(data);
+    for (const auto& p : paths[r].points) {
+      if (p.size() >= 2 && std::isfinite(p[0]) && std::isfinite(p[1])) out << fmt::format("{:.10g} {:.10g}\n", p[0], p[1]);
+    }
+    plots += fmt::format(", '{}' with linespoints pt 7 ps 0.4 lw 1.5 title '{}'", data.string(), paths[r].label);
+  }
+  {
+    std::ofstream script(dir / "plot.gp");
+    script << "set table '" << (dir / "contours.dat").string() << "'\n"
+           << "set view map\nunset surface\nset contour base\n"
+           << (levels.empty() ? "" : "set cntrparam levels discrete " + levels + "\n")
+           << "splot '" << (dir / "grid.dat").string() << "' with lines\nunset table\nreset\n"
+           << (ext == ".svg" ? "set terminal svg size 800,640 dynamic font 'sans,11'\n"
+                             : "set terminal png size 800,640\n")
+           << "set output '" << file << "'\n"
+           << "set title '" << title << "' noenhanced\nset key below noenhanced\n"
+           << fmt::format("set xrange [{}:{}]\nset yrange [{}:{}]\n", lo[0], hi[0], lo[1], hi[1])
+           << "set xlabel 'x0'\nset ylabel 'x1'\n"
+           << "plot " << plots << "\n";
+  }
+  const std::string command = fmt::format("gnuplot '{}' 2> '{}'", (dir / "plot.gp").string(), (dir / "errors.txt").string());
+  const int status = std::system(command.c_str());
+  std::string errors;
+  {
+    std::ifstream in(dir / "errors.txt");
+    errors.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  fs::remove_all(dir);
+  if (status != 0) {
+    throw Error(fmt::format("gnuplot could not draw '{}' (exit status {}){}{}", file, status,
+                            errors.empty() ? "; is gnuplot installed? scripts/setup installs gnuplot-nox" : ":\n",
+                            errors));
+  }
+}
+
+}  // namespace symgrad::cli

@@ -1,0 +1,20 @@
+#pragma once
+// Contour plots of a 2-D function with optimizer paths, drawn by gnuplot (Debian's gnuplot-nox).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace symgrad::cli {
+
+struct PlotPath {
+  std::string label;
+  std::vector<std::vector<double>> points;  // (x0, x1) per step
+};
+
+/// Draws the contours of f over a box around the paths (and `extra` points) and the paths on
+/// one picture, into `file` (.svg or .png). Throws Error if gnuplot fails or is missing.
+void plot_contours(const std::string& file, const std::string& title, const std::function<double(double, double)>& f,
+                   const std::vector<PlotPath>& paths, const std::vector<std::vector<double>>& extra);
+
+}  // namespace symgrad::cli

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# symgrad minimize as a user runs it: the trace's rows and precision, an expression solved by
+# Newton, a comparison plot, and errors that point at the column. Usage: minimize_test.sh SYMGRAD DATA_DIR
+set -euo pipefail
+symgrad=$1
+data=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# sphere x0^2 + x1^2 from (1, 1), sgd lr 0.25: x halves each step (the gradient is 2x); row k is
+# the point before step k, the last row the point after the last step
+"$symgrad" minimize --function sphere --optimizer sgd --set lr=0.25 --steps 2 --trace "$work/t.csv" > /dev/null
+diff "$data/sphere_sgd.csv" "$work/t.csv"
+
+# full double precision: one step of lr 0.5 on (x - 1/3)^2 from 0 lands on 1/3, written with
+# the 17 digits that read back to the same double
+"$symgrad" minimize --expr "(x - 1/3)^2" --start 0 --optimizer sgd:lr=0.5 --steps 1 --trace "$work/n.csv" > /dev/null
+grep -q '^1,0,0.33333333333333331$' "$work/n.csv" || { cat "$work/n.csv"; exit 1; }
+
+# an expression with a minimum at (3, -1): one Newton step lands on it
+"$symgrad" minimize --expr "(x - 3)^2 + 2*(y + 1)^2" --optimizer newton --steps 1 | grep -q "(3, -1)"
+
+# several optimizers: one trace each, and one picture
+"$symgrad" minimize --function himmelblau --optimizer adam:lr=0.1 --optimizer lbfgs --steps 30 \
+  --trace "$work/h.csv" --plot "$work/h.svg" > /dev/null
+test -s "$work/h-adam_lr_0.1.csv" && test -s "$work/h-lbfgs.csv"
+grep -q "<svg" "$work/h.svg"
+
+# errors: exit status 2, the column shown
+set +e
+out=$("$symgrad" minimize --expr "x + * y" --optimizer sgd 2>&1); status=$?
+set -e
+test $status -eq 2 || { echo "status $status"; exit 1; }
+echo "$out" | grep -q "column 5"
+echo "minimize test passed"
