@@ -12,6 +12,15 @@ trap 'rm -rf "$work"' EXIT
 "$symgrad" minimize --function sphere --optimizer sgd --set lr=0.25 --steps 2 --trace "$work/t.csv" > /dev/null
 diff "$data/sphere_sgd.csv" "$work/t.csv"
 
+# a step schedule halving the rate each step (0.25, 0.125, 0.0625): 1 -> 0.5 -> 0.375 -> 0.328125
+"$symgrad" minimize --function sphere --optimizer sgd:lr=0.25 --steps 3 --schedule step:step_size=1,gamma=0.5 \
+  --trace "$work/s.csv" > /dev/null
+diff "$data/sphere_sgd_step_schedule.csv" "$work/s.csv"
+
+# clipping each gradient element to 0.5 (the gradient is 2 at (1, 1)): 1 - 0.25 * 0.5 = 0.875
+"$symgrad" minimize --function sphere --optimizer sgd:lr=0.25 --steps 1 --clip-value 0.5 --trace "$work/c.csv" > /dev/null
+grep -q '^1,1.53125,0.875,0.875$' "$work/c.csv" || { cat "$work/c.csv"; exit 1; }
+
 # full double precision: one step of lr 0.5 on (x - 1/3)^2 from 0 lands on 1/3, written with
 # the 17 digits that read back to the same double
 "$symgrad" minimize --expr "(x - 1/3)^2" --start 0 --optimizer sgd:lr=0.5 --steps 1 --trace "$work/n.csv" > /dev/null

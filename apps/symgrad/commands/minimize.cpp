@@ -17,6 +17,8 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
+#include "symgrad/train/clipping.hpp"
+#include "symgrad/train/lr_schedule.hpp"
 #include "symgrad/train/objective.hpp"
 
 namespace symgrad::cli {
@@ -67,7 +69,13 @@ std::string point_text(const std::vector<double>& x) {
   return "(" + s + ")";
 }
 
-void run_first_order(const Problem& problem, Run& run, Optimizer& opt, DType dtype, int steps) {
+// Learning-rate schedule and gradient clipping of the first-order runs.
+struct StepOptions {
+  std::unique_ptr<LrSchedule> schedule;
+  double clip_norm = 0, clip_value = 0;
+};
+
+void run_first_order(const Problem& problem, Run& run, Optimizer& opt, DType dtype, int steps, const StepOptions& so) {
   Graph g;
   const auto n = static_cast<std::int64_t>(problem.dim);
   Value x = g.variable("x", {dtype, Shape{n}});
@@ -77,9 +85,14 @@ void run_first_order(const Problem& problem, Run& run, Optimizer& opt, DType dty
   CompileOptions o;
   o.backend = dtype == DType::f64 ? "reference" : "onednn";
   Plan value = compile(g, {loss}, o);
-  o.updates = build_optimizer_step(opt, run.optimizer, g, {x}, gradients(loss, {x}), store).updates;
+  std::vector<Value> grads = gradients(loss, {x});
+  if (so.clip_norm > 0) grads = clip_by_global_norm(grads, so.clip_norm);
+  if (so.clip_value > 0) grads = clip_by_value(grads, so.clip_value);
+  const OptimizerStep built = build_optimizer_step(opt, run.optimizer, g, {x}, grads, store);
+  o.updates = built.updates;
   Plan step = compile(g, {loss}, o);
   for (int k = 0; k < steps; ++k) {
+    if (so.schedule) apply_lr_schedule(store, built, *so.schedule, k);
     run.x.push_back(store.get("x").to_vector());
     run.loss.push_back(step.run({}, &store)[0].get(0));  // the loss at x_k, before the update
     if (!std::isfinite(run.loss.back())) {
@@ -143,15 +156,18 @@ int minimize_command(const std::vector<std::string>& args) {
   po::options_description opts(
       "usage: symgrad minimize (--function NAME | --expr \"EXPR\") [--start x0,x1,...] --optimizer NAME[:k=v,...]...\n"
       "                        [--set key=value ...] [--steps N] [--dtype f64|f32] [--trace FILE.csv]\n"
-      "                        [--plot FILE.svg]\n"
+      "                        [--plot FILE.svg] [--schedule NAME[:k=v,...]] [--clip-norm X] [--clip-value X]\n"
       "Minimizes a function with one or more optimizers (plugins: see 'symgrad plugins --kind optimizer').\n"
       "Functions: rosenbrock, beale, booth, sphere, himmelblau, matyas, mccormick, styblinski_tang,\n"
       "quadratic, saddle, monkey_saddle ('symgrad minimize --list' describes them); rosenbrock, sphere,\n"
       "styblinski_tang and quadratic take --set dim=N, quadratic --set cond=K. Expressions use x, y (or\n"
       "x0..xn), numbers, + - * / ^, parentheses, exp, log, sqrt, sin, cos, tanh, abs. The trace has the\n"
       "header step,loss,x0,...: row k is the point before step k, the last row the point after the last\n"
-      "step (with several optimizers, one file each: FILE-<optimizer>.csv). Options");
-  std::string function, expr, start_text, trace, plot, dtype_text = "f64";
+      "step (with several optimizers, one file each: FILE-<optimizer>.csv). Schedules (first-order\n"
+      "optimizers): constant, step, multistep, exponential, inverse_time, cosine, each with warmup_steps.\n"
+      "Options");
+  std::string function, expr, start_text, trace, plot, dtype_text = "f64", schedule_spec;
+  double clip_norm = 0, clip_value = 0;
   std::vector<std::string> optimizers, sets;
   int steps = 100;
   opts.add_options()("help,h", "this help")("list", "describe the built-in functions")(
@@ -161,7 +177,10 @@ int minimize_command(const std::vector<std::string>& args) {
       "set", po::value(&sets), "key=value for the optimizers, or dim / cond for the function (repeatable)")(
       "steps", po::value(&steps)->default_value(100), "steps (iterations for host-driven optimizers)")(
       "dtype", po::value(&dtype_text)->default_value("f64"), "f64 (reference backend) or f32 (onednn)")(
-      "trace", po::value(&trace), "write the trace as CSV")("plot", po::value(&plot), "draw a 2-D function's contours with the paths (.svg, .png)");
+      "trace", po::value(&trace), "write the trace as CSV")("plot", po::value(&plot), "draw a 2-D function's contours with the paths (.svg, .png)")(
+      "schedule", po::value(&schedule_spec), "learning-rate schedule, with settings after ':'")(
+      "clip-norm", po::value(&clip_norm), "clip the gradient to this global norm")(
+      "clip-value", po::value(&clip_value), "clip each gradient element to [-X, X]");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(opts).run(), vm);
   po::notify(vm);
@@ -233,6 +252,21 @@ int minimize_command(const std::vector<std::string>& args) {
     }
   }
 
+  StepOptions step_options;
+  step_options.clip_norm = clip_norm;
+  step_options.clip_value = clip_value;
+  if (vm.count("clip-norm") && !(clip_norm > 0)) throw UsageError("--clip-norm must be > 0");
+  if (vm.count("clip-value") && !(clip_value > 0)) throw UsageError("--clip-value must be > 0");
+  if (!schedule_spec.empty()) {
+    const auto colon = schedule_spec.find(':');
+    const std::string name = schedule_spec.substr(0, colon);
+    const Schema schema = lr_schedule_schema(name);
+    Settings settings;
+    if (colon != std::string::npos) {
+      for (const auto& kv : split(schedule_spec.substr(colon + 1), ',')) settings.insert(parse_setting(kv, schema));
+    }
+    step_options.schedule = make_lr_schedule(name, settings);
+  }
   auto& registry = PluginRegistry::global();
   std::vector<Run> runs;
   for (const auto& spec : optimizers) {
@@ -245,7 +279,10 @@ int minimize_command(const std::vector<std::string>& args) {
     if (colon != std::string::npos) {
       for (const auto& kv : split(spec.substr(colon + 1), ',')) own.push_back(kv);
     }
-    for (const auto& kv : own) run.settings.insert_or_assign(parse_setting(kv, info.schema).first, parse_setting(kv, info.schema).second);
+    for (const auto& kv : own) {
+      auto [key, value] = parse_setting(kv, info.schema);
+      run.settings.insert_or_assign(key, value);
+    }
     runs.push_back(std::move(run));
   }
   fmt::print("{} in {} dimensions from {}{}; {} steps, {} on the {} backend\n", problem.name, problem.dim,
@@ -255,9 +292,12 @@ int minimize_command(const std::vector<std::string>& args) {
   for (auto& run : runs) {
     auto opt = registry.make_optimizer(run.optimizer, run.settings);
     if (opt->host_driven()) {
+      if (step_options.schedule || clip_norm > 0 || clip_value > 0) {
+        throw UsageError(fmt::format("{} is host-driven: --schedule and clipping apply to first-order optimizers", run.optimizer));
+      }
       run_host(problem, run, *opt, dtype, steps);
     } else {
-      run_first_order(problem, run, *opt, dtype, steps);
+      run_first_order(problem, run, *opt, dtype, steps, step_options);
     }
     fmt::print("{:32} {:>14.6e}  {}{}\n", run.label, run.loss.back(), point_text(run.x.back()),
                run.stopped.empty() ? "" : "  (stopped: " + run.stopped + ")");

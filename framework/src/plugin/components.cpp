@@ -1,12 +1,15 @@
 #include "symgrad/plugin/components.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
 #include "symgrad/ops/ops.hpp"
 #include "symgrad/plugin/registrar.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/lr_schedule.hpp"
 
 namespace symgrad {
 
@@ -47,10 +50,11 @@ Value variable_of(Graph& g, const std::string& name, const TensorType& type) {
 
 }  // namespace
 
-OptimizerContext::OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype)
+OptimizerContext::OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype,
+                                   const std::string& lr_variable)
     : graph_(&graph), optimizer_(std::move(optimizer)), store_(&store), dtype_(dtype) {
   const TensorType scalar{dtype, Shape{}};
-  lr_ = variable_of(graph, kLr, scalar);
+  lr_ = variable_of(graph, lr_variable, scalar);
   step_ = variable_of(graph, kStep, scalar);
 }
 
@@ -96,9 +100,18 @@ void OptimizerContext::add_update(const std::string& variable, Value next) {
   updates_.emplace_back(variable, next);
 }
 
-OptimizerStep build_optimizer_step(Optimizer& optimizer, const std::string& name, Graph& graph,
-                                   const std::vector<Value>& params, const std::vector<Value>& grads,
-                                   VariableStore& store) {
+namespace {
+
+// One group of parameters: its optimizer (made for the group's settings), its learning-rate
+// variable and which parameters it updates.
+struct Member {
+  Optimizer* optimizer;
+  std::string lr_name;
+  std::vector<std::size_t> params;
+};
+
+OptimizerStep build_groups(const std::vector<Member>& members, const std::string& name, Graph& graph,
+                           const std::vector<Value>& params, const std::vector<Value>& grads, VariableStore& store) {
   if (params.size() != grads.size()) {
     throw UsageError(fmt::format("optimizer '{}': {} parameters but {} gradients", name, params.size(), grads.size()));
   }
@@ -122,27 +135,88 @@ OptimizerStep build_optimizer_step(Optimizer& optimizer, const std::string& name
   // Variables this call adds to the store are taken out again if it fails: nothing half-made.
   const std::vector<std::string> before = store.names();
   try {
-    OptimizerContext ctx(graph, name, store, dtype);
-    if (!store.has(kLr)) store.set(kLr, Tensor::scalar(dtype, optimizer.initial_lr()));
-    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(dtype, 0.0));
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const ParamGrad p{params[i].producer().name, params[i], grads[i]};
-      Value next = optimizer.update(ctx, p);
-      if (!next.valid() || next.type() != p.param.type()) {
-        throw UsageError(fmt::format("optimizer '{}' returned {} as the new value of '{}' ({})", name,
-                                     next.valid() ? next.type().to_string() : "nothing", p.name,
-                                     p.param.type().to_string()));
+    OptimizerStep out;
+    std::set<std::string> lrs;
+    for (const Member& m : members) {
+      if (m.params.empty()) continue;
+      OptimizerContext ctx(graph, name, store, dtype, m.lr_name);
+      if (!store.has(m.lr_name)) store.set(m.lr_name, Tensor::scalar(dtype, m.optimizer->initial_lr()));
+      if (lrs.insert(m.lr_name).second) out.learning_rates.emplace_back(m.lr_name, m.optimizer->initial_lr());
+      for (std::size_t i : m.params) {
+        const ParamGrad p{params[i].producer().name, params[i], grads[i]};
+        Value next = m.optimizer->update(ctx, p);
+        if (!next.valid() || next.type() != p.param.type()) {
+          throw UsageError(fmt::format("optimizer '{}' returned {} as the new value of '{}' ({})", name,
+                                       next.valid() ? next.type().to_string() : "nothing", p.name,
+                                       p.param.type().to_string()));
+        }
+        ctx.add_update(p.name, next);
       }
-      ctx.add_update(p.name, next);
+      out.updates.insert(ctx.updates().begin(), ctx.updates().end());
+      out.slots.insert(out.slots.end(), ctx.slots().begin(), ctx.slots().end());
     }
-    ctx.add_update(kStep, ctx.step());
-    return {{ctx.updates().begin(), ctx.updates().end()}, ctx.slots()};
+    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(dtype, 0.0));
+    Value step = variable_of(graph, kStep, TensorType{dtype, Shape{}});
+    out.updates[kStep] = step + 1.0;
+    return out;
   } catch (...) {
     for (const auto& n : store.names()) {
       if (!std::binary_search(before.begin(), before.end(), n)) store.erase(n);
     }
     throw;
   }
+}
+
+// Glob match with '*' (any run of characters) and '?' (one character).
+bool glob(const char* p, const char* s) {
+  if (*p == '\0') return *s == '\0';
+  if (*p == '*') return glob(p + 1, s) || (*s != '\0' && glob(p, s + 1));
+  return *s != '\0' && (*p == '?' || *p == *s) && glob(p + 1, s + 1);
+}
+
+}  // namespace
+
+bool name_matches(const std::string& pattern, const std::string& name) { return glob(pattern.c_str(), name.c_str()); }
+
+OptimizerStep build_optimizer_step(Optimizer& optimizer, const std::string& name, Graph& graph,
+                                   const std::vector<Value>& params, const std::vector<Value>& grads,
+                                   VariableStore& store) {
+  std::vector<std::size_t> all(params.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  return build_groups({Member{&optimizer, kLr, all}}, name, graph, params, grads, store);
+}
+
+OptimizerStep build_optimizer_step(const std::string& name, const Settings& settings,
+                                   const std::vector<ParamGroup>& groups, Graph& graph,
+                                   const std::vector<Value>& params, const std::vector<Value>& grads,
+                                   VariableStore& store) {
+  auto& registry = PluginRegistry::global();
+  std::vector<std::unique_ptr<Optimizer>> made;
+  std::vector<Member> members;
+  made.push_back(registry.make_optimizer(name, settings));
+  members.push_back({made.back().get(), kLr, {}});
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    Settings merged = settings;
+    for (const auto& [k, v] : groups[g].settings) merged.insert_or_assign(k, v);
+    made.push_back(registry.make_optimizer(name, merged));
+    // a group that sets its own learning rate gets its own variable; the others share the main one
+    const std::string lr = groups[g].settings.count("lr") ? fmt::format("{}/{}", kLr, g) : kLr;
+    members.push_back({made.back().get(), lr, {}});
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const std::string& pname = params[i].producer().name;
+    std::size_t m = 0;
+    for (std::size_t g = 0; g < groups.size() && m == 0; ++g) {
+      if (name_matches(groups[g].pattern, pname)) m = g + 1;
+    }
+    members[m].params.push_back(i);
+  }
+  return build_groups(members, name, graph, params, grads, store);
+}
+
+void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
+                       std::int64_t steps_taken) {
+  for (const auto& [name, lr0] : step.learning_rates) store.get(name).set(0, schedule.lr(lr0, steps_taken));
 }
 
 void set_learning_rate(VariableStore& store, double lr) {

@@ -110,6 +110,9 @@ ParamSpec int_param(std::string name, std::int64_t default_value, std::string do
 ParamSpec bool_param(std::string name, bool default_value, std::string doc) {
   return spec(std::move(name), ParamType::boolean, default_value, std::move(doc));
 }
+ParamSpec string_param(std::string name, std::string default_value, std::string doc) {
+  return spec(std::move(name), ParamType::string, std::move(default_value), std::move(doc));
+}
 ParamSpec choice_param(std::string name, std::string default_value, std::vector<std::string> choices,
                        std::string doc) {
   ParamSpec s = spec(std::move(name), ParamType::string, std::move(default_value), std::move(doc));

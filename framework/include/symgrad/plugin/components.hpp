@@ -62,14 +62,16 @@ struct ParamGrad {
 /// values (changing them never recompiles), and the slots.
 class OptimizerContext {
  public:
-  OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype);
+  /// `lr_variable`: the scalar variable holding this context's learning rate.
+  OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype,
+                   const std::string& lr_variable = "optimizer/lr");
 
   Graph& graph() const { return *graph_; }
   const std::string& optimizer() const { return optimizer_; }
   /// The parameters' dtype (for constants: graph().scalar(v, dtype())).
   DType dtype() const { return dtype_; }
-  /// The learning rate: the scalar variable "optimizer/lr" (set it in the store, or with
-  /// set_learning_rate, between steps).
+  /// The learning rate: a scalar variable ("optimizer/lr", or a parameter group's own) that
+  /// schedules set in the store between steps.
   Value lr() const { return lr_; }
   /// t, the number of this step (1 at the first): "optimizer/step" + 1.
   Value step() const;
@@ -140,7 +142,20 @@ struct OptimizerStep {
   /// variable -> new value, for CompileOptions::updates: parameters, slots, the step count.
   std::map<std::string, Value> updates;
   std::vector<std::string> slots;  ///< slot variable names
+  /// The learning-rate variables and the rate each starts with: "optimizer/lr", and
+  /// "optimizer/lr/<i>" for parameter group i when it sets its own lr.
+  std::vector<std::pair<std::string, double>> learning_rates;
 };
+
+/// Parameters whose names match `pattern` take this group's settings over the optimizer's (e.g.
+/// no weight decay on biases: {"*/b", {{"weight_decay", 0.0}}}). The first matching group wins.
+struct ParamGroup {
+  std::string pattern;  ///< glob over parameter names: * any run of characters, ? one character
+  Settings settings;
+};
+
+/// True when `name` matches the glob `pattern`.
+bool name_matches(const std::string& pattern, const std::string& name);
 
 /// Builds one step of `optimizer` (registered as `name`, which names its slots) for `params`
 /// (variables of one floating dtype) given their `grads`: declares "optimizer/lr" (first set to
@@ -150,8 +165,22 @@ OptimizerStep build_optimizer_step(Optimizer& optimizer, const std::string& name
                                    const std::vector<Value>& params, const std::vector<Value>& grads,
                                    VariableStore& store);
 
+/// One step of the optimizer plugin `name` with `settings`, and per-group settings for the
+/// parameters that match a group's pattern (each group its own optimizer instance; the slots are
+/// named by parameter either way).
+OptimizerStep build_optimizer_step(const std::string& name, const Settings& settings,
+                                   const std::vector<ParamGroup>& groups, Graph& graph,
+                                   const std::vector<Value>& params, const std::vector<Value>& grads,
+                                   VariableStore& store);
+
 /// Sets the learning rate of later steps (no recompilation).
 void set_learning_rate(VariableStore& store, double lr);
+
+class LrSchedule;
+/// Sets every learning-rate variable of `step` to the schedule's rate after `steps_taken` steps,
+/// from the rate it started with (run it before each step; no recompilation).
+void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
+                       std::int64_t steps_taken);
 
 // ---------------------------------------------------------------------------------------------
 // Regularizers and strategies act at the trainer's named points.

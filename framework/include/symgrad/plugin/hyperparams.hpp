@@ -50,6 +50,7 @@ struct ParamSpec {
 ParamSpec real_param(std::string name, double default_value, std::string doc);
 ParamSpec int_param(std::string name, std::int64_t default_value, std::string doc);
 ParamSpec bool_param(std::string name, bool default_value, std::string doc);
+ParamSpec string_param(std::string name, std::string default_value, std::string doc);
 ParamSpec choice_param(std::string name, std::string default_value, std::vector<std::string> choices,
                        std::string doc);
 
