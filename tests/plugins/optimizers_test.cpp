@@ -7,7 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <filesystem>
+
+#include <unistd.h>
+
 #include "optimizer_runs.hpp"
+#include "symgrad/io/variables_file.hpp"
 
 namespace symgrad {
 namespace {
@@ -99,6 +105,53 @@ TEST(OptimizerPlugins, RefuseSettingsOutsideTheirRangesSayingWhy) {
   EXPECT_NE(message("adam", {{"eps", 0.0}}).find("'eps' = 0 is out of range: allowed > 0"), std::string::npos);
   EXPECT_NE(message("rmsprop", {{"alpha", 1.5}}).find("allowed [0, 1)"), std::string::npos);
   EXPECT_NE(message("adagrad", {{"eps", -1.0}}).find("allowed > 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Adam's state (moments, step count, learning rate) is keyed by name: three steps, a save and a
+// load into a new store and a new plan, two more steps give bitwise the run of five.
+TEST(OptimizerState, SavedLoadedAndContinuedIsBitwiseTheSame) {
+  auto build = [](VariableStore& store, std::unique_ptr<Graph>& g) {
+    g = std::make_unique<Graph>();
+    auto w = g->variable("layer/W", {DType::f32, Shape{3}});
+    auto loss = sum(square(w * w - 0.5f));
+    auto opt = PluginRegistry::global().make_optimizer("adam", {{"lr", 0.05}, {"amsgrad", true}});
+    CompileOptions o;
+    o.updates = build_optimizer_step(*opt, "adam", *g, {w}, gradients(loss, {w}), store).updates;
+    return compile(*g, {loss}, o);
+  };
+  auto start = [] {
+    VariableStore s;
+    s.set("layer/W", Tensor::from(DType::f32, Shape{3}, {0.9, -0.3, 0.2}));
+    return s;
+  };
+  VariableStore straight = start();
+  std::unique_ptr<Graph> g1;
+  Plan p1 = build(straight, g1);
+  for (int i = 0; i < 5; ++i) p1.run({}, &straight);
+
+  VariableStore first = start();
+  std::unique_ptr<Graph> g2;
+  Plan p2 = build(first, g2);
+  for (int i = 0; i < 3; ++i) p2.run({}, &first);
+  const std::string file = std::filesystem::temp_directory_path() / ("symgrad-adam-state-" + std::to_string(::getpid()));
+  save_variables(first, file);
+  VariableStore resumed = load_variables(file);
+  std::filesystem::remove(file);
+  EXPECT_TRUE(resumed.has("layer/W/adam/exp_avg"));
+  EXPECT_TRUE(resumed.has("layer/W/adam/max_exp_avg_sq"));
+  std::unique_ptr<Graph> g3;
+  Plan p3 = build(resumed, g3);  // slots found in the store keep their values
+  for (int i = 0; i < 2; ++i) p3.run({}, &resumed);
+  ASSERT_EQ(straight.names(), resumed.names());
+  for (const auto& n : straight.names()) {
+    EXPECT_EQ(std::memcmp(straight.get(n).raw(), resumed.get(n).raw(), straight.get(n).nbytes()), 0) << n;
+  }
 }
 
 }  // namespace

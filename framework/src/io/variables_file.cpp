@@ -1,0 +1,165 @@
+#include "symgrad/io/variables_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+
+namespace symgrad {
+
+namespace {
+
+constexpr char kMagic[8] = {'S', 'Y', 'M', 'G', 'R', 'A', 'D', 'V'};
+constexpr std::uint32_t kVersion = 1;
+
+std::uint64_t fnv1a(const void* data, std::size_t n) {
+  auto* p = static_cast<const unsigned char*>(data);
+  std::uint64_t h = 14695981039346656037ull;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+// Reads from a buffer, failing with the file's name when it runs out.
+class Reader {
+ public:
+  Reader(const std::string& data, const std::string& path) : d_(data), path_(path) {}
+  template <class T>
+  T get(const char* what) {
+    need(sizeof(T), what);
+    T v;
+    std::memcpy(&v, d_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+  const char* take(std::size_t n, const char* what) {
+    need(n, what);
+    const char* p = d_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  bool done() const { return at_ == d_.size(); }
+
+ private:
+  void need(std::size_t n, const char* what) const {
+    if (n > d_.size() - at_) {
+      throw Error(fmt::format("'{}' is truncated: {} needs {} bytes at offset {}, the file has {}", path_, what, n, at_,
+                              d_.size()));
+    }
+  }
+  const std::string& d_;
+  const std::string& path_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+void save_variables(const VariableStore& store, const std::string& path) {
+  std::string out(kMagic, sizeof kMagic);
+  put(out, kVersion);
+  const auto names = store.names();
+  put(out, static_cast<std::uint64_t>(names.size()));
+  for (const auto& name : names) {
+    const Tensor& t = store.get(name);
+    put(out, static_cast<std::uint32_t>(name.size()));
+    out += name;
+    put(out, static_cast<std::uint8_t>(t.dtype()));
+    put(out, static_cast<std::uint32_t>(t.shape().rank()));
+    for (std::size_t i = 0; i < t.shape().rank(); ++i) put(out, static_cast<std::int64_t>(t.shape()[i]));
+    put(out, static_cast<std::uint64_t>(t.nbytes()));
+    out.append(static_cast<const char*>(t.raw()), t.nbytes());
+    put(out, fnv1a(t.raw(), t.nbytes()));
+  }
+  const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(::getpid()));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw Error(fmt::format("cannot write '{}': {}", tmp, std::strerror(errno)));
+  std::size_t written = 0;
+  while (written < out.size()) {
+    const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      std::remove(tmp.c_str());
+      throw Error(fmt::format("cannot write '{}': {}", tmp, std::strerror(err)));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("cannot save '{}': {}", path, std::strerror(err)));
+  }
+  // the rename itself reaches the disk with the folder
+  const std::string dir = std::filesystem::absolute(path).parent_path().string();
+  const int dfd = ::open(dir.c_str(), O_RDONLY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+VariableStore load_variables(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("cannot open '{}'", path));
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Reader r(data, path);
+  if (std::memcmp(r.take(sizeof kMagic, "the magic"), kMagic, sizeof kMagic) != 0) {
+    throw Error(fmt::format("'{}' is not a symgrad variables file (bad magic)", path));
+  }
+  const auto version = r.get<std::uint32_t>("the version");
+  if (version != kVersion) {
+    throw Error(fmt::format("'{}' has format version {}; this symgrad reads version {}", path, version, kVersion));
+  }
+  const auto count = r.get<std::uint64_t>("the count");
+  VariableStore store;
+  for (std::uint64_t k = 0; k < count; ++k) {
+    const auto len = r.get<std::uint32_t>("a name's length");
+    const std::string name(r.take(len, "a name"), len);
+    const auto dtype = r.get<std::uint8_t>("a dtype");
+    if (dtype > static_cast<std::uint8_t>(DType::i64)) {
+      throw Error(fmt::format("'{}': tensor '{}' has an unknown dtype code {}", path, name, dtype));
+    }
+    const auto rank = r.get<std::uint32_t>("a rank");
+    if (rank > 16) throw Error(fmt::format("'{}': tensor '{}' has rank {}", path, name, rank));
+    std::vector<std::int64_t> dims(rank);
+    for (auto& d : dims) d = r.get<std::int64_t>("a dimension");
+    const auto nbytes = r.get<std::uint64_t>("a byte count");
+    const char* bytes = r.take(nbytes, "tensor data");  // checked against the file before allocating
+    const auto hash = r.get<std::uint64_t>("a checksum");
+    Shape shape;
+    try {
+      shape = Shape(dims);
+    } catch (const ShapeError& e) {
+      throw Error(fmt::format("'{}': tensor '{}' has a bad shape: {}", path, name, e.what()));
+    }
+    const TensorType type{static_cast<DType>(dtype), shape};
+    if (!type.shape.is_static() ||
+        static_cast<std::uint64_t>(type.shape.numel()) * dtype_size(type.dtype) != nbytes) {
+      throw Error(fmt::format("'{}': tensor '{}' is {} but holds {} bytes", path, name, type.to_string(), nbytes));
+    }
+    if (fnv1a(bytes, nbytes) != hash) {
+      throw Error(fmt::format("'{}': tensor '{}' fails its checksum (the file is damaged)", path, name));
+    }
+    Tensor t(type);
+    std::memcpy(t.raw(), bytes, nbytes);
+    store.set(name, t);
+  }
+  if (!r.done()) throw Error(fmt::format("'{}' has bytes after its last tensor", path));
+  return store;
+}
+
+}  // namespace symgrad
