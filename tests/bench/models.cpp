@@ -41,8 +41,9 @@ void finish(TrainStep& s, Value loss, const std::vector<Value>& params, const st
 
 }  // namespace
 
-TrainStep mlp_step(const std::vector<std::int64_t>& widths, std::int64_t batch, const std::string& backend) {
-  TrainStep s;
+MlpLoss mlp_loss(const std::vector<std::int64_t>& widths, std::int64_t batch) {
+  MlpLoss m;
+  TrainStep& s = m.parts;
   Graph& g = *s.graph;
   Value x = g.input("x", {DType::f32, Shape{Shape::kOpen, widths[0]}});
   Value y = g.input("y", {DType::i32, Shape{Shape::kOpen}});
@@ -56,11 +57,17 @@ TrainStep mlp_step(const std::vector<std::int64_t>& widths, std::int64_t batch, 
     h = matmul(h, w) + b;
     if (l + 2 < widths.size()) h = relu(h);
   }
-  Value loss = mean(softmax_cross_entropy(h, y));
+  m.loss = mean(softmax_cross_entropy(h, y));
+  m.params = params;
   s.feeds["x"] = synthetic(Shape{batch, widths[0]});
   s.feeds["y"] = labels(batch, widths.back());
-  finish(s, loss, params, backend);
-  return s;
+  return m;
+}
+
+TrainStep mlp_step(const std::vector<std::int64_t>& widths, std::int64_t batch, const std::string& backend) {
+  MlpLoss m = mlp_loss(widths, batch);
+  finish(m.parts, m.loss, m.params, backend);
+  return std::move(m.parts);
 }
 
 TrainStep cnn_step(std::int64_t batch, const std::string& backend) {

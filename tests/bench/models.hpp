@@ -20,6 +20,15 @@ struct TrainStep {
   double run() { return plan->run(feeds, &store)[0].get(0); }
 };
 
+/// The loss of an MLP with ReLU and softmax cross-entropy on a fixed synthetic batch, f32, with its
+/// parameters: for host-driven optimizers (TrainStep::plan is not set).
+struct MlpLoss {
+  TrainStep parts;
+  Value loss;
+  std::vector<Value> params;
+};
+MlpLoss mlp_loss(const std::vector<std::int64_t>& widths, std::int64_t batch);
+
 /// An MLP with ReLU, softmax cross-entropy and plain SGD (lr 0.01), f32.
 TrainStep mlp_step(const std::vector<std::int64_t>& widths, std::int64_t batch,
                    const std::string& backend);

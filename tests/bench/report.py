@@ -1,6 +1,7 @@
 """Prints the benchmark table of scripts/bench from Google Benchmark's JSON and the PyTorch
 peer's JSON: milliseconds per step, ratios against the hand-written limit and PyTorch, the
-per-node overhead, and the fused-chain bandwidth against a plain copy measured in the same run.
+per-node overhead, the fused-chain and adam plugin bandwidth against a plain copy measured in the
+same run, and L-BFGS's time outside its objective's calls.
 Each figure is the median of the repetitions."""
 import json
 import sys
@@ -26,6 +27,9 @@ def main(bench_path, torch_path):
     copy = bench["Copy/real_time"]["bytes_per_second"]
     chain = bench["AdamLikeChain/real_time"]["bytes_per_second"]
     red_prim, red_own = ms("BiasGradReduction/onednn_primitive"), ms("BiasGradReduction/symgrad")
+    adam = bench["AdamPluginStep/real_time"]["bytes_per_second"]
+    lbfgs = bench["LbfgsMlp/real_time"]
+    vg = ms("MlpValueAndGrad")
     rows = [
         ("MLP 784-1024-1024-10 step, batch 128", f"{mlp:.2f} ms", ""),
         ("  hand-written oneDNN (limit)", f"{hand:.2f} ms", f"symgrad / limit = {mlp / hand:.2f}x (target <= 1.15x)"),
@@ -37,6 +41,11 @@ def main(bench_path, torch_path):
         ("conv bias gradient, oneDNN reduction primitive", f"{red_prim:.2f} ms", ""),
         ("  the onednn backend's own reduction", f"{red_own:.2f} ms", f"{red_prim / red_own:.1f}x faster"),
         ("Adam-like chain over 10M floats", f"{chain / 1e9:.1f} GB/s", f"{100 * chain / copy:.0f}% of copy ({copy / 1e9:.1f} GB/s; target >= 50%)"),
+        ("adam plugin step over 10M parameters", f"{adam / 1e9:.1f} GB/s", f"{100 * adam / copy:.0f}% of copy (target >= 50%)"),
+        ("L-BFGS (history 10) iteration on the MLP", f"{ms('LbfgsMlp'):.2f} ms",
+         f"{lbfgs['calls_per_iteration']:.2f} objective calls of {lbfgs['objective_ms_per_call']:.2f} ms"),
+        ("  time outside the objective's calls", "", f"{100 * lbfgs['host_overhead']:.0f}% of their time (target <= 5%)"),
+        ("  the MLP's value_and_grad alone", f"{vg:.2f} ms", f"training step (with update): {mlp:.2f} ms"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"threads: {peer['threads']}")

@@ -9,6 +9,7 @@
 //   BiasGradReduction     a conv bias gradient [128, 32, 26, 26] -> [1, 32, 1, 1]: oneDNN 2.6's
 //                         reduction primitive vs the onednn backend's own reduction kernel
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -17,6 +18,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "handwritten_mlp.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/objective.hpp"
 #include "models.hpp"
 
 namespace symgrad::bench {
@@ -97,6 +100,92 @@ void AdamLikeChain(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBig * 28);
 }
 BENCHMARK(AdamLikeChain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The adam plugin's update (torch.optim.Adam's rule), through the loader, over 10M parameters:
+// reads p, g, m, v and writes p, m, v (28 bytes per element), as AdamLikeChain.
+void AdamPluginStep(benchmark::State& state) {
+  Graph g;
+  const TensorType t{DType::f32, Shape{kBig}};
+  Value p = g.variable("p", t);
+  Value grad = g.input("g", t);
+  VariableStore store;
+  store.set("p", Tensor(t));
+  auto adam = PluginRegistry::global().make_optimizer("adam", {{"lr", 1e-3}});
+  CompileOptions o;
+  o.backend = "onednn";
+  o.updates = build_optimizer_step(*adam, "adam", g, {p}, {grad}, store).updates;
+  Plan plan = compile(g, {}, o);
+  Feeds feeds = {{"g", Tensor(t)}};
+  for (auto _ : state) plan.run(feeds, &store);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBig * 28);
+}
+BENCHMARK(AdamPluginStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// An Objective that times the calls it passes on (the compiled plans' runs and the copies of x
+// and the gradient into and out of them).
+class TimedObjective final : public Objective {
+ public:
+  explicit TimedObjective(Objective& f) : f_(f) {}
+  std::size_t size() const override { return f_.size(); }
+  double value(const std::vector<double>& x) override { return timed([&] { return f_.value(x); }); }
+  double value_and_grad(const std::vector<double>& x, std::vector<double>& g) override {
+    return timed([&] { return f_.value_and_grad(x, g); });
+  }
+  void hessian_vector_product(const std::vector<double>& x, const std::vector<double>& v, std::vector<double>& hv) override {
+    timed([&] { return (f_.hessian_vector_product(x, v, hv), 0.0); });
+  }
+  void hessian(const std::vector<double>& x, std::vector<double>& h) override {
+    timed([&] { return (f_.hessian(x, h), 0.0); });
+  }
+  double seconds = 0;
+  int calls = 0;
+
+ private:
+  template <class F>
+  double timed(F f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double v = f();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++calls;
+    return v;
+  }
+  Objective& f_;
+};
+
+// L-BFGS (history 10) on the MLP's full-batch loss, once its history is full (12 iterations
+// first): the time of an iteration outside the objective's calls (two-loop recursion, line search
+// bookkeeping, vectors), against the time of the objective's calls in the same iterations.
+void LbfgsMlp(benchmark::State& state) {
+  MlpLoss m = mlp_loss(kMlp, kBatch);
+  GraphObjective objective(*m.parts.graph, m.loss, m.params, m.parts.store, m.parts.feeds, "onednn");
+  TimedObjective timed(objective);
+  auto lbfgs = PluginRegistry::global().make_optimizer(
+      "lbfgs", {{"history_size", std::int64_t{10}}, {"tolerance_change", 0.0}, {"tolerance_grad", 0.0}});
+  std::vector<double> x = objective.current();
+  for (int i = 0; i < 12; ++i) lbfgs->iterate(timed, x);  // plans prepared, history full
+  double total = 0;
+  timed.seconds = 0;
+  timed.calls = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    lbfgs->iterate(timed, x);
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  state.counters["objective_ms_per_call"] = 1e3 * timed.seconds / std::max(1, timed.calls);
+  state.counters["calls_per_iteration"] = static_cast<double>(timed.calls) / static_cast<double>(state.iterations());
+  state.counters["host_overhead"] = (total - timed.seconds) / timed.seconds;
+}
+BENCHMARK(LbfgsMlp)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same objective's value_and_grad alone, and its compiled plan's run alone: the difference is
+// the copying of x and the gradient between the optimizer's vectors and the plan's tensors.
+void MlpValueAndGrad(benchmark::State& state) {
+  MlpLoss m = mlp_loss(kMlp, kBatch);
+  GraphObjective objective(*m.parts.graph, m.loss, m.params, m.parts.store, m.parts.feeds, "onednn");
+  std::vector<double> x = objective.current(), g;
+  for (auto _ : state) benchmark::DoNotOptimize(objective.value_and_grad(x, g));
+}
+BENCHMARK(MlpValueAndGrad)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 const Shape kConvOut{128, 32, 26, 26};
 

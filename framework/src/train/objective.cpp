@@ -1,5 +1,7 @@
 #include "symgrad/train/objective.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "symgrad/autodiff/gradients.hpp"
@@ -10,13 +12,31 @@ namespace symgrad {
 
 namespace {
 
-// Copies `count` values of `src` from `offset` into a tensor (any floating dtype).
+// Copies t.numel() values of `src` from `offset` into a floating tensor, converting.
 void scatter(const std::vector<double>& src, std::size_t offset, Tensor& t) {
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, src[offset + static_cast<std::size_t>(i)]);
+  const double* s = src.data() + offset;
+  const std::int64_t n = t.numel();
+  if (t.dtype() == DType::f64) {
+    std::copy(s, s + n, t.data<double>());
+  } else if (t.dtype() == DType::f32) {
+    float* d = t.data<float>();
+    for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) t.set(i, s[i]);
+  }
 }
 
 void gather(const Tensor& t, std::vector<double>& dst, std::size_t offset) {
-  for (std::int64_t i = 0; i < t.numel(); ++i) dst[offset + static_cast<std::size_t>(i)] = t.get(i);
+  double* d = dst.data() + offset;
+  const std::int64_t n = t.numel();
+  if (t.dtype() == DType::f64) {
+    std::copy(t.data<double>(), t.data<double>() + n, d);
+  } else if (t.dtype() == DType::f32) {
+    const float* s = t.data<float>();
+    for (std::int64_t i = 0; i < n; ++i) d[i] = s[i];
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) d[i] = t.get(i);
+  }
 }
 
 std::string v_name(const Value& p) { return "objective/v/" + p.producer().name; }
