@@ -1,0 +1,22 @@
+#pragma once
+/// @file
+/// CSV data sets: numeric feature columns and one integer label column.
+
+#include <string>
+
+#include "symgrad/data/dataset.hpp"
+
+namespace symgrad {
+
+struct CsvOptions {
+  /// The label column: its index, negative from the end (-1: the last column).
+  int label_column = -1;
+  /// A first line that does not parse as numbers is taken as a header.
+  char separator = ',';
+};
+
+/// Features [N, columns - 1] (f32) and labels [N] (i32, non-negative integers). Errors name the
+/// file, the line and the column.
+Dataset read_csv(const std::string& path, const CsvOptions& options = {});
+
+}  // namespace symgrad

@@ -1,0 +1,96 @@
+#include "symgrad/data/csv.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+
+namespace symgrad {
+
+namespace {
+
+struct Cell {
+  std::string text;
+  std::size_t column;  // 1-based character column of its start
+};
+
+std::vector<Cell> split(const std::string& line, char sep) {
+  std::vector<Cell> cells;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = line.find(sep, start);
+    std::string t = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const auto a = t.find_first_not_of(" \t\r"), b = t.find_last_not_of(" \t\r");
+    cells.push_back({a == std::string::npos ? "" : t.substr(a, b - a + 1), start + 1});
+    if (end == std::string::npos) return cells;
+    start = end + 1;
+  }
+}
+
+bool number(const std::string& s, double& v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  v = std::strtod(s.c_str(), &end);
+  return *end == '\0' && errno == 0 && std::isfinite(v);
+}
+
+}  // namespace
+
+Dataset read_csv(const std::string& path, const CsvOptions& options) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("cannot open '{}'", path));
+  std::vector<float> features;
+  std::vector<std::int32_t> labels;
+  std::size_t columns = 0, label = 0;
+  std::string line;
+  for (std::size_t lineno = 1; std::getline(in, line); ++lineno) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank
+    const auto cells = split(line, options.separator);
+    if (columns == 0) {
+      columns = cells.size();
+      if (columns < 2) throw Error(fmt::format("{}:{}: a row needs features and a label, found 1 column", path, lineno));
+      const int lc = options.label_column < 0 ? static_cast<int>(columns) + options.label_column : options.label_column;
+      if (lc < 0 || lc >= static_cast<int>(columns)) {
+        throw Error(fmt::format("{}: label column {} does not exist in {} columns", path, options.label_column, columns));
+      }
+      label = static_cast<std::size_t>(lc);
+      double v;
+      bool header = false;
+      for (const auto& c : cells) header = header || !number(c.text, v);
+      if (header) continue;
+    }
+    if (cells.size() != columns) {
+      throw Error(fmt::format("{}:{}: {} columns, the first row has {}", path, lineno, cells.size(), columns));
+    }
+    for (std::size_t c = 0; c < columns; ++c) {
+      double v;
+      if (!number(cells[c].text, v)) {
+        throw Error(fmt::format("{}:{}:{}: '{}' is not a number", path, lineno, cells[c].column, cells[c].text));
+      }
+      if (c == label) {
+        if (v < 0 || v != std::floor(v) || v > 1e6) {
+          throw Error(fmt::format("{}:{}:{}: label '{}' is not a class (a non-negative integer)", path, lineno,
+                                  cells[c].column, cells[c].text));
+        }
+        labels.push_back(static_cast<std::int32_t>(v));
+      } else {
+        features.push_back(static_cast<float>(v));
+      }
+    }
+  }
+  if (labels.empty()) throw Error(fmt::format("'{}' has no data rows", path));
+  const auto n = static_cast<std::int64_t>(labels.size()), f = static_cast<std::int64_t>(columns - 1);
+  Dataset d{path, Tensor(DType::f32, Shape{n, f}), Tensor(DType::i32, Shape{n}), 0};
+  std::copy(features.begin(), features.end(), d.features.data<float>());
+  std::copy(labels.begin(), labels.end(), d.labels.data<std::int32_t>());
+  for (auto l : labels) d.num_classes = std::max<std::int64_t>(d.num_classes, l + 1);
+  return d;
+}
+
+}  // namespace symgrad

@@ -1,0 +1,45 @@
+#pragma once
+// A portable seeded generator for data: SplitMix64 bits, uniform doubles, Box-Muller normals (the
+// standard library's distributions differ between implementations). Internal to src/data.
+
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+
+namespace symgrad::data_detail {
+
+class Random {
+ public:
+  explicit Random(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t bits() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [0, 1).
+  double uniform() { return static_cast<double>(bits() >> 11) * 0x1.0p-53; }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  /// Standard normal.
+  double normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    double u = 0;
+    while (u <= 0) u = uniform();
+    const double r = std::sqrt(-2 * std::log(u)), a = 2 * std::numbers::pi * uniform();
+    spare_ = r * std::sin(a);
+    has_spare_ = true;
+    return r * std::cos(a);
+  }
+  /// Uniform integer in [0, n).
+  std::uint64_t below(std::uint64_t n) { return bits() % n; }
+
+ private:
+  std::uint64_t state_;
+  double spare_ = 0;
+  bool has_spare_ = false;
+};
+
+}  // namespace symgrad::data_detail
