@@ -22,6 +22,11 @@ std::vector<double> axpy(const std::vector<double>& x, double t, const std::vect
   return y;
 }
 
+void axpy_into(std::vector<double>& out, const std::vector<double>& x, double t, const std::vector<double>& d) {
+  out.resize(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = x[i] + t * d[i];
+}
+
 double max_abs(const std::vector<double>& v) {
   double m = 0.0;
   for (double e : v) m = std::max(m, std::abs(e));
@@ -34,8 +39,10 @@ LineSearchResult backtracking(Objective& f, const std::vector<double>& x, double
   if (!(slope < 0)) throw UsageError(fmt::format("backtracking needs a descent direction (g.d = {})", slope));
   LineSearchResult r;
   r.t = t0;
+  thread_local std::vector<double> xt;
   for (; r.evaluations < max_evaluations; r.t *= shrink) {
-    r.f = f.value(axpy(x, r.t, d));
+    axpy_into(xt, x, r.t, d);
+    r.f = f.value(xt);
     ++r.evaluations;
     if (std::isfinite(r.f) && r.f <= fx + c1 * r.t * slope) {
       r.success = true;
@@ -63,47 +70,56 @@ double cubic_min(double t1, double f1, double d1, double t2, double f2, double d
 LineSearchResult strong_wolfe(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
                               const std::vector<double>& d, double t0, double c1, double c2, double tolerance_change,
                               int max_evaluations) {
+  LineSearchResult r;
+  strong_wolfe(f, x, fx, g, d, t0, c1, c2, tolerance_change, max_evaluations, r);
+  return r;
+}
+
+void strong_wolfe(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
+                  const std::vector<double>& d, double t0, double c1, double c2, double tolerance_change,
+                  int max_evaluations, LineSearchResult& r) {
   const double d0 = dot(g, d);
   if (!(d0 < 0)) throw UsageError(fmt::format("the strong Wolfe search needs a descent direction (g.d = {})", d0));
-  LineSearchResult r;
-  std::vector<double> gt;
+  r.t = 0, r.f = fx, r.evaluations = 0, r.success = false;
+  // working vectors kept between calls: the trial point, its gradient, and the gradients at the
+  // previous trial and at the low end of the bracket
+  thread_local std::vector<double> xt, gt, g_prev, g_lo;
   auto eval = [&](double t, double& ft, double& dt) {
-    ft = f.value_and_grad(axpy(x, t, d), gt);
+    axpy_into(xt, x, t, d);
+    ft = f.value_and_grad(xt, gt);
     dt = dot(gt, d);
     ++r.evaluations;
   };
+  auto accept = [&](double t, double ft, const std::vector<double>& gv, bool success) {
+    r.t = t, r.f = ft, r.success = success;
+    r.g.assign(gv.begin(), gv.end());
+  };
   // Bracketing (Algorithm 3.5): grow t until the interval [prev, t] must hold a Wolfe point.
   double t_prev = 0, f_prev = fx, d_prev = d0, t = t0, ft = 0, dt = 0;
-  std::vector<double> g_prev = g;
+  g_prev.assign(g.begin(), g.end());
   double lo = 0, f_lo = fx, d_lo = d0, hi = 0, f_hi = 0, d_hi = 0;
-  std::vector<double> g_lo = g;
+  g_lo.assign(g.begin(), g.end());
   bool bracketed = false;
   while (r.evaluations < max_evaluations) {
     eval(t, ft, dt);
     if (!std::isfinite(ft) || ft > fx + c1 * t * d0 || (r.evaluations > 1 && ft >= f_prev)) {
-      lo = t_prev, f_lo = f_prev, d_lo = d_prev, g_lo = g_prev;
+      lo = t_prev, f_lo = f_prev, d_lo = d_prev, g_lo.swap(g_prev);
       hi = t, f_hi = ft, d_hi = dt;
       bracketed = true;
       break;
     }
-    if (std::abs(dt) <= -c2 * d0) {
-      r.t = t, r.f = ft, r.g = gt, r.success = true;
-      return r;
-    }
+    if (std::abs(dt) <= -c2 * d0) return accept(t, ft, gt, true);
     if (dt >= 0) {
-      lo = t, f_lo = ft, d_lo = dt, g_lo = gt;
+      lo = t, f_lo = ft, d_lo = dt, g_lo.swap(gt);
       hi = t_prev, f_hi = f_prev, d_hi = d_prev;
       bracketed = true;
       break;
     }
     const double next = cubic_min(t_prev, f_prev, d_prev, t, ft, dt, t + 0.01 * (t - t_prev), 10 * t);
-    t_prev = t, f_prev = ft, d_prev = dt, g_prev = gt;
+    t_prev = t, f_prev = ft, d_prev = dt, g_prev.swap(gt);
     t = next;
   }
-  if (!bracketed) {  // out of evaluations while still growing: the last point
-    r.t = t_prev, r.f = f_prev, r.g = g_prev;
-    return r;
-  }
+  if (!bracketed) return accept(t_prev, f_prev, g_prev, false);  // out of evaluations while growing
   // Zoom (Algorithm 3.6): shrink [lo, hi] around a Wolfe point; lo always satisfies decrease.
   while (r.evaluations < max_evaluations && std::abs(hi - lo) * std::max(1.0, max_abs(d)) > tolerance_change) {
     const double a = std::min(lo, hi), b = std::max(lo, hi);
@@ -114,16 +130,12 @@ LineSearchResult strong_wolfe(Objective& f, const std::vector<double>& x, double
     if (!std::isfinite(fj) || fj > fx + c1 * tj * d0 || fj >= f_lo) {
       hi = tj, f_hi = fj, d_hi = dj;
     } else {
-      if (std::abs(dj) <= -c2 * d0) {
-        r.t = tj, r.f = fj, r.g = gt, r.success = true;
-        return r;
-      }
+      if (std::abs(dj) <= -c2 * d0) return accept(tj, fj, gt, true);
       if (dj * (hi - lo) >= 0) hi = lo, f_hi = f_lo, d_hi = d_lo;
-      lo = tj, f_lo = fj, d_lo = dj, g_lo = gt;
+      lo = tj, f_lo = fj, d_lo = dj, g_lo.swap(gt);
     }
   }
-  r.t = lo, r.f = f_lo, r.g = g_lo;  // the best point with sufficient decrease
-  return r;
+  accept(lo, f_lo, g_lo, false);  // the best point with sufficient decrease
 }
 
 }  // namespace symgrad

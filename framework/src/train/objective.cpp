@@ -96,7 +96,7 @@ double GraphObjective::value_and_grad(const std::vector<double>& x, std::vector<
   assign(x);
   ++gradient_calls;
   const auto& out = grad_plan_->run(feeds_, store_);
-  grad.assign(n_, 0.0);
+  grad.resize(n_);  // every element is written below
   std::size_t off = 0;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     gather(out[i + 1], grad, off);

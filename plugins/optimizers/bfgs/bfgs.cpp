@@ -43,9 +43,10 @@ class Bfgs final : public Optimizer {
     double l1 = 0;
     for (double e : g_) l1 += std::abs(e);
     const double t0 = updates_ == 0 && x != x_ ? std::min(1.0, 1.0 / l1) : 1.0;
-    const LineSearchResult ls = strong_wolfe(f, x, fx_, g_, d, t0);
+    strong_wolfe(f, x, fx_, g_, d, t0, 1e-4, 0.9, 1e-9, 25, ls_);
+    const LineSearchResult& ls = ls_;
     if (ls.t == 0) return x_ = x, fx_;
-    x = axpy(x, ls.t, d);
+    for (std::size_t i = 0; i < n; ++i) x[i] += ls.t * d[i];
     std::vector<double> s(n), y(n);
     for (std::size_t i = 0; i < n; ++i) s[i] = ls.t * d[i], y[i] = ls.g[i] - g_[i];
     const double ys = dot(y, s);
@@ -57,8 +58,8 @@ class Bfgs final : public Optimizer {
       update(s, y, 1.0 / ys);
       ++updates_;
     }
-    g_ = ls.g;
     fx_ = ls.f;
+    g_.swap(ls_.g);
     x_ = x;
     return fx_;
   }
@@ -84,6 +85,7 @@ class Bfgs final : public Optimizer {
   double tolerance_grad_, fx_ = 0;
   int updates_ = 0;
   std::vector<double> x_, g_, h_;
+  LineSearchResult ls_;
 };
 
 void register_components(PluginRegistrar& r) {

@@ -31,10 +31,11 @@ class Cg final : public Optimizer {
       t_ = std::min(1.0, 1.0 / std::max(1e-300, l1(g_)));
     }
     if (max_abs(g_) <= tolerance_grad_) return x_ = x, fx_;
-    const LineSearchResult ls = strong_wolfe(f, x, fx_, g_, d_, t_, 1e-4, 0.1);
+    strong_wolfe(f, x, fx_, g_, d_, t_, 1e-4, 0.1, 1e-9, 25, ls_);
+    const LineSearchResult& ls = ls_;
     if (ls.t == 0) return x_ = x, fx_;  // no decrease along d
-    x = axpy(x, ls.t, d_);
-    const std::vector<double>& gn = ls.g;
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += ls.t * d_[i];
+    std::vector<double>& gn = ls_.g;
     // beta: FR = |g+|^2 / |g|^2;  PR+ = max(0, g+.(g+ - g) / |g|^2)
     const double gg = dot(g_, g_);
     double beta = pr_plus_ ? std::max(0.0, (dot(gn, gn) - dot(gn, g_)) / gg) : dot(gn, gn) / gg;
@@ -48,8 +49,8 @@ class Cg final : public Optimizer {
     }
     t_ = std::min(1.0, ls.t * slope_before / dot(gn, d_));  // N&W (3.60): the same first-order change
     if (!(t_ > 0) || !std::isfinite(t_)) t_ = 1.0;
-    g_ = gn;
     fx_ = ls.f;
+    g_.swap(gn);
     x_ = x;
     return fx_;
   }
@@ -64,6 +65,7 @@ class Cg final : public Optimizer {
   std::int64_t restart_, k_ = 0;
   double tolerance_grad_, fx_ = 0, t_ = 1;
   std::vector<double> x_, g_, d_;
+  LineSearchResult ls_;
 };
 
 void register_components(PluginRegistrar& r) {

@@ -35,33 +35,37 @@ class Lbfgs final : public Optimizer {
       done_ = false;
     }
     if (done_ || max_abs(g_) <= tolerance_grad_) return done_ = true, x_ = x, fx_;
-    std::vector<double> d = direction();
+    std::vector<double>& d = direction();
     double l1 = 0;
     for (double e : g_) l1 += std::abs(e);
     const double t0 = first ? std::min(1.0, 1.0 / l1) * lr_ : lr_;
     const double gtd = dot(g_, d);
     if (gtd > -tolerance_change_) return done_ = true, x_ = x, fx_;  // no descent left
     double t = t0, fn = 0;
-    std::vector<double> gn;
+    std::vector<double>& gn = ls_.g;  // kept between iterations: no fresh pages per step
     if (wolfe_) {
-      LineSearchResult ls = strong_wolfe(f, x, fx_, g_, d, t0, 1e-4, 0.9, tolerance_change_);
-      t = ls.t, fn = ls.f, gn = std::move(ls.g);
+      strong_wolfe(f, x, fx_, g_, d, t0, 1e-4, 0.9, tolerance_change_, 25, ls_);
+      t = ls_.t, fn = ls_.f;
     } else {
-      fn = f.value_and_grad(axpy(x, t, d), gn);
+      axpy_into(trial_, x, t, d);
+      fn = f.value_and_grad(trial_, gn);
     }
     if (t == 0) return done_ = true, x_ = x, fx_;
-    x = axpy(x, t, d);
-    std::vector<double> s(d.size()), y(d.size());
-    for (std::size_t i = 0; i < d.size(); ++i) s[i] = t * d[i], y[i] = gn[i] - g_[i];
-    if (dot(y, s) > 1e-10) {  // keep the curvature pair
-      if (s_.size() == history_) s_.pop_front(), y_.pop_front();
-      s_.push_back(std::move(s)), y_.push_back(std::move(y));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += t * d[i];
+    // the new pair (t d, g+ - g), in the storage of the oldest one once the history is full
+    std::vector<double> s, y;
+    if (s_.size() == history_) {
+      s = std::move(s_.front()), y = std::move(y_.front());
+      s_.pop_front(), y_.pop_front();
     }
+    s.resize(d.size()), y.resize(d.size());
+    for (std::size_t i = 0; i < d.size(); ++i) s[i] = t * d[i], y[i] = gn[i] - g_[i];
+    if (dot(y, s) > 1e-10) s_.push_back(std::move(s)), y_.push_back(std::move(y));  // keep the curvature pair
     if (max_abs(gn) <= tolerance_grad_ || t * max_abs(d) <= tolerance_change_ ||
         std::abs(fn - fx_) < tolerance_change_) {
       done_ = true;
     }
-    g_ = std::move(gn);
+    g_.swap(gn);
     fx_ = fn;
     x_ = x;
     return fx_;
@@ -69,12 +73,15 @@ class Lbfgs final : public Optimizer {
 
  private:
   // d = -H g by the two-loop recursion over the stored pairs, H0 = (y.s / y.y) I.
-  std::vector<double> direction() const {
-    std::vector<double> q(g_.size());
+  std::vector<double>& direction() {
+    std::vector<double>& q = q_;
+    q.resize(g_.size());
     for (std::size_t i = 0; i < q.size(); ++i) q[i] = -g_[i];
     if (s_.empty()) return q;
     const std::size_t m = s_.size();
-    std::vector<double> alpha(m), rho(m);
+    alpha_.resize(m), rho_.resize(m);
+    std::vector<double>& alpha = alpha_;
+    std::vector<double>& rho = rho_;
     for (std::size_t k = m; k-- > 0;) {
       rho[k] = 1.0 / dot(y_[k], s_[k]);
       alpha[k] = rho[k] * dot(s_[k], q);
@@ -94,7 +101,8 @@ class Lbfgs final : public Optimizer {
   double tolerance_grad_, tolerance_change_;
   bool wolfe_, done_ = false;
   double fx_ = 0;
-  std::vector<double> x_, g_;
+  std::vector<double> x_, g_, q_, alpha_, rho_, trial_;
+  LineSearchResult ls_;
   std::deque<std::vector<double>> s_, y_;
 };
 

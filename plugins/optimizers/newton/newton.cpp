@@ -64,7 +64,7 @@ class Newton final : public Optimizer {
     if (!(dot(g, d) < 0)) return fx;  // at a stationary point
     const LineSearchResult ls = backtracking(f, x, fx, g, d, 1.0);
     if (!ls.success) return fx;
-    x = axpy(x, ls.t, d);
+    for (std::size_t i = 0; i < n; ++i) x[i] += ls.t * d[i];
     return ls.f;
   }
 

@@ -20,6 +20,11 @@ struct LineSearchResult {
   bool success = false;  ///< the conditions hold (else: the best point found)
 };
 
+/// The searches below reuse their working vectors between calls (per thread), and the `out`
+/// forms reuse out.g's storage: a host loop that keeps its result object allocates nothing per
+/// iteration once warm (fresh pages are expensive: a 14 MB gradient costs more to fault in than
+/// the MLP's whole value_and_grad).
+
 /// f(x + t d) <= f(x) + c1 t g.d, from t0 shrinking by `shrink`; d must be a descent direction.
 LineSearchResult backtracking(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
                               const std::vector<double>& d, double t0 = 1.0, double c1 = 1e-4, double shrink = 0.5,
@@ -30,11 +35,17 @@ LineSearchResult backtracking(Objective& f, const std::vector<double>& x, double
 LineSearchResult strong_wolfe(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
                               const std::vector<double>& d, double t0 = 1.0, double c1 = 1e-4, double c2 = 0.9,
                               double tolerance_change = 1e-9, int max_evaluations = 25);
+/// The same, into `out` (its gradient's storage reused).
+void strong_wolfe(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
+                  const std::vector<double>& d, double t0, double c1, double c2, double tolerance_change,
+                  int max_evaluations, LineSearchResult& out);
 
 /// Small vector helpers the host loops share.
 double dot(const std::vector<double>& a, const std::vector<double>& b);
 /// x + t d.
 std::vector<double> axpy(const std::vector<double>& x, double t, const std::vector<double>& d);
+/// out = x + t d (out's storage reused).
+void axpy_into(std::vector<double>& out, const std::vector<double>& x, double t, const std::vector<double>& d);
 double max_abs(const std::vector<double>& v);
 
 }  // namespace symgrad
