@@ -187,6 +187,18 @@ void MlpValueAndGrad(benchmark::State& state) {
 }
 BENCHMARK(MlpValueAndGrad)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The compiled plan of the loss and its gradients alone, on the parameters in the store.
+void MlpGradPlan(benchmark::State& state) {
+  MlpLoss m = mlp_loss(kMlp, kBatch);
+  std::vector<Value> outs = {m.loss};
+  for (const auto& g : gradients(m.loss, m.params)) outs.push_back(g);
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan plan = compile(*m.parts.graph, outs, o);
+  for (auto _ : state) benchmark::DoNotOptimize(plan.run(m.parts.feeds, &m.parts.store)[0].raw());
+}
+BENCHMARK(MlpGradPlan)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 const Shape kConvOut{128, 32, 26, 26};
 
 void BiasGradReductionOnednnPrimitive(benchmark::State& state) {

@@ -20,6 +20,7 @@ void scatter(const std::vector<double>& src, std::size_t offset, Tensor& t) {
     std::copy(s, s + n, t.data<double>());
   } else if (t.dtype() == DType::f32) {
     float* d = t.data<float>();
+#pragma omp parallel for schedule(static) if (n > 65536)
     for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(s[i]);
   } else {
     for (std::int64_t i = 0; i < n; ++i) t.set(i, s[i]);
@@ -33,6 +34,7 @@ void gather(const Tensor& t, std::vector<double>& dst, std::size_t offset) {
     std::copy(t.data<double>(), t.data<double>() + n, d);
   } else if (t.dtype() == DType::f32) {
     const float* s = t.data<float>();
+#pragma omp parallel for schedule(static) if (n > 65536)
     for (std::int64_t i = 0; i < n; ++i) d[i] = s[i];
   } else {
     for (std::int64_t i = 0; i < n; ++i) d[i] = t.get(i);
