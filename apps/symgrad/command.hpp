@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
+
 namespace symgrad::cli {
 
 inline constexpr int kOk = 0, kFailed = 1, kUsage = 2;
@@ -14,6 +16,13 @@ struct Command {
   const char* summary;  // one line, for `symgrad --help`
   int (*run)(const std::vector<std::string>& args);
 };
+
+/// Parses a subcommand's arguments into `vm` (with `positional` names taken from `hidden`
+/// options); prints `opts` and returns true when --help was given.
+bool parse_arguments(const std::vector<std::string>& args, const boost::program_options::options_description& opts,
+                     boost::program_options::variables_map& vm,
+                     const boost::program_options::options_description* hidden = nullptr,
+                     const boost::program_options::positional_options_description* positional = nullptr);
 
 int plugins_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);

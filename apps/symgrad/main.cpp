@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,28 @@
 #include "command.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/names.hpp"
+
+namespace symgrad::cli {
+
+bool parse_arguments(const std::vector<std::string>& args, const boost::program_options::options_description& opts,
+                     boost::program_options::variables_map& vm,
+                     const boost::program_options::options_description* hidden,
+                     const boost::program_options::positional_options_description* positional) {
+  namespace po = boost::program_options;
+  po::options_description all;
+  all.add(opts);
+  if (hidden != nullptr) all.add(*hidden);
+  po::command_line_parser parser(args);
+  parser.options(all);
+  if (positional != nullptr) parser.positional(*positional);
+  po::store(parser.run(), vm);
+  po::notify(vm);
+  if (!vm.count("help")) return false;
+  std::cout << opts << "\n";
+  return true;
+}
+
+}  // namespace symgrad::cli
 
 namespace {
 

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/data/idx.hpp"
 
@@ -18,12 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("symgrad-idx-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::TempDir;
 
 // An IDX file of bytes: magic, big-endian dims, data.
 std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::vector<unsigned char>& data, unsigned type = 0x08) {

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/io/variables_file.hpp"
 
@@ -17,12 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("symgrad-io-" + std::to_string(::getpid()) + "-" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::TempDir;
 
 VariableStore sample() {
   VariableStore s;

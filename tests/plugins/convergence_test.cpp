@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "problems.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
 #include "symgrad/train/objective.hpp"
@@ -13,7 +14,7 @@
 namespace symgrad {
 namespace {
 
-Value component(Value x, std::int64_t i) { return reshape(slice(x, {i}, {1}), Shape{}); }
+using testing::component;
 
 // Runs `steps` first-order steps on loss(x) from `start`; returns (final loss, final x).
 std::pair<double, std::vector<double>> descend(const std::string& optimizer, const Settings& settings,
@@ -60,10 +61,7 @@ TEST(FirstOrderConvergence, Parabola) {
 }
 
 TEST(FirstOrderConvergence, Rosenbrock) {
-  auto rosenbrock = [](Value v) {
-    Value a = component(v, 0), b = component(v, 1);
-    return 100.0 * square(b - square(a)) + square(1.0 - a);
-  };
+  const auto rosenbrock = testing::rosenbrock;
   const std::vector<std::pair<Case, double>> cases = {{{"sgd", {{"lr", 0.001}, {"momentum", 0.9}}}, 1e-6},
                                                       {{"adagrad", {{"lr", 0.5}}}, 1e-6},
                                                       {{"rmsprop", {{"lr", 0.001}}}, 3e-3},  // hovers at lr's scale
@@ -79,15 +77,7 @@ TEST(FirstOrderConvergence, Rosenbrock) {
 // The logistic regression of host_optimizers_test.cpp: Newton's loss is the minimum; every
 // first-order optimizer gets within 1e-6 of it.
 TEST(FirstOrderConvergence, LogisticRegression) {
-  const std::vector<double> features = {0.5, 1.0, -1.0, 0.3, 1.5, -0.2, -0.4, -1.2, 2.0, 0.7, -1.5, 0.1, 0.2, 0.9, -0.8, -0.6};
-  const std::vector<double> labels = {1, 0, 1, 0, 1, 0, 0, 1};
-  auto loss = [&](Value w) {
-    Graph& g = *w.graph;
-    Value xs = g.constant(Tensor::from(DType::f64, Shape{8, 2}, features));
-    Value ys = g.constant(Tensor::from(DType::f64, Shape{8}, labels));
-    Value z = reshape(matmul(xs, reshape(slice(w, {0}, {2}), Shape{2, 1})), Shape{8}) + component(w, 2);
-    return mean(softplus(z) - ys * z);
-  };
+  const auto loss = testing::logistic_regression;
   double best = 0;
   {
     Graph g;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "problems.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
 #include "symgrad/train/objective.hpp"
@@ -28,14 +29,10 @@ struct Problem {
   }
 };
 
-Value component(Value x, std::int64_t i) { return reshape(slice(x, {i}, {1}), Shape{}); }
+using testing::component;
+using testing::rosenbrock;
 
 Value elliptic(Value x) { return 0.5 * (square(component(x, 0)) + 4.0 * square(component(x, 1))); }
-
-Value rosenbrock(Value x) {
-  Value a = component(x, 0), b = component(x, 1);
-  return 100.0 * square(b - square(a)) + square(1.0 - a);
-}
 
 // x after each of `iterations` iterations.
 std::vector<std::vector<double>> run(const std::string& name, const Settings& s, Problem& p, int iterations) {
@@ -105,16 +102,7 @@ TEST(HostOptimizers, ReachRosenbrocksMinimumInFewIterations) {
 // Logistic regression on 8 points (not separable: a finite minimum); every host optimizer reaches
 // the loss Newton reaches, within 1e-9.
 TEST(HostOptimizers, LogisticRegression) {
-  const std::vector<double> features = {0.5, 1.0, -1.0, 0.3, 1.5, -0.2, -0.4, -1.2, 2.0, 0.7, -1.5, 0.1, 0.2, 0.9, -0.8, -0.6};
-  const std::vector<double> labels = {1, 0, 1, 0, 1, 0, 0, 1};
-  auto loss = [&](Value w) {
-    Graph& g = *w.graph;
-    Value xs = g.constant(Tensor::from(DType::f64, Shape{8, 2}, features));
-    Value ys = g.constant(Tensor::from(DType::f64, Shape{8}, labels));
-    Value z = reshape(matmul(xs, reshape(slice(w, {0}, {2}), Shape{2, 1})), Shape{8}) + component(w, 2);
-    // mean of log(1 + e^z) - y z
-    return mean(softplus(z) - ys * z);
-  };
+  const auto loss = testing::logistic_regression;
   double best = 0;
   for (const char* name : {"newton", "bfgs", "lbfgs", "cg"}) {
     Problem p({0, 0, 0}, loss);

@@ -33,12 +33,7 @@ int gradcheck_command(const std::vector<std::string>& args) {
       "op", po::value(&only), "check only this op")("backend", po::value(&backend)->default_value("reference"),
                                                      "reference (f64) or onednn (f32)");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kOk;
-  }
+  if (parse_arguments(args, opts, vm)) return kOk;
   if (backend != "reference" && backend != "onednn") {
     throw UsageError(fmt::format("unknown backend '{}' (reference or onednn)", backend));
   }

@@ -182,12 +182,7 @@ int minimize_command(const std::vector<std::string>& args) {
       "clip-norm", po::value(&clip_norm), "clip the gradient to this global norm")(
       "clip-value", po::value(&clip_value), "clip each gradient element to [-X, X]");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kOk;
-  }
+  if (parse_arguments(args, opts, vm)) return kOk;
   if (vm.count("list")) {
     for (const auto& f : test_functions()) {
       fmt::print("{:16} {}\n{:16} start {}{}; {}{}\n", f.name, f.formula, "", point_text(f.start),

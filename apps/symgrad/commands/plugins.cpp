@@ -42,17 +42,10 @@ int plugins_command(const std::vector<std::string>& args) {
   po::options_description hidden;
   std::string name;
   hidden.add_options()("name", po::value(&name));
-  po::options_description all;
-  all.add(opts).add(hidden);
   po::positional_options_description pos;
   pos.add("name", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return kOk;
-  }
+  if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
   std::optional<ComponentKind> kind;
   if (!kind_text.empty()) {
     kind = parse_component_kind(kind_text);

@@ -247,35 +247,34 @@ void PluginRegistrar::add_op(OpDef def) {
 }
 
 namespace {
-StagedComponent make_staged(ComponentKind kind, std::string name, std::string doc, Schema schema) {
+template <class Factory>
+StagedComponent make_staged(ComponentKind kind, std::string name, std::string doc, Schema schema,
+                            Factory StagedComponent::*field, Factory make) {
   StagedComponent c;
   c.kind = kind;
   c.name = std::move(name);
   c.doc = std::move(doc);
   c.schema = std::move(schema);
+  c.*field = std::move(make);
   return c;
 }
 }  // namespace
 
 void PluginRegistrar::add_initializer(std::string name, std::string doc, Schema schema, InitializerFactory make) {
-  auto c = make_staged(ComponentKind::initializer, std::move(name), std::move(doc), std::move(schema));
-  c.make_initializer = std::move(make);
-  staged_.push_back(std::move(c));
+  staged_.push_back(make_staged(ComponentKind::initializer, std::move(name), std::move(doc), std::move(schema),
+                                &StagedComponent::make_initializer, std::move(make)));
 }
 void PluginRegistrar::add_optimizer(std::string name, std::string doc, Schema schema, OptimizerFactory make) {
-  auto c = make_staged(ComponentKind::optimizer, std::move(name), std::move(doc), std::move(schema));
-  c.make_optimizer = std::move(make);
-  staged_.push_back(std::move(c));
+  staged_.push_back(make_staged(ComponentKind::optimizer, std::move(name), std::move(doc), std::move(schema),
+                                &StagedComponent::make_optimizer, std::move(make)));
 }
 void PluginRegistrar::add_regularizer(std::string name, std::string doc, Schema schema, RegularizerFactory make) {
-  auto c = make_staged(ComponentKind::regularizer, std::move(name), std::move(doc), std::move(schema));
-  c.make_regularizer = std::move(make);
-  staged_.push_back(std::move(c));
+  staged_.push_back(make_staged(ComponentKind::regularizer, std::move(name), std::move(doc), std::move(schema),
+                                &StagedComponent::make_regularizer, std::move(make)));
 }
 void PluginRegistrar::add_strategy(std::string name, std::string doc, Schema schema, StrategyFactory make) {
-  auto c = make_staged(ComponentKind::strategy, std::move(name), std::move(doc), std::move(schema));
-  c.make_strategy = std::move(make);
-  staged_.push_back(std::move(c));
+  staged_.push_back(make_staged(ComponentKind::strategy, std::move(name), std::move(doc), std::move(schema),
+                                &StagedComponent::make_strategy, std::move(make)));
 }
 
 }  // namespace symgrad
