@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "random.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/random.hpp"
 
 namespace symgrad {
 
@@ -59,7 +59,7 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fractio
   }
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  data_detail::Random rng(seed);
+  Random rng(seed);
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
   const std::vector<std::int64_t> train(order.begin(), order.end() - held), val(order.end() - held, order.end());
   Dataset a = data.gather(train), b = data.gather(val);

@@ -5,14 +5,13 @@
 
 #include <fmt/format.h>
 
-#include "random.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/random.hpp"
 
 namespace symgrad {
 
 namespace {
 
-using data_detail::Random;
 constexpr double kPi = std::numbers::pi;
 
 // n points, point(i, rng) -> (x, y, label); noise added to both coordinates.

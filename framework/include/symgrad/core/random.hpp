@@ -1,13 +1,17 @@
 #pragma once
-// A portable seeded generator for data: SplitMix64 bits, uniform doubles, Box-Muller normals (the
-// standard library's distributions differ between implementations). Internal to src/data.
+/// @file
+/// A portable seeded generator: SplitMix64 bits, uniform doubles, Box-Muller normals. The standard
+/// library's distributions differ between implementations; this one gives the same numbers
+/// everywhere, so a seed names a data set, an initialization or a dropout mask for good.
 
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <string_view>
 
-namespace symgrad::data_detail {
+namespace symgrad {
 
+/// SplitMix64 (Steele, Lea and Flood, 2014).
 class Random {
  public:
   explicit Random(std::uint64_t seed) : state_(seed) {}
@@ -42,4 +46,12 @@ class Random {
   bool has_spare_ = false;
 };
 
-}  // namespace symgrad::data_detail
+/// A seed derived from a seed and a name (FNV-1a of the name mixed in): independent streams per
+/// parameter or per purpose from one user seed.
+inline std::uint64_t derive_seed(std::uint64_t seed, std::string_view name) {
+  std::uint64_t h = 14695981039346656037ull ^ seed;
+  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace symgrad

@@ -1,0 +1,86 @@
+#pragma once
+/// @file
+/// The Trainer: epochs of seeded, shuffled minibatches through one compiled training step
+/// (forward, loss with the regularizers' penalties, gradients, optimizer update), evaluation with
+/// a separate inference plan built from the same model, callbacks at named points, and metrics
+/// written as CSV and JSON lines. The same seed and thread count give bitwise the same weights.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "symgrad/data/dataset.hpp"
+#include "symgrad/plugin/components.hpp"
+#include "symgrad/runtime/plan.hpp"
+#include "symgrad/runtime/variable_store.hpp"
+#include "symgrad/train/model.hpp"
+
+namespace symgrad {
+
+struct TrainerOptions {
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 32;  ///< 1: online SGD; the training set's size: batch gradient descent
+  std::uint64_t seed = 0;        ///< initialization, shuffling and dropout masks
+  std::string optimizer = "adam";
+  Settings optimizer_settings;
+  std::vector<ParamGroup> groups;
+  std::string initializer = "he";  ///< for weights (biases start at 0)
+  Settings initializer_settings;
+  std::string schedule;  ///< a learning-rate schedule (train/lr_schedule.hpp), stepped per epoch; "" none
+  Settings schedule_settings;
+  double clip_norm = 0;           ///< clip the gradients to this global norm (0: off)
+  std::string backend = "onednn";
+  DType dtype = DType::f32;
+  std::string output_dir;  ///< metrics files go here ("" writes none)
+};
+
+/// Loss and accuracy over a data set.
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+};
+
+/// What one epoch measured.
+struct EpochRecord {
+  std::int64_t epoch = 0;  ///< 1-based
+  double train_loss = 0;        ///< data loss, averaged over the epoch's examples
+  double train_objective = 0;   ///< the loss with the penalty terms
+  double train_accuracy = 0;
+  double val_loss = 0, val_accuracy = 0;  ///< when there is validation data
+  double lr = 0;
+  double seconds = 0;
+};
+
+class Trainer {
+ public:
+  /// `example` is the type of one example's features (e.g. f32[2] or f32[1, 28, 28]).
+  Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options);
+  ~Trainer();
+
+  /// Adds a regularizer (its penalty joins the loss, its projection follows the update, its
+  /// callbacks run) or a strategy (callbacks); before fit(). Not owned.
+  void add(Regularizer& regularizer);
+  void add(Strategy& strategy);
+
+  /// Trains; `validation` (optional) is evaluated after every epoch. A callback setting
+  /// TrainEvent::stop ends training after the current epoch's callbacks.
+  std::vector<EpochRecord> fit(const Dataset& train, const Dataset* validation = nullptr);
+  /// Loss and accuracy with the inference plan (dropout off).
+  Evaluation evaluate(const Dataset& data);
+
+  VariableStore& store() { return store_; }
+  const TrainerOptions& options() const { return options_; }
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  Sequential model_;
+  TensorType example_;
+  std::int64_t num_classes_;
+  TrainerOptions options_;
+  VariableStore store_;
+};
+
+}  // namespace symgrad

@@ -1,0 +1,303 @@
+#include "symgrad/train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "symgrad/autodiff/gradients.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/core/random.hpp"
+#include "symgrad/ops/ops.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/clipping.hpp"
+#include "symgrad/train/lr_schedule.hpp"
+
+namespace symgrad {
+
+namespace {
+
+Shape batch_shape(const TensorType& example) {
+  std::vector<std::int64_t> d = {Shape::kOpen};
+  d.insert(d.end(), example.shape.dims().begin(), example.shape.dims().end());
+  return Shape(d);
+}
+
+// Correct predictions: argmax of each row of logits [B, C] against labels [B].
+std::int64_t correct(const Tensor& logits, const Tensor& labels) {
+  const std::int64_t b = logits.shape()[0], c = logits.shape()[1];
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < b; ++i) {
+    std::int64_t best = 0;
+    for (std::int64_t j = 1; j < c; ++j) {
+      if (logits.get(i * c + j) > logits.get(i * c + best)) best = j;
+    }
+    n += best == static_cast<std::int64_t>(labels.get(i));
+  }
+  return n;
+}
+
+// A metrics file in CSV and JSON lines, with the columns of its first row.
+class MetricsFile {
+ public:
+  void open(const std::filesystem::path& base) {
+    csv_.open(base.string() + ".csv");
+    jsonl_.open(base.string() + ".jsonl");
+    if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write metrics at '{}'", base.string()));
+  }
+  void write(const std::vector<std::pair<std::string, double>>& row) {
+    if (!csv_.is_open()) return;
+    if (!header_) {
+      for (std::size_t i = 0; i < row.size(); ++i) csv_ << (i ? "," : "") << row[i].first;
+      csv_ << "\n";
+      header_ = true;
+    }
+    std::string json = "{";
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const std::string v = std::isfinite(row[i].second) ? fmt::format("{:.17g}", row[i].second) : "null";
+      csv_ << (i ? "," : "") << (std::isfinite(row[i].second) ? v : "nan");
+      json += fmt::format("{}\"{}\": {}", i ? ", " : "", row[i].first, v);
+    }
+    csv_ << "\n";
+    jsonl_ << json << "}\n";
+    csv_.flush();
+    jsonl_.flush();
+  }
+
+ private:
+  std::ofstream csv_, jsonl_;
+  bool header_ = false;
+};
+
+double norm_of(const Tensor& t) {
+  double s = 0;
+  for (std::int64_t i = 0; i < t.numel(); ++i) s += t.get(i) * t.get(i);
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  Graph train_graph, eval_graph;
+  std::unique_ptr<Plan> step, eval;
+  Forward train_forward;
+  OptimizerStep optimizer_step;
+  std::unique_ptr<LrSchedule> schedule;
+  std::vector<std::string> param_names;
+  std::vector<Regularizer*> regularizers;
+  std::vector<TrainingCallbacks*> callbacks;
+  bool built = false;
+  std::int64_t steps = 0;
+};
+
+Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options)
+    : impl_(std::make_unique<Impl>()), model_(std::move(model)), example_(std::move(example)),
+      num_classes_(num_classes), options_(std::move(options)) {
+  if (model_.empty()) throw UsageError("the trainer needs a model with at least one layer");
+  if (options_.epochs < 0 || options_.batch_size < 1) {
+    throw UsageError(fmt::format("epochs must be >= 0 and batch_size >= 1, got {} and {}", options_.epochs,
+                                 options_.batch_size));
+  }
+  if (!options_.schedule.empty()) impl_->schedule = make_lr_schedule(options_.schedule, options_.schedule_settings);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::add(Regularizer& regularizer) {
+  if (impl_->built) throw UsageError("add regularizers before fit()");
+  impl_->regularizers.push_back(&regularizer);
+  impl_->callbacks.push_back(&regularizer);
+}
+
+void Trainer::add(Strategy& strategy) { impl_->callbacks.push_back(&strategy); }
+
+namespace {
+
+// The training step's graph: loss, penalties, gradients, update; and the inference graph.
+void build(Trainer::Impl& m, const Sequential& model, const TensorType& example, const TrainerOptions& o,
+           VariableStore& store) {
+  const TensorType x_type{o.dtype, batch_shape(example)};
+  const TensorType y_type{DType::i32, Shape{Shape::kOpen}};
+  {
+    Graph& g = m.train_graph;
+    Value x = g.input("x", x_type), y = g.input("y", y_type);
+    m.train_forward = model.build(x, Mode::train);
+    Value loss = mean(softmax_cross_entropy(m.train_forward.logits, y));
+    Value objective = loss;
+    std::vector<NamedParam> named;
+    std::vector<Value> params;
+    for (const auto& p : m.train_forward.params) {
+      named.push_back({p.value.producer().name, p.value});
+      params.push_back(p.value);
+      m.param_names.push_back(p.value.producer().name);
+    }
+    for (Regularizer* r : m.regularizers) {
+      Value pen = r->penalty(g, named);
+      if (pen.valid()) objective = objective + pen;
+    }
+    std::vector<Value> grads = gradients(objective, params);
+    if (o.clip_norm > 0) grads = clip_by_global_norm(grads, o.clip_norm);
+    m.optimizer_step = build_optimizer_step(o.optimizer, o.optimizer_settings, o.groups, g, params, grads, store);
+    CompileOptions co;
+    co.backend = o.backend;
+    co.updates = m.optimizer_step.updates;
+    for (Regularizer* r : m.regularizers) {
+      for (const auto& p : named) co.updates[p.name] = r->project(p, co.updates.at(p.name));
+    }
+    std::vector<Value> outs = {loss, objective, m.train_forward.logits};
+    for (const auto& gr : grads) outs.push_back(sqrt(sum(square(gr))));  // per-parameter gradient norms
+    m.step = std::make_unique<Plan>(compile(g, outs, co));
+  }
+  {
+    Graph& g = m.eval_graph;
+    Value x = g.input("x", x_type), y = g.input("y", y_type);
+    Forward f = model.build(x, Mode::eval);
+    CompileOptions co;
+    co.backend = o.backend;
+    m.eval = std::make_unique<Plan>(compile(g, {mean(softmax_cross_entropy(f.logits, y)), f.logits}, co));
+  }
+  // First values: the initializer for weights, zeros for biases (a store that has them keeps them).
+  auto init = PluginRegistry::global().make_initializer(o.initializer, o.initializer_settings);
+  for (const auto& p : m.train_forward.params) {
+    const std::string& name = p.value.producer().name;
+    if (store.has(name)) continue;
+    if (p.bias) {
+      store.set(name, Tensor(p.value.type()));
+    } else {
+      store.set(name, init->initial_value(InitRequest{name, p.value.type(), p.fan_in, p.fan_out, o.seed}));
+    }
+  }
+  m.built = true;
+}
+
+// The features in the training dtype (data sets hold f32).
+Tensor features_of(const Dataset& d, DType dtype) {
+  if (dtype == d.features.dtype()) return d.features;
+  Tensor t(dtype, d.features.shape());
+  for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, d.features.get(i));
+  return t;
+}
+
+}  // namespace
+
+Evaluation Trainer::evaluate(const Dataset& data) {
+  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  Evaluation e;
+  double loss = 0;
+  std::int64_t right = 0;
+  const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
+  for (std::int64_t at = 0; at < n; at += b) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    const auto& out = impl_->eval->run({{"x", features_of(part, options_.dtype)}, {"y", part.labels}}, &store_);
+    loss += out[0].get(0) * static_cast<double>(part.size());
+    right += correct(out[1], part.labels);
+  }
+  e.loss = loss / static_cast<double>(n);
+  e.accuracy = static_cast<double>(right) / static_cast<double>(n);
+  return e;
+}
+
+std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* validation) {
+  if (train.size() == 0) throw UsageError("the training set is empty");
+  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  Impl& m = *impl_;
+  MetricsFile step_file, epoch_file;
+  if (!options_.output_dir.empty()) {
+    std::filesystem::create_directories(options_.output_dir);
+    step_file.open(std::filesystem::path(options_.output_dir) / "metrics-steps");
+    epoch_file.open(std::filesystem::path(options_.output_dir) / "metrics-epochs");
+  }
+  std::vector<EpochRecord> records;
+  TrainEvent event;
+  event.store = &store_;
+  for (auto* c : m.callbacks) c->on_train_begin(event);
+  const std::int64_t n = train.size(), b = options_.batch_size;
+  for (std::int64_t epoch = 1; epoch <= options_.epochs && !event.stop; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    if (m.schedule) apply_lr_schedule(store_, m.optimizer_step, *m.schedule, epoch - 1);
+    event.epoch = epoch;
+    for (auto* c : m.callbacks) c->on_epoch_begin(event);
+    // the epoch's order: a seeded shuffle (Fisher-Yates)
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    Random shuffle(derive_seed(options_.seed, fmt::format("epoch/{}", epoch)));
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+    std::map<std::string, Tensor> before;  // for the update / weight ratios
+    for (const auto& name : m.param_names) before[name] = store_.get(name).clone();
+    double loss_sum = 0, objective_sum = 0;
+    std::int64_t right = 0;
+    std::vector<double> grad_norms(m.param_names.size(), 0.0);
+    std::int64_t batches = 0;
+    for (std::int64_t at = 0; at < n; at += b) {
+      const std::vector<std::int64_t> index(order.begin() + at, order.begin() + std::min(n, at + b));
+      const Dataset batch = train.gather(index);
+      Feeds feeds = {{"x", features_of(batch, options_.dtype)}, {"y", batch.labels}};
+      Random masks(derive_seed(options_.seed, fmt::format("dropout/{}", m.steps)));
+      for (const auto& mask : m.train_forward.masks) {
+        std::vector<std::int64_t> dims = {batch.size()};
+        for (std::size_t i = 1; i < mask.value.shape().rank(); ++i) dims.push_back(mask.value.shape()[i]);
+        Tensor t(mask.value.dtype(), Shape(dims));
+        for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, masks.uniform() >= mask.p ? 1.0 : 0.0);
+        feeds[mask.name] = t;
+      }
+      const auto& out = m.step->run(feeds, &store_);
+      const double loss = out[0].get(0), objective = out[1].get(0);
+      if (!std::isfinite(objective)) {
+        throw Error(fmt::format("training diverged at epoch {}, step {}: the loss is {} (lower the learning rate?)",
+                                epoch, m.steps, objective));
+      }
+      const auto count = static_cast<double>(batch.size());
+      loss_sum += loss * count;
+      objective_sum += objective * count;
+      right += correct(out[2], batch.labels);
+      for (std::size_t k = 0; k < grad_norms.size(); ++k) grad_norms[k] += out[3 + k].get(0);
+      ++batches;
+      ++m.steps;
+      event.step = m.steps;
+      event.metrics = {{"loss", loss}, {"objective", objective}, {"lr", store_.get("optimizer/lr").get(0)}};
+      step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", loss}, {"objective", objective},
+                       {"lr", event.metrics["lr"]}});
+      for (auto* c : m.callbacks) c->on_step_end(event);
+    }
+    EpochRecord r;
+    r.epoch = epoch;
+    r.train_loss = loss_sum / static_cast<double>(n);
+    r.train_objective = objective_sum / static_cast<double>(n);
+    r.train_accuracy = static_cast<double>(right) / static_cast<double>(n);
+    r.lr = store_.get("optimizer/lr").get(0);
+    std::vector<std::pair<std::string, double>> row = {{"epoch", double(epoch)},
+                                                      {"train_loss", r.train_loss},
+                                                      {"train_objective", r.train_objective},
+                                                      {"train_accuracy", r.train_accuracy}};
+    event.metrics = {{"loss", r.train_loss}, {"objective", r.train_objective}, {"accuracy", r.train_accuracy}};
+    if (validation != nullptr) {
+      const Evaluation v = evaluate(*validation);
+      r.val_loss = v.loss, r.val_accuracy = v.accuracy;
+      row.insert(row.end(), {{"val_loss", v.loss}, {"val_accuracy", v.accuracy}});
+      event.metrics["val_loss"] = v.loss;
+      event.metrics["val_accuracy"] = v.accuracy;
+    }
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    row.insert(row.end(), {{"lr", r.lr}, {"seconds", r.seconds}});
+    event.metrics["lr"] = r.lr;
+    for (std::size_t k = 0; k < m.param_names.size(); ++k) {
+      const std::string& name = m.param_names[k];
+      const Tensor& now = store_.get(name);
+      Tensor diff = now.clone();
+      for (std::int64_t i = 0; i < diff.numel(); ++i) diff.set(i, now.get(i) - before.at(name).get(i));
+      const double w = norm_of(before.at(name));
+      row.emplace_back("grad_norm/" + name, grad_norms[k] / static_cast<double>(batches));
+      row.emplace_back("update_ratio/" + name, w > 0 ? norm_of(diff) / w : norm_of(diff));
+    }
+    epoch_file.write(row);
+    records.push_back(r);
+    for (auto* c : m.callbacks) c->on_epoch_end(event);
+  }
+  for (auto* c : m.callbacks) c->on_train_end(event);
+  return records;
+}
+
+}  // namespace symgrad

@@ -1,0 +1,61 @@
+// early_stopping: stop when a monitored metric has not improved for `patience` epochs, and put
+// back the variables of the best epoch (Goodfellow, Bengio and Courville, "Deep Learning",
+// section 7.8; Keras' EarlyStopping with restore_best_weights).
+#include <limits>
+#include <map>
+
+#include <symgrad/plugin/plugin.hpp>
+
+namespace {
+
+using namespace symgrad;
+
+class EarlyStopping final : public Regularizer {
+ public:
+  explicit EarlyStopping(const Hyperparams& h)
+      : monitor_(h.string("monitor")), patience_(h.integer("patience")), min_delta_(h.real("min_delta")),
+        restore_(h.boolean("restore_best")), maximize_(monitor_.find("accuracy") != std::string::npos) {}
+
+  void on_epoch_end(TrainEvent& e) override {
+    auto it = e.metrics.find(monitor_);
+    if (it == e.metrics.end()) {
+      throw UsageError("early_stopping monitors '" + monitor_ + "', which this run does not measure (validation data?)");
+    }
+    const double v = maximize_ ? -it->second : it->second;  // smaller is better
+    if (v < best_ - min_delta_) {
+      best_ = v, best_epoch_ = e.epoch, waited_ = 0;
+      if (restore_ && e.store != nullptr) {  // the variables of the best epoch so far
+        best_vars_.clear();
+        for (const auto& n : e.store->names()) best_vars_[n] = e.store->get(n).clone();
+      }
+      return;
+    }
+    if (++waited_ < patience_) return;
+    e.stop = true;
+    if (restore_ && e.store != nullptr) {
+      for (const auto& [n, t] : best_vars_) e.store->get(n).copy_from(t);
+    }
+    e.metrics["early_stopping/best_epoch"] = static_cast<double>(best_epoch_);
+  }
+
+ private:
+  std::string monitor_;
+  std::int64_t patience_, waited_ = 0, best_epoch_ = 0;
+  double min_delta_, best_ = std::numeric_limits<double>::infinity();
+  bool restore_, maximize_;
+  std::map<std::string, Tensor> best_vars_;
+};
+
+void register_components(PluginRegistrar& r) {
+  r.add_regularizer("early_stopping", "stop when the monitored metric stops improving; restore the best epoch",
+                    Schema{choice_param("monitor", "val_loss", {"val_loss", "val_accuracy", "loss", "accuracy"},
+                                        "the epoch metric watched (accuracies are maximized)"),
+                           int_param("patience", 5, "epochs without improvement before stopping").at_least(1),
+                           real_param("min_delta", 0.0, "smallest change that counts as improvement").at_least(0),
+                           bool_param("restore_best", true, "put back the variables of the best epoch")},
+                    [](const Hyperparams& h) { return std::make_unique<EarlyStopping>(h); });
+}
+
+}  // namespace
+
+SYMGRAD_PLUGIN("early_stopping", "1.0.0", register_components)

@@ -1,0 +1,143 @@
+// The Trainer on the synthetic 2-D sets: it learns, it is bitwise deterministic, dropout is on in
+// training and off in evaluation, metrics files are written, and early stopping (a regularizer
+// plugin through the loader) stops and restores the best epoch's weights.
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.hpp"
+#include "symgrad/data/synthetic.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/trainer.hpp"
+
+namespace symgrad {
+namespace {
+
+TrainerOptions adam_options(std::int64_t epochs) {
+  TrainerOptions o;
+  o.epochs = epochs;
+  o.batch_size = 32;
+  o.seed = 7;
+  o.optimizer = "adam";
+  o.optimizer_settings = {{"lr", 0.01}};
+  return o;
+}
+
+Sequential mlp(double dropout = 0) {
+  Sequential m;
+  m.dense(16, "relu");
+  if (dropout > 0) m.dropout(dropout);
+  m.dense(16, "relu").dense(2);
+  return m;
+}
+
+TEST(Trainer, LearnsTheMoons) {
+  const Dataset data = make_moons(600, 0.15, 1);
+  auto [train, val] = split_validation(data, 0.25, 2);
+  Trainer t(mlp(), {DType::f32, Shape{2}}, 2, adam_options(40));
+  const auto records = t.fit(train, &val);
+  ASSERT_EQ(records.size(), 40u);
+  EXPECT_LT(records.back().train_loss, records.front().train_loss / 3);
+  EXPECT_GE(records.back().val_accuracy, 0.95);
+  EXPECT_EQ(t.evaluate(val).accuracy, records.back().val_accuracy);
+}
+
+TEST(Trainer, SameSeedSameWeightsBitwise) {
+  const Dataset data = make_circles(200, 0.1, 0.5, 3);
+  auto weights = [&] {
+    Trainer t(mlp(0.2), {DType::f32, Shape{2}}, 2, adam_options(3));
+    t.fit(data);
+    std::vector<std::vector<float>> w;
+    for (const auto& n : t.store().names()) {
+      const Tensor& v = t.store().get(n);
+      if (v.dtype() == DType::f32) w.emplace_back(v.data<float>(), v.data<float>() + v.numel());
+    }
+    return w;
+  };
+  const auto a = weights(), b = weights();
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(std::memcmp(a[i].data(), b[i].data(), a[i].size() * 4), 0) << i;
+}
+
+TEST(Trainer, DropoutTrainsButDoesNotEvaluate) {
+  const Dataset data = make_moons(200, 0.1, 4);
+  Trainer t(mlp(0.5), {DType::f32, Shape{2}}, 2, adam_options(1));
+  t.fit(data);
+  // the same run without dropout ends elsewhere: the masks were applied in training
+  Trainer plain(mlp(), {DType::f32, Shape{2}}, 2, adam_options(1));
+  plain.fit(data);
+  EXPECT_NE(std::memcmp(t.store().get("dense2/W").raw(), plain.store().get("dense2/W").raw(),
+                        plain.store().get("dense2/W").nbytes()),
+            0);
+  // inference has no randomness: two evaluations agree to the bit
+  const Evaluation a = t.evaluate(data), b = t.evaluate(data);
+  EXPECT_EQ(a.loss, b.loss);
+  EXPECT_EQ(a.accuracy, b.accuracy);
+}
+
+TEST(Trainer, WritesMetricsAsCsvAndJsonLines) {
+  testing::TempDir dir;
+  TrainerOptions o = adam_options(2);
+  o.output_dir = (dir.path / "run").string();
+  const Dataset data = make_xor(64, 0.05, 5);
+  Trainer t(mlp(), {DType::f32, Shape{2}}, 2, o);
+  t.fit(data, &data);
+  std::ifstream epochs(dir.path / "run" / "metrics-epochs.csv");
+  std::string header, line;
+  std::getline(epochs, header);
+  EXPECT_EQ(header.rfind("epoch,train_loss,train_objective,train_accuracy,val_loss,val_accuracy,lr,seconds,"
+                         "grad_norm/dense1/W,update_ratio/dense1/W",
+                         0),
+            0u)
+      << header;
+  int rows = 0;
+  while (std::getline(epochs, line)) ++rows;
+  EXPECT_EQ(rows, 2);
+  std::ifstream steps(dir.path / "run" / "metrics-steps.jsonl");
+  std::getline(steps, line);
+  EXPECT_EQ(line.rfind("{\"epoch\": 1, \"step\": 1, \"loss\": ", 0), 0u) << line;
+  rows = 1;
+  while (std::getline(steps, line)) ++rows;
+  EXPECT_EQ(rows, 4);  // 64 examples in batches of 32, two epochs
+}
+
+// The plugin watches val_loss: best at epoch 2 (0.5), worse at 3 and 4: with patience 2 it stops
+// at epoch 4 and puts back epoch 2's weights.
+TEST(EarlyStopping, StopsAndRestoresTheBestEpoch) {
+  auto es = PluginRegistry::global().make_regularizer("early_stopping", {{"patience", std::int64_t{2}}});
+  VariableStore store;
+  store.set("dense1/W", Tensor::scalar(DType::f32, 1));
+  TrainEvent e;
+  e.store = &store;
+  const std::vector<double> val_loss = {1.0, 0.5, 0.7, 0.8};
+  for (std::size_t k = 0; k < val_loss.size() && !e.stop; ++k) {
+    e.epoch = static_cast<std::int64_t>(k + 1);
+    store.get("dense1/W").set(0, static_cast<double>(k + 1));  // the weights of epoch k + 1
+    e.metrics = {{"val_loss", val_loss[k]}};
+    es->on_epoch_end(e);
+    EXPECT_EQ(e.stop, k == 3) << "epoch " << k + 1;
+  }
+  EXPECT_EQ(store.get("dense1/W").get(0), 2.0);
+  EXPECT_EQ(e.metrics.at("early_stopping/best_epoch"), 2.0);
+}
+
+TEST(EarlyStopping, EndsATrainingRun) {
+  const Dataset data = make_moons(300, 0.3, 6);
+  auto [train, val] = split_validation(data, 0.3, 1);
+  TrainerOptions o = adam_options(200);
+  o.optimizer_settings = {{"lr", 0.05}};
+  Trainer t(mlp(), {DType::f32, Shape{2}}, 2, o);
+  auto es = PluginRegistry::global().make_regularizer("early_stopping", {{"patience", std::int64_t{3}}});
+  t.add(*es);
+  const auto records = t.fit(train, &val);
+  ASSERT_LT(records.size(), 200u);  // stopped early
+  double best = 1e9;
+  for (const auto& r : records) best = std::min(best, r.val_loss);
+  EXPECT_NEAR(t.evaluate(val).loss, best, 1e-6);  // the best epoch's weights are back
+}
+
+}  // namespace
+}  // namespace symgrad
