@@ -15,6 +15,7 @@ add_library(DNNL::dnnl UNKNOWN IMPORTED)
 set_target_properties(DNNL::dnnl PROPERTIES IMPORTED_LOCATION ${DNNL_LIBRARY}
                                             INTERFACE_INCLUDE_DIRECTORIES ${DNNL_INCLUDE_DIR})
 find_package(Boost 1.74 REQUIRED)       # Boost.DLL (header-only): the plugin loader
+find_package(tomlplusplus 3 REQUIRED)   # experiment files
 find_package(ZLIB REQUIRED)              # gzip-compressed IDX files (Fashion-MNIST)
 find_package(OpenMP REQUIRED)            # oneDNN's threading runtime, and our threaded kernels
 if(SYMGRAD_BUILD_TESTS)

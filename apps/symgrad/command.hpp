@@ -27,5 +27,6 @@ bool parse_arguments(const std::vector<std::string>& args, const boost::program_
 int plugins_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
 int minimize_command(const std::vector<std::string>& args);
+int train_command(const std::vector<std::string>& args);
 
 }  // namespace symgrad::cli

@@ -44,6 +44,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"plugins", "list the plugins found, their components and hyperparameters", symgrad::cli::plugins_command},
       {"gradcheck", "gradient-check ops (built-in or a plugin's) by central differences", symgrad::cli::gradcheck_command},
+      {"train", "train the model of an experiment file on its data; metrics, plots, test accuracy",
+       symgrad::cli::train_command},
       {"minimize", "run optimizers on a test function or an expression; trace and plot their paths",
        symgrad::cli::minimize_command},
   };

@@ -13,7 +13,7 @@
 #include "../command.hpp"
 #include "../minimize/expression.hpp"
 #include "../minimize/functions.hpp"
-#include "../minimize/plot.hpp"
+#include "../plot/contours.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"

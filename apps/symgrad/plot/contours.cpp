@@ -1,4 +1,6 @@
-#include "plot.hpp"
+#include "contours.hpp"
+
+#include "gnuplot.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -20,8 +22,7 @@ namespace fs = std::filesystem;
 
 void plot_contours(const std::string& file, const std::string& title, const std::function<double(double, double)>& f,
                    const std::vector<PlotPath>& paths, const std::vector<std::vector<double>>& extra) {
-  const std::string ext = fs::path(file).extension().string();
-  if (ext != ".svg" && ext != ".png") throw UsageError(fmt::format("--plot '{}': the file must end in .svg or .png", file));
+  terminal_for(file);  // a .svg or .png file, checked before any work
   // The box: every finite point of the paths and the extra points, padded.
   double lo[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
   double hi[2] = {-lo[0], -lo[1]};
@@ -36,8 +37,7 @@ void plot_contours(const std::string& file, const std::string& title, const std:
     const double span = std::max(hi[k] - lo[k], 1.0);
     lo[k] -= 0.15 * span, hi[k] += 0.15 * span;
   }
-  const fs::path dir = fs::temp_directory_path() / fmt::format("symgrad-plot-{}", static_cast<long>(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = scratch_dir();
   // The grid, and contour levels at quantiles of its values (they follow the function's scale).
   const int n = 101;
   std::vector<double> values;
@@ -75,27 +75,15 @@ void plot_contours(const std::string& file, const std::string& title, const std:
            << "set view map\nunset surface\nset contour base\n"
            << (levels.empty() ? "" : "set cntrparam levels discrete " + levels + "\n")
            << "splot '" << (dir / "grid.dat").string() << "' with lines\nunset table\nreset\n"
-           << (ext == ".svg" ? "set terminal svg size 800,640 dynamic font 'sans,11'\n"
-                             : "set terminal png size 800,640\n")
+           << terminal_for(file)
            << "set output '" << file << "'\n"
            << "set title '" << title << "' noenhanced\nset key below noenhanced\n"
            << fmt::format("set xrange [{}:{}]\nset yrange [{}:{}]\n", lo[0], hi[0], lo[1], hi[1])
            << "set xlabel 'x0'\nset ylabel 'x1'\n"
            << "plot " << plots << "\n";
   }
-  const std::string command = fmt::format("gnuplot '{}' 2> '{}'", (dir / "plot.gp").string(), (dir / "errors.txt").string());
-  const int status = std::system(command.c_str());
-  std::string errors;
-  {
-    std::ifstream in(dir / "errors.txt");
-    errors.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  run_gnuplot(dir / "plot.gp", file);
   fs::remove_all(dir);
-  if (status != 0) {
-    throw Error(fmt::format("gnuplot could not draw '{}' (exit status {}){}{}", file, status,
-                            errors.empty() ? "; is gnuplot installed? scripts/setup installs gnuplot-nox" : ":\n",
-                            errors));
-  }
 }
 
 }  // namespace symgrad::cli

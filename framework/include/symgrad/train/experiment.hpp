@@ -1,0 +1,73 @@
+#pragma once
+/// @file
+/// Experiment files (TOML): the data, the model, the initializer, the optimizer and its settings,
+/// a schedule, regularizers, epochs, seed and output folder of one training run. Every key is
+/// checked: an unknown key, a wrong type or a value out of range is a UsageError naming the file,
+/// the line and the key. docs/experiments.md describes the format.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "symgrad/data/dataset.hpp"
+#include "symgrad/plugin/hyperparams.hpp"
+#include "symgrad/train/model.hpp"
+#include "symgrad/train/trainer.hpp"
+
+namespace symgrad {
+
+/// A plugin component and its settings, with where they were written.
+struct ComponentSpec {
+  std::string name;
+  Settings settings;
+  std::string where;  ///< "file:line"
+};
+
+struct DataSpec {
+  std::string set = "fashion-mnist";  ///< fashion-mnist, idx, csv, moons, circles, spirals, blobs, xor
+  std::int64_t n = 1000;              ///< synthetic: examples (a test set of the same size is drawn too)
+  double noise = 0.2;                 ///< synthetic: noise
+  double factor = 0.5;                ///< circles: inner radius
+  std::int64_t classes = 3;           ///< spirals, blobs: classes
+  double validation = 0.1;            ///< fraction of the training data held out
+  std::string dir = "/usr/share/datasets/fashion-mnist";  ///< fashion-mnist
+  std::string images, labels, test_images, test_labels;    ///< idx
+  std::string train_csv, test_csv;                         ///< csv
+};
+
+struct LayerSpec {
+  std::string type;  ///< dense, activation, dropout, flatten
+  std::int64_t units = 0;
+  std::string activation = "none";
+  double p = 0;
+};
+
+struct Experiment {
+  std::string file, name;
+  std::uint64_t seed = 0;
+  std::int64_t epochs = 10, batch_size = 32;
+  std::string backend = "onednn";
+  std::string output;  ///< the run folder ("runs/<name>" by default)
+  double clip_norm = 0;
+  DataSpec data;
+  std::vector<LayerSpec> layers;
+  ComponentSpec initializer{"he", {}, ""}, optimizer{"adam", {}, ""}, schedule;
+  std::vector<ComponentSpec> regularizers;
+
+  Sequential model() const;
+  TrainerOptions trainer_options() const;
+};
+
+/// Reads and checks an experiment; `overrides` ("optimizer.lr=0.01", "epochs=3") replace keys first.
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// The experiment's data: training, validation (held out of training) and test sets, and the
+/// type of one example.
+struct ExperimentData {
+  Dataset train, validation, test;
+  TensorType example;
+  std::int64_t num_classes = 0;
+};
+ExperimentData load_experiment_data(const Experiment& e);
+
+}  // namespace symgrad

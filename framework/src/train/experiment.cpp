@@ -1,0 +1,321 @@
+#include "symgrad/train/experiment.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "symgrad/core/error.hpp"
+#include "symgrad/core/random.hpp"
+#include "symgrad/core/names.hpp"
+#include "symgrad/data/csv.hpp"
+#include "symgrad/data/idx.hpp"
+#include "symgrad/data/synthetic.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/lr_schedule.hpp"
+
+namespace symgrad {
+
+namespace {
+
+// Where a node was written: "file:line", or "file (--set)" for an override.
+std::string where(const std::string& file, const toml::node& n) {
+  const auto& s = n.source();
+  return s.begin.line > 0 ? fmt::format("{}:{}", file, s.begin.line) : fmt::format("{} (--set)", file);
+}
+
+class Reader {
+ public:
+  Reader(std::string file, const toml::table& t, std::string section, const std::string& at)
+      : file_(std::move(file)), t_(t), section_(std::move(section)), at_(at) {}
+
+  // Every key must be one of `allowed`.
+  void only(const std::vector<std::string>& allowed) const {
+    for (const auto& [k, v] : t_) {
+      const std::string key(k.str());
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      throw UsageError(fmt::format("{}: unknown key '{}'{}{}; it takes: {}", where(file_, v), key,
+                                   section_.empty() ? "" : " in [" + section_ + "]", did_you_mean(key, allowed), list));
+    }
+  }
+  template <class T>
+  void get(const char* key, T& out, const char* what) const {
+    const toml::node* n = t_.get(key);
+    if (n == nullptr) return;
+    if constexpr (std::is_same_v<T, double>) {
+      if (auto v = n->value<double>()) return void(out = *v);
+    } else if constexpr (std::is_integral_v<T>) {
+      if (n->is_integer()) return void(out = static_cast<T>(n->as_integer()->get()));
+    } else {
+      if (auto v = n->value<std::string>()) return void(out = *v);
+    }
+    throw UsageError(fmt::format("{}: '{}'{} must be {}", where(file_, *n), key,
+                                 section_.empty() ? "" : " in [" + section_ + "]", what));
+  }
+  void positive(const char* key, std::int64_t v, std::int64_t min) const {
+    if (v < min) {
+      const toml::node* n = t_.get(key);
+      throw UsageError(fmt::format("{}: '{}' = {} is out of range: allowed >= {}", n ? where(file_, *n) : at_, key, v, min));
+    }
+  }
+  const toml::table& table() const { return t_; }
+
+ private:
+  std::string file_;
+  const toml::table& t_;
+  std::string section_, at_;
+};
+
+// The schema of a plugin component of `kind`.
+std::function<Schema(const std::string&)> plugin_schema(ComponentKind kind) {
+  return [kind](const std::string& name) { return PluginRegistry::global().get(kind, name).schema; };
+}
+
+// A component table: `name` and its settings, checked against its schema.
+ComponentSpec component(const std::string& file, const toml::table& t, const std::string& section,
+                        const std::string& default_name, const std::function<Schema(const std::string&)>& schema_of) {
+  ComponentSpec c{default_name, {}, fmt::format("{}:{}", file, t.source().begin.line)};
+  if (const toml::node* n = t.get("name")) {
+    auto v = n->value<std::string>();
+    if (!v) throw UsageError(fmt::format("{}: 'name' in [{}] must be a string", where(file, *n), section));
+    c.name = *v;
+    c.where = where(file, *n);
+  }
+  for (const auto& [k, v] : t) {
+    const std::string key(k.str());
+    if (key == "name") continue;
+    ParamValue value;
+    if (v.is_boolean()) {
+      value = v.as_boolean()->get();
+    } else if (v.is_integer()) {
+      value = static_cast<std::int64_t>(v.as_integer()->get());
+    } else if (v.is_floating_point()) {
+      value = v.as_floating_point()->get();
+    } else if (v.is_string()) {
+      value = v.as_string()->get();
+    } else {
+      throw UsageError(fmt::format("{}: '{}' in [{}] must be a number, a bool or a string", where(file, v), key, section));
+    }
+    c.settings[key] = value;
+  }
+  if (c.name.empty()) return c;
+  // check the settings now: each at the line it was written on
+  Schema schema;
+  try {
+    schema = schema_of(c.name);
+  } catch (const PluginError& e) {
+    throw UsageError(fmt::format("{}: {}", c.where, e.what()));
+  } catch (const UsageError& e) {
+    throw UsageError(fmt::format("{}: {}", c.where, e.what()));
+  }
+  for (const auto& [key, value] : c.settings) {
+    Hyperparams(schema, {{key, value}}, fmt::format("{}: {} '{}'", where(file, *t.get(key)), section, c.name));
+  }
+  return c;
+}
+
+void apply_override(toml::table& root, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--set '{}' is not key=value", text));
+  const std::string path = text.substr(0, eq), value = text.substr(eq + 1);
+  toml::table* t = &root;
+  std::size_t start = 0;
+  for (auto dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
+    const std::string part = path.substr(start, dot - start);
+    if (!t->contains(part)) t->insert(part, toml::table{});
+    t = t->get(part)->as_table();
+    if (t == nullptr) throw UsageError(fmt::format("--set '{}': '{}' is not a table", text, part));
+    start = dot + 1;
+  }
+  const std::string key = path.substr(start);
+  char* end = nullptr;
+  const long long i = std::strtoll(value.c_str(), &end, 10);
+  if (!value.empty() && *end == '\0') return void(t->insert_or_assign(key, static_cast<std::int64_t>(i)));
+  const double d = std::strtod(value.c_str(), &end);
+  if (!value.empty() && *end == '\0') return void(t->insert_or_assign(key, d));
+  if (value == "true" || value == "false") return void(t->insert_or_assign(key, value == "true"));
+  t->insert_or_assign(key, value);
+}
+
+}  // namespace
+
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw UsageError(fmt::format("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description()));
+  }
+  for (const auto& o : overrides) apply_override(root, o);
+  Experiment x;
+  x.file = path;
+  x.name = std::filesystem::path(path).stem().string();
+  const Reader top(path, root, "", path);
+  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "data", "model", "initializer",
+            "optimizer", "schedule", "regularizer"});
+  top.get("name", x.name, "a string");
+  std::int64_t seed = 0;
+  top.get("seed", seed, "an integer");
+  x.seed = static_cast<std::uint64_t>(seed);
+  top.get("epochs", x.epochs, "an integer");
+  top.positive("epochs", x.epochs, 0);
+  top.get("batch_size", x.batch_size, "an integer");
+  top.positive("batch_size", x.batch_size, 1);
+  top.get("backend", x.backend, "a string (onednn or reference)");
+  if (x.backend != "onednn" && x.backend != "reference") {
+    throw UsageError(fmt::format("{}: backend '{}': onednn or reference", where(path, *root.get("backend")), x.backend));
+  }
+  top.get("clip_norm", x.clip_norm, "a number");
+  x.output = "runs/" + x.name;
+  top.get("output", x.output, "a string");
+  auto table = [&](const char* key) -> const toml::table* {
+    const toml::node* n = root.get(key);
+    if (n == nullptr) return nullptr;
+    if (!n->is_table()) throw UsageError(fmt::format("{}: '{}' must be a table ([{}])", where(path, *n), key, key));
+    return n->as_table();
+  };
+  if (const toml::table* d = table("data")) {
+    const Reader r(path, *d, "data", path);
+    r.only({"set", "n", "noise", "factor", "classes", "validation", "dir", "images", "labels", "test_images",
+            "test_labels", "train_csv", "test_csv"});
+    DataSpec& s = x.data;
+    r.get("set", s.set, "a string");
+    r.get("n", s.n, "an integer");
+    r.positive("n", s.n, 2);
+    r.get("noise", s.noise, "a number");
+    r.get("factor", s.factor, "a number");
+    r.get("classes", s.classes, "an integer");
+    r.get("validation", s.validation, "a number");
+    r.get("dir", s.dir, "a string");
+    r.get("images", s.images, "a string");
+    r.get("labels", s.labels, "a string");
+    r.get("test_images", s.test_images, "a string");
+    r.get("test_labels", s.test_labels, "a string");
+    r.get("train_csv", s.train_csv, "a string");
+    r.get("test_csv", s.test_csv, "a string");
+    const std::vector<std::string> sets = {"fashion-mnist", "idx", "csv", "moons", "circles", "spirals", "blobs", "xor"};
+    if (std::find(sets.begin(), sets.end(), s.set) == sets.end()) {
+      throw UsageError(fmt::format("{}: unknown data set '{}'{}", where(path, *d->get("set")), s.set, did_you_mean(s.set, sets)));
+    }
+  }
+  if (const toml::table* m = table("model")) {
+    const Reader r(path, *m, "model", path);
+    r.only({"layers"});
+    const toml::array* layers = m->get_as<toml::array>("layers");
+    if (layers == nullptr) throw UsageError(fmt::format("{}: [model] needs layers = [...]", where(path, *m)));
+    for (const auto& node : *layers) {
+      const toml::table* l = node.as_table();
+      if (l == nullptr) throw UsageError(fmt::format("{}: a layer is a table {{ type = \"dense\", ... }}", where(path, node)));
+      const Reader lr(path, *l, "model.layers", path);
+      lr.only({"type", "units", "activation", "p"});
+      LayerSpec spec;
+      lr.get("type", spec.type, "a string");
+      lr.get("units", spec.units, "an integer");
+      lr.get("activation", spec.activation, "a string");
+      lr.get("p", spec.p, "a number");
+      const std::vector<std::string> types = {"dense", "activation", "dropout", "flatten"};
+      if (std::find(types.begin(), types.end(), spec.type) == types.end()) {
+        throw UsageError(fmt::format("{}: unknown layer type '{}'{} (dense, activation, dropout, flatten)", where(path, node),
+                                     spec.type, did_you_mean(spec.type, types)));
+      }
+      try {
+        Sequential check;  // the layer's own checks (units, activation name, p)
+        if (spec.type == "dense") check.dense(spec.units, spec.activation);
+        if (spec.type == "activation") check.activation(spec.activation);
+        if (spec.type == "dropout") check.dropout(spec.p);
+      } catch (const UsageError& e) {
+        throw UsageError(fmt::format("{}: {}", where(path, node), e.what()));
+      }
+      x.layers.push_back(spec);
+    }
+  }
+  if (x.layers.empty()) throw UsageError(fmt::format("{}: the experiment has no [model] layers", path));
+  if (const toml::table* t = table("initializer")) {
+    x.initializer = component(path, *t, "initializer", "he", plugin_schema(ComponentKind::initializer));
+  }
+  if (const toml::table* t = table("optimizer")) {
+    x.optimizer = component(path, *t, "optimizer", "adam", plugin_schema(ComponentKind::optimizer));
+  }
+  if (const toml::table* t = table("schedule")) x.schedule = component(path, *t, "schedule", "constant", lr_schedule_schema);
+  if (const toml::node* n = root.get("regularizer")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr) throw UsageError(fmt::format("{}: regularizers are [[regularizer]] tables", where(path, *n)));
+    for (const auto& r : *a) {
+      if (!r.is_table()) throw UsageError(fmt::format("{}: a regularizer is a table", where(path, r)));
+      x.regularizers.push_back(
+          component(path, *r.as_table(), "regularizer", "", plugin_schema(ComponentKind::regularizer)));
+      if (x.regularizers.back().name.empty()) throw UsageError(fmt::format("{}: a regularizer needs a name", where(path, r)));
+    }
+  }
+  return x;
+}
+
+Sequential Experiment::model() const {
+  Sequential m;
+  for (const auto& l : layers) {
+    if (l.type == "dense") m.dense(l.units, l.activation);
+    if (l.type == "activation") m.activation(l.activation);
+    if (l.type == "dropout") m.dropout(l.p);
+    if (l.type == "flatten") m.flatten();
+  }
+  return m;
+}
+
+TrainerOptions Experiment::trainer_options() const {
+  TrainerOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch_size;
+  o.seed = seed;
+  o.optimizer = optimizer.name;
+  o.optimizer_settings = optimizer.settings;
+  o.initializer = initializer.name;
+  o.initializer_settings = initializer.settings;
+  o.schedule = schedule.name == "constant" && schedule.settings.empty() ? "" : schedule.name;
+  o.schedule_settings = schedule.settings;
+  o.clip_norm = clip_norm;
+  o.backend = backend;
+  o.dtype = backend == "onednn" ? DType::f32 : DType::f64;
+  o.output_dir = output;
+  return o;
+}
+
+ExperimentData load_experiment_data(const Experiment& e) {
+  const DataSpec& s = e.data;
+  Dataset all, test;
+  if (s.set == "fashion-mnist") {
+    all = load_fashion_mnist("train", s.dir);
+    test = load_fashion_mnist("test", s.dir);
+  } else if (s.set == "idx") {
+    all = load_mnist_format(s.images, s.labels, "idx");
+    test = load_mnist_format(s.test_images, s.test_labels, "idx/test");
+  } else if (s.set == "csv") {
+    all = read_csv(s.train_csv);
+    test = read_csv(s.test_csv);
+  } else {
+    auto make = [&](std::uint64_t seed) {
+      if (s.set == "moons") return make_moons(s.n, s.noise, seed);
+      if (s.set == "circles") return make_circles(s.n, s.noise, s.factor, seed);
+      if (s.set == "spirals") return make_spirals(s.n, static_cast<int>(s.classes), s.noise, seed);
+      if (s.set == "blobs") return make_blobs(s.n, static_cast<int>(s.classes), s.noise, seed);
+      return make_xor(s.n, s.noise, seed);
+    };
+    all = make(derive_seed(e.seed, "data/train"));
+    test = make(derive_seed(e.seed, "data/test"));
+  }
+  ExperimentData d;
+  auto [train, val] = split_validation(all, s.validation, derive_seed(e.seed, "data/validation"));
+  d.train = std::move(train);
+  d.validation = std::move(val);
+  d.test = std::move(test);
+  std::vector<std::int64_t> dims(all.features.shape().dims().begin() + 1, all.features.shape().dims().end());
+  d.example = {e.backend == "onednn" ? DType::f32 : DType::f64, Shape(dims)};
+  d.num_classes = std::max(all.num_classes, d.test.num_classes);
+  return d;
+}
+
+}  // namespace symgrad

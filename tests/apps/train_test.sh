@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# symgrad train as a user runs it: the moons experiment learns (test accuracy >= 95%), the run
+# folder holds the metrics, variables, experiment and plots; a mistake in the file is a usage
+# error naming its line. Usage: train_test.sh SYMGRAD EXPERIMENTS_DIR
+set -euo pipefail
+symgrad=$1
+experiments=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$symgrad" train "$experiments/moons_adam.toml" --output "$work/run" > "$work/out.txt"
+grep -E "^test accuracy (9[5-9]|100)\." "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
+for f in metrics-epochs.csv metrics-epochs.jsonl metrics-steps.csv metrics-steps.jsonl variables.bin experiment.toml; do
+  test -s "$work/run/$f" || { echo "missing $f"; exit 1; }
+done
+grep -q "<svg" "$work/run/loss.svg" && grep -q "<svg" "$work/run/accuracy.svg"
+test "$(wc -l < "$work/run/metrics-epochs.csv")" -eq 61  # a header and 60 epochs
+
+# --set overrides a key: one epoch
+"$symgrad" train "$experiments/moons_adam.toml" --output "$work/one" --set epochs=1 | grep -q "after 1 epochs"
+
+# a misspelt key: exit status 2, the file and line
+sed 's/^seed = 3/sead = 3/' "$experiments/moons_adam.toml" > "$work/bad.toml"
+set +e
+out=$("$symgrad" train "$work/bad.toml" 2>&1); status=$?
+set -e
+test $status -eq 2 || { echo "status $status: $out"; exit 1; }
+echo "$out" | grep -q "bad.toml:4: unknown key 'sead' (did you mean 'seed'?)" || { echo "$out"; exit 1; }
+echo "train test passed"

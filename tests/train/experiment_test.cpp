@@ -1,0 +1,118 @@
+// Experiment files: read, overridden with --set style keys, and every mistake reported with the
+// file, the line and the key.
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/train/experiment.hpp"
+
+namespace symgrad {
+namespace {
+
+const char* kGood = R"(name = "tiny"
+seed = 4
+epochs = 3
+batch_size = 16
+
+[data]
+set = "xor"
+n = 100
+noise = 0.05
+
+[model]
+layers = [
+  { type = "dense", units = 8, activation = "tanh" },
+  { type = "dropout", p = 0.1 },
+  { type = "dense", units = 2 },
+]
+
+[optimizer]
+name = "sgd"
+lr = 0.1
+momentum = 0.9
+
+[schedule]
+name = "step"
+step_size = 2
+
+[[regularizer]]
+name = "early_stopping"
+patience = 2
+)";
+
+std::string write(const testing::TempDir& dir, const std::string& text) {
+  const std::string p = (dir.path / "exp.toml").string();
+  std::ofstream(p) << text;
+  return p;
+}
+
+std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
+  testing::TempDir dir;
+  try {
+    load_experiment(write(dir, text), sets);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  s.replace(s.find(from), from.size(), to);
+  return s;
+}
+
+TEST(Experiment, ReadsEverySection) {
+  testing::TempDir dir;
+  const Experiment x = load_experiment(write(dir, kGood));
+  EXPECT_EQ(x.name, "tiny");
+  EXPECT_EQ(x.seed, 4u);
+  EXPECT_EQ(x.epochs, 3);
+  EXPECT_EQ(x.data.set, "xor");
+  EXPECT_EQ(x.model().to_string(), "dense(8, tanh) -> dropout(0.1) -> dense(2)");
+  EXPECT_EQ(x.optimizer.name, "sgd");
+  EXPECT_EQ(std::get<double>(x.optimizer.settings.at("momentum")), 0.9);
+  EXPECT_EQ(x.trainer_options().schedule, "step");
+  ASSERT_EQ(x.regularizers.size(), 1u);
+  EXPECT_EQ(x.regularizers[0].name, "early_stopping");
+  EXPECT_EQ(x.output, "runs/tiny");
+  const ExperimentData d = load_experiment_data(x);
+  EXPECT_EQ(d.train.size() + d.validation.size(), 100);
+  EXPECT_EQ(d.example, (TensorType{DType::f32, Shape{2}}));
+}
+
+TEST(Experiment, OverridesReplaceKeys) {
+  testing::TempDir dir;
+  const Experiment x = load_experiment(write(dir, kGood), {"optimizer.lr=0.5", "epochs=7", "data.set=moons"});
+  EXPECT_EQ(std::get<double>(x.optimizer.settings.at("lr")), 0.5);
+  EXPECT_EQ(x.epochs, 7);
+  EXPECT_EQ(x.data.set, "moons");
+}
+
+TEST(Experiment, MistakesNameFileLineAndKey) {
+  EXPECT_NE(error_of(replace(kGood, "seed = 4", "sede = 4")).find("exp.toml:2: unknown key 'sede' (did you mean 'seed'?)"),
+            std::string::npos)
+      << error_of(replace(kGood, "seed = 4", "sede = 4"));
+  EXPECT_NE(error_of(replace(kGood, "epochs = 3", "epochs = \"three\"")).find("exp.toml:3: 'epochs' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kGood, "batch_size = 16", "batch_size = 0")).find("exp.toml:4: 'batch_size' = 0 is out of range"),
+            std::string::npos);
+  // a plugin's hyperparameters are checked against its schema, at the line of its name
+  const std::string lr = error_of(replace(kGood, "lr = 0.1", "lr = -0.1"));
+  EXPECT_NE(lr.find("exp.toml:20: optimizer 'sgd': 'lr' = -0.1 is out of range: allowed > 0"), std::string::npos) << lr;
+  const std::string key = error_of(replace(kGood, "momentum = 0.9", "momentun = 0.9"));
+  EXPECT_NE(key.find("unknown hyperparameter 'momentun' (did you mean 'momentum'?)"), std::string::npos) << key;
+  EXPECT_NE(error_of(replace(kGood, "type = \"dropout\", p = 0.1", "type = \"dropout\", p = 1.5")).find("exp.toml:14:"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kGood, "\"dense\", units = 2", "\"dens\", units = 2")).find("unknown layer type 'dens'"),
+            std::string::npos);
+  EXPECT_NE(error_of(replace(kGood, "set = \"xor\"", "set = \"mnist\"")).find("unknown data set 'mnist'"), std::string::npos);
+  EXPECT_NE(error_of(replace(kGood, "name = \"sgd\"", "name = \"sgdd\"")).find("unknown optimizer 'sgdd'"), std::string::npos);
+  EXPECT_NE(error_of("epochs = [").find("exp.toml:1:"), std::string::npos);  // TOML syntax
+  EXPECT_NE(error_of(kGood, {"optimizer.lr=-1"}).find("(--set)"), std::string::npos) << error_of(kGood, {"optimizer.lr=-1"});
+}
+
+}  // namespace
+}  // namespace symgrad
