@@ -26,4 +26,17 @@ out=$("$symgrad" train "$work/bad.toml" 2>&1); status=$?
 set -e
 test $status -eq 2 || { echo "status $status: $out"; exit 1; }
 echo "$out" | grep -q "bad.toml:4: unknown key 'sead' (did you mean 'seed'?)" || { echo "$out"; exit 1; }
+# Ctrl-C: a checkpoint, exit status 130; --resume continues from it
+"$symgrad" train "$experiments/moons_adam.toml" --output "$work/int" --set epochs=1000000 > "$work/int.txt" 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT $pid
+set +e
+wait $pid; status=$?
+set -e
+test $status -eq 130 || { echo "status $status"; cat "$work/int.txt"; exit 1; }
+test -s "$work/int/checkpoint.bin"
+done_epochs=$(grep -o "checkpoint after epoch [0-9]*" "$work/int.txt" | grep -o "[0-9]*$")
+"$symgrad" train "$experiments/moons_adam.toml" --resume "$work/int" --set epochs=$((done_epochs + 2)) > "$work/resumed.txt"
+grep -q "resuming after epoch $done_epochs" "$work/resumed.txt" && grep -q "^test accuracy" "$work/resumed.txt"
 echo "train test passed"

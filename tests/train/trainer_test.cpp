@@ -5,10 +5,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
+#include "symgrad/core/error.hpp"
 #include "symgrad/data/synthetic.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
@@ -137,6 +139,64 @@ TEST(EarlyStopping, EndsATrainingRun) {
   double best = 1e9;
   for (const auto& r : records) best = std::min(best, r.val_loss);
   EXPECT_NEAR(t.evaluate(val).loss, best, 1e-6);  // the best epoch's weights are back
+}
+
+}  // namespace
+}  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Stops training after `at` steps (a stand-in for Ctrl-C).
+class StopAt final : public Strategy {
+ public:
+  explicit StopAt(std::int64_t at) : at_(at) {}
+  void on_step_end(TrainEvent& e) override { e.stop = e.step == at_; }
+
+ private:
+  std::int64_t at_;
+};
+
+std::map<std::string, std::vector<double>> weights_of(Trainer& t) {
+  std::map<std::string, std::vector<double>> w;
+  for (const auto& n : t.store().names()) w[n] = t.store().get(n).to_vector();
+  return w;
+}
+
+// Four epochs in one go; two, a checkpoint, a new trainer and two more; and a stop in the middle
+// of the second epoch (batch 9 of 13), a checkpoint, and the rest: bitwise the same variables.
+TEST(Checkpoint, ResumingIsBitwiseTheRunThatNeverStopped) {
+  const Dataset data = make_moons(400, 0.2, 8);
+  auto options = [](const std::string& dir, std::int64_t epochs) {
+    TrainerOptions o = adam_options(epochs);
+    o.output_dir = dir;
+    o.schedule = "step";
+    o.schedule_settings = {{"step_size", std::int64_t{1}}, {"gamma", 0.8}};
+    return o;
+  };
+  testing::TempDir dir;
+  Trainer straight(mlp(0.3), {DType::f32, Shape{2}}, 2, options((dir.path / "a").string(), 4));
+  straight.fit(data);
+
+  Trainer first(mlp(0.3), {DType::f32, Shape{2}}, 2, options((dir.path / "b").string(), 2));
+  first.fit(data);
+  Trainer second(mlp(0.3), {DType::f32, Shape{2}}, 2, options((dir.path / "b").string(), 4));
+  second.load_checkpoint((dir.path / "b" / "checkpoint.bin").string());
+  EXPECT_EQ(second.epochs_done(), 2);
+  EXPECT_EQ(second.fit(data).size(), 2u);
+  EXPECT_EQ(weights_of(second), weights_of(straight));
+
+  Trainer interrupted(mlp(0.3), {DType::f32, Shape{2}}, 2, options((dir.path / "c").string(), 4));
+  StopAt stop(13 + 9);  // 400 examples: 13 batches an epoch
+  interrupted.add(stop);
+  interrupted.fit(data);
+  EXPECT_TRUE(interrupted.stopped_early());
+  EXPECT_EQ(interrupted.epochs_done(), 1);
+  Trainer rest(mlp(0.3), {DType::f32, Shape{2}}, 2, options((dir.path / "c").string(), 4));
+  rest.load_checkpoint((dir.path / "c" / "checkpoint.bin").string());
+  rest.fit(data);
+  EXPECT_EQ(weights_of(rest), weights_of(straight));
+  EXPECT_THROW(rest.load_checkpoint((dir.path / "nothing.bin").string()), Error);
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -68,18 +70,33 @@ class Progress final : public Strategy {
   std::chrono::steady_clock::time_point start_;
 };
 
+// Ctrl-C: the current step ends, a checkpoint is written, the command exits.
+std::atomic<bool> interrupted{false};
+
+extern "C" void on_interrupt(int) { interrupted = true; }
+
+class StopOnInterrupt final : public Strategy {
+ public:
+  void on_step_end(TrainEvent& e) override {
+    if (interrupted) e.stop = true;
+  }
+};
+
 }  // namespace
 
 int train_command(const std::vector<std::string>& args) {
   po::options_description opts(
-      "usage: symgrad train EXPERIMENT.toml [--set key=value ...] [--output DIR]\n"
+      "usage: symgrad train EXPERIMENT.toml [--set key=value ...] [--output DIR] [--resume DIR]\n"
       "Trains the experiment (docs/experiments.md): progress per epoch, then the test accuracy. The run\n"
       "folder (the experiment's output, runs/<name> by default) receives metrics-epochs.csv/.jsonl,\n"
-      "metrics-steps.csv/.jsonl, variables.bin, experiment.toml, loss.svg and accuracy.svg. Options");
+      "metrics-steps.csv/.jsonl, variables.bin, experiment.toml, loss.svg, accuracy.svg, and checkpoint.bin\n"
+      "after every epoch. Ctrl-C writes a checkpoint and exits with status 130; --resume DIR continues\n"
+      "from DIR's checkpoint, bitwise as if the run had never stopped. Options");
   std::vector<std::string> sets;
-  std::string output;
+  std::string output, resume;
   opts.add_options()("help,h", "this help")("set", po::value(&sets), "override a key, e.g. optimizer.lr=0.01 (repeatable)")(
-      "output", po::value(&output), "the run folder (overrides the experiment's)");
+      "output", po::value(&output), "the run folder (overrides the experiment's)")(
+      "resume", po::value(&resume), "continue the run in this folder from its checkpoint");
   po::options_description hidden;
   std::string file;
   hidden.add_options()("experiment", po::value(&file));
@@ -88,6 +105,10 @@ int train_command(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
   if (file.empty()) throw UsageError("give an experiment file (symgrad train --help)");
+  if (!resume.empty()) {
+    if (!output.empty() && output != resume) throw UsageError("--resume DIR writes to DIR: give no other --output");
+    output = resume;
+  }
   if (!output.empty()) sets.push_back("output=" + output);
   const Experiment x = load_experiment(file, sets);
   const ExperimentData data = load_experiment_data(x);
@@ -102,13 +123,29 @@ int train_command(const std::vector<std::string>& args) {
     regularizers.push_back(PluginRegistry::global().make_regularizer(r.name, r.settings));
     trainer.add(*regularizers.back());
   }
-  Progress progress(x.epochs, (data.train.size() + x.batch_size - 1) / x.batch_size, x.batch_size);
-  trainer.add(progress);
-  const auto records = trainer.fit(data.train, &data.validation);
-  const Evaluation test = trainer.evaluate(data.test);
-
   namespace fs = std::filesystem;
   const fs::path dir = options.output_dir;
+  if (!resume.empty()) {
+    trainer.load_checkpoint((dir / "checkpoint.bin").string());
+    fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
+  }
+  Progress progress(x.epochs, (data.train.size() + x.batch_size - 1) / x.batch_size, x.batch_size);
+  trainer.add(progress);
+  StopOnInterrupt stop;
+  trainer.add(stop);
+  interrupted = false;
+  auto previous = std::signal(SIGINT, on_interrupt);
+  const auto records = trainer.fit(data.train, &data.validation);
+  std::signal(SIGINT, previous);
+  if (interrupted) {
+    fmt::print("\ninterrupted: checkpoint after epoch {} (and {} in the next) in {}; continue with\n"
+               "  symgrad train {} --resume {}\n",
+               trainer.epochs_done(), trainer.stopped_early() ? "part of the batches" : "none", (dir / "checkpoint.bin").string(),
+               x.file, dir.string());
+    return 130;
+  }
+  const Evaluation test = trainer.evaluate(data.test);
+
   fs::create_directories(dir);
   save_variables(trainer.store(), (dir / "variables.bin").string());
   fs::copy_file(x.file, dir / "experiment.toml", fs::copy_options::overwrite_existing);

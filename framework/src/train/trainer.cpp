@@ -5,12 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "symgrad/autodiff/gradients.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/random.hpp"
+#include "symgrad/io/variables_file.hpp"
 #include "symgrad/ops/ops.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/clipping.hpp"
@@ -43,9 +45,13 @@ std::int64_t correct(const Tensor& logits, const Tensor& labels) {
 // A metrics file in CSV and JSON lines, with the columns of its first row.
 class MetricsFile {
  public:
-  void open(const std::filesystem::path& base) {
-    csv_.open(base.string() + ".csv");
-    jsonl_.open(base.string() + ".jsonl");
+  // `append`: a resumed run adds to the files of the run it continues
+  void open(const std::filesystem::path& base, bool append) {
+    const std::string csv = base.string() + ".csv";
+    header_ = append && std::filesystem::exists(csv) && std::filesystem::file_size(csv) > 0;
+    const auto mode = append ? std::ios::app : std::ios::trunc;
+    csv_.open(csv, std::ios::out | mode);
+    jsonl_.open(base.string() + ".jsonl", std::ios::out | mode);
     if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write metrics at '{}'", base.string()));
   }
   void write(const std::vector<std::pair<std::string, double>>& row) {
@@ -90,7 +96,10 @@ struct Trainer::Impl {
   std::vector<Regularizer*> regularizers;
   std::vector<TrainingCallbacks*> callbacks;
   bool built = false;
-  std::int64_t steps = 0;
+  std::int64_t steps = 0;      // optimizer steps taken
+  std::int64_t epochs_done = 0;
+  std::int64_t batch_in_epoch = 0;  // batches of epoch epochs_done + 1 already taken (a mid-epoch stop)
+  bool stopped = false;
 };
 
 Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options)
@@ -207,15 +216,19 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   MetricsFile step_file, epoch_file;
   if (!options_.output_dir.empty()) {
     std::filesystem::create_directories(options_.output_dir);
-    step_file.open(std::filesystem::path(options_.output_dir) / "metrics-steps");
-    epoch_file.open(std::filesystem::path(options_.output_dir) / "metrics-epochs");
+    const bool resumed = m.epochs_done > 0 || m.batch_in_epoch > 0;
+    step_file.open(std::filesystem::path(options_.output_dir) / "metrics-steps", resumed);
+    epoch_file.open(std::filesystem::path(options_.output_dir) / "metrics-epochs", resumed);
   }
   std::vector<EpochRecord> records;
   TrainEvent event;
   event.store = &store_;
+  m.stopped = false;
   for (auto* c : m.callbacks) c->on_train_begin(event);
   const std::int64_t n = train.size(), b = options_.batch_size;
-  for (std::int64_t epoch = 1; epoch <= options_.epochs && !event.stop; ++epoch) {
+  const std::string checkpoint =
+      options_.output_dir.empty() ? "" : (std::filesystem::path(options_.output_dir) / "checkpoint.bin").string();
+  for (std::int64_t epoch = m.epochs_done + 1; epoch <= options_.epochs && !event.stop; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     if (m.schedule) apply_lr_schedule(store_, m.optimizer_step, *m.schedule, epoch - 1);
     event.epoch = epoch;
@@ -231,7 +244,8 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     std::int64_t right = 0;
     std::vector<double> grad_norms(m.param_names.size(), 0.0);
     std::int64_t batches = 0;
-    for (std::int64_t at = 0; at < n; at += b) {
+    const std::int64_t skip = std::exchange(m.batch_in_epoch, 0);  // resuming inside this epoch
+    for (std::int64_t at = skip * b; at < n && !event.stop; at += b) {
       const std::vector<std::int64_t> index(order.begin() + at, order.begin() + std::min(n, at + b));
       const Dataset batch = train.gather(index);
       Feeds feeds = {{"x", features_of(batch, options_.dtype)}, {"y", batch.labels}};
@@ -261,6 +275,13 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", loss}, {"objective", objective},
                        {"lr", event.metrics["lr"]}});
       for (auto* c : m.callbacks) c->on_step_end(event);
+      if (event.stop && at + b < n) {  // stopped inside the epoch: keep the place and leave
+        m.batch_in_epoch = skip + batches;
+        m.stopped = true;
+        if (!checkpoint.empty()) save_checkpoint(checkpoint);
+        for (auto* c : m.callbacks) c->on_train_end(event);
+        return records;
+      }
     }
     EpochRecord r;
     r.epoch = epoch;
@@ -295,9 +316,43 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     epoch_file.write(row);
     records.push_back(r);
     for (auto* c : m.callbacks) c->on_epoch_end(event);
+    m.epochs_done = epoch;
+    if (!checkpoint.empty()) save_checkpoint(checkpoint);
   }
+  m.stopped = event.stop && m.epochs_done < options_.epochs;
   for (auto* c : m.callbacks) c->on_train_end(event);
   return records;
 }
+
+namespace {
+constexpr const char* kEpoch = "trainer/epochs_done";
+constexpr const char* kBatch = "trainer/batch_in_epoch";
+constexpr const char* kSteps = "trainer/steps";
+}  // namespace
+
+void Trainer::save_checkpoint(const std::string& path) {
+  VariableStore all;
+  for (const auto& n : store_.names()) all.set(n, store_.get(n));
+  all.set(kEpoch, Tensor::scalar(DType::i64, static_cast<double>(impl_->epochs_done)));
+  all.set(kBatch, Tensor::scalar(DType::i64, static_cast<double>(impl_->batch_in_epoch)));
+  all.set(kSteps, Tensor::scalar(DType::i64, static_cast<double>(impl_->steps)));
+  save_variables(all, path);
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  VariableStore loaded = load_variables(path);
+  for (const char* k : {kEpoch, kBatch, kSteps}) {
+    if (!loaded.has(k)) throw Error(fmt::format("'{}' is not a trainer checkpoint (no '{}')", path, k));
+  }
+  impl_->epochs_done = static_cast<std::int64_t>(loaded.get(kEpoch).get(0));
+  impl_->batch_in_epoch = static_cast<std::int64_t>(loaded.get(kBatch).get(0));
+  impl_->steps = static_cast<std::int64_t>(loaded.get(kSteps).get(0));
+  for (const auto& n : loaded.names()) {
+    if (n.rfind("trainer/", 0) != 0) store_.set(n, loaded.get(n));
+  }
+}
+
+std::int64_t Trainer::epochs_done() const { return impl_->epochs_done; }
+bool Trainer::stopped_early() const { return impl_->stopped; }
 
 }  // namespace symgrad

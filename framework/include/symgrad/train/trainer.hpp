@@ -32,7 +32,7 @@ struct TrainerOptions {
   double clip_norm = 0;           ///< clip the gradients to this global norm (0: off)
   std::string backend = "onednn";
   DType dtype = DType::f32;
-  std::string output_dir;  ///< metrics files go here ("" writes none)
+  std::string output_dir;  ///< metrics files and checkpoint.bin go here ("" writes none)
 };
 
 /// Loss and accuracy over a data set.
@@ -68,6 +68,18 @@ class Trainer {
   std::vector<EpochRecord> fit(const Dataset& train, const Dataset* validation = nullptr);
   /// Loss and accuracy with the inference plan (dropout off).
   Evaluation evaluate(const Dataset& data);
+
+  /// Writes every variable and the trainer's position (epoch, batch within it, steps) to `path`
+  /// (atomically: io/variables_file.hpp). fit() writes <output_dir>/checkpoint.bin after every
+  /// epoch, and when a callback stops it in the middle of one (Ctrl-C in the command line).
+  void save_checkpoint(const std::string& path);
+  /// Reads a checkpoint: the next fit() continues where it stopped, bitwise as if it never had
+  /// (the order of the data and the dropout masks follow from the seed and the position).
+  void load_checkpoint(const std::string& path);
+  /// Epochs completed so far.
+  std::int64_t epochs_done() const;
+  /// True when the last fit() was stopped by a callback before its last epoch.
+  bool stopped_early() const;
 
   VariableStore& store() { return store_; }
   const TrainerOptions& options() const { return options_; }
