@@ -25,7 +25,8 @@ set +e
 out=$("$symgrad" train "$work/bad.toml" 2>&1); status=$?
 set -e
 test $status -eq 2 || { echo "status $status: $out"; exit 1; }
-echo "$out" | grep -q "bad.toml:4: unknown key 'sead' (did you mean 'seed'?)" || { echo "$out"; exit 1; }
+line=$(grep -n '^sead' "$work/bad.toml" | cut -d: -f1)
+echo "$out" | grep -q "bad.toml:$line: unknown key 'sead' (did you mean 'seed'?)" || { echo "$out"; exit 1; }
 # Ctrl-C: a checkpoint, exit status 130; --resume continues from it
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/int" --set epochs=1000000 > "$work/int.txt" 2>&1 &
 pid=$!
