@@ -228,6 +228,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   const std::int64_t n = train.size(), b = options_.batch_size;
   const std::string checkpoint =
       options_.output_dir.empty() ? "" : (std::filesystem::path(options_.output_dir) / "checkpoint.bin").string();
+  auto last_checkpoint = std::chrono::steady_clock::now();
   for (std::int64_t epoch = m.epochs_done + 1; epoch <= options_.epochs && !event.stop; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     if (m.schedule) apply_lr_schedule(store_, m.optimizer_step, *m.schedule, epoch - 1);
@@ -317,7 +318,11 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     records.push_back(r);
     for (auto* c : m.callbacks) c->on_epoch_end(event);
     m.epochs_done = epoch;
-    if (!checkpoint.empty()) save_checkpoint(checkpoint);
+    const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint).count();
+    if (!checkpoint.empty() && (epoch == options_.epochs || event.stop || since >= options_.checkpoint_seconds)) {
+      save_checkpoint(checkpoint);
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
   }
   m.stopped = event.stop && m.epochs_done < options_.epochs;
   for (auto* c : m.callbacks) c->on_train_end(event);

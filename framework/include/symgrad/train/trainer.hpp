@@ -33,6 +33,9 @@ struct TrainerOptions {
   std::string backend = "onednn";
   DType dtype = DType::f32;
   std::string output_dir;  ///< metrics files and checkpoint.bin go here ("" writes none)
+  /// A checkpoint at the end of an epoch when this many seconds passed since the last one (0:
+  /// every epoch); always after the last epoch and at a stop.
+  double checkpoint_seconds = 10;
 };
 
 /// Loss and accuracy over a data set.
