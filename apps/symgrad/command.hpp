@@ -28,5 +28,8 @@ int plugins_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
 int minimize_command(const std::vector<std::string>& args);
 int train_command(const std::vector<std::string>& args);
+int compare_command(const std::vector<std::string>& args);
+int plot_command(const std::vector<std::string>& args);
+int eval_command(const std::vector<std::string>& args);
 
 }  // namespace symgrad::cli

@@ -46,6 +46,10 @@ const std::vector<Command>& commands() {
       {"gradcheck", "gradient-check ops (built-in or a plugin's) by central differences", symgrad::cli::gradcheck_command},
       {"train", "train the model of an experiment file on its data; metrics, plots, test accuracy",
        symgrad::cli::train_command},
+      {"eval", "evaluate a trained run on its test (or validation, training) data", symgrad::cli::eval_command},
+      {"compare", "train variants of an experiment (--vary KEY=V1,V2) and show them side by side",
+       symgrad::cli::compare_command},
+      {"plot", "redraw the loss and accuracy curves of run folders, and compare them", symgrad::cli::plot_command},
       {"minimize", "run optimizers on a test function or an expression; trace and plot their paths",
        symgrad::cli::minimize_command},
   };

@@ -27,6 +27,18 @@ set -e
 test $status -eq 2 || { echo "status $status: $out"; exit 1; }
 line=$(grep -n '^sead' "$work/bad.toml" | cut -d: -f1)
 echo "$out" | grep -q "bad.toml:$line: unknown key 'sead' (did you mean 'seed'?)" || { echo "$out"; exit 1; }
+# eval reads the run folder back: the same test accuracy
+test_acc=$(grep -o "^test accuracy [0-9.]*" "$work/out.txt" | grep -o "[0-9.]*$")
+"$symgrad" eval "$work/run" | grep -q "accuracy $test_acc%" || { "$symgrad" eval "$work/run"; exit 1; }
+
+# compare: two variants side by side, their comparison plots; plot redraws and compares run folders
+"$symgrad" compare "$experiments/moons_adam.toml" --vary "optimizer=sgd:lr=0.1,adam" --set epochs=3 \
+  --output "$work/cmp" > "$work/cmp.txt"
+grep -q "^optimizer=sgd:lr=0.1 " "$work/cmp.txt" && grep -q "^optimizer=adam " "$work/cmp.txt"
+grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accuracy.svg"
+"$symgrad" plot "$work/cmp/optimizer=adam" "$work/run" --output "$work/plots" > /dev/null
+grep -q "<svg" "$work/plots/val_accuracy.svg"
+
 # Ctrl-C: a checkpoint, exit status 130; --resume continues from it
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/int" --set epochs=1000000 > "$work/int.txt" 2>&1 &
 pid=$!

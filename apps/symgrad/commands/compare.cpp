@@ -1,0 +1,110 @@
+// symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR]:
+// trains one variant of the experiment per value (each in DIR/<KEY>=<value>), then prints them
+// side by side and draws their validation curves on one picture each for loss and accuracy.
+// KEY is any experiment key (optimizer.lr, batch_size, initializer.name, ...); a bare component
+// name (optimizer, initializer, schedule) means its name, and a value may carry settings after a
+// colon: --vary optimizer=sgd,sgd:momentum=0.9,adam.
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "../command.hpp"
+#include "../plot/curves.hpp"
+#include "../run.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/train/experiment.hpp"
+
+namespace symgrad::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, sep);) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+// The --set lines of one variant: "optimizer=sgd:momentum=0.9" -> optimizer.name=sgd, optimizer.momentum=0.9.
+std::vector<std::string> variant_sets(std::string key, const std::string& value) {
+  if (key == "optimizer" || key == "initializer" || key == "schedule") {
+    const auto colon = value.find(':');
+    std::vector<std::string> sets = {key + ".name=" + value.substr(0, colon)};
+    if (colon != std::string::npos) {
+      for (const auto& kv : split(value.substr(colon + 1), ';')) sets.push_back(key + "." + kv);
+    }
+    return sets;
+  }
+  return {key + "=" + value};
+}
+
+}  // namespace
+
+int compare_command(const std::vector<std::string>& args) {
+  po::options_description opts(
+      "usage: symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR]\n"
+      "Trains a variant of the experiment for each value of KEY (into DIR/KEY=VALUE; DIR defaults to the\n"
+      "experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
+      "val_accuracy.svg comparing them. A component's value may carry settings after ':', separated by\n"
+      "';': --vary optimizer=sgd,sgd:momentum=0.9,adam:lr=0.01. Options");
+  std::vector<std::string> sets;
+  std::string vary, output;
+  opts.add_options()("help,h", "this help")("vary", po::value(&vary), "KEY=V1,V2,... (required)")(
+      "set", po::value(&sets), "override a key in every variant (repeatable)")("output", po::value(&output), "the folder");
+  po::options_description hidden;
+  std::string file;
+  hidden.add_options()("experiment", po::value(&file));
+  po::positional_options_description pos;
+  pos.add("experiment", 1);
+  po::variables_map vm;
+  if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
+  if (file.empty()) throw UsageError("give an experiment file (symgrad compare --help)");
+  const auto eq = vary.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError("--vary KEY=V1,V2,... is required");
+  const std::string key = vary.substr(0, eq);
+  const auto values = split(vary.substr(eq + 1), ',');
+  if (values.size() < 2) throw UsageError("--vary needs at least two values to compare");
+  const Experiment base = load_experiment(file, sets);
+  namespace fs = std::filesystem;
+  const fs::path dir = output.empty() ? base.output + "-compare" : output;
+  std::vector<Experiment> variants;  // all checked before any training
+  for (const auto& v : values) {
+    std::vector<std::string> s = sets;
+    for (const auto& extra : variant_sets(key, v)) s.push_back(extra);
+    s.push_back("output=" + (dir / fmt::format("{}={}", key, v)).string());
+    variants.push_back(load_experiment(file, s));
+  }
+  std::vector<RunOutcome> outcomes;
+  std::vector<CurveRun> curves;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    fmt::print("{}={} ...\n", key, values[i]);
+    std::cout.flush();
+    outcomes.push_back(run_experiment(variants[i], false, false));
+    if (outcomes.back().interrupted) return 130;
+    curves.push_back({fmt::format("{}={}", key, values[i]), (fs::path(outcomes.back().dir) / "metrics-epochs.csv").string()});
+  }
+  fmt::print("\n{:36} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "variant", "train loss", "train acc", "val loss",
+             "val acc", "test acc", "seconds");
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& o = outcomes[i];
+    const EpochRecord last = o.records.empty() ? EpochRecord{} : o.records.back();
+    fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}\n", fmt::format("{}={}", key, values[i]),
+               last.train_loss, last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds);
+  }
+  plot_curves((dir / "val_loss.svg").string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves,
+              {"val_loss"});
+  plot_curves((dir / "val_accuracy.svg").string(), fmt::format("{}: validation accuracy by {}", base.name, key),
+              "accuracy", curves, {"val_accuracy"});
+  fmt::print("\nruns in {}; plots: {}, {}\n", dir.string(), (dir / "val_loss.svg").string(), (dir / "val_accuracy.svg").string());
+  return kOk;
+}
+
+}  // namespace symgrad::cli

@@ -1,0 +1,56 @@
+// symgrad eval RUN_DIR [--data test|validation|train]: evaluates a trained run (its experiment and
+// variables.bin) with the inference plan and prints the loss and accuracy.
+
+#include <filesystem>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "../command.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/io/variables_file.hpp"
+#include "symgrad/train/experiment.hpp"
+#include "symgrad/train/trainer.hpp"
+
+namespace symgrad::cli {
+
+namespace po = boost::program_options;
+
+int eval_command(const std::vector<std::string>& args) {
+  po::options_description opts(
+      "usage: symgrad eval RUN_DIR [--data test|validation|train]\n"
+      "Evaluates the model of a run folder (experiment.toml and variables.bin, as symgrad train leaves\n"
+      "them) on a part of its data and prints the loss and accuracy. Options");
+  std::string part = "test";
+  opts.add_options()("help,h", "this help")("data", po::value(&part)->default_value("test"), "test, validation or train");
+  po::options_description hidden;
+  std::string run;
+  hidden.add_options()("run", po::value(&run));
+  po::positional_options_description pos;
+  pos.add("run", 1);
+  po::variables_map vm;
+  if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
+  if (run.empty()) throw UsageError("give a run folder (symgrad eval --help)");
+  if (part != "test" && part != "validation" && part != "train") {
+    throw UsageError(fmt::format("--data '{}': test, validation or train", part));
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = run;
+  if (!fs::exists(dir / "experiment.toml") || !fs::exists(dir / "variables.bin")) {
+    throw UsageError(fmt::format("'{}' is not a finished run folder (experiment.toml and variables.bin)", run));
+  }
+  const Experiment x = load_experiment((dir / "experiment.toml").string(), {"output=" + dir.string()});
+  const ExperimentData data = load_experiment_data(x);
+  TrainerOptions options = x.trainer_options();
+  options.output_dir.clear();  // evaluation writes nothing
+  Trainer trainer(x.model(), data.example, data.num_classes, options);
+  const VariableStore saved = load_variables((dir / "variables.bin").string());
+  for (const auto& n : saved.names()) trainer.store().set(n, saved.get(n));
+  const Dataset& d = part == "test" ? data.test : part == "validation" ? data.validation : data.train;
+  const Evaluation e = trainer.evaluate(d);
+  fmt::print("{} on {} ({} examples): loss {:.4f}, accuracy {:.2f}%\n", x.name, part, d.size(), e.loss, 100 * e.accuracy);
+  return kOk;
+}
+
+}  // namespace symgrad::cli

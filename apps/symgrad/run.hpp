@@ -1,0 +1,30 @@
+#pragma once
+// Running an experiment for the command line: training with progress and Ctrl-C, evaluation on
+// the test set, and the run folder's files (variables, experiment, plots). Shared by train and
+// compare.
+
+#include <string>
+#include <vector>
+
+#include "symgrad/train/experiment.hpp"
+#include "symgrad/train/trainer.hpp"
+
+namespace symgrad::cli {
+
+struct RunOutcome {
+  std::vector<EpochRecord> records;
+  Evaluation test;
+  bool interrupted = false;  // Ctrl-C: a checkpoint was written
+  std::int64_t epochs_done = 0;
+  std::string dir;
+  double seconds = 0;
+};
+
+/// Trains `x` (continuing from `dir`/checkpoint.bin when `resume`), evaluates it on the test set
+/// and writes the run folder. `verbose`: progress per epoch; else one line at the end.
+RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose);
+
+/// loss.svg and accuracy.svg of one run folder.
+void draw_run_plots(const std::string& dir, const std::string& name);
+
+}  // namespace symgrad::cli
