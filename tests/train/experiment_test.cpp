@@ -1,6 +1,7 @@
 // Experiment files: read, overridden with --set style keys, and every mistake reported with the
 // file, the line and the key.
 
+#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -112,6 +113,25 @@ TEST(Experiment, MistakesNameFileLineAndKey) {
   EXPECT_NE(error_of(replace(kGood, "name = \"sgd\"", "name = \"sgdd\"")).find("unknown optimizer 'sgdd'"), std::string::npos);
   EXPECT_NE(error_of("epochs = [").find("exp.toml:1:"), std::string::npos);  // TOML syntax
   EXPECT_NE(error_of(kGood, {"optimizer.lr=-1"}).find("(--set)"), std::string::npos) << error_of(kGood, {"optimizer.lr=-1"});
+}
+
+}  // namespace
+}  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Every experiment shipped in experiments/ reads and checks (plugins, settings, layers).
+TEST(Experiment, ShippedExperimentsAreValid) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(SYMGRAD_EXPERIMENTS_DIR)) {
+    if (e.path().extension() != ".toml") continue;
+    SCOPED_TRACE(e.path().string());
+    const Experiment x = load_experiment(e.path().string());
+    EXPECT_FALSE(x.model().empty());
+    ++n;
+  }
+  EXPECT_GE(n, 12u);
 }
 
 }  // namespace

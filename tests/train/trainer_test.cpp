@@ -11,6 +11,7 @@
 
 #include "support/temp_dir.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/random.hpp"
 #include "symgrad/data/synthetic.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
@@ -234,6 +235,41 @@ TEST(L2Regularizer, PenaltyOnWeightsShrinksThem) {
     return s;
   };
   EXPECT_LT(norm(true), 0.7 * norm(false));
+}
+
+}  // namespace
+}  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Convolution, pooling and batch normalization layers: the running statistics move during
+// training (unbiased variance, momentum 0.1) and drive evaluation, which is deterministic; and
+// the bright-or-dark images are learned.
+TEST(Trainer, ConvolutionsPoolingAndBatchNorm) {
+  Dataset d{"bright", Tensor(DType::f32, Shape{128, 1, 8, 8}), Tensor(DType::i32, Shape{128}), 2};
+  Random rng(11);
+  for (std::int64_t i = 0; i < 128; ++i) {
+    const double level = i % 2 == 0 ? 0.3 : 0.7;  // class 1: brighter
+    for (std::int64_t k = 0; k < 64; ++k) d.features.set(i * 64 + k, level + 0.2 * rng.normal());
+    d.labels.set(i, static_cast<double>(i % 2));
+  }
+  Sequential m;
+  m.conv2d(4, 3, 1, 1).batch_norm().activation("relu").max_pool(2).flatten().dense(2);
+  EXPECT_EQ(m.to_string(), "conv2d(4, 3x3, padding 1) -> batch_norm -> relu -> max_pool(2) -> flatten -> dense(2)");
+  TrainerOptions o = adam_options(15);
+  o.optimizer_settings = {{"lr", 0.05}};
+  Trainer t(m, {DType::f32, Shape{1, 8, 8}}, 2, o);
+  t.fit(d);
+  const auto mean = t.store().get("bn1/running_mean").to_vector(), var = t.store().get("bn1/running_var").to_vector();
+  ASSERT_EQ(mean.size(), 4u);
+  for (std::size_t c = 0; c < 4; ++c) {
+    EXPECT_NE(mean[c], 0.0) << c;
+    EXPECT_NE(var[c], 1.0) << c;
+  }
+  const Evaluation a = t.evaluate(d), b = t.evaluate(d);
+  EXPECT_EQ(a.loss, b.loss);
+  EXPECT_GE(a.accuracy, 0.9);
 }
 
 }  // namespace

@@ -144,6 +144,17 @@ void apply_override(toml::table& root, const std::string& text) {
 
 }  // namespace
 
+void add_layer(Sequential& m, const LayerSpec& l) {
+  if (l.type == "dense") m.dense(l.units, l.activation);
+  if (l.type == "activation") m.activation(l.activation);
+  if (l.type == "dropout") m.dropout(l.p);
+  if (l.type == "flatten") m.flatten();
+  if (l.type == "conv2d") m.conv2d(l.filters, l.kernel, l.stride == 0 ? 1 : l.stride, l.padding, l.activation);
+  if (l.type == "max_pool") m.max_pool(l.kernel, l.stride);
+  if (l.type == "avg_pool") m.avg_pool(l.kernel, l.stride);
+  if (l.type == "batch_norm") m.batch_norm(l.momentum, l.eps);
+}
+
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   toml::table root;
   try {
@@ -212,22 +223,28 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
       const toml::table* l = node.as_table();
       if (l == nullptr) throw UsageError(fmt::format("{}: a layer is a table {{ type = \"dense\", ... }}", where(path, node)));
       const Reader lr(path, *l, "model.layers", path);
-      lr.only({"type", "units", "activation", "p"});
+      lr.only({"type", "units", "activation", "p", "filters", "kernel", "stride", "padding", "momentum", "eps"});
       LayerSpec spec;
       lr.get("type", spec.type, "a string");
       lr.get("units", spec.units, "an integer");
       lr.get("activation", spec.activation, "a string");
       lr.get("p", spec.p, "a number");
-      const std::vector<std::string> types = {"dense", "activation", "dropout", "flatten"};
+      lr.get("filters", spec.filters, "an integer");
+      lr.get("kernel", spec.kernel, "an integer");
+      lr.get("stride", spec.stride, "an integer");
+      lr.get("padding", spec.padding, "an integer");
+      lr.get("momentum", spec.momentum, "a number");
+      lr.get("eps", spec.eps, "a number");
+      const std::vector<std::string> types = {"dense",  "activation", "dropout",  "flatten",
+                                              "conv2d", "max_pool",   "avg_pool", "batch_norm"};
       if (std::find(types.begin(), types.end(), spec.type) == types.end()) {
-        throw UsageError(fmt::format("{}: unknown layer type '{}'{} (dense, activation, dropout, flatten)", where(path, node),
-                                     spec.type, did_you_mean(spec.type, types)));
+        throw UsageError(fmt::format("{}: unknown layer type '{}'{} (dense, activation, dropout, flatten, conv2d, "
+                                     "max_pool, avg_pool, batch_norm)",
+                                     where(path, node), spec.type, did_you_mean(spec.type, types)));
       }
       try {
-        Sequential check;  // the layer's own checks (units, activation name, p)
-        if (spec.type == "dense") check.dense(spec.units, spec.activation);
-        if (spec.type == "activation") check.activation(spec.activation);
-        if (spec.type == "dropout") check.dropout(spec.p);
+        Sequential check;  // the layer's own checks (units, activation name, p, ...)
+        add_layer(check, spec);
       } catch (const UsageError& e) {
         throw UsageError(fmt::format("{}: {}", where(path, node), e.what()));
       }
@@ -257,12 +274,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 
 Sequential Experiment::model() const {
   Sequential m;
-  for (const auto& l : layers) {
-    if (l.type == "dense") m.dense(l.units, l.activation);
-    if (l.type == "activation") m.activation(l.activation);
-    if (l.type == "dropout") m.dropout(l.p);
-    if (l.type == "flatten") m.flatten();
-  }
+  for (const auto& l : layers) add_layer(m, l);
   return m;
 }
 

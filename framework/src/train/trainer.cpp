@@ -139,6 +139,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
     std::vector<NamedParam> named;
     std::vector<Value> params;
     for (const auto& p : m.train_forward.params) {
+      if (!p.trainable) continue;  // state the model updates itself
       named.push_back({p.value.producer().name, p.value});
       params.push_back(p.value);
       m.param_names.push_back(p.value.producer().name);
@@ -156,6 +157,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
     for (Regularizer* r : m.regularizers) {
       for (const auto& p : named) co.updates[p.name] = r->project(p, co.updates.at(p.name));
     }
+    for (const auto& [name, next] : m.train_forward.state_updates) co.updates[name] = next;
     std::vector<Value> outs = {loss, objective, m.train_forward.logits};
     for (const auto& gr : grads) outs.push_back(sqrt(sum(square(gr))));  // per-parameter gradient norms
     m.step = std::make_unique<Plan>(compile(g, outs, co));
@@ -173,10 +175,12 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
   for (const auto& p : m.train_forward.params) {
     const std::string& name = p.value.producer().name;
     if (store.has(name)) continue;
-    if (p.bias) {
-      store.set(name, Tensor(p.value.type()));
-    } else {
+    if (p.start == ParamInfo::Start::initializer) {
       store.set(name, init->initial_value(InitRequest{name, p.value.type(), p.fan_in, p.fan_out, o.seed}));
+    } else {
+      Tensor t(p.value.type());
+      t.fill(p.start == ParamInfo::Start::ones ? 1.0 : 0.0);
+      store.set(name, t);
     }
   }
   m.built = true;

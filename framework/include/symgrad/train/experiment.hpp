@@ -36,11 +36,16 @@ struct DataSpec {
 };
 
 struct LayerSpec {
-  std::string type;  ///< dense, activation, dropout, flatten
-  std::int64_t units = 0;
+  std::string type;  ///< dense, activation, dropout, flatten, conv2d, max_pool, avg_pool, batch_norm
+  std::int64_t units = 0;    ///< dense
   std::string activation = "none";
-  double p = 0;
+  double p = 0;              ///< dropout
+  std::int64_t filters = 0, kernel = 0, stride = 0, padding = 0;  ///< conv2d, pooling (stride 0: default)
+  double momentum = 0.1, eps = 1e-5;                              ///< batch_norm
 };
+
+/// Appends the layer `spec` describes to `m` (UsageError for bad settings).
+void add_layer(Sequential& m, const LayerSpec& spec);
 
 struct Experiment {
   std::string file, name;

@@ -6,6 +6,7 @@
 /// forgotten.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,12 +16,15 @@ namespace symgrad {
 
 enum class Mode { train, eval };
 
-/// A parameter the model declares, with what an initializer needs to know.
+/// A variable the model declares, with what an initializer needs to know.
 struct ParamInfo {
   Value value;               ///< the variable
   std::int64_t fan_in = 1;   ///< inputs of one unit
   std::int64_t fan_out = 1;  ///< units fed by one input
-  bool bias = false;         ///< biases start at zero
+  /// How it starts: from the initializer (weights), at 0 (biases, shifts, running means) or at 1
+  /// (batch-norm scales, running variances).
+  enum class Start { initializer, zeros, ones } start = Start::initializer;
+  bool trainable = true;     ///< false: state the model updates itself (running statistics)
 };
 
 /// A dropout mask the model reads in training mode: an input of the graph, 1 to keep a unit,
@@ -34,8 +38,10 @@ struct MaskInput {
 /// The forward pass built for one mode.
 struct Forward {
   Value logits;
-  std::vector<ParamInfo> params;
-  std::vector<MaskInput> masks;  ///< empty in eval mode
+  std::vector<ParamInfo> params;  ///< trainable parameters and state, in layer order
+  std::vector<MaskInput> masks;   ///< empty in eval mode
+  /// Training mode: new values of the model's own state (batch-norm running statistics).
+  std::map<std::string, Value> state_updates;
 };
 
 class Sequential {
@@ -49,6 +55,18 @@ class Sequential {
   Sequential& dropout(double p);
   /// [N, ...] to [N, features].
   Sequential& flatten();
+  /// A 2-D convolution over [N, C, H, W]: `filters` kernels of kernel x kernel ("convK/W"
+  /// [filters, C, kernel, kernel], "convK/b"), then `activation`.
+  Sequential& conv2d(std::int64_t filters, std::int64_t kernel, std::int64_t stride = 1, std::int64_t padding = 0,
+                     const std::string& activation = "none");
+  /// Max or average pooling over kernel x kernel windows (stride: the kernel when 0).
+  Sequential& max_pool(std::int64_t kernel, std::int64_t stride = 0);
+  Sequential& avg_pool(std::int64_t kernel, std::int64_t stride = 0);
+  /// Batch normalization over the batch (and H, W): scale "bnK/gamma", shift "bnK/beta"; running
+  /// mean and variance ("bnK/running_mean", "bnK/running_var", unbiased) follow
+  /// r = (1 - momentum) r + momentum batch in training, and normalize at inference (torch's
+  /// BatchNorm semantics).
+  Sequential& batch_norm(double momentum = 0.1, double eps = 1e-5);
 
   /// Builds the layers on x ([N, ...], N open) into x's graph.
   Forward build(Value x, Mode mode) const;
@@ -58,10 +76,12 @@ class Sequential {
 
  private:
   struct Layer {
-    enum Kind { dense, activation, dropout, flatten } kind;
-    std::int64_t units = 0;
+    enum Kind { dense, activation, dropout, flatten, conv2d, max_pool, avg_pool, batch_norm } kind;
+    std::int64_t units = 0;         // dense units, conv filters
     std::string function = "none";  // the activation
-    double p = 0;
+    double p = 0;                   // dropout probability, batch-norm momentum
+    std::int64_t kernel = 0, stride = 1, padding = 0;
+    double eps = 1e-5;
   };
   std::vector<Layer> layers_;
 };
