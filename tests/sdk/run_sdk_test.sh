@@ -23,4 +23,13 @@ export SYMGRAD_PLUGIN_PATH="$work/build"
 "$work/prefix/bin/symgrad" plugins signum
 # the installed built-in plugins are found beside the installed library
 "$work/prefix/bin/symgrad" plugins --kind optimizer | grep -q "^sgd "
+# the example programs, built as a user's own project against the install
+cmake -S "$here/../../apps/examples" -B "$work/examples" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" \
+  > "$work/examples-configure.log" || { cat "$work/examples-configure.log"; exit 1; }
+cmake --build "$work/examples" > "$work/examples-build.log" || { cat "$work/examples-build.log"; exit 1; }
+unset SYMGRAD_PLUGIN_PATH  # the installed plugins, found beside the installed library
+"$work/examples/quickstart" | grep -q "gradcheck passed"
+"$work/examples/custom_loop" | grep -q "training accuracy"
+"$work/examples/hessian_eigenvalues" | grep -q "condition number"
 echo "sdk test passed"
