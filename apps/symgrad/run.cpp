@@ -110,7 +110,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
   trainer.add(stop);
   interrupted = false;
   auto previous = std::signal(SIGINT, on_interrupt);
-  const auto records = trainer.fit(data.train, &data.validation);
+  const auto records = trainer.fit(data.train, data.validation.size() > 0 ? &data.validation : nullptr);
   std::signal(SIGINT, previous);
   RunOutcome out;
   out.epochs_done = trainer.epochs_done();

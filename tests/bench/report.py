@@ -7,7 +7,7 @@ import json
 import sys
 
 
-def main(bench_path, torch_path):
+def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path):
     with open(bench_path) as f:
         runs = json.load(f)["benchmarks"]
     # medians of the repetitions when there are any, else the single runs
@@ -15,6 +15,10 @@ def main(bench_path, torch_path):
     bench.update({b["run_name"]: b for b in runs if b.get("aggregate_name") == "median"})
     with open(torch_path) as f:
         peer = json.load(f)
+    with open(epoch_symgrad_path) as f:
+        epoch = json.load(f)
+    with open(epoch_torch_path) as f:
+        epoch_torch = json.load(f)
 
     def ms(name):
         b = bench[name + "/real_time"] if name + "/real_time" in bench else bench[name]
@@ -46,6 +50,12 @@ def main(bench_path, torch_path):
         ("L-BFGS (history 10) iteration on the MLP", f"{ms('LbfgsMlp'):.2f} ms",
          f"{lbfgs['calls_per_iteration']:.2f} objective calls of {lbfgs['objective_ms_per_call']:.2f} ms"),
         ("  time outside the objective's calls", "", f"{100 * lbfgs['host_overhead']:.0f}% of their time (target <= 5%)"),
+        ("Fashion-MNIST epoch, MLP, Adam (whole process)", f"{epoch['seconds']:.2f} s",
+         f"peak memory {epoch['max_rss_kb'] / 1024:.0f} MB"),
+        ("  PyTorch", f"{epoch_torch['seconds']:.2f} s",
+         f"PyTorch / symgrad = {epoch_torch['seconds'] / epoch['seconds']:.2f}x (target >= 2.5x); "
+         f"peak memory {epoch_torch['max_rss_kb'] / 1024:.0f} MB, symgrad / PyTorch = "
+         f"{epoch['max_rss_kb'] / epoch_torch['max_rss_kb']:.2f} (target <= 1)"),
         ("  the MLP's value_and_grad alone", f"{vg:.2f} ms", f"its compiled plan alone {plan:.2f} ms: copies add {100 * (vg - plan) / plan:.0f}%"),
     ]
     width = max(len(r[0]) for r in rows)
@@ -55,4 +65,4 @@ def main(bench_path, torch_path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:5])

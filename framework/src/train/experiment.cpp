@@ -202,6 +202,10 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     r.get("factor", s.factor, "a number");
     r.get("classes", s.classes, "an integer");
     r.get("validation", s.validation, "a number");
+    if (!(s.validation >= 0 && s.validation < 1)) {
+      throw UsageError(fmt::format("{}: 'validation' = {} is out of range: allowed [0, 1)", where(path, *d->get("validation")),
+                                   s.validation));
+    }
     r.get("dir", s.dir, "a string");
     r.get("images", s.images, "a string");
     r.get("labels", s.labels, "a string");
@@ -320,13 +324,18 @@ ExperimentData load_experiment_data(const Experiment& e) {
     test = make(derive_seed(e.seed, "data/test"));
   }
   ExperimentData d;
-  auto [train, val] = split_validation(all, s.validation, derive_seed(e.seed, "data/validation"));
-  d.train = std::move(train);
-  d.validation = std::move(val);
+  if (s.validation == 0) {  // no held-out data: train on all of it
+    d.train = std::move(all);
+  } else {
+    auto [train, val] = split_validation(all, s.validation, derive_seed(e.seed, "data/validation"));
+    d.train = std::move(train);
+    d.validation = std::move(val);
+  }
   d.test = std::move(test);
-  std::vector<std::int64_t> dims(all.features.shape().dims().begin() + 1, all.features.shape().dims().end());
+  const Dataset& any = d.train;
+  std::vector<std::int64_t> dims(any.features.shape().dims().begin() + 1, any.features.shape().dims().end());
   d.example = {e.backend == "onednn" ? DType::f32 : DType::f64, Shape(dims)};
-  d.num_classes = std::max(all.num_classes, d.test.num_classes);
+  d.num_classes = std::max(any.num_classes, d.test.num_classes);
   return d;
 }
 

@@ -29,7 +29,7 @@ struct DataSpec {
   double noise = 0.2;                 ///< synthetic: noise
   double factor = 0.5;                ///< circles: inner radius
   std::int64_t classes = 3;           ///< spirals, blobs: classes
-  double validation = 0.1;            ///< fraction of the training data held out
+  double validation = 0.1;            ///< fraction of the training data held out (0: none)
   std::string dir = "/usr/share/datasets/fashion-mnist";  ///< fashion-mnist
   std::string images, labels, test_images, test_labels;    ///< idx
   std::string train_csv, test_csv;                         ///< csv
