@@ -112,13 +112,13 @@ template <class T>
   }
 }
 
-[[gnu::target_clones("avx2", "default")]] void run_block_f32(const Instr* program, std::size_t count,
+[[gnu::target_clones("avx512f", "avx2", "default")]] void run_block_f32(const Instr* program, std::size_t count,
                                                              float* scratch, const float** reg, std::int64_t len,
                                                              float* last) {
   run_block<float>(program, count, scratch, reg, len, last);
 }
 
-[[gnu::target_clones("avx2", "default")]] void run_block_f64(const Instr* program, std::size_t count,
+[[gnu::target_clones("avx512f", "avx2", "default")]] void run_block_f64(const Instr* program, std::size_t count,
                                                              double* scratch, const double** reg, std::int64_t len,
                                                              double* last) {
   run_block<double>(program, count, scratch, reg, len, last);
