@@ -38,9 +38,10 @@ class Progress final : public Strategy {
     const double rate = static_cast<double>(step_in_epoch_ * batch_) / std::max(s, 1e-9);
     const double eta = s / static_cast<double>(step_in_epoch_) * static_cast<double>(steps_ - step_in_epoch_);
     const int width = 30, filled = static_cast<int>(width * step_in_epoch_ / std::max<std::int64_t>(steps_, 1));
-    fmt::print("\repoch {}/{} [{}{}] {}/{} loss {:.4f}  {:.0f} samples/s  ETA {:.1f} s   ", epoch_, epochs_,
-               std::string(static_cast<std::size_t>(filled), '='), std::string(static_cast<std::size_t>(width - filled), ' '),
-               step_in_epoch_, steps_, e.metrics["loss"], rate, eta);
+    fmt::print("\repoch {}/{} [{}{}] {}/{} loss {:.4f}  accuracy {:.4f}  {:.0f} samples/s  ETA {:.1f} s   ", epoch_,
+               epochs_, std::string(static_cast<std::size_t>(filled), '='),
+               std::string(static_cast<std::size_t>(width - filled), ' '), step_in_epoch_, steps_, e.metrics["loss"],
+               e.metrics["accuracy"], rate, eta);
     std::fflush(stdout);
   }
   void on_epoch_end(TrainEvent& e) override {

@@ -271,14 +271,18 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       const auto count = static_cast<double>(batch.size());
       loss_sum += loss * count;
       objective_sum += objective * count;
-      right += correct(out[2], batch.labels);
+      const std::int64_t batch_right = correct(out[2], batch.labels);
+      right += batch_right;
       for (std::size_t k = 0; k < grad_norms.size(); ++k) grad_norms[k] += out[3 + k].get(0);
       ++batches;
       ++m.steps;
       event.step = m.steps;
-      event.metrics = {{"loss", loss}, {"objective", objective}, {"lr", store_.get("optimizer/lr").get(0)}};
+      event.metrics = {{"loss", loss},
+                       {"objective", objective},
+                       {"accuracy", static_cast<double>(batch_right) / count},
+                       {"lr", store_.get("optimizer/lr").get(0)}};
       step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", loss}, {"objective", objective},
-                       {"lr", event.metrics["lr"]}});
+                       {"accuracy", event.metrics["accuracy"]}, {"lr", event.metrics["lr"]}});
       for (auto* c : m.callbacks) c->on_step_end(event);
       if (event.stop && at + b < n) {  // stopped inside the epoch: keep the place and leave
         m.batch_in_epoch = skip + batches;
