@@ -319,6 +319,26 @@ TEST(Onednn, ConvLayoutsAreKeptBetweenOps) {
   EXPECT_GE(blocked, 6u) << schedule;
 }
 
+// Chains merge an add or sub with a product used nowhere else into one pass (muladd, submul);
+// a product that is also an output, or read twice, stays its own instruction. Values match the
+// reference either way.
+TEST(Onednn, ChainsMergeProductsIntoTheirSums) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{5000}});
+  auto w = g.input("w", {DType::f32, Shape{5000}});
+  auto v = g.input("v", {DType::f32, Shape{5000}});
+  auto shared = x * w;                               // read twice: not merged
+  auto outs = std::vector<Value>{x * 0.9 + w * 0.1,  // add of a product: muladd
+                                 v - x * w * 2.0,    // sub of a product: submul
+                                 shared + v, shared * v,
+                                 sqrt(abs(v)) + x * v};  // product as the second operand
+  auto out_product = x * v;
+  outs.push_back(out_product + w);  // out_product is an output too: not merged
+  outs.push_back(out_product);
+  Feeds feeds = wave_feeds({{"x", Shape{5000}}, {"w", Shape{5000}}, {"v", Shape{5000}}}, 0.3);
+  expect_onednn_matches_reference(g, outs, feeds, 1e-6);
+}
+
 TEST(Threads, CountIsSetAndChecked) {
   const int before = num_threads();
   set_num_threads(1);

@@ -19,7 +19,9 @@ namespace {
 
 enum class Ew : std::uint8_t {
   neg, exp, log, sin, cos, sqrt, square, abs, sign, pow, relu, leaky_relu, sigmoid, tanh, softplus,
-  add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout, relu_bwd, tanh_bwd, sigmoid_bwd
+  add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout, relu_bwd, tanh_bwd, sigmoid_bwd,
+  muladd,  // a * b + c: an add of a product used nowhere else (one pass instead of two)
+  submul   // c - a * b
 };
 
 const std::map<std::string_view, Ew>& table() {
@@ -94,6 +96,9 @@ template <class T>
     case Ew::relu_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = b[j] > T(0) ? a[j] : T(0); break;
     case Ew::tanh_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * (T(1) - b[j] * b[j]); break;
     case Ew::sigmoid_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * (b[j] * (T(1) - b[j])); break;
+    // the product is rounded before the sum, as the two ops it replaces (no contraction to fma)
+    case Ew::muladd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j] + c[j]; break;
+    case Ew::submul: for (std::int64_t j = 0; j < n; ++j) d[j] = c[j] - a[j] * b[j]; break;
   }
 }
 
@@ -259,6 +264,44 @@ class ChainKernel final : public PreparedKernel {
 
 bool is_chain_kernel(const PreparedKernel* k) { return dynamic_cast<const ChainKernel*>(k) != nullptr; }
 
+namespace {
+
+// An add (a sub) whose operand is a product used by nothing else becomes one muladd (submul)
+// instruction: one pass over the block instead of two. Registers are single-assignment.
+std::vector<Instr> merge_products(std::vector<Instr> program, const std::vector<int>& outputs, int registers) {
+  std::vector<int> uses(static_cast<std::size_t>(registers), 0), producer(static_cast<std::size_t>(registers), -1);
+  for (int r : outputs) ++uses[static_cast<std::size_t>(r)];
+  for (std::size_t i = 0; i < program.size(); ++i) {
+    producer[static_cast<std::size_t>(program[i].dst)] = static_cast<int>(i);
+    for (int r : {program[i].a, program[i].b, program[i].c}) {
+      if (r >= 0) ++uses[static_cast<std::size_t>(r)];
+    }
+  }
+  std::vector<bool> dropped(program.size(), false);
+  auto single_product = [&](int r) {
+    if (r < 0 || uses[static_cast<std::size_t>(r)] != 1) return -1;
+    const int j = producer[static_cast<std::size_t>(r)];
+    return j >= 0 && program[static_cast<std::size_t>(j)].op == Ew::mul && !dropped[static_cast<std::size_t>(j)] ? j : -1;
+  };
+  for (auto& in : program) {
+    if (in.op != Ew::add && in.op != Ew::sub) continue;
+    int j = single_product(in.b);
+    int other = in.a;
+    if (j < 0 && in.op == Ew::add) j = single_product(in.a), other = in.b;
+    if (j < 0) continue;
+    const Instr& m = program[static_cast<std::size_t>(j)];
+    in = Instr{in.op == Ew::add ? Ew::muladd : Ew::submul, in.dst, m.a, m.b, other, 0.0};
+    dropped[static_cast<std::size_t>(j)] = true;
+  }
+  std::vector<Instr> kept;
+  for (std::size_t i = 0; i < program.size(); ++i) {
+    if (!dropped[i]) kept.push_back(program[i]);
+  }
+  return kept;
+}
+
+}  // namespace
+
 std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>& members,
                                                   const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                   const std::vector<Key>& inputs,
@@ -306,6 +349,7 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
   }
   std::vector<int> output_regs;
   for (const Key& k : outputs) output_regs.push_back(reg.at(k));
+  program = merge_products(std::move(program), output_regs, static_cast<int>(reg.size()));
   return std::make_unique<ChainKernel>(std::move(program), static_cast<int>(reg.size()), std::move(modes),
                                        std::move(periods), std::move(output_regs), n, out.dtype);
 }
