@@ -3,6 +3,7 @@
 //   m_t = b1 m_{t-1} + (1 - b1) g;   v_t = b2 v_{t-1} + (1 - b2) g^2
 //   v'_t = max(v'_{t-1}, v_t) with amsgrad, else v_t
 //   p_t = p - lr / (1 - b1^t) * m_t / (sqrt(v'_t) / sqrt(1 - b2^t) + eps)
+// (the division by sqrt(1 - b2^t) done as a product with its reciprocal, a scalar per step)
 // `p` is the parameter the step starts from (adamw passes it already decayed).
 
 #include <cmath>
@@ -30,11 +31,13 @@ inline Value adam_rule(OptimizerContext& ctx, const ParamGrad& param, Value p, V
     v = where(greater(v, prev), v, prev);
     ctx.set_slot(param, "max_exp_avg_sq", v);
   }
-  // b^t = exp(t log b): t is a graph value (the step count), so the plan is built once
+  // b^t = exp(t log b): t is a graph value (the step count), so the plan is built once. The
+  // scalars (lr / (1 - b1^t), 1 / sqrt(1 - b2^t)) are computed once per step; per element this is
+  // sqrt(v) * (1 / sqrt(1 - b2^t)) + eps, within an ulp of torch's sqrt(v) / sqrt(1 - b2^t) + eps.
   Value t = ctx.step();
   Value bias1 = 1.0 - exp(t * std::log(s.beta1)), bias2 = 1.0 - exp(t * std::log(s.beta2));
-  Value denom = sqrt(v) / sqrt(bias2) + s.eps;
-  return p - ctx.lr() / bias1 * m / denom;
+  Value denom = sqrt(v) * (1.0 / sqrt(bias2)) + s.eps;
+  return p - (ctx.lr() / bias1) * m / denom;
 }
 
 /// The schema both plugins share, with their own weight-decay default.
