@@ -24,6 +24,15 @@ bool parse_arguments(const std::vector<std::string>& args, const boost::program_
                      const boost::program_options::options_description* hidden = nullptr,
                      const boost::program_options::positional_options_description* positional = nullptr);
 
+/// parse_arguments for a command with one positional argument (`name`, e.g. the experiment file)
+/// stored in `value`; throws a UsageError naming `command` when it is missing.
+bool parse_with_positional(const std::vector<std::string>& args, const boost::program_options::options_description& opts,
+                           boost::program_options::variables_map& vm, const char* name, std::string& value,
+                           const char* command);
+
+/// The non-empty pieces of `s` between `sep`s.
+std::vector<std::string> split(const std::string& s, char sep);
+
 int plugins_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
 int minimize_command(const std::vector<std::string>& args);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,28 @@ bool parse_arguments(const std::vector<std::string>& args, const boost::program_
   if (!vm.count("help")) return false;
   std::cout << opts << "\n";
   return true;
+}
+
+bool parse_with_positional(const std::vector<std::string>& args, const boost::program_options::options_description& opts,
+                           boost::program_options::variables_map& vm, const char* name, std::string& value,
+                           const char* command) {
+  namespace po = boost::program_options;
+  po::options_description hidden;
+  hidden.add_options()(name, po::value(&value));
+  po::positional_options_description pos;
+  pos.add(name, 1);
+  if (parse_arguments(args, opts, vm, &hidden, &pos)) return true;
+  if (value.empty()) throw UsageError(fmt::format("give the {} (symgrad {} --help)", name, command));
+  return false;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, sep);) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
 }
 
 }  // namespace symgrad::cli

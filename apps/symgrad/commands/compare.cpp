@@ -24,15 +24,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string part; std::getline(in, part, sep);) {
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
-
 // The --set lines of one variant: "optimizer=sgd:momentum=0.9" -> optimizer.name=sgd, optimizer.momentum=0.9.
 std::vector<std::string> variant_sets(std::string key, const std::string& value) {
   if (key == "optimizer" || key == "initializer" || key == "schedule") {
@@ -59,14 +50,9 @@ int compare_command(const std::vector<std::string>& args) {
   std::string vary, output;
   opts.add_options()("help,h", "this help")("vary", po::value(&vary), "KEY=V1,V2,... (required)")(
       "set", po::value(&sets), "override a key in every variant (repeatable)")("output", po::value(&output), "the folder");
-  po::options_description hidden;
   std::string file;
-  hidden.add_options()("experiment", po::value(&file));
-  po::positional_options_description pos;
-  pos.add("experiment", 1);
   po::variables_map vm;
-  if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
-  if (file.empty()) throw UsageError("give an experiment file (symgrad compare --help)");
+  if (parse_with_positional(args, opts, vm, "experiment", file, "compare")) return kOk;
   const auto eq = vary.find('=');
   if (eq == std::string::npos || eq == 0) throw UsageError("--vary KEY=V1,V2,... is required");
   const std::string key = vary.substr(0, eq);

@@ -24,14 +24,9 @@ int eval_command(const std::vector<std::string>& args) {
       "them) on a part of its data and prints the loss and accuracy. Options");
   std::string part = "test";
   opts.add_options()("help,h", "this help")("data", po::value(&part)->default_value("test"), "test, validation or train");
-  po::options_description hidden;
   std::string run;
-  hidden.add_options()("run", po::value(&run));
-  po::positional_options_description pos;
-  pos.add("run", 1);
   po::variables_map vm;
-  if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
-  if (run.empty()) throw UsageError("give a run folder (symgrad eval --help)");
+  if (parse_with_positional(args, opts, vm, "run folder", run, "eval")) return kOk;
   if (part != "test" && part != "validation" && part != "train") {
     throw UsageError(fmt::format("--data '{}': test, validation or train", part));
   }

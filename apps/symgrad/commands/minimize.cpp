@@ -44,15 +44,6 @@ struct Run {
   std::string stopped;  // why it ended early, if it did
 };
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string part; std::getline(in, part, sep);) {
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
-
 std::vector<double> parse_point(const std::string& text) {
   std::vector<double> v;
   for (const auto& p : split(text, ',')) {

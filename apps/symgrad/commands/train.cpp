@@ -31,14 +31,9 @@ int train_command(const std::vector<std::string>& args) {
   opts.add_options()("help,h", "this help")("set", po::value(&sets), "override a key, e.g. optimizer.lr=0.01 (repeatable)")(
       "output", po::value(&output), "the run folder (overrides the experiment's)")(
       "resume", po::value(&resume), "continue the run in this folder from its checkpoint");
-  po::options_description hidden;
   std::string file;
-  hidden.add_options()("experiment", po::value(&file));
-  po::positional_options_description pos;
-  pos.add("experiment", 1);
   po::variables_map vm;
-  if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
-  if (file.empty()) throw UsageError("give an experiment file (symgrad train --help)");
+  if (parse_with_positional(args, opts, vm, "experiment", file, "train")) return kOk;
   if (!resume.empty()) {
     if (!output.empty() && output != resume) throw UsageError("--resume DIR writes to DIR: give no other --output");
     output = resume;
