@@ -45,6 +45,9 @@ class Progress final : public Strategy {
     std::fflush(stdout);
   }
   void on_epoch_end(TrainEvent& e) override {
+    // at most about 50 lines for a run of many short epochs: the first, every k-th, the last
+    const std::int64_t every = std::max<std::int64_t>(1, (epochs_ + 49) / 50);
+    if (e.epoch != 1 && e.epoch != epochs_ && e.epoch % every != 0 && !e.stop) return;
     const double s = seconds();
     const auto get = [&](const char* k) { return e.metrics.count(k) ? e.metrics.at(k) : 0.0; };
     fmt::print("{}epoch {}/{}  loss {:.4f}  accuracy {:.4f}", tty_ ? "\r" : "", e.epoch, epochs_, get("loss"), get("accuracy"));
