@@ -92,7 +92,16 @@ std::uint32_t big_endian32(const unsigned char* b) {
 
 }  // namespace
 
-Tensor read_idx(const std::string& path) {
+namespace {
+
+// An IDX file's contents as stored: element type code, dimensions and the raw big-endian bytes.
+struct RawIdx {
+  unsigned type = 0;
+  std::vector<std::int64_t> dims;
+  std::vector<unsigned char> bytes;
+};
+
+RawIdx read_raw(const std::string& path) {
   Source src(path);
   unsigned char magic[4];
   src.read(magic, 4, "the magic number");
@@ -128,13 +137,21 @@ Tensor read_idx(const std::string& path) {
     throw Error(fmt::format("'{}': the header promises {} elements ({}) of {} bytes, {} bytes in all, but {}", path,
                             count, shape, size, total, src.describe_size()));
   }
-  const DType dtype = type == 0x0D ? DType::f32 : type == 0x0E ? DType::f64 : DType::i32;
-  Tensor out(dtype, Shape(dims));
-  std::vector<unsigned char> raw(count * size);
-  src.read(raw.data(), raw.size(), "the data");
+  RawIdx raw{type, dims, std::vector<unsigned char>(count * size)};
+  src.read(raw.bytes.data(), raw.bytes.size(), "the data");
   if (!src.at_end()) throw Error(fmt::format("'{}' has data after its last element", path));
-  const auto n = static_cast<std::int64_t>(count);
-  const unsigned char* p = raw.data();
+  return raw;
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) {
+  const RawIdx raw = read_raw(path);
+  const unsigned type = raw.type;
+  const DType dtype = type == 0x0D ? DType::f32 : type == 0x0E ? DType::f64 : DType::i32;
+  Tensor out(dtype, Shape(raw.dims));
+  const auto n = out.numel();
+  const unsigned char* p = raw.bytes.data();
   switch (type) {
     case 0x08: for (std::int64_t i = 0; i < n; ++i) out.data<std::int32_t>()[i] = p[i]; break;
     case 0x09: for (std::int64_t i = 0; i < n; ++i) out.data<std::int32_t>()[i] = static_cast<std::int8_t>(p[i]); break;
@@ -162,19 +179,21 @@ Tensor read_idx(const std::string& path) {
 }
 
 Dataset load_mnist_format(const std::string& images, const std::string& labels, const std::string& name) {
-  const Tensor x = read_idx(images), y = read_idx(labels);
-  if (x.shape().rank() != 3 || x.dtype() != DType::i32) {
-    throw Error(fmt::format("'{}': images must be [N, rows, cols] bytes, got {}", images, x.type().to_string()));
+  // the images' bytes go straight to f32 (no wider copy in between: peak memory)
+  const RawIdx x = read_raw(images);
+  if (x.dims.size() != 3 || x.type != 0x08) {
+    throw Error(fmt::format("'{}': images must be [N, rows, cols] unsigned bytes, got rank {} of type 0x{:02x}", images,
+                            x.dims.size(), x.type));
   }
-  if (y.shape().rank() != 1 || y.dtype() != DType::i32 || y.shape()[0] != x.shape()[0]) {
-    throw Error(fmt::format("'{}': labels must be [{}] integers (one per image of '{}'), got {}", labels,
-                            x.shape()[0], images, y.type().to_string()));
+  const Tensor y = read_idx(labels);
+  if (y.shape().rank() != 1 || y.dtype() != DType::i32 || y.shape()[0] != x.dims[0]) {
+    throw Error(fmt::format("'{}': labels must be [{}] integers (one per image of '{}'), got {}", labels, x.dims[0],
+                            images, y.type().to_string()));
   }
-  const std::int64_t n = x.shape()[0], rows = x.shape()[1], cols = x.shape()[2];
+  const std::int64_t n = x.dims[0], rows = x.dims[1], cols = x.dims[2];
   Dataset d{name, Tensor(DType::f32, Shape{n, 1, rows, cols}), y, 0};
-  const std::int32_t* src = x.data<std::int32_t>();
   float* dst = d.features.data<float>();
-  for (std::int64_t i = 0; i < x.numel(); ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
+  for (std::size_t i = 0; i < x.bytes.size(); ++i) dst[i] = static_cast<float>(x.bytes[i]) / 255.0f;
   std::int32_t top = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int32_t v = y.data<std::int32_t>()[i];
