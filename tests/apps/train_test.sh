@@ -42,7 +42,12 @@ grep -q "<svg" "$work/plots/val_accuracy.svg"
 # Ctrl-C: a checkpoint, exit status 130; --resume continues from it
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/int" --set epochs=1000000 > "$work/int.txt" 2>&1 &
 pid=$!
-sleep 1.5
+# interrupt once training has started (the handler is in place when the metrics file exists)
+for _ in $(seq 200); do
+  test -s "$work/int/metrics-steps.csv" && break
+  sleep 0.1
+done
+sleep 0.5
 kill -INT $pid
 set +e
 wait $pid; status=$?
