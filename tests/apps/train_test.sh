@@ -32,9 +32,10 @@ test_acc=$(grep -o "^test accuracy [0-9.]*" "$work/out.txt" | grep -o "[0-9.]*$"
 "$symgrad" eval "$work/run" | grep -q "accuracy $test_acc%" || { "$symgrad" eval "$work/run"; exit 1; }
 
 # compare: two variants side by side, their comparison plots; plot redraws and compares run folders
-"$symgrad" compare "$experiments/moons_adam.toml" --vary "optimizer=sgd:lr=0.1,adam" --set epochs=3 \
+"$symgrad" compare "$experiments/moons_adam.toml" --vary "optimizer=sgd:lr=0.1,momentum,adam" --set epochs=3 \
   --output "$work/cmp" > "$work/cmp.txt"
-grep -q "^optimizer=sgd:lr=0.1 " "$work/cmp.txt" && grep -q "^optimizer=adam " "$work/cmp.txt"
+grep -q "^optimizer=sgd:lr=0.1 " "$work/cmp.txt" && grep -q "^optimizer=momentum " "$work/cmp.txt" &&
+  grep -q "^optimizer=adam " "$work/cmp.txt" || { cat "$work/cmp.txt"; exit 1; }
 grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accuracy.svg"
 "$symgrad" plot "$work/cmp/optimizer=adam" "$work/run" --output "$work/plots" > /dev/null
 grep -q "<svg" "$work/plots/val_accuracy.svg"

@@ -48,8 +48,9 @@ TEST(PluginLoader, LoadsTheBuiltInSgdByNameOnce) {
   EXPECT_EQ(a.name, "sgd");
   EXPECT_EQ(a.version, "1.0.0");
   EXPECT_HAS(a.file, "lib/symgrad/plugins/symgrad-sgd.so");
-  ASSERT_EQ(a.components.size(), 1u);
+  ASSERT_EQ(a.components.size(), 2u);  // sgd, and momentum (sgd with momentum 0.9)
   EXPECT_EQ(a.components[0], (std::pair{ComponentKind::optimizer, std::string("sgd")}));
+  EXPECT_EQ(a.components[1], (std::pair{ComponentKind::optimizer, std::string("momentum")}));
   const std::size_t loaded = r.plugins().size();
   const PluginInfo& b = r.load(a.file);  // the same file again, by path: a no-op
   EXPECT_EQ(&a, &b);

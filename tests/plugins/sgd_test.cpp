@@ -64,6 +64,13 @@ TEST(SgdPlugin, CourseMomentumIsAnAverageWithOptionalBiasCorrection) {
   EXPECT_THROW(run_sgd({{"bias_correction", true}}, 1), UsageError);
 }
 
+// "momentum" is sgd with momentum 0.9 by default, found by name in the sgd plugin (the registry
+// loads every plugin on the path when no plugin has the component's name): the Momentum steps.
+TEST(SgdPlugin, MomentumComponentIsSgdWithMomentum) {
+  expect_steps(testing::run_on_parabola("momentum", {{"lr", 0.1}}, 3), {0.9, 0.72, 0.486});
+  EXPECT_EQ(PluginRegistry::global().get(ComponentKind::optimizer, "momentum").plugin, "sgd");
+}
+
 TEST(SgdPlugin, RefusesSettingsOutsideTheirRange) {
   auto& r = PluginRegistry::global();
   EXPECT_THROW(r.make_optimizer("sgd", {{"lr", -0.1}}), UsageError);

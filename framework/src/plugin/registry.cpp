@@ -315,6 +315,16 @@ const ComponentInfo& PluginRegistry::get(ComponentKind kind, const std::string& 
     }
   }
   if (const ComponentInfo* c = find(kind, name)) return *c;
+  // a component of another name than its plugin's (sgd's "momentum"): every plugin on the path
+  std::string broken;
+  for (const auto& f : find_files()) {
+    try {
+      load(f);
+    } catch (const PluginError& e) {  // not this one's fault: said below if the name stays unknown
+      broken += fmt::format("\n  {}", e.what());
+    }
+  }
+  if (const ComponentInfo* c = find(kind, name)) return *c;
   std::vector<std::string> names;
   for (const auto& f : find_files()) names.push_back(plugin_name_of(f));
   for (const auto* c : components(kind)) names.push_back(c->name);
@@ -322,8 +332,9 @@ const ComponentInfo& PluginRegistry::get(ComponentKind kind, const std::string& 
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  throw UsageError(fmt::format("unknown {} '{}'{}; plugins and {}s found: {}", to_string(kind), name,
-                               did_you_mean(name, names), to_string(kind), list.empty() ? "none" : list));
+  throw UsageError(fmt::format("unknown {} '{}'{}; plugins and {}s found: {}{}", to_string(kind), name,
+                               did_you_mean(name, names), to_string(kind), list.empty() ? "none" : list,
+                               broken.empty() ? "" : "\nplugins that failed to load:" + broken));
 }
 
 namespace {

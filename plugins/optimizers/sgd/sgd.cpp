@@ -50,15 +50,21 @@ class Sgd final : public Optimizer {
   bool nesterov_, ewa_, bias_correction_;
 };
 
+Schema sgd_schema(double momentum) {
+  return Schema{real_param("lr", 0.01, "learning rate").greater_than(0),
+                real_param("momentum", momentum, "momentum factor mu").at_least(0),
+                real_param("dampening", 0.0, "dampening of the gradient in the momentum buffer").at_least(0).at_most(1),
+                real_param("weight_decay", 0.0, "L2 penalty coefficient, added to the gradient").at_least(0),
+                bool_param("nesterov", false, "Nesterov momentum (needs momentum > 0, dampening = 0)"),
+                bool_param("ewa", false, "momentum as the average v = mu v + (1 - mu) g from 0 (the course's form)"),
+                bool_param("bias_correction", false, "with ewa: step along v / (1 - mu^t)")};
+}
+
 void register_components(PluginRegistrar& r) {
   r.add_optimizer("sgd", "stochastic gradient descent with momentum and Nesterov momentum (torch.optim.SGD)",
-                  Schema{real_param("lr", 0.01, "learning rate").greater_than(0),
-                         real_param("momentum", 0.0, "momentum factor mu").at_least(0),
-                         real_param("dampening", 0.0, "dampening of the gradient in the momentum buffer").at_least(0).at_most(1),
-                         real_param("weight_decay", 0.0, "L2 penalty coefficient, added to the gradient").at_least(0),
-                         bool_param("nesterov", false, "Nesterov momentum (needs momentum > 0, dampening = 0)"),
-                         bool_param("ewa", false, "momentum as the average v = mu v + (1 - mu) g from 0 (the course's form)"),
-                         bool_param("bias_correction", false, "with ewa: step along v / (1 - mu^t)")},
+                  sgd_schema(0.0), [](const Hyperparams& h) { return std::make_unique<Sgd>(h); });
+  // Polyak's heavy ball by its own name: sgd with momentum 0.9 unless set otherwise
+  r.add_optimizer("momentum", "sgd with momentum 0.9 by default (Polyak's heavy ball)", sgd_schema(0.9),
                   [](const Hyperparams& h) { return std::make_unique<Sgd>(h); });
 }
 

@@ -53,7 +53,8 @@ class PluginRegistry {
   std::vector<const ComponentInfo*> components(std::optional<ComponentKind> kind = std::nullopt) const;
   const ComponentInfo* find(ComponentKind kind, const std::string& name) const;
   /// The component, loading the plugin of the same name from the search path when it is not
-  /// registered yet; a UsageError lists what is available (with the nearest name).
+  /// registered yet, else every plugin on the path; a UsageError lists what is available (with the
+  /// nearest name).
   const ComponentInfo& get(ComponentKind kind, const std::string& name);
 
   /// Components made from checked settings (unknown keys, types and ranges are UsageErrors).
