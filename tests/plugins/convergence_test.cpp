@@ -14,7 +14,6 @@
 namespace symgrad {
 namespace {
 
-using testing::component;
 
 // Runs `steps` first-order steps on loss(x) from `start`; returns (final loss, final x).
 std::pair<double, std::vector<double>> descend(const std::string& optimizer, const Settings& settings,

@@ -29,10 +29,9 @@ struct Problem {
   }
 };
 
-using testing::component;
 using testing::rosenbrock;
 
-Value elliptic(Value x) { return 0.5 * (square(component(x, 0)) + 4.0 * square(component(x, 1))); }
+Value elliptic(Value x) { return 0.5 * (square(element(x, 0)) + 4.0 * square(element(x, 1))); }
 
 // x after each of `iterations` iterations.
 std::vector<std::vector<double>> run(const std::string& name, const Settings& s, Problem& p, int iterations) {

@@ -5,12 +5,10 @@
 
 namespace symgrad::testing {
 
-/// Component i of a vector, as a scalar.
-inline Value component(Value x, std::int64_t i) { return reshape(slice(x, {i}, {1}), Shape{}); }
 
 /// Rosenbrock's function of (x0, x1): 100 (x1 - x0^2)^2 + (1 - x0)^2, minimum 0 at (1, 1).
 inline Value rosenbrock(Value x) {
-  Value a = component(x, 0), b = component(x, 1);
+  Value a = element(x, 0), b = element(x, 1);
   return 100.0 * square(b - square(a)) + square(1.0 - a);
 }
 
@@ -23,7 +21,7 @@ inline Value logistic_regression(Value w) {
   Graph& g = *w.graph;
   Value xs = g.constant(Tensor::from(DType::f64, Shape{8, 2}, features));
   Value ys = g.constant(Tensor::from(DType::f64, Shape{8}, labels));
-  Value z = reshape(matmul(xs, reshape(slice(w, {0}, {2}), Shape{2, 1})), Shape{8}) + component(w, 2);
+  Value z = reshape(matmul(xs, reshape(slice(w, {0}, {2}), Shape{2, 1})), Shape{8}) + element(w, 2);
   return mean(softplus(z) - ys * z);
 }
 

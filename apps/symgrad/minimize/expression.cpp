@@ -212,7 +212,7 @@ Value build_node(const Node& n, Value x, Graph& g) {
   const DType dt = x.dtype();
   switch (n.kind) {
     case Node::number: return g.scalar(n.value, dt);
-    case Node::variable: return reshape(slice(x, {static_cast<std::int64_t>(n.index)}, {1}), Shape{});
+    case Node::variable: return element(x, static_cast<std::int64_t>(n.index));
     case Node::negate: return -build_node(*n.args[0], x, g);
     case Node::call: return functions().at(n.function).first(build_node(*n.args[0], x, g));
     case Node::binary: {

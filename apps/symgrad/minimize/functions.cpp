@@ -12,7 +12,7 @@ namespace symgrad::cli {
 
 namespace {
 
-Value at(Value x, std::size_t i) { return reshape(slice(x, {static_cast<std::int64_t>(i)}, {1}), Shape{}); }
+Value at(Value x, std::size_t i) { return element(x, static_cast<std::int64_t>(i)); }
 Value c(Value like, double v) { return like.graph->scalar(v, like.dtype()); }
 
 }  // namespace

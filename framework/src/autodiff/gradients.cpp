@@ -215,7 +215,7 @@ Value hessian(Value loss, Value param) {
   Value flat = reshape(g, Shape{n});
   std::vector<Value> rows;
   for (std::int64_t i = 0; i < n; ++i) {
-    Value gi = reshape(slice(flat, {i}, {1}), Shape{});
+    Value gi = element(flat, i);
     Value row = gradients(gi, {param}, GradientOptions{true})[0];
     rows.push_back(reshape(row, Shape{1, n}));
   }

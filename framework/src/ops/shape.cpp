@@ -36,6 +36,8 @@ Value slice(Value x, Axes begins, Axes sizes) {
   return x.graph->apply1("slice", {x}, Attrs{{"begins", begins}, {"sizes", sizes}});
 }
 
+Value element(Value x, std::int64_t i) { return reshape(slice(x, {i}, {1}), Shape{}); }
+
 namespace ops_detail {
 namespace {
 

@@ -1,35 +1,52 @@
 #include "symgrad/train/model.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/names.hpp"
 #include "symgrad/ops/ops.hpp"
 
 namespace symgrad {
 
+namespace {
+
+const std::vector<std::string>& activations() {
+  static const std::vector<std::string> names = {"none", "relu", "tanh", "sigmoid", "leaky_relu", "softplus"};
+  return names;
+}
+
+// Throws a UsageError for a name activate() does not know.
+void check_activation(const std::string& name) {
+  const auto& names = activations();
+  if (std::find(names.begin(), names.end(), name) != names.end()) return;
+  throw UsageError(fmt::format("unknown activation '{}'{} (none, relu, tanh, sigmoid, leaky_relu, softplus)", name,
+                               did_you_mean(name, names)));
+}
+
+}  // namespace
+
 Value activate(Value x, const std::string& name) {
-  if (name == "none") return x;
+  check_activation(name);
   if (name == "relu") return relu(x);
   if (name == "tanh") return tanh(x);
   if (name == "sigmoid") return sigmoid(x);
   if (name == "leaky_relu") return leaky_relu(x);
   if (name == "softplus") return softplus(x);
-  throw UsageError(fmt::format("unknown activation '{}' (none, relu, tanh, sigmoid, leaky_relu, softplus)", name));
+  return x;
 }
 
 Sequential& Sequential::dense(std::int64_t units, const std::string& act) {
   if (units < 1) throw UsageError(fmt::format("dense layer of {} units", units));
-  if (act != "none" && act != "relu" && act != "tanh" && act != "sigmoid" && act != "leaky_relu" && act != "softplus") {
-    throw UsageError(fmt::format("unknown activation '{}' (none, relu, tanh, sigmoid, leaky_relu, softplus)", act));
-  }
+  check_activation(act);
   layers_.push_back({Layer::dense, units, act, 0});
   return *this;
 }
 
 Sequential& Sequential::activation(const std::string& name) {
-  if (name == "none") return *this;
-  dense(1, name);  // checks the name
-  layers_.back() = {Layer::activation, 0, name, 0};
+  check_activation(name);
+  if (name != "none") layers_.push_back({Layer::activation, 0, name, 0});
   return *this;
 }
 
@@ -50,10 +67,10 @@ Sequential& Sequential::conv2d(std::int64_t filters, std::int64_t kernel, std::i
     throw UsageError(fmt::format("conv2d needs filters, kernel, stride >= 1 and padding >= 0; got {}, {}, {}, {}", filters,
                                  kernel, stride, padding));
   }
-  dense(1, act);  // checks the activation's name
+  check_activation(act);
   Layer l{Layer::conv2d, filters, act, 0};
   l.kernel = kernel, l.stride = stride, l.padding = padding;
-  layers_.back() = l;
+  layers_.push_back(l);
   return *this;
 }
 

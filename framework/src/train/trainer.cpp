@@ -78,10 +78,22 @@ class MetricsFile {
   bool header_ = false;
 };
 
-double norm_of(const Tensor& t) {
-  double s = 0;
-  for (std::int64_t i = 0; i < t.numel(); ++i) s += t.get(i) * t.get(i);
-  return std::sqrt(s);
+// (||now - before||, ||before||) over a floating parameter, in one pass.
+std::pair<double, double> update_and_weight_norms(const Tensor& now, const Tensor& before) {
+  double du = 0, w = 0;
+  auto pass = [&](const auto* a, const auto* b) {
+    for (std::int64_t i = 0; i < now.numel(); ++i) {
+      const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
+      du += d * d;
+      w += static_cast<double>(b[i]) * static_cast<double>(b[i]);
+    }
+  };
+  if (now.dtype() == DType::f32) {
+    pass(now.data<float>(), before.data<float>());
+  } else {
+    pass(now.data<double>(), before.data<double>());
+  }
+  return {std::sqrt(du), std::sqrt(w)};
 }
 
 }  // namespace
@@ -187,12 +199,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
 }
 
 // The features in the training dtype (data sets hold f32).
-Tensor features_of(const Dataset& d, DType dtype) {
-  if (dtype == d.features.dtype()) return d.features;
-  Tensor t(dtype, d.features.shape());
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, d.features.get(i));
-  return t;
-}
+Tensor features_of(const Dataset& d, DType dtype) { return dtype == d.features.dtype() ? d.features : d.features.to(dtype); }
 
 }  // namespace
 
@@ -258,8 +265,15 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       for (const auto& mask : m.train_forward.masks) {
         std::vector<std::int64_t> dims = {batch.size()};
         for (std::size_t i = 1; i < mask.value.shape().rank(); ++i) dims.push_back(mask.value.shape()[i]);
-        Tensor t(mask.value.dtype(), Shape(dims));
-        for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, masks.uniform() >= mask.p ? 1.0 : 0.0);
+        Tensor t(mask.value.dtype(), Shape(dims));  // every step: typed loops, not Tensor::set
+        auto draw = [&](auto* v) {
+          for (std::int64_t i = 0; i < t.numel(); ++i) v[i] = masks.uniform() >= mask.p ? 1 : 0;
+        };
+        if (t.dtype() == DType::f32) {
+          draw(t.data<float>());
+        } else {
+          draw(t.data<double>());
+        }
         feeds[mask.name] = t;
       }
       const auto& out = m.step->run(feeds, &store_);
@@ -315,12 +329,9 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     event.metrics["lr"] = r.lr;
     for (std::size_t k = 0; k < m.param_names.size(); ++k) {
       const std::string& name = m.param_names[k];
-      const Tensor& now = store_.get(name);
-      Tensor diff = now.clone();
-      for (std::int64_t i = 0; i < diff.numel(); ++i) diff.set(i, now.get(i) - before.at(name).get(i));
-      const double w = norm_of(before.at(name));
+      const auto [update, weight] = update_and_weight_norms(store_.get(name), before.at(name));
       row.emplace_back("grad_norm/" + name, grad_norms[k] / static_cast<double>(batches));
-      row.emplace_back("update_ratio/" + name, w > 0 ? norm_of(diff) / w : norm_of(diff));
+      row.emplace_back("update_ratio/" + name, weight > 0 ? update / weight : update);
     }
     epoch_file.write(row);
     records.push_back(r);

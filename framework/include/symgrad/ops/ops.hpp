@@ -89,6 +89,8 @@ Value broadcast_to(Value x, const Shape& shape);
 Value concat(const std::vector<Value>& xs, std::int64_t axis);
 /// x[begin : begin + size] along every axis; a size of -1 runs to the end.
 Value slice(Value x, Axes begins, Axes sizes);
+/// Element i of a 1-D x, as a scalar (a slice reshaped).
+Value element(Value x, std::int64_t i);
 /// Converts the dtype (no gradient across int/float).
 Value cast(Value x, DType dtype);
 
