@@ -11,18 +11,13 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include "chain_jit.hpp"
+#include "chain_program.hpp"
 #include "fusion.hpp"
 #include "symgrad/core/error.hpp"
 
 namespace symgrad::fusion {
 namespace {
-
-enum class Ew : std::uint8_t {
-  neg, exp, log, sin, cos, sqrt, square, abs, sign, pow, relu, leaky_relu, sigmoid, tanh, softplus,
-  add, sub, mul, div, eq, ne, lt, le, gt, ge, where, dropout, relu_bwd, tanh_bwd, sigmoid_bwd,
-  muladd,  // a * b + c: an add of a product used nowhere else (one pass instead of two)
-  submul   // c - a * b
-};
 
 const std::map<std::string_view, Ew>& table() {
   static const std::map<std::string_view, Ew> t = {
@@ -44,13 +39,9 @@ bool chain_supports(const std::string& op) { return table().count(op) > 0; }
 namespace {
 
 constexpr std::int64_t kBlock = 256;
-
-// One instruction: dst = op(a, b, c) over a block, registers by index.
-struct Instr {
-  Ew op;
-  int dst, a = -1, b = -1, c = -1;
-  double p = 0.0;  // pow's exponent, leaky_relu's alpha, dropout's scale
-};
+// Register blocks in the scratch are this many elements apart: a block and a cache line, so that
+// no two registers sit a multiple of 4 KiB apart (loads would wait on unrelated stores).
+constexpr std::int64_t kStride = kBlock + 16;
 
 template <class T>
 inline T sigmoid(T x) {
@@ -59,9 +50,12 @@ inline T sigmoid(T x) {
   return e / (T(1) + e);
 }
 
-template <class T>
-[[gnu::always_inline]] inline void apply(const Instr& in, T* d, const T* a, const T* b, const T* c,
-                                         std::int64_t n) {
+// One instruction over a block: n = N (a full block, so the loops have a known trip count) or len
+// (the tensor's last, partial block). The destination is a scratch register, never an input.
+template <class T, std::int64_t N>
+[[gnu::always_inline]] inline void apply(const Instr& in, T* __restrict d, const T* a, const T* b, const T* c,
+                                         std::int64_t len) {
+  const std::int64_t n = N > 0 ? N : len;
   const T p = static_cast<T>(in.p);
   switch (in.op) {
     case Ew::neg: for (std::int64_t j = 0; j < n; ++j) d[j] = -a[j]; break;
@@ -96,44 +90,47 @@ template <class T>
     case Ew::relu_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = b[j] > T(0) ? a[j] : T(0); break;
     case Ew::tanh_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * (T(1) - b[j] * b[j]); break;
     case Ew::sigmoid_bwd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * (b[j] * (T(1) - b[j])); break;
-    // the product is rounded before the sum, as the two ops it replaces (no contraction to fma)
+    // the product is rounded before the sum, as the two ops it replaces (this file is compiled
+    // with -ffp-contract=off: no fma)
     case Ew::muladd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j] + c[j]; break;
     case Ew::submul: for (std::int64_t j = 0; j < n; ++j) d[j] = c[j] - a[j] * b[j]; break;
   }
 }
 
 // Runs a chain's instructions over one block: register r's block is reg[r]; results go to
-// scratch + dst * kBlock. Compiled for AVX2 and for the baseline, chosen when the library loads.
+// scratch + dst * kStride. Compiled for AVX-512, AVX2 and the baseline, chosen when the library loads.
 template <class T>
 [[gnu::always_inline]] inline void run_block(const Instr* program, std::size_t count, T* scratch, const T** reg,
-                                             std::int64_t len, T* last) {
+                                             std::int64_t len) {
   for (std::size_t i = 0; i < count; ++i) {
     const Instr& in = program[i];
-    // the last instruction may write straight into its output (nothing reads after it, and an
-    // elementwise op reading and writing the same element is safe in place)
-    T* d = i + 1 == count && last != nullptr ? last : scratch + static_cast<std::size_t>(in.dst) * kBlock;
-    apply<T>(in, d, reg[in.a], in.b >= 0 ? reg[in.b] : nullptr, in.c >= 0 ? reg[in.c] : nullptr, len);
+    T* d = scratch + static_cast<std::size_t>(in.dst) * kStride;
+    const T* b = in.b >= 0 ? reg[in.b] : nullptr;
+    const T* c = in.c >= 0 ? reg[in.c] : nullptr;
+    if (len == kBlock) {
+      apply<T, kBlock>(in, d, reg[in.a], b, c, len);
+    } else {
+      apply<T, 0>(in, d, reg[in.a], b, c, len);
+    }
     reg[in.dst] = d;
   }
 }
 
 [[gnu::target_clones("avx512f", "avx2", "default")]] void run_block_f32(const Instr* program, std::size_t count,
-                                                             float* scratch, const float** reg, std::int64_t len,
-                                                             float* last) {
-  run_block<float>(program, count, scratch, reg, len, last);
+                                                             float* scratch, const float** reg, std::int64_t len) {
+  run_block<float>(program, count, scratch, reg, len);
 }
 
 [[gnu::target_clones("avx512f", "avx2", "default")]] void run_block_f64(const Instr* program, std::size_t count,
-                                                             double* scratch, const double** reg, std::int64_t len,
-                                                             double* last) {
-  run_block<double>(program, count, scratch, reg, len, last);
+                                                             double* scratch, const double** reg, std::int64_t len) {
+  run_block<double>(program, count, scratch, reg, len);
 }
 
-void run_block_typed(const Instr* p, std::size_t n, float* s, const float** r, std::int64_t len, float* last) {
-  run_block_f32(p, n, s, r, len, last);
+void run_block_typed(const Instr* p, std::size_t n, float* s, const float** r, std::int64_t len) {
+  run_block_f32(p, n, s, r, len);
 }
-void run_block_typed(const Instr* p, std::size_t n, double* s, const double** r, std::int64_t len, double* last) {
-  run_block_f64(p, n, s, r, len, last);
+void run_block_typed(const Instr* p, std::size_t n, double* s, const double** r, std::int64_t len) {
+  run_block_f64(p, n, s, r, len);
 }
 
 // Stores a block's output: streaming (non-temporal) stores for outputs too large for the caches,
@@ -156,28 +153,38 @@ inline void store_block(const double* v, double* dst, std::int64_t len, bool str
 // Chains over fewer elements run on the calling thread.
 constexpr std::int64_t kParallelElements = std::int64_t{1} << 15;
 
-// Outputs larger than this many bytes are stored with streaming stores.
+// Outputs larger than this many bytes that no input shares are stored with streaming stores.
 constexpr std::int64_t kStreamBytes = std::int64_t{8} << 20;
-
-// How a chain input is read: the whole tensor, one value, or a repeating trailing row.
-enum class Mode { full, scalar, row };
 
 class ChainKernel final : public PreparedKernel {
  public:
   ChainKernel(std::vector<Instr> program, int registers, std::vector<Mode> modes,
-              std::vector<std::int64_t> periods, std::vector<int> output_regs, std::int64_t n, DType dtype)
+              std::vector<std::int64_t> periods, std::vector<int> output_regs, std::int64_t n, DType dtype,
+              bool compile_code)
       : program_(std::move(program)), registers_(registers), modes_(std::move(modes)),
         periods_(std::move(periods)), output_regs_(std::move(output_regs)), n_(n), dtype_(dtype) {
     const auto threads = static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
-    scratch_.resize(threads * static_cast<std::size_t>(registers_) * kBlock * dtype_size(dtype));
+    scratch_.resize(threads * static_cast<std::size_t>(registers_) * kStride * dtype_size(dtype));
     reg_ptrs_.resize(threads * static_cast<std::size_t>(registers_));
-    for (std::size_t o = 0; o < output_regs_.size(); ++o) {
-      if (!program_.empty() && output_regs_[o] == program_.back().dst) last_output_ = static_cast<int>(o);
+    if (!compile_code) {
+      code_ = "interpreted: machine code is off";
+    } else if (dtype_ != DType::f32) {
+      code_ = "interpreted: f64";
+    } else if (n_ < ChainJit::kVector) {
+      code_ = "interpreted: fewer elements than a vector";
+    } else {
+      std::string why;
+      jit_ = ChainJit::compile(program_, modes_, output_regs_, registers_, &why);
+      code_ = jit_ ? "avx512" : "interpreted: " + why;
     }
   }
 
+  const std::string& code() const { return code_; }
+
   void run(const KernelContext& ctx) override {
-    if (dtype_ == DType::f32) {
+    if (jit_) {
+      run_compiled(ctx);
+    } else if (dtype_ == DType::f32) {
       run_typed<float>(ctx);
     } else {
       run_typed<double>(ctx);
@@ -185,32 +192,64 @@ class ChainKernel final : public PreparedKernel {
   }
 
  private:
+  // The compiled code over whole vectors, split evenly between the threads; the interpreter
+  // runs the last elements (fewer than a vector).
+  void run_compiled(const KernelContext& ctx) {
+    std::vector<const float*> in(modes_.size());
+    std::vector<float*> out(output_regs_.size());
+    for (std::size_t i = 0; i < in.size(); ++i) in[i] = ctx.in(i).data<float>();
+    for (std::size_t o = 0; o < out.size(); ++o) out[o] = ctx.out(o).data<float>();
+    const std::int64_t vectors = n_ / ChainJit::kVector;
+    if (n_ < kParallelElements) {
+      jit_->run(in.data(), out.data(), 0, vectors * ChainJit::kVector);
+    } else {
+#pragma omp parallel
+      {
+        const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+        const std::int64_t begin = vectors * t / threads, end = vectors * (t + 1) / threads;
+        if (begin < end) jit_->run(in.data(), out.data(), begin * ChainJit::kVector, end * ChainJit::kVector);
+      }
+    }
+    if (vectors * ChainJit::kVector < n_) run_typed<float>(ctx, vectors * ChainJit::kVector);
+  }
+
+  // The interpreter over elements [first, n) (first: where the compiled code stopped).
   template <class T>
-  void run_typed(const KernelContext& ctx) {
-    const std::int64_t blocks = (n_ + kBlock - 1) / kBlock;
+  void run_typed(const KernelContext& ctx, std::int64_t first = 0) {
+    const std::int64_t blocks = (n_ - first + kBlock - 1) / kBlock;
     const auto regs = static_cast<std::size_t>(registers_);
     const auto inputs = modes_.size();
-    const bool stream = n_ * static_cast<std::int64_t>(sizeof(T)) > kStreamBytes;
+    // An output is streamed (written without reading it first) when it is too large for the
+    // caches and is not also an input: a variable updated in place is in the cache already.
+    std::vector<char> stream(output_regs_.size(), 0);
+    bool any_stream = false;
+    for (std::size_t o = 0; o < output_regs_.size(); ++o) {
+      const void* out = ctx.out(o).raw();
+      bool shared = false;
+      for (std::size_t i = 0; i < inputs; ++i) shared = shared || ctx.in(i).raw() == out;
+      stream[o] = !shared && n_ * static_cast<std::int64_t>(sizeof(T)) > kStreamBytes;
+      any_stream = any_stream || stream[o] != 0;
+    }
     // A thread's scratch and register table, with scalars filled once per run.
     auto setup = [&](std::size_t thread) {
-      T* mine = reinterpret_cast<T*>(scratch_.data()) + thread * regs * kBlock;
+      T* mine = reinterpret_cast<T*>(scratch_.data()) + thread * regs * kStride;
       const T** reg = reinterpret_cast<const T**>(reg_ptrs_.data()) + thread * regs;
       for (std::size_t i = 0; i < inputs; ++i) {
         if (modes_[i] == Mode::scalar) {
-          std::fill(mine + i * kBlock, mine + (i + 1) * kBlock, ctx.in(i).template data<T>()[0]);
-          reg[i] = mine + i * kBlock;
+          std::fill(mine + i * kStride, mine + i * kStride + kBlock, ctx.in(i).template data<T>()[0]);
+          reg[i] = mine + i * kStride;
         }
       }
       return std::pair{mine, reg};
     };
     auto block = [&](T* mine, const T** reg, std::int64_t blk) {
-      const std::int64_t start = blk * kBlock, len = std::min(kBlock, n_ - start);
+      const std::int64_t start = first + blk * kBlock, len = std::min(kBlock, n_ - start);
       for (std::size_t i = 0; i < inputs; ++i) {
         const T* src = ctx.in(i).template data<T>();
         if (modes_[i] == Mode::full) {
           reg[i] = src + start;
         } else if (modes_[i] == Mode::row) {
-          T* buf = mine + i * kBlock;
+          T* buf = mine + i * kStride;
           const std::int64_t period = periods_[i];
           std::int64_t r = start % period;
           for (std::int64_t j = 0; j < len; ++j) {
@@ -220,22 +259,18 @@ class ChainKernel final : public PreparedKernel {
           reg[i] = buf;
         }
       }
-      // The last instruction's output, when it is a chain output and streaming is off, is written
-      // in place; other outputs are written after the whole block is computed, so an output may
-      // share memory with an input (a state variable updated in place): every read comes first.
-      T* last = last_output_ >= 0 && !stream ? ctx.out(static_cast<std::size_t>(last_output_)).template data<T>() + start
-                                             : nullptr;
-      run_block_typed(program_.data(), program_.size(), mine, reg, len, last);
+      run_block_typed(program_.data(), program_.size(), mine, reg, len);
+      // Outputs are written after the whole block is computed, so an output may share memory
+      // with an input (a state variable updated in place): every read comes first.
       for (std::size_t o = 0; o < output_regs_.size(); ++o) {
-        if (last != nullptr && static_cast<int>(o) == last_output_) continue;
         store_block(reg[static_cast<std::size_t>(output_regs_[o])], ctx.out(o).template data<T>() + start, len,
-                    stream);
+                    stream[o] != 0);
       }
     };
-    if (n_ < kParallelElements) {  // starting threads (even one) costs more than this work
+    if (n_ - first < kParallelElements) {  // starting threads (even one) costs more than this work
       const auto own = setup(0);
       for (std::int64_t blk = 0; blk < blocks; ++blk) block(own.first, own.second, blk);
-      if (stream) _mm_sfence();
+      if (any_stream) _mm_sfence();
       return;
     }
 #pragma omp parallel
@@ -244,7 +279,7 @@ class ChainKernel final : public PreparedKernel {
       const auto own = setup(static_cast<std::size_t>(omp_get_thread_num()));
 #pragma omp for schedule(static)
       for (std::int64_t blk = 0; blk < blocks; ++blk) block(own.first, own.second, blk);
-      if (stream) _mm_sfence();
+      if (any_stream) _mm_sfence();
     }
   }
 
@@ -257,12 +292,18 @@ class ChainKernel final : public PreparedKernel {
   DType dtype_;
   std::vector<std::byte> scratch_;        // per thread: one block per register
   std::vector<const void*> reg_ptrs_;     // per thread: where each register's block is
-  int last_output_ = -1;                  // the output the last instruction makes, if any
+  std::unique_ptr<ChainJit> jit_;         // the chain as machine code, when the compiler took it
+  std::string code_;                      // "avx512", or why the chain is interpreted
 };
 
 }  // namespace
 
 bool is_chain_kernel(const PreparedKernel* k) { return dynamic_cast<const ChainKernel*>(k) != nullptr; }
+
+std::string chain_kernel_code(const PreparedKernel* k) {
+  const auto* chain = dynamic_cast<const ChainKernel*>(k);
+  return chain != nullptr ? chain->code() : std::string();
+}
 
 namespace {
 
@@ -306,7 +347,7 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
                                                   const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                   const std::vector<Key>& inputs,
                                                   const std::vector<Key>& outputs,
-                                                  const std::map<Key, TensorType>& types) {
+                                                  const std::map<Key, TensorType>& types, bool compile_code) {
   const TensorType& out = types.at({members.front()->id, 0});
   const std::int64_t n = out.shape.numel();
   auto fail = [&](const std::string& why) {
@@ -351,7 +392,8 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
   for (const Key& k : outputs) output_regs.push_back(reg.at(k));
   program = merge_products(std::move(program), output_regs, static_cast<int>(reg.size()));
   return std::make_unique<ChainKernel>(std::move(program), static_cast<int>(reg.size()), std::move(modes),
-                                       std::move(periods), std::move(output_regs), n, out.dtype);
+                                       std::move(periods), std::move(output_regs), n, out.dtype,
+                                       compile_code);
 }
 
 }  // namespace symgrad::fusion

@@ -53,13 +53,18 @@ inline constexpr std::int64_t kSmallElementwise = 4096;
 /// The chain kernel for concrete types: evaluates `members` (in order) block by block, reading the
 /// external values `inputs` and writing the values `outputs`, in the order of the step's tensors.
 /// Throws ShapeError naming the chain's first node when the run-time shapes do not fit.
+/// `compile_code`: compile the chain to machine code where the CPU and the chain allow
+/// (chain_jit.hpp); otherwise, and for what the compiler does not take, it is interpreted.
 std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>& members,
                                                   const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                   const std::vector<Key>& inputs,
                                                   const std::vector<Key>& outputs,
-                                                  const std::map<Key, TensorType>& types);
+                                                  const std::map<Key, TensorType>& types, bool compile_code);
 
 /// True when `k` is a chain kernel (for reporting which kernel runs a step).
 bool is_chain_kernel(const PreparedKernel* k);
+
+/// How a chain kernel runs: "avx512" (compiled), or "interpreted: <why>"; empty for other kernels.
+std::string chain_kernel_code(const PreparedKernel* k);
 
 }  // namespace symgrad::fusion

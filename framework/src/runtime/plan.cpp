@@ -75,13 +75,14 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
         Step& st = steps[i];
         if (st.view) continue;
         if (!st.chain.empty()) {
-          kernels[i] = fusion::make_chain_kernel(st.chain, inputs_of, st.in_keys, st.out_keys, st.chain_types);
+          kernels[i] = fusion::make_chain_kernel(st.chain, inputs_of, st.in_keys, st.out_keys, st.chain_types,
+                                                 compile_chains);
         } else if (small_on_chain && fusion::fusible(*st.node) &&
                    slots[static_cast<std::size_t>(st.outs[0])].type.shape.numel() <= fusion::kSmallElementwise) {
           std::map<Key, TensorType> types;
           for (std::size_t k = 0; k < st.ins.size(); ++k) types[st.in_keys[k]] = slots[static_cast<std::size_t>(st.ins[k])].type;
           types[st.out_keys[0]] = slots[static_cast<std::size_t>(st.outs[0])].type;
-          kernels[i] = fusion::make_chain_kernel({st.node}, inputs_of, st.in_keys, st.out_keys, types);
+          kernels[i] = fusion::make_chain_kernel({st.node}, inputs_of, st.in_keys, st.out_keys, types, compile_chains);
         }
       }
       // Then the backend's kernels in execution order: a producer's layout is known to its consumers.
@@ -398,7 +399,8 @@ std::string Plan::to_string() const {
     }
     const std::string what = st.chain.empty() ? st.node->label()
                                               : fmt::format("chain of {} ops ending at {}", st.chain.size(), st.node->label());
-    s += fmt::format("  {:3}: {} [{}] -> {}\n", i, what, backends[i], outs);
+    const std::string code = fusion::chain_kernel_code(st.prepared);  // compiled or interpreted, and why
+    s += fmt::format("  {:3}: {} [{}{}] -> {}\n", i, what, backends[i], code.empty() ? "" : ", " + code, outs);
   }
   return s;
 }

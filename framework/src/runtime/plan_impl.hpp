@@ -79,6 +79,7 @@ struct Plan::Impl {
   std::map<std::int32_t, std::vector<Key>> inputs_of;  // canonical inputs of each needed node
   std::deque<Node> synthetic;  // nodes the compiler formed (linear), owned by the plan
   bool small_on_chain = false;  // small elementwise ops run alone on the chain kernel (not reference)
+  bool compile_chains = true;   // CompileOptions::compile_chains
 
   // Run-time state.
   std::vector<Tensor> values;  // per slot

@@ -28,6 +28,11 @@ struct CompileOptions {
   /// Fuse chains of elementwise ops of one shape into one pass over memory. automatic: on for
   /// every backend but "reference", which stays op by op as the oracle.
   enum class Fusion { automatic, on, off } fusion = Fusion::automatic;
+  /// Compile fused chains to machine code (x86-64 with AVX-512; f32; the ops of chain_jit.cpp),
+  /// every value in a register, one load per input and one store per output per 16 elements.
+  /// false, or a chain or CPU the compiler does not take: the chain kernel interprets it
+  /// (`to_string()` says which and why). Either way the results are the same.
+  bool compile_chains = true;
 };
 
 /// Input tensors of one run, by input name.
