@@ -10,29 +10,6 @@
 
 namespace symgrad {
 
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-
-std::vector<double> axpy(const std::vector<double>& x, double t, const std::vector<double>& d) {
-  std::vector<double> y(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] + t * d[i];
-  return y;
-}
-
-void axpy_into(std::vector<double>& out, const std::vector<double>& x, double t, const std::vector<double>& d) {
-  out.resize(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = x[i] + t * d[i];
-}
-
-double max_abs(const std::vector<double>& v) {
-  double m = 0.0;
-  for (double e : v) m = std::max(m, std::abs(e));
-  return m;
-}
-
 LineSearchResult backtracking(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
                               const std::vector<double>& d, double t0, double c1, double shrink, int max_evaluations) {
   const double slope = dot(g, d);

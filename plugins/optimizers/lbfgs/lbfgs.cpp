@@ -31,14 +31,17 @@ class Lbfgs final : public Optimizer {
     const bool first = x != x_;
     if (first) {
       fx_ = f.value_and_grad(x, g_);
-      s_.clear(), y_.clear();
+      pairs_.clear();
       done_ = false;
     }
     if (done_ || max_abs(g_) <= tolerance_grad_) return done_ = true, x_ = x, fx_;
     std::vector<double>& d = direction();
-    double l1 = 0;
-    for (double e : g_) l1 += std::abs(e);
-    const double t0 = first ? std::min(1.0, 1.0 / l1) * lr_ : lr_;
+    double t0 = lr_;
+    if (first) {
+      double l1 = 0;
+      for (double e : g_) l1 += std::abs(e);
+      t0 = std::min(1.0, 1.0 / l1) * lr_;
+    }
     const double gtd = dot(g_, d);
     if (gtd > -tolerance_change_) return done_ = true, x_ = x, fx_;  // no descent left
     double t = t0, fn = 0;
@@ -51,16 +54,21 @@ class Lbfgs final : public Optimizer {
       fn = f.value_and_grad(trial_, gn);
     }
     if (t == 0) return done_ = true, x_ = x, fx_;
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += t * d[i];
+    add_scaled(x, t, d);
     // the new pair (t d, g+ - g), in the storage of the oldest one once the history is full
-    std::vector<double> s, y;
-    if (s_.size() == history_) {
-      s = std::move(s_.front()), y = std::move(y_.front());
-      s_.pop_front(), y_.pop_front();
+    Pair p;
+    if (pairs_.size() == history_) {
+      p = std::move(pairs_.front());
+      pairs_.pop_front();
     }
-    s.resize(d.size()), y.resize(d.size());
-    for (std::size_t i = 0; i < d.size(); ++i) s[i] = t * d[i], y[i] = gn[i] - g_[i];
-    if (dot(y, s) > 1e-10) s_.push_back(std::move(s)), y_.push_back(std::move(y));  // keep the curvature pair
+    scale_into(p.s, t, d);
+    axpy_into(p.y, gn, -1.0, g_);
+    const double ys = dot(p.y, p.s);
+    if (ys > 1e-10) {  // keep the curvature pair, with what the recursion needs of it
+      p.rho = 1.0 / ys;
+      p.h0 = ys / dot(p.y, p.y);
+      pairs_.push_back(std::move(p));
+    }
     if (max_abs(gn) <= tolerance_grad_ || t * max_abs(d) <= tolerance_change_ ||
         std::abs(fn - fx_) < tolerance_change_) {
       done_ = true;
@@ -72,38 +80,46 @@ class Lbfgs final : public Optimizer {
   }
 
  private:
-  // d = -H g by the two-loop recursion over the stored pairs, H0 = (y.s / y.y) I.
+  // d = -H g by the two-loop recursion over the stored pairs, H0 = (y.s / y.y) I of the newest.
+  // Each update of q and the dot product the next step needs share one pass over memory.
   std::vector<double>& direction() {
     std::vector<double>& q = q_;
-    q.resize(g_.size());
-    for (std::size_t i = 0; i < q.size(); ++i) q[i] = -g_[i];
-    if (s_.empty()) return q;
-    const std::size_t m = s_.size();
-    alpha_.resize(m), rho_.resize(m);
-    std::vector<double>& alpha = alpha_;
-    std::vector<double>& rho = rho_;
+    scale_into(q, -1.0, g_);
+    if (pairs_.empty()) return q;
+    const std::size_t m = pairs_.size();
+    alpha_.resize(m);
+    double sq = dot(pairs_[m - 1].s, q);
     for (std::size_t k = m; k-- > 0;) {
-      rho[k] = 1.0 / dot(y_[k], s_[k]);
-      alpha[k] = rho[k] * dot(s_[k], q);
-      for (std::size_t i = 0; i < q.size(); ++i) q[i] -= alpha[k] * y_[k][i];
+      alpha_[k] = pairs_[k].rho * sq;
+      sq = add_scaled_dot(q, -alpha_[k], pairs_[k].y, pairs_[k > 0 ? k - 1 : 0].s);
     }
-    const double h0 = dot(y_.back(), s_.back()) / dot(y_.back(), y_.back());
-    for (double& e : q) e *= h0;
+    double yq = 0;
+    {
+      const double h0 = pairs_.back().h0;
+      scale_into(q, h0, q);
+      yq = dot(pairs_[0].y, q);
+    }
     for (std::size_t k = 0; k < m; ++k) {
-      const double beta = rho[k] * dot(y_[k], q);
-      for (std::size_t i = 0; i < q.size(); ++i) q[i] += s_[k][i] * (alpha[k] - beta);
+      const double beta = pairs_[k].rho * yq;
+      yq = add_scaled_dot(q, alpha_[k] - beta, pairs_[k].s, pairs_[k + 1 < m ? k + 1 : k].y);
     }
     return q;
   }
+
+  // A curvature pair: s = x+ - x, y = g+ - g, rho = 1 / y.s, h0 = y.s / y.y.
+  struct Pair {
+    std::vector<double> s, y;
+    double rho = 0, h0 = 0;
+  };
 
   double lr_;
   std::size_t history_;
   double tolerance_grad_, tolerance_change_;
   bool wolfe_, done_ = false;
   double fx_ = 0;
-  std::vector<double> x_, g_, q_, alpha_, rho_, trial_;
+  std::vector<double> x_, g_, q_, alpha_, trial_;
   LineSearchResult ls_;
-  std::deque<std::vector<double>> s_, y_;
+  std::deque<Pair> pairs_;
 };
 
 void register_components(PluginRegistrar& r) {

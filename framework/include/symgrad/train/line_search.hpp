@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "symgrad/plugin/components.hpp"
+#include "symgrad/train/vectors.hpp"  // dot, axpy, max_abs: the host loops share them
 
 namespace symgrad {
 
@@ -39,13 +40,5 @@ LineSearchResult strong_wolfe(Objective& f, const std::vector<double>& x, double
 void strong_wolfe(Objective& f, const std::vector<double>& x, double fx, const std::vector<double>& g,
                   const std::vector<double>& d, double t0, double c1, double c2, double tolerance_change,
                   int max_evaluations, LineSearchResult& out);
-
-/// Small vector helpers the host loops share.
-double dot(const std::vector<double>& a, const std::vector<double>& b);
-/// x + t d.
-std::vector<double> axpy(const std::vector<double>& x, double t, const std::vector<double>& d);
-/// out = x + t d (out's storage reused).
-void axpy_into(std::vector<double>& out, const std::vector<double>& x, double t, const std::vector<double>& d);
-double max_abs(const std::vector<double>& v);
 
 }  // namespace symgrad
