@@ -319,6 +319,67 @@ TEST(Onednn, ConvLayoutsAreKeptBetweenOps) {
   EXPECT_GE(blocked, 6u) << schedule;
 }
 
+// Batch normalization between a convolution and its activation, as Sequential builds it (with the
+// count of the convolution's output for the running variance): the convolution's blocked layout
+// is kept through batch_norm, relu and pooling and back through their gradients (oneDNN's JIT
+// batch normalization takes blocked layouts; its plain-layout kernel is several times slower).
+// Training and inference (running statistics) match the reference.
+TEST(Onednn, BatchNormKeepsConvLayouts) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 3, 12, 12}});
+  auto w = g.input("w", {DType::f32, Shape{20, 3, 3, 3}});
+  auto b = g.input("b", {DType::f32, Shape{1, 20, 1, 1}});
+  auto gamma = g.input("gamma", {DType::f32, Shape{20}});
+  auto beta = g.input("beta", {DType::f32, Shape{20}});
+  auto rm = g.input("rm", {DType::f32, Shape{20}});
+  auto rv = g.input("rv", {DType::f32, Shape{20}});
+  auto h = conv2d(x, w, {1, 1}, {1, 1}) + b;  // [N, 20, 12, 12]: 20 channels pad to 32
+  auto bn = batch_norm(h, gamma, beta, 1e-5);
+  auto n = count(h, {0, 2, 3});
+  auto loss = mean(square(max_pool2d(relu(bn.y), {2, 2})));
+  auto grads = gradients(loss, {x, w, b, gamma, beta});
+  std::vector<Value> train = {loss, bn.mean, bn.var * n / (n - 1.0)};
+  train.insert(train.end(), grads.begin(), grads.end());
+  std::vector<Value> eval = {max_pool2d(relu(batch_norm_inference(h, gamma, beta, rm, rv, 1e-5)), {2, 2})};
+  for (const auto* outs : {&train, &eval}) {
+    CompileOptions o;
+    o.backend = "onednn";
+    Plan fused = compile(g, *outs, o);
+    Plan ref = compile(g, *outs);
+    std::string schedule;
+    for (std::int64_t batch : {4, 2}) {
+      Feeds feeds = wave_feeds({{"x", Shape{batch, 3, 12, 12}}, {"w", Shape{20, 3, 3, 3}}, {"b", Shape{1, 20, 1, 1}},
+                                {"gamma", Shape{20}}, {"beta", Shape{20}}, {"rm", Shape{20}}},
+                               0.41);
+      Tensor var(DType::f32, Shape{20});
+      for (std::int64_t c = 0; c < 20; ++c) var.set(c, 0.5 + 0.1 * static_cast<double>(c));
+      feeds["rv"] = var;
+      std::vector<Tensor> want;
+      for (const auto& t : ref.run(feeds)) want.push_back(t.clone());
+      const auto& got = fused.run(feeds);
+      for (std::size_t k = 0; k < want.size(); ++k) {
+        ASSERT_EQ(got[k].shape(), want[k].shape());
+        for (std::int64_t i = 0; i < want[k].numel(); ++i) {
+          ASSERT_NEAR(got[k].get(i), want[k].get(i), 1e-4 * std::max(1.0, std::abs(want[k].get(i))))
+              << "batch " << batch << ", output " << k << "[" << i << "]\n" << fused.to_string();
+        }
+      }
+      if (batch == 4) schedule = fused.to_string();
+    }
+    // the batch normalization step's output (and, training, its gradient's) stays blocked
+    const std::string op = outs == &train ? "batch_norm [" : "batch_norm_inference [";
+    const auto at = schedule.find(op);
+    ASSERT_NE(at, std::string::npos) << schedule;
+    EXPECT_NE(schedule.substr(at, schedule.find('\n', at) - at).find("(aBcd16b)"), std::string::npos) << schedule;
+    if (outs == &train) {
+      const auto back = schedule.find("batch_norm_backward [");
+      ASSERT_NE(back, std::string::npos) << schedule;
+      EXPECT_NE(schedule.substr(back, schedule.find('\n', back) - back).find("(aBcd16b)"), std::string::npos)
+          << schedule;
+    }
+  }
+}
+
 // Chains merge an add or sub with a product used nowhere else into one pass (muladd, submul);
 // a product that is also an output, or read twice, stays its own instruction. Values match the
 // reference either way.

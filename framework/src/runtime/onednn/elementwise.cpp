@@ -12,16 +12,20 @@ namespace {
 using dnnl::algorithm;
 using dnnl::prop_kind;
 
-// y = eltwise(alg, alpha, beta)(x); alpha/beta may read attributes.
+// y = eltwise(alg, alpha, beta)(x); alpha/beta may read attributes. Runs in x's layout (a
+// convolution's or batch normalization's blocked one, or plain); y stays in it when the consumers
+// accept it, and is reordered to plain otherwise.
 KernelFactory eltwise(algorithm alg, std::function<std::pair<float, float>(const Attrs&)> params) {
   return [alg, params](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto [alpha, beta] = params(c.attrs());
-    const md d = plain(c.inputs[0].shape);
+    const md p = plain(c.inputs[0].shape);
+    const md d = stored_md(c, 0, p);
     dnnl::eltwise_forward::primitive_desc pd(
         dnnl::eltwise_forward::desc(prop_kind::forward_inference, alg, d, alpha, beta), engine());
     auto k = std::make_unique<PrimitiveKernel>();
-    k->add(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, d, in(0)}, {DNNL_ARG_DST, d, out(0)}});
+    add_with_layouts(*k, dnnl::eltwise_forward(pd),
+                     {{DNNL_ARG_SRC, d, d, in(0)}, {DNNL_ARG_DST, p, pd.dst_desc(), out(0)}}, c);
     return k;
   };
 }
@@ -116,6 +120,8 @@ KernelFactory eltwise_backward(algorithm alg) {
 
 void register_elementwise_kernels(OpRegistry& r) {
   auto f = [&](const char* op, KernelFactory fn) { r.add_factory(op, kBackend, std::move(fn)); };
+  // the activations of convolutional layers also take x in a blocked layout
+  auto activation = [&](const char* op, KernelFactory fn) { r.add_factory(op, kBackend, std::move(fn), {0}); };
   f("neg", eltwise(algorithm::eltwise_linear, fixed(-1.f)));
   f("exp", eltwise(algorithm::eltwise_exp, fixed(0.f)));
   f("log", eltwise(algorithm::eltwise_log, fixed(0.f)));
@@ -124,12 +130,12 @@ void register_elementwise_kernels(OpRegistry& r) {
   f("abs", eltwise(algorithm::eltwise_abs, fixed(0.f)));
   // oneDNN's relu maps NaN to 0: numeric checks must look at losses and gradients, not at
   // post-relu activations.
-  f("relu", eltwise(algorithm::eltwise_relu, fixed(0.f)));
-  f("leaky_relu", eltwise(algorithm::eltwise_relu, [](const Attrs& a) {
+  activation("relu", eltwise(algorithm::eltwise_relu, fixed(0.f)));
+  activation("leaky_relu", eltwise(algorithm::eltwise_relu, [](const Attrs& a) {
       return std::pair{static_cast<float>(a.get_float("alpha")), 0.f};
     }));
-  f("sigmoid", eltwise(algorithm::eltwise_logistic, fixed(0.f)));
-  f("tanh", eltwise(algorithm::eltwise_tanh, fixed(0.f)));
+  activation("sigmoid", eltwise(algorithm::eltwise_logistic, fixed(0.f)));
+  activation("tanh", eltwise(algorithm::eltwise_tanh, fixed(0.f)));
   f("softplus", eltwise(algorithm::eltwise_soft_relu, fixed(0.f)));
   f("pow", eltwise(algorithm::eltwise_pow, [](const Attrs& a) {
       return std::pair{1.f, static_cast<float>(a.get_float("p"))};

@@ -110,7 +110,7 @@ void register_host_kernels(OpRegistry& r) {
       n *= c.inputs[0].shape[static_cast<std::size_t>(a)];
     }
     return std::make_unique<HostKernel>([n](const KernelContext& ctx) { ctx.out().data<float>()[0] = static_cast<float>(n); });
-  });
+  }, {0});  // reads only x's shape: x may be in any layout (batch norm's count of a conv output)
   r.add_factory("fill_like", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const auto v = static_cast<float>(c.attrs().get_float("value"));
