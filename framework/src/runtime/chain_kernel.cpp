@@ -39,9 +39,6 @@ bool chain_supports(const std::string& op) { return table().count(op) > 0; }
 namespace {
 
 constexpr std::int64_t kBlock = 256;
-// Register blocks in the scratch are this many elements apart: a block and a cache line, so that
-// no two registers sit a multiple of 4 KiB apart (loads would wait on unrelated stores).
-constexpr std::int64_t kStride = kBlock + 16;
 
 template <class T>
 inline T sigmoid(T x) {
@@ -98,13 +95,13 @@ template <class T, std::int64_t N>
 }
 
 // Runs a chain's instructions over one block: register r's block is reg[r]; results go to
-// scratch + dst * kStride. Compiled for AVX-512, AVX2 and the baseline, chosen when the library loads.
+// scratch + dst * kBlock. Compiled for AVX-512, AVX2 and the baseline, chosen when the library loads.
 template <class T>
 [[gnu::always_inline]] inline void run_block(const Instr* program, std::size_t count, T* scratch, const T** reg,
                                              std::int64_t len) {
   for (std::size_t i = 0; i < count; ++i) {
     const Instr& in = program[i];
-    T* d = scratch + static_cast<std::size_t>(in.dst) * kStride;
+    T* d = scratch + static_cast<std::size_t>(in.dst) * kBlock;
     const T* b = in.b >= 0 ? reg[in.b] : nullptr;
     const T* c = in.c >= 0 ? reg[in.c] : nullptr;
     if (len == kBlock) {
@@ -164,8 +161,11 @@ class ChainKernel final : public PreparedKernel {
       : program_(std::move(program)), registers_(registers), modes_(std::move(modes)),
         periods_(std::move(periods)), output_regs_(std::move(output_regs)), n_(n), dtype_(dtype) {
     const auto threads = static_cast<std::size_t>(std::max(1, omp_get_max_threads()));
-    scratch_.resize(threads * static_cast<std::size_t>(registers_) * kStride * dtype_size(dtype));
+    scratch_.resize(threads * static_cast<std::size_t>(registers_) * kBlock * dtype_size(dtype));
     reg_ptrs_.resize(threads * static_cast<std::size_t>(registers_));
+    stream_.resize(output_regs_.size());
+    jit_inputs_.resize(modes_.size());
+    jit_outputs_.resize(output_regs_.size());
     if (!compile_code) {
       code_ = "interpreted: machine code is off";
     } else if (dtype_ != DType::f32) {
@@ -195,8 +195,8 @@ class ChainKernel final : public PreparedKernel {
   // The compiled code over whole vectors, split evenly between the threads; the interpreter
   // runs the last elements (fewer than a vector).
   void run_compiled(const KernelContext& ctx) {
-    std::vector<const float*> in(modes_.size());
-    std::vector<float*> out(output_regs_.size());
+    std::vector<const float*>& in = jit_inputs_;
+    std::vector<float*>& out = jit_outputs_;
     for (std::size_t i = 0; i < in.size(); ++i) in[i] = ctx.in(i).data<float>();
     for (std::size_t o = 0; o < out.size(); ++o) out[o] = ctx.out(o).data<float>();
     const std::int64_t vectors = n_ / ChainJit::kVector;
@@ -221,7 +221,7 @@ class ChainKernel final : public PreparedKernel {
     const auto inputs = modes_.size();
     // An output is streamed (written without reading it first) when it is too large for the
     // caches and is not also an input: a variable updated in place is in the cache already.
-    std::vector<char> stream(output_regs_.size(), 0);
+    std::vector<char>& stream = stream_;
     bool any_stream = false;
     for (std::size_t o = 0; o < output_regs_.size(); ++o) {
       const void* out = ctx.out(o).raw();
@@ -232,12 +232,12 @@ class ChainKernel final : public PreparedKernel {
     }
     // A thread's scratch and register table, with scalars filled once per run.
     auto setup = [&](std::size_t thread) {
-      T* mine = reinterpret_cast<T*>(scratch_.data()) + thread * regs * kStride;
+      T* mine = reinterpret_cast<T*>(scratch_.data()) + thread * regs * kBlock;
       const T** reg = reinterpret_cast<const T**>(reg_ptrs_.data()) + thread * regs;
       for (std::size_t i = 0; i < inputs; ++i) {
         if (modes_[i] == Mode::scalar) {
-          std::fill(mine + i * kStride, mine + i * kStride + kBlock, ctx.in(i).template data<T>()[0]);
-          reg[i] = mine + i * kStride;
+          std::fill(mine + i * kBlock, mine + i * kBlock + kBlock, ctx.in(i).template data<T>()[0]);
+          reg[i] = mine + i * kBlock;
         }
       }
       return std::pair{mine, reg};
@@ -249,7 +249,7 @@ class ChainKernel final : public PreparedKernel {
         if (modes_[i] == Mode::full) {
           reg[i] = src + start;
         } else if (modes_[i] == Mode::row) {
-          T* buf = mine + i * kStride;
+          T* buf = mine + i * kBlock;
           const std::int64_t period = periods_[i];
           std::int64_t r = start % period;
           for (std::int64_t j = 0; j < len; ++j) {
@@ -292,6 +292,9 @@ class ChainKernel final : public PreparedKernel {
   DType dtype_;
   std::vector<std::byte> scratch_;        // per thread: one block per register
   std::vector<const void*> reg_ptrs_;     // per thread: where each register's block is
+  std::vector<char> stream_;              // per output, this run: streamed past the caches
+  std::vector<const float*> jit_inputs_;  // per input / output, this run: the compiled code's pointers
+  std::vector<float*> jit_outputs_;
   std::unique_ptr<ChainJit> jit_;         // the chain as machine code, when the compiler took it
   std::string code_;                      // "avx512", or why the chain is interpreted
 };
