@@ -32,10 +32,9 @@ int main() {
   store.set("b1", Tensor(DType::f32, Shape{32}));
   store.set("b2", Tensor(DType::f32, Shape{2}));
 
-  auto adam = PluginRegistry::global().make_optimizer("adam", {{"lr", 0.02}});
   CompileOptions options;
   options.backend = "onednn";
-  options.updates = build_optimizer_step(*adam, "adam", g, {w1, b1, w2, b2}, gradients(loss, {w1, b1, w2, b2}), store).updates;
+  options.updates = build_optimizer_step("adam", {{"lr", 0.02}}, {}, g, {w1, b1, w2, b2}, gradients(loss, {w1, b1, w2, b2}), store).updates;
   Plan step = compile(g, {loss}, options);
   CompileOptions inference;
   inference.backend = "onednn";

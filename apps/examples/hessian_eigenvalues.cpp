@@ -64,7 +64,7 @@ int main() {
   store.set("theta", start);
 
   GraphObjective objective(g, loss, {theta}, store);
-  auto lbfgs = PluginRegistry::global().make_optimizer("lbfgs", {{"tolerance_change", 0.0}});
+  auto lbfgs = PluginRegistry::global().make_host_optimizer("lbfgs", {{"tolerance_change", 0.0}});
   std::vector<double> t = objective.current(), grad, hessian;
   double f = 0;
   for (int i = 0; i < 500; ++i) f = lbfgs->iterate(objective, t);

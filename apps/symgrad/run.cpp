@@ -95,13 +95,14 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
                options.output_dir, data.train.size(), data.validation.size(), data.test.size());
     fmt::print("optimizer {}, initializer {}, {} epochs of batches of {}, seed {}, {} backend\n", x.optimizer.name,
                x.initializer.name, x.epochs, x.batch_size, x.seed, x.backend);
+    std::string extras;
+    for (const auto& r : x.regularizers) extras += (extras.empty() ? "" : ", ") + r.name;
+    for (const auto& s : x.strategies) extras += (extras.empty() ? "" : ", ") + s.name;
+    if (!extras.empty()) fmt::print("regularizers and strategies: {}\n", extras);
   }
   Trainer trainer(x.model(), data.example, data.num_classes, options);
-  std::vector<std::unique_ptr<Regularizer>> regularizers;
-  for (const auto& r : x.regularizers) {
-    regularizers.push_back(PluginRegistry::global().make_regularizer(r.name, r.settings));
-    trainer.add(*regularizers.back());
-  }
+  const ExperimentComponents components = make_components(x);
+  components.attach(trainer);
   namespace fs = std::filesystem;
   const fs::path dir = options.output_dir;
   if (resume) {
@@ -131,7 +132,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
   out.test = trainer.evaluate(data.test);
 
   fs::create_directories(dir);
-  save_variables(trainer.store(), (dir / "variables.bin").string());
+  save_variables(trainer.evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
   fs::copy_file(x.file, dir / "experiment.toml", fs::copy_options::overwrite_existing);
   if (fs::exists(dir / "metrics-epochs.csv")) draw_run_plots(dir.string(), x.name);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

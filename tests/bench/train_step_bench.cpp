@@ -123,10 +123,9 @@ void AdamPluginStep(benchmark::State& state) {
   Value grad = g.input("g", t);
   VariableStore store;
   store.set("p", Tensor(t));
-  auto adam = PluginRegistry::global().make_optimizer("adam", {{"lr", 1e-3}});
   CompileOptions o;
   o.backend = "onednn";
-  o.updates = build_optimizer_step(*adam, "adam", g, {p}, {grad}, store).updates;
+  o.updates = build_optimizer_step("adam", {{"lr", 1e-3}}, {}, g, {p}, {grad}, store).updates;
   Plan plan = compile(g, {}, o);
   Feeds feeds = {{"g", Tensor(t)}};
   for (auto _ : state) plan.run(feeds, &store);
@@ -174,7 +173,7 @@ void LbfgsMlp(benchmark::State& state) {
   MlpLoss m = mlp_loss(kMlp, state.range(0));
   GraphObjective objective(*m.parts.graph, m.loss, m.params, m.parts.store, m.parts.feeds, "onednn");
   TimedObjective timed(objective);
-  auto lbfgs = PluginRegistry::global().make_optimizer(
+  auto lbfgs = PluginRegistry::global().make_host_optimizer(
       "lbfgs", {{"history_size", std::int64_t{10}}, {"tolerance_change", 0.0}, {"tolerance_grad", 0.0}});
   std::vector<double> x = objective.current();
   for (int i = 0; i < 12; ++i) lbfgs->iterate(timed, x);  // plans prepared, history full

@@ -25,9 +25,8 @@ std::pair<double, std::vector<double>> descend(const std::string& optimizer, con
   Value loss = loss_of(x);
   VariableStore store;
   store.set("x", Tensor::from(DType::f64, Shape{n}, start));
-  auto opt = PluginRegistry::global().make_optimizer(optimizer, settings);
   CompileOptions o;
-  o.updates = build_optimizer_step(*opt, optimizer, g, {x}, gradients(loss, {x}), store).updates;
+  o.updates = build_optimizer_step(optimizer, settings, {}, g, {x}, gradients(loss, {x}), store).updates;
   Plan step = compile(g, {loss}, o);
   for (int i = 0; i < steps; ++i) step.run({}, &store);
   return {compile(g, {loss}).run({}, &store)[0].get(0), store.get("x").to_vector()};
@@ -84,7 +83,7 @@ TEST(FirstOrderConvergence, LogisticRegression) {
     VariableStore store;
     store.set("w", Tensor(DType::f64, Shape{3}));
     GraphObjective objective(g, loss(w), {w}, store);
-    auto newton = PluginRegistry::global().make_optimizer("newton");
+    auto newton = PluginRegistry::global().make_host_optimizer("newton");
     std::vector<double> x(3, 0.0);
     for (int i = 0; i < 20; ++i) best = newton->iterate(objective, x);
   }

@@ -35,8 +35,8 @@ Value elliptic(Value x) { return 0.5 * (square(element(x, 0)) + 4.0 * square(ele
 
 // x after each of `iterations` iterations.
 std::vector<std::vector<double>> run(const std::string& name, const Settings& s, Problem& p, int iterations) {
-  auto opt = PluginRegistry::global().make_optimizer(name, s);
-  EXPECT_TRUE(opt->host_driven());
+  EXPECT_TRUE(PluginRegistry::global().get(ComponentKind::optimizer, name).host_driven);
+  auto opt = PluginRegistry::global().make_host_optimizer(name, s);
   std::vector<double> x = p.objective->current();
   std::vector<std::vector<double>> out;
   for (int i = 0; i < iterations; ++i) {
@@ -106,7 +106,7 @@ TEST(HostOptimizers, LogisticRegression) {
   for (const char* name : {"newton", "bfgs", "lbfgs", "cg"}) {
     Problem p({0, 0, 0}, loss);
     std::vector<double> x = p.objective->current();
-    auto opt = PluginRegistry::global().make_optimizer(name);
+    auto opt = PluginRegistry::global().make_host_optimizer(name);
     double f = 0;
     for (int i = 0; i < 100; ++i) f = opt->iterate(*p.objective, x);
     if (std::string(name) == "newton") best = f;
@@ -136,7 +136,7 @@ TEST(HostOptimizers, RefuseWhatTheyCannotHonour) {
     NoisyObjective noisy;
     std::vector<double> x = {1};
     try {
-      r.make_optimizer(name)->iterate(noisy, x);
+      r.make_host_optimizer(name)->iterate(noisy, x);
       ADD_FAILURE() << name;
     } catch (const UsageError& e) {
       EXPECT_NE(std::string(e.what()).find("full-batch"), std::string::npos) << e.what();
@@ -144,15 +144,25 @@ TEST(HostOptimizers, RefuseWhatTheyCannotHonour) {
   }
   Problem big(std::vector<double>(30, 1.0), [](Value x) { return sum(square(x)); });
   std::vector<double> x = big.objective->current();
-  EXPECT_THROW(r.make_optimizer("newton", {{"max_params", std::int64_t{10}}})->iterate(*big.objective, x), UsageError);
-  // host-driven optimizers have no graph update, first-order ones no host loop
+  EXPECT_THROW(r.make_host_optimizer("newton", {{"max_params", std::int64_t{10}}})->iterate(*big.objective, x), UsageError);
+  // host-driven optimizers have no graph update, first-order ones no host loop: each says so
   Graph g;
   auto w = g.variable("w", {DType::f64, Shape{}});
   VariableStore store;
   store.set("w", Tensor::scalar(DType::f64, 1));
-  auto lbfgs = r.make_optimizer("lbfgs");
-  EXPECT_THROW(build_optimizer_step(*lbfgs, "lbfgs", g, {w}, gradients(square(w), {w}), store), UsageError);
-  EXPECT_THROW(r.make_optimizer("adam")->iterate(*big.objective, x), UsageError);
+  auto said = [](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(said([&] { build_optimizer_step("lbfgs", {}, {}, g, {w}, gradients(square(w), {w}), store); })
+                .find("'lbfgs' is host-driven"),
+            std::string::npos);
+  EXPECT_NE(said([&] { r.make_host_optimizer("adam"); }).find("'adam' is first-order"), std::string::npos);
+  EXPECT_EQ(store.names(), std::vector<std::string>{"w"});
 }
 
 }  // namespace

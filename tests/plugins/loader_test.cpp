@@ -37,8 +37,8 @@ std::string plugin_error(F f) {
 TEST(PluginLoader, ComponentsLoadTheirPluginOnFirstUse) {
   auto& r = PluginRegistry::global();
   EXPECT_EQ(r.find(ComponentKind::optimizer, "sgd"), nullptr);
-  auto opt = r.make_optimizer("sgd", {{"lr", 0.5}});
-  EXPECT_EQ(opt->initial_lr(), 0.5);
+  EXPECT_EQ(r.learning_rate("sgd", {{"lr", 0.5}}), 0.5);  // the framework reads the lr setting
+  EXPECT_FALSE(r.get(ComponentKind::optimizer, "sgd").host_driven);
   EXPECT_NE(r.find(ComponentKind::optimizer, "sgd"), nullptr);
 }
 
@@ -68,7 +68,7 @@ TEST(PluginLoader, UnknownNameListsWhatIsAvailableAndWhereItLooked) {
   EXPECT_HAS(e, "lib/symgrad/plugins");  // where it looked
   EXPECT_HAS(e.substr(e.find("available: ")), "sgd");
   try {
-    PluginRegistry::global().make_optimizer("adamm");
+    PluginRegistry::global().make_update_rule("adamm");
     FAIL();
   } catch (const UsageError& u) {
     EXPECT_HAS(std::string(u.what()), "unknown optimizer 'adamm'");
@@ -151,14 +151,13 @@ TEST(PluginLoader, ThrowsLaterAreCaughtAtTheBoundary) {
   VariableStore store;
   store.set("ok", Tensor::from(DType::f64, Shape{2}, {1, 2}));
   store.set("bad_w", Tensor::from(DType::f64, Shape{2}, {3, 4}));
-  auto picky = r.make_optimizer("picky");
-  const std::string e = plugin_error([&] { build_optimizer_step(*picky, "picky", g, {ok, bad}, grads, store); });
+  auto picky = r.make_update_rule("picky");
+  const std::string e = plugin_error([&] { build_optimizer_step(*picky, "picky", 0.1, g, {ok, bad}, grads, store); });
   EXPECT_HAS(e, "optimizer 'picky' of plugin 'throws_later'");
   EXPECT_HAS(e, "failed while building the update of 'bad_w': no update rule for bad_w");
   EXPECT_EQ(store.names(), (std::vector<std::string>{"bad_w", "ok"}));  // no slot, lr or step left behind
 
-  auto sgd = r.make_optimizer("sgd", {{"lr", 0.25}});
-  const OptimizerStep step = build_optimizer_step(*sgd, "sgd", g, {ok, bad}, grads, store);
+  const OptimizerStep step = build_optimizer_step("sgd", {{"lr", 0.25}}, {}, g, {ok, bad}, grads, store);
   CompileOptions o;
   o.updates = step.updates;
   compile(g, {loss}, o).run({}, &store);

@@ -19,12 +19,11 @@ inline std::vector<double> run_on_parabola(const std::string& optimizer, const S
   auto w = g.variable("w", {DType::f64, Shape{}});
   auto loss = 0.5 * square(w);
   auto grads = gradients(loss, {w});
-  auto opt = PluginRegistry::global().make_optimizer(optimizer, settings);
   VariableStore local;
   VariableStore& s = store ? *store : local;
   if (!s.has("w")) s.set("w", Tensor::scalar(DType::f64, w0));
   CompileOptions o;
-  o.updates = build_optimizer_step(*opt, optimizer, g, {w}, grads, s).updates;
+  o.updates = build_optimizer_step(optimizer, settings, {}, g, {w}, grads, s).updates;
   Plan p = compile(g, {loss}, o);
   std::vector<double> out;
   for (int i = 0; i < steps; ++i) {

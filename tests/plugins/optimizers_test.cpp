@@ -91,7 +91,7 @@ TEST(OptimizerPlugins, RefuseSettingsOutsideTheirRangesSayingWhy) {
   auto& r = PluginRegistry::global();
   auto message = [&](const std::string& name, const Settings& s) -> std::string {
     try {
-      r.make_optimizer(name, s);
+      r.make_update_rule(name, s);
     } catch (const UsageError& e) {
       return e.what();
     }
@@ -120,9 +120,8 @@ TEST(OptimizerState, SavedLoadedAndContinuedIsBitwiseTheSame) {
     g = std::make_unique<Graph>();
     auto w = g->variable("layer/W", {DType::f32, Shape{3}});
     auto loss = sum(square(w * w - 0.5f));
-    auto opt = PluginRegistry::global().make_optimizer("adam", {{"lr", 0.05}, {"amsgrad", true}});
     CompileOptions o;
-    o.updates = build_optimizer_step(*opt, "adam", *g, {w}, gradients(loss, {w}), store).updates;
+    o.updates = build_optimizer_step("adam", {{"lr", 0.05}, {"amsgrad", true}}, {}, *g, {w}, gradients(loss, {w}), store).updates;
     return compile(*g, {loss}, o);
   };
   auto start = [] {

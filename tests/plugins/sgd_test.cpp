@@ -73,10 +73,10 @@ TEST(SgdPlugin, MomentumComponentIsSgdWithMomentum) {
 
 TEST(SgdPlugin, RefusesSettingsOutsideTheirRange) {
   auto& r = PluginRegistry::global();
-  EXPECT_THROW(r.make_optimizer("sgd", {{"lr", -0.1}}), UsageError);
-  EXPECT_THROW(r.make_optimizer("sgd", {{"momentum", -1.0}}), UsageError);
+  EXPECT_THROW(r.make_update_rule("sgd", {{"lr", -0.1}}), UsageError);
+  EXPECT_THROW(r.make_update_rule("sgd", {{"momentum", -1.0}}), UsageError);
   try {
-    r.make_optimizer("sgd", {{"nesterov", true}, {"momentum", 0.9}, {"dampening", 0.1}});
+    r.make_update_rule("sgd", {{"nesterov", true}, {"momentum", 0.9}, {"dampening", 0.1}});
     FAIL();
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("nesterov requires momentum > 0 and dampening = 0"), std::string::npos)

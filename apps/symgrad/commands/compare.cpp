@@ -26,6 +26,15 @@ namespace {
 
 // The --set lines of one variant: "optimizer=sgd:momentum=0.9" -> optimizer.name=sgd, optimizer.momentum=0.9.
 std::vector<std::string> variant_sets(std::string key, const std::string& value) {
+  if (key == "strategy" || key == "regularizer") {  // one table of that kind ("none": none)
+    const auto colon = value.find(':');
+    const std::string name = value.substr(0, colon);
+    std::vector<std::string> sets = {key + "=" + name};
+    if (colon != std::string::npos) {
+      for (const auto& kv : split(value.substr(colon + 1), ';')) sets.push_back(key + "." + name + "." + kv);
+    }
+    return sets;
+  }
   if (key == "optimizer" || key == "initializer" || key == "schedule") {
     const auto colon = value.find(':');
     std::vector<std::string> sets = {key + ".name=" + value.substr(0, colon)};
@@ -45,7 +54,8 @@ int compare_command(const std::vector<std::string>& args) {
       "Trains a variant of the experiment for each value of KEY (into DIR/KEY=VALUE; DIR defaults to the\n"
       "experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
       "val_accuracy.svg comparing them. A component's value may carry settings after ':', separated by\n"
-      "';': --vary optimizer=sgd,sgd:momentum=0.9,adam:lr=0.01. Options");
+      "';': --vary optimizer=sgd,sgd:momentum=0.9,adam:lr=0.01. --vary strategy=none,polyak (or regularizer=...)\n"
+      "runs each variant with just that one table of the kind. Options");
   std::vector<std::string> sets;
   std::string vary, output;
   opts.add_options()("help,h", "this help")("vary", po::value(&vary), "KEY=V1,V2,... (required)")(

@@ -40,6 +40,8 @@ int eval_command(const std::vector<std::string>& args) {
   TrainerOptions options = x.trainer_options();
   options.output_dir.clear();  // evaluation writes nothing
   Trainer trainer(x.model(), data.example, data.num_classes, options);
+  const ExperimentComponents components = make_components(x);  // the same model rewrites
+  components.attach(trainer);
   const VariableStore saved = load_variables((dir / "variables.bin").string());
   for (const auto& n : saved.names()) trainer.store().set(n, saved.get(n));
   const Dataset& d = part == "test" ? data.test : part == "validation" ? data.validation : data.train;

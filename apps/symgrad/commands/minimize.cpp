@@ -17,9 +17,9 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
-#include "symgrad/train/clipping.hpp"
 #include "symgrad/train/lr_schedule.hpp"
 #include "symgrad/train/objective.hpp"
+#include "symgrad/train/training_step.hpp"
 
 namespace symgrad::cli {
 
@@ -60,13 +60,14 @@ std::string point_text(const std::vector<double>& x) {
   return "(" + s + ")";
 }
 
-// Learning-rate schedule and gradient clipping of the first-order runs.
+// Learning-rate schedule, gradient clipping and strategies of the first-order runs.
 struct StepOptions {
   std::unique_ptr<LrSchedule> schedule;
   double clip_norm = 0, clip_value = 0;
+  std::vector<std::pair<std::string, Settings>> strategies;  // made anew for each run
 };
 
-void run_first_order(const Problem& problem, Run& run, Optimizer& opt, DType dtype, int steps, const StepOptions& so) {
+void run_first_order(const Problem& problem, Run& run, DType dtype, int steps, const StepOptions& so) {
   Graph g;
   const auto n = static_cast<std::int64_t>(problem.dim);
   Value x = g.variable("x", {dtype, Shape{n}});
@@ -76,14 +77,23 @@ void run_first_order(const Problem& problem, Run& run, Optimizer& opt, DType dty
   CompileOptions o;
   o.backend = dtype == DType::f64 ? "reference" : "onednn";
   Plan value = compile(g, {loss}, o);
-  std::vector<Value> grads = gradients(loss, {x});
-  if (so.clip_norm > 0) grads = clip_by_global_norm(grads, so.clip_norm);
-  if (so.clip_value > 0) grads = clip_by_value(grads, so.clip_value);
-  const OptimizerStep built = build_optimizer_step(opt, run.optimizer, g, {x}, grads, store);
+  std::vector<std::unique_ptr<Strategy>> made;
+  std::vector<NamedExtension> extensions;
+  for (const auto& [name, settings] : so.strategies) {
+    made.push_back(PluginRegistry::global().make_strategy(name, settings));
+    extensions.push_back({name, made.back().get()});
+  }
+  const StepSpec spec{run.optimizer, run.settings, {}, so.clip_norm, so.clip_value};
+  const TrainingStep built = build_training_step(g, loss, {{"x", x}}, spec, extensions, store);
   o.updates = built.updates;
   Plan step = compile(g, {loss}, o);
+  TrainEvent event;
+  event.store = &store;
+  for (const auto& e : extensions) e.extension->on_train_begin(event);
   for (int k = 0; k < steps; ++k) {
-    if (so.schedule) apply_lr_schedule(store, built, *so.schedule, k);
+    event.step = k;
+    for (const auto& e : extensions) e.extension->on_step_begin(event);
+    if (so.schedule) apply_lr_schedule(store, built.optimizer, *so.schedule, k);
     run.x.push_back(store.get("x").to_vector());
     run.loss.push_back(step.run({}, &store)[0].get(0));  // the loss at x_k, before the update
     if (!std::isfinite(run.loss.back())) {
@@ -95,7 +105,7 @@ void run_first_order(const Problem& problem, Run& run, Optimizer& opt, DType dty
   run.loss.push_back(value.run({}, &store)[0].get(0));
 }
 
-void run_host(const Problem& problem, Run& run, Optimizer& opt, DType dtype, int steps) {
+void run_host(const Problem& problem, Run& run, HostOptimizer& opt, DType dtype, int steps) {
   Graph g;
   const auto n = static_cast<std::int64_t>(problem.dim);
   Value x = g.variable("x", {dtype, Shape{n}});
@@ -148,6 +158,7 @@ int minimize_command(const std::vector<std::string>& args) {
       "usage: symgrad minimize (--function NAME | --expr \"EXPR\") [--start x0,x1,...] --optimizer NAME[:k=v,...]...\n"
       "                        [--set key=value ...] [--steps N] [--dtype f64|f32] [--trace FILE.csv]\n"
       "                        [--plot FILE.svg] [--schedule NAME[:k=v,...]] [--clip-norm X] [--clip-value X]\n"
+      "                        [--strategy NAME[:k=v,...]]...\n"
       "Minimizes a function with one or more optimizers (plugins: see 'symgrad plugins --kind optimizer').\n"
       "Functions: rosenbrock, beale, booth, sphere, himmelblau, matyas, mccormick, styblinski_tang,\n"
       "quadratic, saddle, monkey_saddle ('symgrad minimize --list' describes them); rosenbrock, sphere,\n"
@@ -156,10 +167,12 @@ int minimize_command(const std::vector<std::string>& args) {
       "header step,loss,x0,...: row k is the point before step k, the last row the point after the last\n"
       "step (with several optimizers, one file each: FILE-<optimizer>.csv). Schedules (first-order\n"
       "optimizers): constant, step, multistep, exponential, inverse_time, cosine, each with warmup_steps.\n"
+      "Strategies (first-order optimizers; 'symgrad plugins --kind strategy'), e.g. coordinate_descent:\n"
+      "the path moves along one axis at a time.\n"
       "Options");
   std::string function, expr, start_text, trace, plot, dtype_text = "f64", schedule_spec;
   double clip_norm = 0, clip_value = 0;
-  std::vector<std::string> optimizers, sets;
+  std::vector<std::string> optimizers, sets, strategies;
   int steps = 100;
   opts.add_options()("help,h", "this help")("list", "describe the built-in functions")(
       "function", po::value(&function), "a built-in function")("expr", po::value(&expr), "an expression")(
@@ -171,7 +184,8 @@ int minimize_command(const std::vector<std::string>& args) {
       "trace", po::value(&trace), "write the trace as CSV")("plot", po::value(&plot), "draw a 2-D function's contours with the paths (.svg, .png)")(
       "schedule", po::value(&schedule_spec), "learning-rate schedule, with settings after ':'")(
       "clip-norm", po::value(&clip_norm), "clip the gradient to this global norm")(
-      "clip-value", po::value(&clip_value), "clip each gradient element to [-X, X]");
+      "clip-value", po::value(&clip_value), "clip each gradient element to [-X, X]")(
+      "strategy", po::value(&strategies), "a strategy plugin, with settings after ':' (repeatable)");
   po::variables_map vm;
   if (parse_arguments(args, opts, vm)) return kOk;
   if (vm.count("list")) {
@@ -254,6 +268,20 @@ int minimize_command(const std::vector<std::string>& args) {
     step_options.schedule = make_lr_schedule(name, settings);
   }
   auto& registry = PluginRegistry::global();
+  for (const auto& spec : strategies) {
+    const auto colon = spec.find(':');
+    const std::string name = spec.substr(0, colon);
+    const ComponentInfo& info = registry.get(ComponentKind::strategy, name);
+    Settings settings;
+    if (colon != std::string::npos) {
+      for (const auto& kv : split(spec.substr(colon + 1), ',')) {
+        auto [key, value] = parse_setting(kv, info.schema);
+        settings.insert_or_assign(key, value);
+      }
+    }
+    registry.make_strategy(name, settings);  // checked before any run
+    step_options.strategies.emplace_back(name, settings);
+  }
   std::vector<Run> runs;
   for (const auto& spec : optimizers) {
     Run run;
@@ -276,14 +304,15 @@ int minimize_command(const std::vector<std::string>& args) {
              steps, dtype_text, dtype == DType::f64 ? "reference" : "onednn");
   fmt::print("{:32} {:>14}  {}\n", "optimizer", "final loss", "final point");
   for (auto& run : runs) {
-    auto opt = registry.make_optimizer(run.optimizer, run.settings);
-    if (opt->host_driven()) {
-      if (step_options.schedule || clip_norm > 0 || clip_value > 0) {
-        throw UsageError(fmt::format("{} is host-driven: --schedule and clipping apply to first-order optimizers", run.optimizer));
+    if (registry.get(ComponentKind::optimizer, run.optimizer).host_driven) {
+      if (step_options.schedule || clip_norm > 0 || clip_value > 0 || !step_options.strategies.empty()) {
+        throw UsageError(fmt::format("{} is host-driven: --schedule, clipping and --strategy apply to first-order "
+                                     "optimizers",
+                                     run.optimizer));
       }
-      run_host(problem, run, *opt, dtype, steps);
+      run_host(problem, run, *registry.make_host_optimizer(run.optimizer, run.settings), dtype, steps);
     } else {
-      run_first_order(problem, run, *opt, dtype, steps, step_options);
+      run_first_order(problem, run, dtype, steps, step_options);
     }
     fmt::print("{:32} {:>14.6e}  {}{}\n", run.label, run.loss.back(), point_text(run.x.back()),
                run.stopped.empty() ? "" : "  (stopped: " + run.stopped + ")");

@@ -55,33 +55,72 @@ class GuardedInitializer final : public Initializer {
   std::string who_;
 };
 
-class GuardedOptimizer final : public Optimizer {
+class GuardedUpdateRule final : public UpdateRule {
  public:
-  GuardedOptimizer(std::unique_ptr<Optimizer> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
-  double initial_lr() const override { return guarded(who_, "giving its learning rate", [&] { return x_->initial_lr(); }); }
+  GuardedUpdateRule(std::unique_ptr<UpdateRule> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     return guarded(who_, fmt::format("building the update of '{}'", p.name), [&] { return x_->update(ctx, p); });
   }
-  bool host_driven() const override { return guarded(who_, "saying how it runs", [&] { return x_->host_driven(); }); }
+
+ private:
+  std::unique_ptr<UpdateRule> x_;
+  std::string who_;
+};
+
+class GuardedHostOptimizer final : public HostOptimizer {
+ public:
+  GuardedHostOptimizer(std::unique_ptr<HostOptimizer> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
   double iterate(Objective& f, std::vector<double>& x) override {
     return guarded(who_, "iterating", [&] { return x_->iterate(f, x); });
   }
 
  private:
-  std::unique_ptr<Optimizer> x_;
+  std::unique_ptr<HostOptimizer> x_;
   std::string who_;
 };
 
-// Callbacks of regularizers and strategies, each guarded.
+// Every extension point of a regularizer or strategy, each guarded.
 template <class Base>
-class GuardedCallbacks : public Base {
+class GuardedExtension : public Base {
  public:
-  GuardedCallbacks(std::unique_ptr<Base> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
+  GuardedExtension(std::unique_ptr<Base> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
   void on_train_begin(TrainEvent& e) override { call("on_train_begin", [&] { x_->on_train_begin(e); }); }
   void on_epoch_begin(TrainEvent& e) override { call("on_epoch_begin", [&] { x_->on_epoch_begin(e); }); }
+  void on_step_begin(TrainEvent& e) override { call("on_step_begin", [&] { x_->on_step_begin(e); }); }
   void on_step_end(TrainEvent& e) override { call("on_step_end", [&] { x_->on_step_end(e); }); }
+  void on_epoch_trained(TrainEvent& e) override { call("on_epoch_trained", [&] { x_->on_epoch_trained(e); }); }
   void on_epoch_end(TrainEvent& e) override { call("on_epoch_end", [&] { x_->on_epoch_end(e); }); }
   void on_train_end(TrainEvent& e) override { call("on_train_end", [&] { x_->on_train_end(e); }); }
+  Value on_layer_output(ModelContext& ctx, const LayerOutput& out) override {
+    Value v = guarded(who_, fmt::format("rewriting the output of layer '{}'", out.layer),
+                      [&] { return x_->on_layer_output(ctx, out); });
+    if (!v.valid() || v.graph != out.value.graph || v.type() != out.value.type()) {
+      throw PluginError(fmt::format("{} replaced the output of layer '{}' ({}) by {}", who_, out.layer,
+                                    out.value.type().to_string(),
+                                    v.valid() && v.graph == out.value.graph ? v.type().to_string() : "no value of its graph"));
+    }
+    return v;
+  }
+  Value penalty(Graph& g, const std::vector<NamedParam>& params) override {
+    Value v = guarded(who_, "building its penalty", [&] { return x_->penalty(g, params); });
+    if (v.valid() && (v.graph != &g || v.shape().rank() != 0)) {
+      throw PluginError(fmt::format("{} made a penalty that is not a scalar of the training graph", who_));
+    }
+    return v;
+  }
+  void transform_gradients(StepContext& ctx) override {
+    guarded(who_, "transforming the gradients", [&] { x_->transform_gradients(ctx); });
+  }
+  void extend_step(StepContext& ctx) override { guarded(who_, "extending the training step", [&] { x_->extend_step(ctx); }); }
+  void order_epoch(EpochData& d) override {
+    const std::size_t n = d.order.size();
+    guarded(who_, fmt::format("ordering the examples of epoch {}", d.epoch), [&] { x_->order_epoch(d); });
+    for (std::int64_t i : d.order) {
+      if (i < 0 || static_cast<std::size_t>(i) >= n) {
+        throw PluginError(fmt::format("{} put example {} in epoch {}, which has examples 0 to {}", who_, i, d.epoch, n - 1));
+      }
+    }
+  }
 
  protected:
   template <class F>
@@ -92,12 +131,9 @@ class GuardedCallbacks : public Base {
   std::string who_;
 };
 
-class GuardedRegularizer final : public GuardedCallbacks<Regularizer> {
+class GuardedRegularizer final : public GuardedExtension<Regularizer> {
  public:
-  using GuardedCallbacks::GuardedCallbacks;
-  Value penalty(Graph& g, const std::vector<NamedParam>& params) override {
-    return guarded(who_, "building its penalty", [&] { return x_->penalty(g, params); });
-  }
+  using GuardedExtension::GuardedExtension;
   Value project(const NamedParam& p, Value updated) override {
     return guarded(who_, fmt::format("projecting '{}'", p.name), [&] { return x_->project(p, updated); });
   }
@@ -135,14 +171,17 @@ void guard_op(OpDef& op, const std::string& who) {
 std::unique_ptr<Initializer> guard(std::unique_ptr<Initializer> x, const std::string& who) {
   return std::make_unique<GuardedInitializer>(std::move(x), who);
 }
-std::unique_ptr<Optimizer> guard(std::unique_ptr<Optimizer> x, const std::string& who) {
-  return std::make_unique<GuardedOptimizer>(std::move(x), who);
+std::unique_ptr<UpdateRule> guard(std::unique_ptr<UpdateRule> x, const std::string& who) {
+  return std::make_unique<GuardedUpdateRule>(std::move(x), who);
+}
+std::unique_ptr<HostOptimizer> guard(std::unique_ptr<HostOptimizer> x, const std::string& who) {
+  return std::make_unique<GuardedHostOptimizer>(std::move(x), who);
 }
 std::unique_ptr<Regularizer> guard(std::unique_ptr<Regularizer> x, const std::string& who) {
   return std::make_unique<GuardedRegularizer>(std::move(x), who);
 }
 std::unique_ptr<Strategy> guard(std::unique_ptr<Strategy> x, const std::string& who) {
-  return std::make_unique<GuardedCallbacks<Strategy>>(std::move(x), who);
+  return std::make_unique<GuardedExtension<Strategy>>(std::move(x), who);
 }
 
 }  // namespace symgrad::plugin_detail

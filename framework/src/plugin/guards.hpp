@@ -30,7 +30,8 @@ auto guarded(const std::string& who, const std::string& what, F&& f) -> decltype
 void guard_op(OpDef& op, const std::string& who);
 
 std::unique_ptr<Initializer> guard(std::unique_ptr<Initializer> x, const std::string& who);
-std::unique_ptr<Optimizer> guard(std::unique_ptr<Optimizer> x, const std::string& who);
+std::unique_ptr<UpdateRule> guard(std::unique_ptr<UpdateRule> x, const std::string& who);
+std::unique_ptr<HostOptimizer> guard(std::unique_ptr<HostOptimizer> x, const std::string& who);
 std::unique_ptr<Regularizer> guard(std::unique_ptr<Regularizer> x, const std::string& who);
 std::unique_ptr<Strategy> guard(std::unique_ptr<Strategy> x, const std::string& who);
 

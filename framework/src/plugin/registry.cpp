@@ -253,9 +253,14 @@ void PluginRegistry::Impl::check_and_commit(const PluginDescriptor& d, const fs:
       case ComponentKind::initializer:
         if (!c.make_initializer) fail(fmt::format("{} has no factory", label));
         break;
-      case ComponentKind::optimizer:
-        if (!c.make_optimizer) fail(fmt::format("{} has no factory", label));
+      case ComponentKind::optimizer: {
+        if (!c.make_update_rule && !c.make_host_optimizer) fail(fmt::format("{} has no factory", label));
+        const ParamSpec* lr = c.schema.find("lr");
+        if (c.make_update_rule && (lr == nullptr || lr->type != ParamType::real)) {
+          fail(fmt::format("{} has no real hyperparameter 'lr' (the framework reads the learning rate from it)", label));
+        }
         break;
+      }
       case ComponentKind::regularizer:
         if (!c.make_regularizer) fail(fmt::format("{} has no factory", label));
         break;
@@ -267,7 +272,7 @@ void PluginRegistry::Impl::check_and_commit(const PluginDescriptor& d, const fs:
   // Commit: nothing below can fail on a checked plugin.
   PluginInfo info{name, d.version ? d.version : "", file.string(), {}};
   for (const auto& c : staged.staged()) {
-    Entry e{ComponentInfo{c.kind, c.name, c.doc, c.schema, name, file.string()}, c};
+    Entry e{ComponentInfo{c.kind, c.name, c.doc, c.schema, name, file.string(), bool(c.make_host_optimizer)}, c};
     if (c.kind == ComponentKind::op) {
       OpDef op = c.op;
       plugin_detail::guard_op(op, who(e));
@@ -352,9 +357,28 @@ std::unique_ptr<Initializer> PluginRegistry::make_initializer(const std::string&
   const auto& e = impl_->entry(*this, ComponentKind::initializer, name);
   return make_component<Initializer>(impl_->who(e), e.info, settings, e.made.make_initializer);
 }
-std::unique_ptr<Optimizer> PluginRegistry::make_optimizer(const std::string& name, const Settings& settings) {
+std::unique_ptr<UpdateRule> PluginRegistry::make_update_rule(const std::string& name, const Settings& settings) {
   const auto& e = impl_->entry(*this, ComponentKind::optimizer, name);
-  return make_component<Optimizer>(impl_->who(e), e.info, settings, e.made.make_optimizer);
+  if (!e.made.make_update_rule) {
+    throw UsageError(fmt::format("optimizer '{}' is host-driven (it minimizes a full-batch objective from its own "
+                                 "loop): it has no update rule to put in a training step",
+                                 name));
+  }
+  return make_component<UpdateRule>(impl_->who(e), e.info, settings, e.made.make_update_rule);
+}
+std::unique_ptr<HostOptimizer> PluginRegistry::make_host_optimizer(const std::string& name, const Settings& settings) {
+  const auto& e = impl_->entry(*this, ComponentKind::optimizer, name);
+  if (!e.made.make_host_optimizer) {
+    throw UsageError(fmt::format("optimizer '{}' is first-order (an update rule in the training step): it has no "
+                                 "host loop",
+                                 name));
+  }
+  return make_component<HostOptimizer>(impl_->who(e), e.info, settings, e.made.make_host_optimizer);
+}
+double PluginRegistry::learning_rate(const std::string& name, const Settings& settings) {
+  const auto& e = impl_->entry(*this, ComponentKind::optimizer, name);
+  const Hyperparams params(e.info.schema, settings, fmt::format("optimizer '{}'", name));
+  return params.real("lr");
 }
 std::unique_ptr<Regularizer> PluginRegistry::make_regularizer(const std::string& name, const Settings& settings) {
   const auto& e = impl_->entry(*this, ComponentKind::regularizer, name);

@@ -119,12 +119,43 @@ ComponentSpec component(const std::string& file, const toml::table& t, const std
   return c;
 }
 
+// The table of the array `kind` ([[strategy]], [[regularizer]]) named `name`, or nullptr.
+toml::table* named_table(toml::table& root, const std::string& kind, const std::string& name) {
+  toml::array* a = root.get_as<toml::array>(kind);
+  if (a == nullptr) return nullptr;
+  for (auto& n : *a) {
+    toml::table* t = n.as_table();
+    if (t != nullptr && t->get_as<std::string>("name") && t->get_as<std::string>("name")->get() == name) return t;
+  }
+  return nullptr;
+}
+
 void apply_override(toml::table& root, const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--set '{}' is not key=value", text));
   const std::string path = text.substr(0, eq), value = text.substr(eq + 1);
   toml::table* t = &root;
   std::size_t start = 0;
+  for (const std::string kind : {"strategy", "regularizer"}) {
+    if (path == kind) {  // strategy=NAME: that one table instead of the file's ("none": no table)
+      toml::array tables;
+      if (value != "none") tables.push_back(toml::table{{"name", value}});
+      root.insert_or_assign(kind, std::move(tables));
+      return;
+    }
+    if (path.rfind(kind + ".", 0) == 0) {  // strategy.NAME.key=value: a key of the table of that name
+      const auto dot = path.find('.', kind.size() + 1);
+      const std::string name = path.substr(kind.size() + 1, dot == std::string::npos ? std::string::npos : dot - kind.size() - 1);
+      if (dot == std::string::npos) throw UsageError(fmt::format("--set '{}': {}.NAME.KEY=VALUE", text, kind));
+      t = named_table(root, kind, name);
+      if (t == nullptr) {
+        throw UsageError(fmt::format("--set '{}': the experiment has no [[{}]] named '{}' (add one with --set {}={})",
+                                     text, kind, name, kind, name));
+      }
+      start = dot + 1;
+      break;
+    }
+  }
   for (auto dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
     const std::string part = path.substr(start, dot - start);
     if (!t->contains(part)) t->insert(part, toml::table{});
@@ -167,8 +198,8 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   x.file = path;
   x.name = std::filesystem::path(path).stem().string();
   const Reader top(path, root, "", path);
-  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "data", "model", "initializer",
-            "optimizer", "schedule", "regularizer"});
+  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "clip_value", "data", "model", "initializer",
+            "optimizer", "schedule", "regularizer", "strategy"});
   top.get("name", x.name, "a string");
   std::int64_t seed = 0;
   top.get("seed", seed, "an integer");
@@ -182,6 +213,10 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     throw UsageError(fmt::format("{}: backend '{}': onednn or reference", where(path, *root.get("backend")), x.backend));
   }
   top.get("clip_norm", x.clip_norm, "a number");
+  top.get("clip_value", x.clip_value, "a number");
+  if (x.clip_norm < 0 || x.clip_value < 0) {
+    throw UsageError(fmt::format("{}: clip_norm and clip_value must be >= 0 (0: off)", path));
+  }
   x.output = "runs/" + x.name;
   top.get("output", x.output, "a string");
   auto table = [&](const char* key) -> const toml::table* {
@@ -273,7 +308,29 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
       if (x.regularizers.back().name.empty()) throw UsageError(fmt::format("{}: a regularizer needs a name", where(path, r)));
     }
   }
+  if (const toml::node* n = root.get("strategy")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr) throw UsageError(fmt::format("{}: strategies are [[strategy]] tables", where(path, *n)));
+    for (const auto& r : *a) {
+      if (!r.is_table()) throw UsageError(fmt::format("{}: a strategy is a table", where(path, r)));
+      x.strategies.push_back(component(path, *r.as_table(), "strategy", "", plugin_schema(ComponentKind::strategy)));
+      if (x.strategies.back().name.empty()) throw UsageError(fmt::format("{}: a strategy needs a name", where(path, r)));
+    }
+  }
   return x;
+}
+
+ExperimentComponents make_components(const Experiment& x) {
+  ExperimentComponents c;
+  auto& registry = PluginRegistry::global();
+  for (const auto& r : x.regularizers) c.regularizers.emplace_back(r.name, registry.make_regularizer(r.name, r.settings));
+  for (const auto& s : x.strategies) c.strategies.emplace_back(s.name, registry.make_strategy(s.name, s.settings));
+  return c;
+}
+
+void ExperimentComponents::attach(Trainer& trainer) const {
+  for (const auto& [name, r] : regularizers) trainer.add(*r, name);
+  for (const auto& [name, s] : strategies) trainer.add(*s, name);
 }
 
 Sequential Experiment::model() const {
@@ -294,6 +351,7 @@ TrainerOptions Experiment::trainer_options() const {
   o.schedule = schedule.name == "constant" && schedule.settings.empty() ? "" : schedule.name;
   o.schedule_settings = schedule.settings;
   o.clip_norm = clip_norm;
+  o.clip_value = clip_value;
   o.backend = backend;
   o.dtype = backend == "onednn" ? DType::f32 : DType::f64;
   o.output_dir = output;

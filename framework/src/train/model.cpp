@@ -1,12 +1,14 @@
 #include "symgrad/train/model.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/names.hpp"
 #include "symgrad/ops/ops.hpp"
+#include "symgrad/plugin/layers.hpp"
 
 namespace symgrad {
 
@@ -98,89 +100,77 @@ Sequential& Sequential::batch_norm(double momentum, double eps) {
   return *this;
 }
 
-Forward Sequential::build(Value x, Mode mode) const {
-  Graph& g = *x.graph;
-  Forward f;
+namespace {
+
+const char* kind_name(int kind) {
+  static const char* names[] = {"dense", "activation", "dropout", "flatten", "conv2d", "max_pool", "avg_pool", "batch_norm"};
+  return names[kind];
+}
+
+}  // namespace
+
+Forward Sequential::build(Value x, Mode mode, const std::vector<Extension*>& hooks) const {
+  ModelContext ctx(*x.graph, mode, x.dtype());
   Value h = x;
-  int dense_count = 0, dropout_count = 0, conv_count = 0, bn_count = 0;
-  const auto find_or_make = [&](const std::string& n, const Shape& s) {
-    Value v = g.find_leaf(NodeKind::variable, n);
-    return v.valid() ? v : g.variable(n, {x.dtype(), s});
-  };
+  std::map<std::string, int> counts;  // layers of each kind so far: dense1, dense2, conv1, ...
   using Start = ParamInfo::Start;
-  for (const Layer& l : layers_) {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    const std::string kind = kind_name(l.kind);
+    const std::string prefix = l.kind == Layer::conv2d ? "conv" : l.kind == Layer::batch_norm ? "bn" : kind;
+    const std::string name = fmt::format("{}{}", prefix, ++counts[prefix]);
+    LayerOutput out{name, kind, i, LayerOutput::Stage::output, l.function, i + 1 == layers_.size(), Value{}};
+    const auto hook = [&](LayerOutput::Stage stage, Value v) {
+      out.stage = stage;
+      out.value = v;
+      for (Extension* e : hooks) out.value = e->on_layer_output(ctx, out);
+      return out.value;
+    };
+    // an affine layer's output, hooked before and after its own activation
+    const auto affine = [&](Value z) {
+      if (l.function == "none") return hook(LayerOutput::Stage::output, z);
+      return hook(LayerOutput::Stage::output, activate(hook(LayerOutput::Stage::pre_activation, z), l.function));
+    };
     switch (l.kind) {
       case Layer::flatten: {
         std::int64_t features = 1;
-        for (std::size_t i = 1; i < h.shape().rank(); ++i) features *= h.shape()[i];
-        h = reshape(h, Shape{-1, features});
+        for (std::size_t d = 1; d < h.shape().rank(); ++d) features *= h.shape()[d];
+        h = hook(LayerOutput::Stage::output, reshape(h, Shape{-1, features}));
         break;
       }
       case Layer::dense: {
         if (h.shape().rank() != 2) {
-          throw ShapeError(fmt::format("dense layer {} needs [N, features] inputs, got {} (add flatten before it)",
-                                       dense_count + 1, h.type().to_string()));
-        }
-        const std::string name = fmt::format("dense{}", ++dense_count);
-        const std::int64_t in = h.shape()[1];
-        Value w = find_or_make(name + "/W", Shape{in, l.units});
-        Value b = find_or_make(name + "/b", Shape{l.units});
-        f.params.push_back({w, in, l.units, Start::initializer, true});
-        f.params.push_back({b, in, l.units, Start::zeros, true});
-        h = activate(matmul(h, w) + b, l.function);
-        break;
-      }
-      case Layer::activation: h = activate(h, l.function); break;
-      case Layer::conv2d: {
-        if (h.shape().rank() != 4) {
-          throw ShapeError(fmt::format("conv2d layer {} needs [N, C, H, W] inputs, got {}", conv_count + 1,
+          throw ShapeError(fmt::format("dense layer {} needs [N, features] inputs, got {} (add flatten before it)", name,
                                        h.type().to_string()));
         }
-        const std::string name = fmt::format("conv{}", ++conv_count);
-        const std::int64_t c = h.shape()[1], k = l.kernel;
-        Value w = find_or_make(name + "/W", Shape{l.units, c, k, k});
-        Value b = find_or_make(name + "/b", Shape{1, l.units, 1, 1});
-        f.params.push_back({w, c * k * k, l.units * k * k, Start::initializer, true});
-        f.params.push_back({b, c * k * k, l.units * k * k, Start::zeros, true});
-        h = activate(symgrad::conv2d(h, w, {l.stride, l.stride}, {l.padding, l.padding}) + b, l.function);
+        const std::int64_t in = h.shape()[1];
+        Value w = ctx.parameter(name + "/W", Shape{in, l.units}, Start::initializer, in, l.units);
+        Value b = ctx.parameter(name + "/b", Shape{l.units}, Start::zeros, in, l.units);
+        h = affine(matmul(h, w) + b);
         break;
       }
-      case Layer::max_pool: h = max_pool2d(h, {l.kernel, l.kernel}, {l.stride, l.stride}); break;
-      case Layer::avg_pool: h = avg_pool2d(h, {l.kernel, l.kernel}, {l.stride, l.stride}); break;
-      case Layer::batch_norm: {
-        const std::string name = fmt::format("bn{}", ++bn_count);
-        const std::int64_t c = h.shape()[1];
-        Value gamma = find_or_make(name + "/gamma", Shape{c}), beta = find_or_make(name + "/beta", Shape{c});
-        Value rm = find_or_make(name + "/running_mean", Shape{c}), rv = find_or_make(name + "/running_var", Shape{c});
-        f.params.push_back({gamma, c, c, Start::ones, true});
-        f.params.push_back({beta, c, c, Start::zeros, true});
-        f.params.push_back({rm, c, c, Start::zeros, false});
-        f.params.push_back({rv, c, c, Start::ones, false});
-        if (mode == Mode::eval) {
-          h = batch_norm_inference(h, gamma, beta, rm, rv, l.eps);
-          break;
+      case Layer::activation: h = hook(LayerOutput::Stage::output, activate(h, l.function)); break;
+      case Layer::conv2d: {
+        if (h.shape().rank() != 4) {
+          throw ShapeError(fmt::format("conv2d layer {} needs [N, C, H, W] inputs, got {}", name, h.type().to_string()));
         }
-        BatchNormOutputs bn = symgrad::batch_norm(h, gamma, beta, l.eps);
-        // running statistics: r = (1 - m) r + m batch, the variance unbiased (n / (n - 1))
-        std::vector<std::int64_t> axes = {0};
-        for (std::size_t i = 2; i < h.shape().rank(); ++i) axes.push_back(static_cast<std::int64_t>(i));
-        Value n = count(h, axes);
-        f.state_updates[name + "/running_mean"] = (1.0 - l.p) * rm + l.p * bn.mean;
-        f.state_updates[name + "/running_var"] = (1.0 - l.p) * rv + l.p * (bn.var * n / (n - 1.0));
-        h = bn.y;
+        const std::int64_t c = h.shape()[1], k = l.kernel;
+        Value w = ctx.parameter(name + "/W", Shape{l.units, c, k, k}, Start::initializer, c * k * k, l.units * k * k);
+        Value b = ctx.parameter(name + "/b", Shape{1, l.units, 1, 1}, Start::zeros, c * k * k, l.units * k * k);
+        h = affine(symgrad::conv2d(h, w, {l.stride, l.stride}, {l.padding, l.padding}) + b);
         break;
       }
-      case Layer::dropout: {
-        ++dropout_count;
-        if (mode == Mode::eval || l.p == 0) break;  // inference: the identity
-        const std::string name = fmt::format("dropout{}/mask", dropout_count);
-        Value mask = g.input(name, h.type());
-        f.masks.push_back({name, mask, l.p});
-        h = symgrad::dropout(h, mask, l.p);
+      case Layer::max_pool:
+        h = hook(LayerOutput::Stage::output, max_pool2d(h, {l.kernel, l.kernel}, {l.stride, l.stride}));
         break;
-      }
+      case Layer::avg_pool:
+        h = hook(LayerOutput::Stage::output, avg_pool2d(h, {l.kernel, l.kernel}, {l.stride, l.stride}));
+        break;
+      case Layer::batch_norm: h = hook(LayerOutput::Stage::output, batch_norm_layer(ctx, h, name, l.p, l.eps)); break;
+      case Layer::dropout: h = hook(LayerOutput::Stage::output, dropout_layer(ctx, h, name, l.p)); break;
     }
   }
+  Forward f = std::move(ctx.forward());
   f.logits = h;
   return f;
 }

@@ -15,8 +15,8 @@
 #include "symgrad/io/variables_file.hpp"
 #include "symgrad/ops/ops.hpp"
 #include "symgrad/plugin/registry.hpp"
-#include "symgrad/train/clipping.hpp"
 #include "symgrad/train/lr_schedule.hpp"
+#include "symgrad/train/training_step.hpp"
 
 namespace symgrad {
 
@@ -96,16 +96,43 @@ std::pair<double, double> update_and_weight_norms(const Tensor& now, const Tenso
   return {std::sqrt(du), std::sqrt(w)};
 }
 
+// The random inputs of one step, drawn in the order declared from one generator (a step's
+// seed): keep masks (1 with probability 1 - p) and Gaussian noise (standard deviation p).
+void draw_random_inputs(const std::vector<RandomInput>& randoms, std::int64_t batch, std::uint64_t seed, Feeds& feeds) {
+  Random rng(seed);
+  for (const auto& r : randoms) {
+    std::vector<std::int64_t> dims;
+    for (std::size_t i = 0; i < r.value.shape().rank(); ++i) {
+      dims.push_back(r.value.shape()[i] == Shape::kOpen ? batch : r.value.shape()[i]);
+    }
+    Tensor t(r.value.dtype(), Shape(dims));  // every step: typed loops, not Tensor::set
+    auto draw = [&](auto* v) {
+      using T = std::remove_pointer_t<decltype(v)>;
+      if (r.kind == RandomInput::Kind::keep_mask) {
+        for (std::int64_t i = 0; i < t.numel(); ++i) v[i] = rng.uniform() >= r.p ? 1 : 0;
+      } else {
+        for (std::int64_t i = 0; i < t.numel(); ++i) v[i] = static_cast<T>(r.p * rng.normal());
+      }
+    };
+    if (t.dtype() == DType::f32) {
+      draw(t.data<float>());
+    } else {
+      draw(t.data<double>());
+    }
+    feeds[r.name] = t;
+  }
+}
+
 }  // namespace
 
 struct Trainer::Impl {
   Graph train_graph, eval_graph;
   std::unique_ptr<Plan> step, eval;
   Forward train_forward;
-  OptimizerStep optimizer_step;
+  TrainingStep training_step;
   std::unique_ptr<LrSchedule> schedule;
   std::vector<std::string> param_names;
-  std::vector<Regularizer*> regularizers;
+  std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
   std::vector<TrainingCallbacks*> callbacks;
   bool built = false;
   std::int64_t steps = 0;      // optimizer steps taken
@@ -127,57 +154,53 @@ Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes,
 
 Trainer::~Trainer() = default;
 
-void Trainer::add(Regularizer& regularizer) {
-  if (impl_->built) throw UsageError("add regularizers before fit()");
-  impl_->regularizers.push_back(&regularizer);
-  impl_->callbacks.push_back(&regularizer);
+void Trainer::add(Extension& extension, const std::string& name) {
+  if (!impl_->built) {
+    impl_->extensions.push_back({name.empty() ? fmt::format("extension{}", impl_->extensions.size() + 1) : name, &extension});
+  }
+  impl_->callbacks.push_back(&extension);
 }
-
-void Trainer::add(Strategy& strategy) { impl_->callbacks.push_back(&strategy); }
 
 namespace {
 
-// The training step's graph: loss, penalties, gradients, update; and the inference graph.
+// The training step's graph: loss, penalties, gradients, update, extensions; and the inference
+// graph, built from the same model and hooks.
 void build(Trainer::Impl& m, const Sequential& model, const TensorType& example, const TrainerOptions& o,
            VariableStore& store) {
   const TensorType x_type{o.dtype, batch_shape(example)};
   const TensorType y_type{DType::i32, Shape{Shape::kOpen}};
+  std::vector<Extension*> hooks;
+  for (const auto& e : m.extensions) hooks.push_back(e.extension);
   {
     Graph& g = m.train_graph;
     Value x = g.input("x", x_type), y = g.input("y", y_type);
-    m.train_forward = model.build(x, Mode::train);
+    m.train_forward = model.build(x, Mode::train, hooks);
     Value loss = mean(softmax_cross_entropy(m.train_forward.logits, y));
     Value objective = loss;
+    for (Value pen : m.train_forward.penalties) objective = objective + pen;
     std::vector<NamedParam> named;
-    std::vector<Value> params;
     for (const auto& p : m.train_forward.params) {
       if (!p.trainable) continue;  // state the model updates itself
       named.push_back({p.value.producer().name, p.value});
-      params.push_back(p.value);
       m.param_names.push_back(p.value.producer().name);
     }
-    for (Regularizer* r : m.regularizers) {
-      Value pen = r->penalty(g, named);
+    for (Extension* e : hooks) {
+      Value pen = e->penalty(g, named);
       if (pen.valid()) objective = objective + pen;
     }
-    std::vector<Value> grads = gradients(objective, params);
-    if (o.clip_norm > 0) grads = clip_by_global_norm(grads, o.clip_norm);
-    m.optimizer_step = build_optimizer_step(o.optimizer, o.optimizer_settings, o.groups, g, params, grads, store);
+    StepSpec spec{o.optimizer, o.optimizer_settings, o.groups, o.clip_norm, o.clip_value};
+    m.training_step = build_training_step(g, objective, named, spec, m.extensions, store, m.train_forward.state_updates);
     CompileOptions co;
     co.backend = o.backend;
-    co.updates = m.optimizer_step.updates;
-    for (Regularizer* r : m.regularizers) {
-      for (const auto& p : named) co.updates[p.name] = r->project(p, co.updates.at(p.name));
-    }
-    for (const auto& [name, next] : m.train_forward.state_updates) co.updates[name] = next;
+    co.updates = m.training_step.updates;
     std::vector<Value> outs = {loss, objective, m.train_forward.logits};
-    for (const auto& gr : grads) outs.push_back(sqrt(sum(square(gr))));  // per-parameter gradient norms
+    for (const auto& gr : m.training_step.gradients) outs.push_back(sqrt(sum(square(gr))));  // per-parameter norms
     m.step = std::make_unique<Plan>(compile(g, outs, co));
   }
   {
     Graph& g = m.eval_graph;
     Value x = g.input("x", x_type), y = g.input("y", y_type);
-    Forward f = model.build(x, Mode::eval);
+    Forward f = model.build(x, Mode::eval, hooks);
     CompileOptions co;
     co.backend = o.backend;
     m.eval = std::make_unique<Plan>(compile(g, {mean(softmax_cross_entropy(f.logits, y)), f.logits}, co));
@@ -203,15 +226,20 @@ Tensor features_of(const Dataset& d, DType dtype) { return dtype == d.features.d
 
 }  // namespace
 
-Evaluation Trainer::evaluate(const Dataset& data) {
+VariableStore Trainer::evaluation_store() {
   if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  return evaluation_view(store_, impl_->training_step.evaluation_variables);
+}
+
+Evaluation Trainer::evaluate(const Dataset& data) {
+  VariableStore view = evaluation_store();
   Evaluation e;
   double loss = 0;
   std::int64_t right = 0;
   const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
   for (std::int64_t at = 0; at < n; at += b) {
     const Dataset part = data.rows(at, std::min(b, n - at));
-    const auto& out = impl_->eval->run({{"x", features_of(part, options_.dtype)}, {"y", part.labels}}, &store_);
+    const auto& out = impl_->eval->run({{"x", features_of(part, options_.dtype)}, {"y", part.labels}}, &view);
     loss += out[0].get(0) * static_cast<double>(part.size());
     right += correct(out[1], part.labels);
   }
@@ -236,20 +264,25 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   event.store = &store_;
   m.stopped = false;
   for (auto* c : m.callbacks) c->on_train_begin(event);
-  const std::int64_t n = train.size(), b = options_.batch_size;
+  const std::int64_t b = options_.batch_size;
   const std::string checkpoint =
       options_.output_dir.empty() ? "" : (std::filesystem::path(options_.output_dir) / "checkpoint.bin").string();
   auto last_checkpoint = std::chrono::steady_clock::now();
   for (std::int64_t epoch = m.epochs_done + 1; epoch <= options_.epochs && !event.stop; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
-    if (m.schedule) apply_lr_schedule(store_, m.optimizer_step, *m.schedule, epoch - 1);
+    if (m.schedule) apply_lr_schedule(store_, m.training_step.optimizer, *m.schedule, epoch - 1);
     event.epoch = epoch;
     for (auto* c : m.callbacks) c->on_epoch_begin(event);
-    // the epoch's order: a seeded shuffle (Fisher-Yates)
-    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    // the epoch's order: a seeded shuffle (Fisher-Yates), then the extensions' say (curriculum)
+    EpochData epoch_data{epoch, std::vector<std::int64_t>(static_cast<std::size_t>(train.size())),
+                         derive_seed(options_.seed, fmt::format("epoch/{}", epoch))};
+    std::vector<std::int64_t>& order = epoch_data.order;
     std::iota(order.begin(), order.end(), 0);
-    Random shuffle(derive_seed(options_.seed, fmt::format("epoch/{}", epoch)));
+    Random shuffle(epoch_data.seed);
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+    for (const auto& e : m.extensions) e.extension->order_epoch(epoch_data);
+    if (order.empty()) throw UsageError(fmt::format("epoch {} has no examples left after the extensions' ordering", epoch));
+    const std::int64_t n = static_cast<std::int64_t>(order.size());
     std::map<std::string, Tensor> before;  // for the update / weight ratios
     for (const auto& name : m.param_names) before[name] = store_.get(name).clone();
     double loss_sum = 0, objective_sum = 0;
@@ -261,21 +294,10 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       const std::vector<std::int64_t> index(order.begin() + at, order.begin() + std::min(n, at + b));
       const Dataset batch = train.gather(index);
       Feeds feeds = {{"x", features_of(batch, options_.dtype)}, {"y", batch.labels}};
-      Random masks(derive_seed(options_.seed, fmt::format("dropout/{}", m.steps)));
-      for (const auto& mask : m.train_forward.masks) {
-        std::vector<std::int64_t> dims = {batch.size()};
-        for (std::size_t i = 1; i < mask.value.shape().rank(); ++i) dims.push_back(mask.value.shape()[i]);
-        Tensor t(mask.value.dtype(), Shape(dims));  // every step: typed loops, not Tensor::set
-        auto draw = [&](auto* v) {
-          for (std::int64_t i = 0; i < t.numel(); ++i) v[i] = masks.uniform() >= mask.p ? 1 : 0;
-        };
-        if (t.dtype() == DType::f32) {
-          draw(t.data<float>());
-        } else {
-          draw(t.data<double>());
-        }
-        feeds[mask.name] = t;
-      }
+      draw_random_inputs(m.train_forward.randoms, batch.size(), derive_seed(options_.seed, fmt::format("dropout/{}", m.steps)),
+                         feeds);
+      event.step = m.steps;
+      for (auto* c : m.callbacks) c->on_step_begin(event);
       const auto& out = m.step->run(feeds, &store_);
       const double loss = out[0].get(0), objective = out[1].get(0);
       if (!std::isfinite(objective)) {
@@ -306,6 +328,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
         return records;
       }
     }
+    for (auto* c : m.callbacks) c->on_epoch_trained(event);
     EpochRecord r;
     r.epoch = epoch;
     r.train_loss = loss_sum / static_cast<double>(n);

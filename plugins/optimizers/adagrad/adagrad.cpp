@@ -6,12 +6,11 @@ namespace {
 
 using namespace symgrad;
 
-class Adagrad final : public Optimizer {
+class Adagrad final : public UpdateRule {
  public:
   explicit Adagrad(const Hyperparams& h)
-      : lr_(h.real("lr")), lr_decay_(h.real("lr_decay")), wd_(h.real("weight_decay")),
+      : lr_decay_(h.real("lr_decay")), wd_(h.real("weight_decay")),
         init_(h.real("initial_accumulator_value")), eps_(h.real("eps")) {}
-  double initial_lr() const override { return lr_; }
 
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     Value g = wd_ != 0 ? p.grad + wd_ * p.param : p.grad;           // g = g + wd p
@@ -22,7 +21,7 @@ class Adagrad final : public Optimizer {
   }
 
  private:
-  double lr_, lr_decay_, wd_, init_, eps_;
+  double lr_decay_, wd_, init_, eps_;
 };
 
 void register_components(PluginRegistrar& r) {

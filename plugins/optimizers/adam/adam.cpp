@@ -6,18 +6,17 @@ namespace {
 
 using namespace symgrad;
 
-class Adam final : public Optimizer {
+class Adam final : public UpdateRule {
  public:
   explicit Adam(const Hyperparams& h)
-      : lr_(h.real("lr")), wd_(h.real("weight_decay")), s_(plugins::adam_settings(h)) {}
-  double initial_lr() const override { return lr_; }
+      : wd_(h.real("weight_decay")), s_(plugins::adam_settings(h)) {}
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     Value g = wd_ != 0 ? p.grad + wd_ * p.param : p.grad;  // coupled: g = g + wd p
     return plugins::adam_rule(ctx, p, p.param, g, s_);
   }
 
  private:
-  double lr_, wd_;
+  double wd_;
   plugins::AdamSettings s_;
 };
 

@@ -6,18 +6,17 @@ namespace {
 
 using namespace symgrad;
 
-class AdamW final : public Optimizer {
+class AdamW final : public UpdateRule {
  public:
   explicit AdamW(const Hyperparams& h)
-      : lr_(h.real("lr")), wd_(h.real("weight_decay")), s_(plugins::adam_settings(h)) {}
-  double initial_lr() const override { return lr_; }
+      : wd_(h.real("weight_decay")), s_(plugins::adam_settings(h)) {}
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     Value decayed = wd_ != 0 ? p.param * (1.0 - ctx.lr() * wd_) : p.param;  // p = p (1 - lr wd)
     return plugins::adam_rule(ctx, p, decayed, p.grad, s_);
   }
 
  private:
-  double lr_, wd_;
+  double wd_;
   plugins::AdamSettings s_;
 };
 

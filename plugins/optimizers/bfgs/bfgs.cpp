@@ -15,12 +15,10 @@ namespace {
 
 using namespace symgrad;
 
-class Bfgs final : public Optimizer {
+class Bfgs final : public HostOptimizer {
  public:
   explicit Bfgs(const Hyperparams& h)
       : max_params_(static_cast<std::size_t>(h.integer("max_params"))), tolerance_grad_(h.real("tolerance_grad")) {}
-  double initial_lr() const override { return 1.0; }
-  bool host_driven() const override { return true; }
 
   double iterate(Objective& f, std::vector<double>& x) override {
     const std::size_t n = x.size();
@@ -89,7 +87,7 @@ class Bfgs final : public Optimizer {
 };
 
 void register_components(PluginRegistrar& r) {
-  r.add_optimizer("bfgs", "quasi-Newton with a dense inverse-Hessian approximation and a strong Wolfe line search",
+  r.add_host_optimizer("bfgs", "quasi-Newton with a dense inverse-Hessian approximation and a strong Wolfe line search",
                   Schema{int_param("max_params", 5000, "largest problem it accepts (the matrix is dense)").at_least(1),
                          real_param("tolerance_grad", 1e-7, "stop when max |g| is at most this").at_least(0)},
                   [](const Hyperparams& h) { return std::make_unique<Bfgs>(h); });

@@ -13,13 +13,11 @@ namespace {
 
 using namespace symgrad;
 
-class Cg final : public Optimizer {
+class Cg final : public HostOptimizer {
  public:
   explicit Cg(const Hyperparams& h)
       : pr_plus_(h.string("beta") == "polak_ribiere_plus"), restart_(h.integer("restart")),
         tolerance_grad_(h.real("tolerance_grad")) {}
-  double initial_lr() const override { return 1.0; }
-  bool host_driven() const override { return true; }
 
   double iterate(Objective& f, std::vector<double>& x) override {
     if (f.stochastic()) throw UsageError("cg needs one fixed (full-batch) objective, not minibatches");
@@ -69,7 +67,7 @@ class Cg final : public Optimizer {
 };
 
 void register_components(PluginRegistrar& r) {
-  r.add_optimizer("cg", "nonlinear conjugate gradient (Fletcher-Reeves or Polak-Ribiere+) with restarts",
+  r.add_host_optimizer("cg", "nonlinear conjugate gradient (Fletcher-Reeves or Polak-Ribiere+) with restarts",
                   Schema{choice_param("beta", "polak_ribiere_plus", {"fletcher_reeves", "polak_ribiere_plus"},
                                       "formula of the conjugacy coefficient"),
                          int_param("restart", 0, "restart with steepest descent every this many iterations (0: n)").at_least(0),

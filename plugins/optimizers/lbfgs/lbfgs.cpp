@@ -17,14 +17,12 @@ namespace {
 
 using namespace symgrad;
 
-class Lbfgs final : public Optimizer {
+class Lbfgs final : public HostOptimizer {
  public:
   explicit Lbfgs(const Hyperparams& h)
       : lr_(h.real("lr")), history_(static_cast<std::size_t>(h.integer("history_size"))),
         tolerance_grad_(h.real("tolerance_grad")), tolerance_change_(h.real("tolerance_change")),
         wolfe_(h.string("line_search") == "strong_wolfe") {}
-  double initial_lr() const override { return lr_; }
-  bool host_driven() const override { return true; }
 
   double iterate(Objective& f, std::vector<double>& x) override {
     if (f.stochastic()) throw UsageError("lbfgs needs one fixed (full-batch) objective, not minibatches");
@@ -123,7 +121,7 @@ class Lbfgs final : public Optimizer {
 };
 
 void register_components(PluginRegistrar& r) {
-  r.add_optimizer("lbfgs", "limited-memory BFGS with a strong Wolfe line search (torch.optim.LBFGS)",
+  r.add_host_optimizer("lbfgs", "limited-memory BFGS with a strong Wolfe line search (torch.optim.LBFGS)",
                   Schema{real_param("lr", 1.0, "step length tried first").greater_than(0),
                          int_param("history_size", 100, "curvature pairs kept").at_least(1),
                          real_param("tolerance_grad", 1e-7, "stop when max |g| is at most this").at_least(0),

@@ -37,12 +37,10 @@ bool cholesky_solve(std::vector<double> a, std::size_t n, const std::vector<doub
   return true;
 }
 
-class Newton final : public Optimizer {
+class Newton final : public HostOptimizer {
  public:
   explicit Newton(const Hyperparams& h)
       : damping_(h.real("damping")), max_params_(static_cast<std::size_t>(h.integer("max_params"))) {}
-  double initial_lr() const override { return 1.0; }
-  bool host_driven() const override { return true; }
 
   double iterate(Objective& f, std::vector<double>& x) override {
     const std::size_t n = x.size();
@@ -74,7 +72,7 @@ class Newton final : public Optimizer {
 };
 
 void register_components(PluginRegistrar& r) {
-  r.add_optimizer("newton", "damped Newton's method with the exact Hessian and a backtracking line search",
+  r.add_host_optimizer("newton", "damped Newton's method with the exact Hessian and a backtracking line search",
                   Schema{real_param("damping", 0.0, "mu in H + mu I (raised until positive definite)").at_least(0),
                          int_param("max_params", 5000, "largest problem it accepts (the Hessian is dense)").at_least(1)},
                   [](const Hyperparams& h) { return std::make_unique<Newton>(h); });

@@ -7,12 +7,11 @@ namespace {
 
 using namespace symgrad;
 
-class RmsProp final : public Optimizer {
+class RmsProp final : public UpdateRule {
  public:
   explicit RmsProp(const Hyperparams& h)
-      : lr_(h.real("lr")), alpha_(h.real("alpha")), eps_(h.real("eps")), wd_(h.real("weight_decay")),
+      : alpha_(h.real("alpha")), eps_(h.real("eps")), wd_(h.real("weight_decay")),
         momentum_(h.real("momentum")), centered_(h.boolean("centered")) {}
-  double initial_lr() const override { return lr_; }
 
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     Value g = wd_ != 0 ? p.grad + wd_ * p.param : p.grad;                     // g = g + wd p
@@ -33,7 +32,7 @@ class RmsProp final : public Optimizer {
   }
 
  private:
-  double lr_, alpha_, eps_, wd_, momentum_;
+  double alpha_, eps_, wd_, momentum_;
   bool centered_;
 };
 

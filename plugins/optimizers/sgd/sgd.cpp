@@ -10,10 +10,10 @@ namespace {
 
 using namespace symgrad;
 
-class Sgd final : public Optimizer {
+class Sgd final : public UpdateRule {
  public:
   explicit Sgd(const Hyperparams& h)
-      : lr_(h.real("lr")), momentum_(h.real("momentum")), dampening_(h.real("dampening")),
+      : momentum_(h.real("momentum")), dampening_(h.real("dampening")),
         weight_decay_(h.real("weight_decay")), nesterov_(h.boolean("nesterov")), ewa_(h.boolean("ewa")),
         bias_correction_(h.boolean("bias_correction")) {
     if (nesterov_ && (momentum_ <= 0 || dampening_ != 0)) {
@@ -24,7 +24,6 @@ class Sgd final : public Optimizer {
     }
     if (bias_correction_ && !ewa_) throw UsageError("bias_correction applies to ewa momentum only");
   }
-  double initial_lr() const override { return lr_; }
 
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     Value g = p.grad;
@@ -46,7 +45,7 @@ class Sgd final : public Optimizer {
   }
 
  private:
-  double lr_, momentum_, dampening_, weight_decay_;
+  double momentum_, dampening_, weight_decay_;
   bool nesterov_, ewa_, bias_correction_;
 };
 

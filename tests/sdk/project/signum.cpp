@@ -6,10 +6,9 @@ namespace {
 
 using namespace symgrad;
 
-class Signum final : public Optimizer {
+class Signum final : public UpdateRule {
  public:
-  explicit Signum(const Hyperparams& h) : lr_(h.real("lr")), beta_(h.real("momentum")) {}
-  double initial_lr() const override { return lr_; }
+  explicit Signum(const Hyperparams& h) : beta_(h.real("momentum")) {}
 
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     Value m = beta_ * ctx.slot(p, "momentum") + (1 - beta_) * p.grad;  // m = beta m + (1 - beta) g
@@ -18,7 +17,7 @@ class Signum final : public Optimizer {
   }
 
  private:
-  double lr_, beta_;
+  double beta_;
 };
 
 void register_components(PluginRegistrar& r) {

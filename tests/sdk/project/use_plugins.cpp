@@ -24,12 +24,12 @@ int main() {
   Value w = g.variable("w", {DType::f32, Shape{2, 1}});
   Value loss = mean(square(g.apply1("swish", {matmul(x, w)}) - t));
   auto grads = gradients(loss, {w});
-  auto signum = plugins.make_optimizer("signum", {{"lr", 0.02}});  // loads the plugin by name
   VariableStore store;
   store.set("w", Tensor(DType::f32, Shape{2, 1}));
   CompileOptions options;
   options.backend = "onednn";
-  options.updates = build_optimizer_step(*signum, "signum", g, {w}, grads, store).updates;
+  // loads the plugin by name; the framework reads its "lr" setting
+  options.updates = build_optimizer_step("signum", {{"lr", 0.02}}, {}, g, {w}, grads, store).updates;
   Plan step = compile(g, {loss}, options);
 
   Tensor xs(DType::f32, Shape{16, 2}), ts(DType::f32, Shape{16, 1});

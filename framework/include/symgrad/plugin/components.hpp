@@ -1,21 +1,22 @@
 #pragma once
 /// @file
-/// The interfaces of plugin components other than ops: initializers, optimizers, regularizers
-/// and strategies (design.md §1, §5). Each is made by a factory from checked hyperparameters
-/// (hyperparams.hpp) and registered by a plugin (plugin.hpp).
+/// The kinds of plugin component and their factories. Each kind's interface has its own header:
+/// initializer.hpp, optimizer.hpp (UpdateRule, HostOptimizer), regularizer.hpp and strategy.hpp
+/// (both Extensions, extension.hpp); ops are OpDefs (graph/op_def.hpp). Each component is made
+/// by its factory from checked hyperparameters (hyperparams.hpp) and registered by a plugin
+/// (plugin.hpp).
 
-#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include "symgrad/core/tensor.hpp"
-#include "symgrad/graph/graph.hpp"
+#include "symgrad/plugin/extension.hpp"
 #include "symgrad/plugin/hyperparams.hpp"
-#include "symgrad/runtime/variable_store.hpp"
+#include "symgrad/plugin/initializer.hpp"
+#include "symgrad/plugin/optimizer.hpp"
+#include "symgrad/plugin/regularizer.hpp"
+#include "symgrad/plugin/strategy.hpp"
 
 namespace symgrad {
 
@@ -27,205 +28,9 @@ const char* to_string(ComponentKind k);
 /// The kind named `s`, or nullopt.
 std::optional<ComponentKind> parse_component_kind(const std::string& s);
 
-// ---------------------------------------------------------------------------------------------
-// Initializers
-
-/// What an initializer is asked for: one parameter's first value.
-struct InitRequest {
-  std::string name;          ///< the parameter, e.g. "dense1/W"
-  TensorType type;           ///< static type
-  std::int64_t fan_in = 1;   ///< inputs feeding one output unit (He and Glorot scale by these)
-  std::int64_t fan_out = 1;  ///< outputs fed by one input unit
-  std::uint64_t seed = 0;    ///< the same seed, name and type give the same tensor
-};
-
-/// Makes parameters' first values (zeros, random normal, He, Glorot, ...).
-class Initializer {
- public:
-  virtual ~Initializer() = default;
-  virtual Tensor initial_value(const InitRequest& request) = 0;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Optimizers: optax's init/update pair as graph nodes. `update` adds the nodes of one step for
-// one parameter; its slots are variables named "<param>/<optimizer>/<slot>", so checkpoints key
-// them by parameter name.
-
-/// One parameter and its gradient in the step being built.
-struct ParamGrad {
-  std::string name;  ///< the variable's name, e.g. "dense1/W"
-  Value param;       ///< its current value
-  Value grad;        ///< d loss / d param in this step
-};
-
-/// The step an optimizer builds into: the graph, the learning rate and step count as graph
-/// values (changing them never recompiles), and the slots.
-class OptimizerContext {
- public:
-  /// `lr_variable`: the scalar variable holding this context's learning rate.
-  OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype,
-                   const std::string& lr_variable = "optimizer/lr");
-
-  Graph& graph() const { return *graph_; }
-  const std::string& optimizer() const { return optimizer_; }
-  /// The parameters' dtype (for constants: graph().scalar(v, dtype())).
-  DType dtype() const { return dtype_; }
-  /// The learning rate: a scalar variable ("optimizer/lr", or a parameter group's own) that
-  /// schedules set in the store between steps.
-  Value lr() const { return lr_; }
-  /// t, the number of this step (1 at the first): "optimizer/step" + 1.
-  Value step() const;
-  /// Slot `slot` of `p`: the variable "<p.name>/<optimizer>/<slot>" of p's type, first filled
-  /// with `init` (a store that has it already, e.g. from a checkpoint, keeps its value).
-  Value slot(const ParamGrad& p, const std::string& slot, double init = 0.0);
-  /// Sets a slot's value after this step.
-  void set_slot(const ParamGrad& p, const std::string& slot, Value next);
-
-  /// Everything the step writes back: new parameters, slots and the step count.
-  const std::vector<std::pair<std::string, Value>>& updates() const { return updates_; }
-  void add_update(const std::string& variable, Value next);
-  /// The names of the slot variables made so far.
-  const std::vector<std::string>& slots() const { return slot_names_; }
-
- private:
-  Graph* graph_;
-  std::string optimizer_;
-  VariableStore* store_;
-  DType dtype_;
-  Value lr_, step_;
-  std::vector<std::pair<std::string, Value>> updates_;
-  std::vector<std::string> slot_names_;
-  std::map<std::string, Value> slot_values_;
-};
-
-/// A full-batch objective over one flat vector of parameters, for host-driven optimizers (Newton,
-/// conjugate gradient, BFGS, L-BFGS) that evaluate where their line search needs to. Each call
-/// runs a compiled plan (train/objective.hpp makes one from a graph).
-class Objective {
- public:
-  virtual ~Objective() = default;
-  /// Number of parameters n.
-  virtual std::size_t size() const = 0;
-  virtual double value(const std::vector<double>& x) = 0;
-  /// f(x), with grad (resized to n) set to its gradient.
-  virtual double value_and_grad(const std::vector<double>& x, std::vector<double>& grad) = 0;
-  /// hv = H(x) v.
-  virtual void hessian_vector_product(const std::vector<double>& x, const std::vector<double>& v,
-                                      std::vector<double>& hv) = 0;
-  /// The dense Hessian, row-major n x n (for n up to a few thousand).
-  virtual void hessian(const std::vector<double>& x, std::vector<double>& h) = 0;
-  /// True when evaluations see different data (minibatches): methods that need one fixed
-  /// function (line searches, curvature pairs) refuse it.
-  virtual bool stochastic() const { return false; }
-};
-
-/// An optimizer. First-order ones write their update rule as graph nodes (update); host-driven
-/// ones (host_driven() true) run their own loop over an Objective (iterate).
-class Optimizer {
- public:
-  virtual ~Optimizer() = default;
-  /// The learning rate the step starts with (its "lr" hyperparameter): the first value of the
-  /// variable ctx.lr(), which the update must use (schedules change the variable).
-  virtual double initial_lr() const = 0;
-  /// Adds the nodes of one step for `p` and returns p's new value; reads slots with ctx.slot and
-  /// writes them with ctx.set_slot. Host-driven optimizers throw a UsageError.
-  virtual Value update(OptimizerContext& ctx, const ParamGrad& p);
-  /// True for optimizers that drive an Objective from the host instead of adding update nodes.
-  virtual bool host_driven() const { return false; }
-  /// One iteration from x (updated in place); returns f at the new x. The optimizer keeps its
-  /// state (directions, curvature pairs) between calls.
-  virtual double iterate(Objective& f, std::vector<double>& x);
-};
-
-/// The result of building an optimizer's step into a graph.
-struct OptimizerStep {
-  /// variable -> new value, for CompileOptions::updates: parameters, slots, the step count.
-  std::map<std::string, Value> updates;
-  std::vector<std::string> slots;  ///< slot variable names
-  /// The learning-rate variables and the rate each starts with: "optimizer/lr", and
-  /// "optimizer/lr/<i>" for parameter group i when it sets its own lr.
-  std::vector<std::pair<std::string, double>> learning_rates;
-};
-
-/// Parameters whose names match `pattern` take this group's settings over the optimizer's (e.g.
-/// no weight decay on biases: {"*/b", {{"weight_decay", 0.0}}}). The first matching group wins.
-struct ParamGroup {
-  std::string pattern;  ///< glob over parameter names: * any run of characters, ? one character
-  Settings settings;
-};
-
-/// True when `name` matches the glob `pattern`.
-bool name_matches(const std::string& pattern, const std::string& name);
-
-/// Builds one step of `optimizer` (registered as `name`, which names its slots) for `params`
-/// (variables of one floating dtype) given their `grads`: declares "optimizer/lr" (first set to
-/// optimizer.initial_lr() unless the store has it), "optimizer/step" and the slots in `store`,
-/// and returns the updates to compile. If it throws, the store is as it was.
-OptimizerStep build_optimizer_step(Optimizer& optimizer, const std::string& name, Graph& graph,
-                                   const std::vector<Value>& params, const std::vector<Value>& grads,
-                                   VariableStore& store);
-
-/// One step of the optimizer plugin `name` with `settings`, and per-group settings for the
-/// parameters that match a group's pattern (each group its own optimizer instance; the slots are
-/// named by parameter either way).
-OptimizerStep build_optimizer_step(const std::string& name, const Settings& settings,
-                                   const std::vector<ParamGroup>& groups, Graph& graph,
-                                   const std::vector<Value>& params, const std::vector<Value>& grads,
-                                   VariableStore& store);
-
-/// Sets the learning rate of later steps (no recompilation).
-void set_learning_rate(VariableStore& store, double lr);
-
-class LrSchedule;
-/// Sets every learning-rate variable of `step` to the schedule's rate after `steps_taken` steps,
-/// from the rate it started with (run it before each step; no recompilation).
-void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
-                       std::int64_t steps_taken);
-
-// ---------------------------------------------------------------------------------------------
-// Regularizers and strategies act at the trainer's named points.
-
-/// What a callback sees at a named point of training; `stop` asks the trainer to stop.
-struct TrainEvent {
-  std::int64_t epoch = 0;
-  std::int64_t step = 0;
-  std::map<std::string, double> metrics;  ///< e.g. "loss", "val_loss", "val_accuracy"
-  VariableStore* store = nullptr;         ///< parameters and slots, readable and writable
-  bool stop = false;
-};
-
-/// Hooks at the trainer's named points; each does nothing by default.
-class TrainingCallbacks {
- public:
-  virtual ~TrainingCallbacks() = default;
-  virtual void on_train_begin(TrainEvent&) {}
-  virtual void on_epoch_begin(TrainEvent&) {}
-  virtual void on_step_end(TrainEvent&) {}
-  virtual void on_epoch_end(TrainEvent&) {}
-  virtual void on_train_end(TrainEvent&) {}
-};
-
-/// A parameter as a regularizer sees it.
-struct NamedParam {
-  std::string name;
-  Value value;
-};
-
-/// A regularizer: a penalty term added to the loss, a projection after the update (max-norm),
-/// and/or callbacks (early stopping).
-class Regularizer : public TrainingCallbacks {
- public:
-  /// A scalar added to the loss for `params` (e.g. lambda / 2 sum W^2), or an invalid Value.
-  virtual Value penalty(Graph& graph, const std::vector<NamedParam>& params);
-  /// The parameter's value after the optimizer's update, constrained; unchanged by default.
-  virtual Value project(const NamedParam& param, Value updated);
-};
-
-/// A training strategy (schedules, curriculum, averaging): callbacks.
-class Strategy : public TrainingCallbacks {};
-
 using InitializerFactory = std::function<std::unique_ptr<Initializer>(const Hyperparams&)>;
-using OptimizerFactory = std::function<std::unique_ptr<Optimizer>(const Hyperparams&)>;
+using UpdateRuleFactory = std::function<std::unique_ptr<UpdateRule>(const Hyperparams&)>;
+using HostOptimizerFactory = std::function<std::unique_ptr<HostOptimizer>(const Hyperparams&)>;
 using RegularizerFactory = std::function<std::unique_ptr<Regularizer>(const Hyperparams&)>;
 using StrategyFactory = std::function<std::unique_ptr<Strategy>(const Hyperparams&)>;
 

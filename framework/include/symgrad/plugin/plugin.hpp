@@ -15,8 +15,10 @@
 
 #include "symgrad/plugin/components.hpp"
 #include "symgrad/plugin/hyperparams.hpp"
+#include "symgrad/plugin/layers.hpp"
 #include "symgrad/plugin/op_helpers.hpp"
 #include "symgrad/plugin/registrar.hpp"
+#include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
 #include "symgrad/version.hpp"
 

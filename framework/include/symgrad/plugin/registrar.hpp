@@ -19,7 +19,8 @@ struct StagedComponent {
   Schema schema;
   OpDef op;
   InitializerFactory make_initializer;
-  OptimizerFactory make_optimizer;
+  UpdateRuleFactory make_update_rule;      ///< first-order optimizers
+  HostOptimizerFactory make_host_optimizer;  ///< host-driven optimizers
   RegularizerFactory make_regularizer;
   StrategyFactory make_strategy;
 };
@@ -31,7 +32,10 @@ class PluginRegistrar {
   /// factory runs it on the onednn backend (without one it falls back to the reference kernel).
   void add_op(OpDef def);
   void add_initializer(std::string name, std::string doc, Schema schema, InitializerFactory make);
-  void add_optimizer(std::string name, std::string doc, Schema schema, OptimizerFactory make);
+  /// A first-order optimizer (its schema must declare a real "lr").
+  void add_optimizer(std::string name, std::string doc, Schema schema, UpdateRuleFactory make);
+  /// A host-driven optimizer (Newton, CG, BFGS, L-BFGS).
+  void add_host_optimizer(std::string name, std::string doc, Schema schema, HostOptimizerFactory make);
   void add_regularizer(std::string name, std::string doc, Schema schema, RegularizerFactory make);
   void add_strategy(std::string name, std::string doc, Schema schema, StrategyFactory make);
 

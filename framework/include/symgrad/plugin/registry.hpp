@@ -30,6 +30,7 @@ struct ComponentInfo {
   Schema schema;
   std::string plugin;  ///< the plugin's name
   std::string file;    ///< the plugin's file
+  bool host_driven = false;  ///< an optimizer that runs its own loop (HostOptimizer)
 };
 
 /// The process-wide registry of plugins and their components.
@@ -60,7 +61,12 @@ class PluginRegistry {
   /// Components made from checked settings (unknown keys, types and ranges are UsageErrors).
   /// Whatever they throw later is reported as a PluginError naming the plugin and the call.
   std::unique_ptr<Initializer> make_initializer(const std::string& name, const Settings& settings = {});
-  std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const Settings& settings = {});
+  /// A first-order optimizer's update rule; a UsageError for a host-driven one, saying so.
+  std::unique_ptr<UpdateRule> make_update_rule(const std::string& name, const Settings& settings = {});
+  /// A host-driven optimizer; a UsageError for a first-order one, saying so.
+  std::unique_ptr<HostOptimizer> make_host_optimizer(const std::string& name, const Settings& settings = {});
+  /// The learning rate a first-order optimizer starts with: its "lr" setting, or the default.
+  double learning_rate(const std::string& name, const Settings& settings = {});
   std::unique_ptr<Regularizer> make_regularizer(const std::string& name, const Settings& settings = {});
   std::unique_ptr<Strategy> make_strategy(const std::string& name, const Settings& settings = {});
 

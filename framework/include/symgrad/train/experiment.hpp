@@ -53,17 +53,31 @@ struct Experiment {
   std::int64_t epochs = 10, batch_size = 32;
   std::string backend = "onednn";
   std::string output;  ///< the run folder ("runs/<name>" by default)
-  double clip_norm = 0;
+  double clip_norm = 0, clip_value = 0;
   DataSpec data;
   std::vector<LayerSpec> layers;
   ComponentSpec initializer{"he", {}, ""}, optimizer{"adam", {}, ""}, schedule;
-  std::vector<ComponentSpec> regularizers;
+  std::vector<ComponentSpec> regularizers;  ///< [[regularizer]] tables, in file order
+  std::vector<ComponentSpec> strategies;    ///< [[strategy]] tables, in file order
 
   Sequential model() const;
   TrainerOptions trainer_options() const;
 };
 
-/// Reads and checks an experiment; `overrides` ("optimizer.lr=0.01", "epochs=3") replace keys first.
+/// The regularizers and strategies of an experiment, made from their plugins: the one place that
+/// makes them (symgrad train, compare, eval and the examples use it).
+struct ExperimentComponents {
+  std::vector<std::pair<std::string, std::unique_ptr<Regularizer>>> regularizers;
+  std::vector<std::pair<std::string, std::unique_ptr<Strategy>>> strategies;
+  /// Adds them all to `trainer`, regularizers then strategies, each in file order under its name
+  /// (the order in which their extension points run: docs/experiments.md).
+  void attach(Trainer& trainer) const;
+};
+ExperimentComponents make_components(const Experiment& x);
+
+/// Reads and checks an experiment; `overrides` replace keys first: "optimizer.lr=0.01", "epochs=3";
+/// "strategy=polyak" (or "regularizer=...") replaces every table of that kind by one of that name
+/// ("none": no table); "strategy.polyak.decay=0.99" sets a key in the table of that name.
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// The experiment's data: training, validation (held out of training) and test sets, and the

@@ -11,38 +11,9 @@
 #include <vector>
 
 #include "symgrad/graph/graph.hpp"
+#include "symgrad/plugin/extension.hpp"
 
 namespace symgrad {
-
-enum class Mode { train, eval };
-
-/// A variable the model declares, with what an initializer needs to know.
-struct ParamInfo {
-  Value value;               ///< the variable
-  std::int64_t fan_in = 1;   ///< inputs of one unit
-  std::int64_t fan_out = 1;  ///< units fed by one input
-  /// How it starts: from the initializer (weights), at 0 (biases, shifts, running means) or at 1
-  /// (batch-norm scales, running variances).
-  enum class Start { initializer, zeros, ones } start = Start::initializer;
-  bool trainable = true;     ///< false: state the model updates itself (running statistics)
-};
-
-/// A dropout mask the model reads in training mode: an input of the graph, 1 to keep a unit,
-/// 0 to drop it, drawn by the trainer for each step.
-struct MaskInput {
-  std::string name;  ///< the graph input, e.g. "dropout2/mask"
-  Value value;
-  double p = 0;      ///< probability of dropping
-};
-
-/// The forward pass built for one mode.
-struct Forward {
-  Value logits;
-  std::vector<ParamInfo> params;  ///< trainable parameters and state, in layer order
-  std::vector<MaskInput> masks;   ///< empty in eval mode
-  /// Training mode: new values of the model's own state (batch-norm running statistics).
-  std::map<std::string, Value> state_updates;
-};
 
 class Sequential {
  public:
@@ -68,8 +39,10 @@ class Sequential {
   /// BatchNorm semantics).
   Sequential& batch_norm(double momentum = 0.1, double eps = 1e-5);
 
-  /// Builds the layers on x ([N, ...], N open) into x's graph.
-  Forward build(Value x, Mode mode) const;
+  /// Builds the layers on x ([N, ...], N open) into x's graph. Each hook's on_layer_output sees
+  /// every layer's output (and a dense or conv layer's output before its activation), in the
+  /// order given, and may replace it.
+  Forward build(Value x, Mode mode, const std::vector<Extension*>& hooks = {}) const;
   /// "dense(16, relu) -> dropout(0.5) -> dense(2)".
   std::string to_string() const;
   bool empty() const { return layers_.empty(); }

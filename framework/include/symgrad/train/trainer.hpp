@@ -30,6 +30,7 @@ struct TrainerOptions {
   std::string schedule;  ///< a learning-rate schedule (train/lr_schedule.hpp), stepped per epoch; "" none
   Settings schedule_settings;
   double clip_norm = 0;           ///< clip the gradients to this global norm (0: off)
+  double clip_value = 0;          ///< clip each gradient element to [-v, v] (0: off)
   std::string backend = "onednn";
   DType dtype = DType::f32;
   std::string output_dir;  ///< metrics files and checkpoint.bin go here ("" writes none)
@@ -61,10 +62,11 @@ class Trainer {
   Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options);
   ~Trainer();
 
-  /// Adds a regularizer (its penalty joins the loss, its projection follows the update, its
-  /// callbacks run) or a strategy (callbacks); before fit(). Not owned.
-  void add(Regularizer& regularizer);
-  void add(Strategy& strategy);
+  /// Adds a regularizer or strategy (extension.hpp: its layer hooks, penalty, gradient transform,
+  /// step extension, data order and callbacks take part, in the order added), before the first
+  /// fit() or evaluate(); its state is kept under `name`. Not owned. Callbacks alone (progress,
+  /// interrupts) may be added at any time.
+  void add(Extension& extension, const std::string& name = "");
 
   /// Trains; `validation` (optional) is evaluated after every epoch. A callback setting
   /// TrainEvent::stop ends training after the current epoch's callbacks.
@@ -84,7 +86,11 @@ class Trainer {
   /// True when the last fit() was stopped by a callback before its last epoch.
   bool stopped_early() const;
 
+  /// Every variable: parameters, optimizer slots, model and extension state.
   VariableStore& store() { return store_; }
+  /// What evaluation reads (and the command line saves as variables.bin): the store, with the
+  /// parameters an extension evaluates from its own state (Polyak averages) replaced by it.
+  VariableStore evaluation_store();
   const TrainerOptions& options() const { return options_; }
 
   struct Impl;

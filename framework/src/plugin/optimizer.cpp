@@ -1,0 +1,208 @@
+#include "symgrad/plugin/optimizer.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+#include "symgrad/ops/ops.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/lr_schedule.hpp"
+
+namespace symgrad {
+
+namespace {
+
+constexpr const char* kLr = "optimizer/lr";
+constexpr const char* kStep = "optimizer/step";
+
+// The graph's variable `name` of type `type`, made if absent.
+Value variable_of(Graph& g, const std::string& name, const TensorType& type) {
+  Value v = g.find_leaf(NodeKind::variable, name);
+  if (!v.valid()) return g.variable(name, type);
+  if (v.type() != type) {
+    throw UsageError(fmt::format("variable '{}' is {} in the graph, needed as {}", name, v.type().to_string(),
+                                 type.to_string()));
+  }
+  return v;
+}
+
+}  // namespace
+
+OptimizerContext::OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype,
+                                   const std::string& lr_variable)
+    : graph_(&graph), optimizer_(std::move(optimizer)), store_(&store), dtype_(dtype) {
+  const TensorType scalar{dtype, Shape{}};
+  lr_ = variable_of(graph, lr_variable, scalar);
+  step_ = variable_of(graph, kStep, scalar);
+}
+
+Value OptimizerContext::step() const { return step_ + 1.0; }
+
+Value OptimizerContext::slot(const ParamGrad& p, const std::string& slot, double init) {
+  const std::string name = fmt::format("{}/{}/{}", p.name, optimizer_, slot);
+  auto it = slot_values_.find(name);
+  if (it != slot_values_.end()) return it->second;
+  const TensorType& type = p.param.type();
+  Value v = variable_of(*graph_, name, type);
+  if (!store_->has(name)) {
+    Tensor t(type);
+    t.fill(init);
+    store_->set(name, t);
+  } else if (store_->get(name).type() != type) {
+    throw UsageError(fmt::format("slot '{}' in the store is {}, the parameter is {}", name,
+                                 store_->get(name).type().to_string(), type.to_string()));
+  }
+  slot_values_[name] = v;
+  slot_names_.push_back(name);
+  return v;
+}
+
+void OptimizerContext::set_slot(const ParamGrad& p, const std::string& slot, Value next) {
+  const std::string name = fmt::format("{}/{}/{}", p.name, optimizer_, slot);
+  if (!slot_values_.count(name)) {
+    throw UsageError(fmt::format("optimizer '{}' sets slot '{}' before reading it with slot()", optimizer_, name));
+  }
+  add_update(name, next);
+}
+
+void OptimizerContext::add_update(const std::string& variable, Value next) {
+  if (!next.valid() || next.graph != graph_) {
+    throw UsageError(fmt::format("optimizer '{}': the new value of '{}' is not a value of the step's graph",
+                                 optimizer_, variable));
+  }
+  for (const auto& [name, v] : updates_) {
+    if (name == variable) {
+      throw UsageError(fmt::format("optimizer '{}' updates '{}' twice", optimizer_, variable));
+    }
+  }
+  updates_.emplace_back(variable, next);
+}
+
+namespace {
+
+// One group of parameters: its optimizer (made for the group's settings), its learning-rate
+// variable and which parameters it updates.
+struct Member {
+  UpdateRule* rule;
+  double lr;
+  std::string lr_name;
+  std::vector<std::size_t> params;
+};
+
+OptimizerStep build_groups(const std::vector<Member>& members, const std::string& name, Graph& graph,
+                           const std::vector<Value>& params, const std::vector<Value>& grads, VariableStore& store) {
+  if (params.size() != grads.size()) {
+    throw UsageError(fmt::format("optimizer '{}': {} parameters but {} gradients", name, params.size(), grads.size()));
+  }
+  if (params.empty()) throw UsageError(fmt::format("optimizer '{}': no parameters to update", name));
+  const DType dtype = params[0].dtype();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Node& n = params[i].producer();
+    if (n.kind != NodeKind::variable) {
+      throw UsageError(fmt::format("optimizer '{}': parameter {} is node {}, not a variable", name, i, n.label()));
+    }
+    if (!is_floating(params[i].dtype()) || params[i].dtype() != dtype) {
+      throw UsageError(fmt::format("optimizer '{}': parameters must share one floating dtype; '{}' is {}, '{}' is {}",
+                                   name, params[0].producer().name, to_string(dtype), n.name,
+                                   to_string(params[i].dtype())));
+    }
+    if (grads[i].type() != params[i].type()) {
+      throw UsageError(fmt::format("optimizer '{}': the gradient of '{}' is {}, the parameter {}", name, n.name,
+                                   grads[i].type().to_string(), params[i].type().to_string()));
+    }
+  }
+  // Variables this call adds to the store are taken out again if it fails: nothing half-made.
+  const std::vector<std::string> before = store.names();
+  try {
+    OptimizerStep out;
+    std::set<std::string> lrs;
+    for (const Member& m : members) {
+      if (m.params.empty()) continue;
+      OptimizerContext ctx(graph, name, store, dtype, m.lr_name);
+      if (!store.has(m.lr_name)) store.set(m.lr_name, Tensor::scalar(dtype, m.lr));
+      if (lrs.insert(m.lr_name).second) out.learning_rates.emplace_back(m.lr_name, m.lr);
+      for (std::size_t i : m.params) {
+        const ParamGrad p{params[i].producer().name, params[i], grads[i]};
+        Value next = m.rule->update(ctx, p);
+        if (!next.valid() || next.type() != p.param.type()) {
+          throw UsageError(fmt::format("optimizer '{}' returned {} as the new value of '{}' ({})", name,
+                                       next.valid() ? next.type().to_string() : "nothing", p.name,
+                                       p.param.type().to_string()));
+        }
+        ctx.add_update(p.name, next);
+      }
+      out.updates.insert(ctx.updates().begin(), ctx.updates().end());
+      out.slots.insert(out.slots.end(), ctx.slots().begin(), ctx.slots().end());
+    }
+    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(dtype, 0.0));
+    Value step = variable_of(graph, kStep, TensorType{dtype, Shape{}});
+    out.updates[kStep] = step + 1.0;
+    return out;
+  } catch (...) {
+    for (const auto& n : store.names()) {
+      if (!std::binary_search(before.begin(), before.end(), n)) store.erase(n);
+    }
+    throw;
+  }
+}
+
+// Glob match with '*' (any run of characters) and '?' (one character).
+bool glob(const char* p, const char* s) {
+  if (*p == '\0') return *s == '\0';
+  if (*p == '*') return glob(p + 1, s) || (*s != '\0' && glob(p, s + 1));
+  return *s != '\0' && (*p == '?' || *p == *s) && glob(p + 1, s + 1);
+}
+
+}  // namespace
+
+bool name_matches(const std::string& pattern, const std::string& name) { return glob(pattern.c_str(), name.c_str()); }
+
+OptimizerStep build_optimizer_step(UpdateRule& rule, const std::string& name, double lr, Graph& graph,
+                                   const std::vector<Value>& params, const std::vector<Value>& grads,
+                                   VariableStore& store) {
+  std::vector<std::size_t> all(params.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  return build_groups({Member{&rule, lr, kLr, all}}, name, graph, params, grads, store);
+}
+
+OptimizerStep build_optimizer_step(const std::string& name, const Settings& settings,
+                                   const std::vector<ParamGroup>& groups, Graph& graph,
+                                   const std::vector<Value>& params, const std::vector<Value>& grads,
+                                   VariableStore& store) {
+  auto& registry = PluginRegistry::global();
+  std::vector<std::unique_ptr<UpdateRule>> made;
+  std::vector<Member> members;
+  made.push_back(registry.make_update_rule(name, settings));
+  members.push_back({made.back().get(), registry.learning_rate(name, settings), kLr, {}});
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    Settings merged = settings;
+    for (const auto& [k, v] : groups[g].settings) merged.insert_or_assign(k, v);
+    made.push_back(registry.make_update_rule(name, merged));
+    // a group that sets its own learning rate gets its own variable; the others share the main one
+    const std::string lr = groups[g].settings.count("lr") ? fmt::format("{}/{}", kLr, g) : kLr;
+    members.push_back({made.back().get(), registry.learning_rate(name, merged), lr, {}});
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const std::string& pname = params[i].producer().name;
+    std::size_t m = 0;
+    for (std::size_t g = 0; g < groups.size() && m == 0; ++g) {
+      if (name_matches(groups[g].pattern, pname)) m = g + 1;
+    }
+    members[m].params.push_back(i);
+  }
+  return build_groups(members, name, graph, params, grads, store);
+}
+
+void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
+                       std::int64_t steps_taken) {
+  for (const auto& [name, lr0] : step.learning_rates) store.get(name).set(0, schedule.lr(lr0, steps_taken));
+}
+
+void set_learning_rate(VariableStore& store, double lr) {
+  Tensor& t = store.get(kLr);
+  t.set(0, lr);
+}
+
+}  // namespace symgrad
