@@ -35,6 +35,18 @@ grep -q '^1,0,0.33333333333333331$' "$work/n.csv" || { cat "$work/n.csv"; exit 1
 test -s "$work/h-adam_lr_0.1.csv" && test -s "$work/h-lbfgs.csv"
 grep -q "<svg" "$work/h.svg"
 
+# coordinate descent: the path is axis-aligned (consecutive points differ in one coordinate at
+# most), and its plot is drawn; with exact updates on the quadratic (x - 3)^2 + 2 (y + 1)^2 two
+# steps land on the minimum (one per coordinate)
+"$symgrad" minimize --function rosenbrock --optimizer sgd:lr=0.001 --strategy coordinate_descent --steps 40 \
+  --trace "$work/cd.csv" --plot "$work/cd.svg" > /dev/null
+awk -F, 'NR > 2 { moved = ($3 != x) + ($4 != y); if (moved > 1) { print "row " NR " moved both"; exit 1 } }
+         NR > 1 { x = $3; y = $4 }' "$work/cd.csv"
+test "$(awk -F, 'NR > 2 && $3 != x { n++ } NR > 1 { x = $3 } END { print n }' "$work/cd.csv")" -ge 10
+grep -q "<svg" "$work/cd.svg"
+"$symgrad" minimize --expr "(x - 3)^2 + 2*(y + 1)^2" --optimizer sgd --strategy coordinate_descent:update=exact \
+  --steps 2 | grep -q "(3, -1)"
+
 # errors: exit status 2, the column shown
 set +e
 out=$("$symgrad" minimize --expr "x + * y" --optimizer sgd 2>&1); status=$?

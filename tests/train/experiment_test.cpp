@@ -136,3 +136,52 @@ TEST(Experiment, ShippedExperimentsAreValid) {
 
 }  // namespace
 }  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+const char* kStrategies = R"(epochs = 1
+[data]
+set = "xor"
+[model]
+layers = [{ type = "dense", units = 2 }]
+[[strategy]]
+name = "polyak"
+mode = "ema"
+decay = 0.9
+[[strategy]]
+name = "batch_norm"
+)";
+
+// [[strategy]] tables, checked against their plugins' schemas, and the --set forms that choose them.
+TEST(Experiment, StrategyTables) {
+  testing::TempDir dir;
+  const std::string file = write(dir, kStrategies);
+  const Experiment x = load_experiment(file);
+  ASSERT_EQ(x.strategies.size(), 2u);
+  EXPECT_EQ(x.strategies[0].name, "polyak");
+  EXPECT_EQ(std::get<double>(x.strategies[0].settings.at("decay")), 0.9);
+  // a key of one table by name
+  EXPECT_EQ(std::get<double>(load_experiment(file, {"strategy.polyak.decay=0.5"}).strategies[0].settings.at("decay")), 0.5);
+  // strategy=NAME keeps only that table, with the file's settings; none keeps none
+  const Experiment only = load_experiment(file, {"strategy=polyak"});
+  ASSERT_EQ(only.strategies.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(only.strategies[0].settings.at("mode")), "ema");
+  EXPECT_TRUE(load_experiment(file, {"strategy=none"}).strategies.empty());
+  const Experiment fresh = load_experiment(file, {"strategy=coordinate_descent"});
+  ASSERT_EQ(fresh.strategies.size(), 1u);
+  EXPECT_TRUE(fresh.strategies[0].settings.empty());
+  // mistakes, at the line of the key, with the plugin's name
+  const std::string bad = error_of(replace(kStrategies, "decay = 0.9", "decay = 1.5"));
+  EXPECT_NE(bad.find("exp.toml:9: strategy 'polyak': 'decay' = 1.5 is out of range"), std::string::npos) << bad;
+  EXPECT_NE(error_of(replace(kStrategies, "name = \"batch_norm\"", "name = \"batchnorm\"")).find("unknown strategy 'batchnorm'"),
+            std::string::npos);
+  EXPECT_NE(error_of(kStrategies, {"strategy.ema.decay=0.5"}).find("no [[strategy]] named 'ema'"), std::string::npos);
+  // the components are made in file order under their names
+  const ExperimentComponents c = make_components(x);
+  ASSERT_EQ(c.strategies.size(), 2u);
+  EXPECT_EQ(c.strategies[1].first, "batch_norm");
+}
+
+}  // namespace
+}  // namespace symgrad

@@ -137,9 +137,13 @@ void apply_override(toml::table& root, const std::string& text) {
   toml::table* t = &root;
   std::size_t start = 0;
   for (const std::string kind : {"strategy", "regularizer"}) {
-    if (path == kind) {  // strategy=NAME: that one table instead of the file's ("none": no table)
+    if (path == kind) {  // strategy=NAME: only the table of that name (the file's, with its settings,
+                         // or a new one); "none": no table
       toml::array tables;
-      if (value != "none") tables.push_back(toml::table{{"name", value}});
+      if (value != "none") {
+        const toml::table* own = named_table(root, kind, value);
+        tables.push_back(own != nullptr ? *own : toml::table{{"name", value}});
+      }
       root.insert_or_assign(kind, std::move(tables));
       return;
     }
@@ -156,7 +160,7 @@ void apply_override(toml::table& root, const std::string& text) {
       break;
     }
   }
-  for (auto dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
+  for (auto dot = path.find('.', start); dot != std::string::npos; dot = path.find('.', start)) {
     const std::string part = path.substr(start, dot - start);
     if (!t->contains(part)) t->insert(part, toml::table{});
     t = t->get(part)->as_table();

@@ -76,8 +76,9 @@ struct ExperimentComponents {
 ExperimentComponents make_components(const Experiment& x);
 
 /// Reads and checks an experiment; `overrides` replace keys first: "optimizer.lr=0.01", "epochs=3";
-/// "strategy=polyak" (or "regularizer=...") replaces every table of that kind by one of that name
-/// ("none": no table); "strategy.polyak.decay=0.99" sets a key in the table of that name.
+/// "strategy=polyak" (or "regularizer=...") keeps only the table of that name (the file's, with
+/// its settings, or a new one; "none": no table); "strategy.polyak.decay=0.99" sets a key in the
+/// table of that name.
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// The experiment's data: training, validation (held out of training) and test sets, and the
