@@ -146,6 +146,25 @@ Value StepContext::state(const std::string& name, const Tensor& first) {
   return graph_->variable(full, first.type());
 }
 
+Value StepContext::state_from(const std::string& name, const std::string& param_name) {
+  const NamedParam& p = param(param_name);
+  const std::string full = state_name(name);
+  Value v = graph_->find_leaf(NodeKind::variable, full);
+  if (v.valid()) {
+    if (v.type() != p.value.type()) {
+      throw UsageError(fmt::format("state '{}' is {} and again {}", full, v.type().to_string(), p.value.type().to_string()));
+    }
+    return v;
+  }
+  if (store_->has(full) && store_->get(full).type() != p.value.type()) {
+    throw UsageError(fmt::format("state '{}' in the store is {}, declared as {} (a checkpoint of another run?)", full,
+                                 store_->get(full).type().to_string(), p.value.type().to_string()));
+  }
+  if (!store_->has(full)) copies_[full] = param_name;
+  state_names_.push_back(full);
+  return graph_->variable(full, p.value.type());
+}
+
 void StepContext::set_state(const std::string& name, Value next) {
   const std::string full = state_name(name);
   Value v = graph_->find_leaf(NodeKind::variable, full);

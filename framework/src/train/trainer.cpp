@@ -218,6 +218,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
       store.set(name, t);
     }
   }
+  fill_state_copies(m.training_step, store);  // extension state that starts as a parameter
   m.built = true;
 }
 

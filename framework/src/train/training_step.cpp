@@ -55,12 +55,20 @@ TrainingStep build_training_step(Graph& g, Value objective, const std::vector<Na
     }
     out.evaluation_variables = ctx.evaluation_variables();
     out.extension_state = ctx.state_names();
+    out.state_copies = ctx.state_copies();
+    fill_state_copies(out, store);
     return out;
   } catch (...) {
     for (const auto& n : store.names()) {
       if (!std::binary_search(before.begin(), before.end(), n)) store.erase(n);
     }
     throw;
+  }
+}
+
+void fill_state_copies(const TrainingStep& step, VariableStore& store) {
+  for (const auto& [state, param] : step.state_copies) {
+    if (!store.has(state) && store.has(param)) store.set(state, store.get(param).clone());
   }
 }
 

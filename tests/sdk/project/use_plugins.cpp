@@ -1,10 +1,14 @@
-// Loads the two plugins by name (SYMGRAD_PLUGIN_PATH points at this build), gradient-checks the
-// op, and fits y = swish(x w) with the optimizer on the onednn backend.
+// Loads the plugins by name (SYMGRAD_PLUGIN_PATH points at this build): gradient-checks the op,
+// fits y = swish(x w) with the optimizer on the onednn backend, and trains a small network with the
+// strategy (state in the step, evaluation on its slow weights) and the regularizer (a penalty on
+// hidden activations).
 #include <cmath>
 #include <cstdio>
 
+#include <symgrad/data/synthetic.hpp>
 #include <symgrad/plugin/registry.hpp>
 #include <symgrad/symgrad.hpp>
+#include <symgrad/train/trainer.hpp>
 
 int main() {
   using namespace symgrad;
@@ -43,6 +47,30 @@ int main() {
   std::printf("swish + signum: loss %.6f -> %.6f, w = (%.3f, %.3f)\n", first, last, store.get("w").get(0),
               store.get("w").get(1));
   if (!(last < first / 100)) return 1;
+
+  // 200 examples in batches of 32: 7 steps, synchronized after the 5th, so the fast weights have
+  // moved on from the slow ones that evaluation reads
+  TrainerOptions o;
+  o.epochs = 1;
+  o.batch_size = 32;
+  o.optimizer = "sgd";
+  o.optimizer_settings = {{"lr", 0.1}};
+  Sequential model;
+  model.dense(8, "relu").dense(2);
+  Trainer trainer(model, {DType::f32, Shape{2}}, 2, o);
+  auto lookahead = plugins.make_strategy("lookahead", {{"k", std::int64_t{5}}});
+  auto activity = plugins.make_regularizer("activity_l1", {{"lambda", 0.1}});
+  trainer.add(*lookahead, "lookahead");
+  trainer.add(*activity, "activity_l1");
+  const EpochRecord r = trainer.fit(make_moons(200, 0.1, 1)).back();
+  const std::vector<double> slow = trainer.store().get("lookahead/slow/dense1/W").to_vector();
+  const bool evaluates_slow = trainer.evaluation_store().get("dense1/W").to_vector() == slow;
+  const bool trains_fast = trainer.store().get("dense1/W").to_vector() != slow;
+  const double count = trainer.store().get("lookahead/count").get(0);
+  std::printf("lookahead: count %g, evaluation reads the slow weights: %s, fast weights differ: %s\n", count,
+              evaluates_slow ? "yes" : "no", trains_fast ? "yes" : "no");
+  std::printf("activity_l1: objective %.4f > loss %.4f\n", r.train_objective, r.train_loss);
+  if (!evaluates_slow || !trains_fast || count != 2 || !(r.train_objective > r.train_loss)) return 1;
   std::printf("sdk ok\n");
   return 0;
 }

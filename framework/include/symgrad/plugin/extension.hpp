@@ -152,6 +152,9 @@ class StepContext {
   /// State "<prefix>/<name>": a variable first holding `first` (kept when the store has it,
   /// from a checkpoint), saved with every checkpoint.
   Value state(const std::string& name, const Tensor& first);
+  /// State "<prefix>/<name>" that starts as a copy of the parameter's first value (slow weights,
+  /// a running average that starts at the iterate), filled once the parameter has its value.
+  Value state_from(const std::string& name, const std::string& param);
   /// Its value after each step.
   void set_state(const std::string& name, Value next);
   /// The state's variable name in the store ("<prefix>/<name>"), for callbacks that set it
@@ -171,6 +174,8 @@ class StepContext {
   const std::map<std::string, std::string>& evaluation_variables() const { return eval_vars_; }
   /// every state variable the extensions declared
   const std::vector<std::string>& state_names() const { return state_names_; }
+  /// state -> the parameter whose first value it starts with (state_from), not yet in the store
+  const std::map<std::string, std::string>& state_copies() const { return copies_; }
 
  private:
   Graph* graph_;
@@ -180,7 +185,7 @@ class StepContext {
   std::string prefix_;
   bool after_update_ = false;
   std::map<std::string, Value> grads_, updates_, state_updates_;
-  std::map<std::string, std::string> eval_vars_;
+  std::map<std::string, std::string> eval_vars_, copies_;
   std::vector<std::string> state_names_;
 };
 

@@ -44,6 +44,9 @@ struct TrainingStep {
   std::map<std::string, std::string> evaluation_variables;
   /// state variables the extensions declared
   std::vector<std::string> extension_state;
+  /// state -> parameter: state that starts as a copy of the parameter's first value, which the
+  /// store did not hold yet when the step was built (fill_state_copies fills them).
+  std::map<std::string, std::string> state_copies;
 };
 
 /// Builds the step minimizing `objective` over `params` (trainable variables of one floating
@@ -52,6 +55,10 @@ struct TrainingStep {
 TrainingStep build_training_step(Graph& graph, Value objective, const std::vector<NamedParam>& params,
                                  const StepSpec& spec, const std::vector<NamedExtension>& extensions,
                                  VariableStore& store, const std::map<std::string, Value>& model_state = {});
+
+/// Fills the state that starts as a copy of a parameter, where the store has the parameter and
+/// not yet the state (the trainer calls it once the parameters have their first values).
+void fill_state_copies(const TrainingStep& step, VariableStore& store);
 
 /// A copy of `store` (sharing its tensors) in which each parameter of `evaluation_variables`
 /// holds the tensor of the variable it maps to: what evaluation and variables.bin see.
