@@ -8,7 +8,6 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/ops/ops.hpp"
 #include "symgrad/plugin/registry.hpp"
-#include "symgrad/train/lr_schedule.hpp"
 
 namespace symgrad {
 
@@ -193,11 +192,6 @@ OptimizerStep build_optimizer_step(const std::string& name, const Settings& sett
     members[m].params.push_back(i);
   }
   return build_groups(members, name, graph, params, grads, store);
-}
-
-void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
-                       std::int64_t steps_taken) {
-  for (const auto& [name, lr0] : step.learning_rates) store.get(name).set(0, schedule.lr(lr0, steps_taken));
 }
 
 void set_learning_rate(VariableStore& store, double lr) {

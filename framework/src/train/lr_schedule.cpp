@@ -138,4 +138,9 @@ std::unique_ptr<LrSchedule> make_lr_schedule(const std::string& name, const Sett
   return schedule([](double lr0, std::int64_t) { return lr0; }, w);
 }
 
+void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
+                       std::int64_t steps_taken) {
+  for (const auto& [name, lr0] : step.learning_rates) store.get(name).set(0, schedule.lr(lr0, steps_taken));
+}
+
 }  // namespace symgrad

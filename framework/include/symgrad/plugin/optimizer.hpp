@@ -145,10 +145,4 @@ OptimizerStep build_optimizer_step(const std::string& name, const Settings& sett
 /// Sets the learning rate of later steps (no recompilation).
 void set_learning_rate(VariableStore& store, double lr);
 
-class LrSchedule;
-/// Sets every learning-rate variable of `step` to the schedule's rate after `steps_taken` steps,
-/// from the rate it started with (run it before each step; no recompilation).
-void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
-                       std::int64_t steps_taken);
-
 }  // namespace symgrad

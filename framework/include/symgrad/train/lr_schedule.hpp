@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "symgrad/plugin/hyperparams.hpp"
+#include "symgrad/plugin/optimizer.hpp"
+#include "symgrad/runtime/variable_store.hpp"
 
 namespace symgrad {
 
@@ -37,5 +39,10 @@ std::vector<std::string> lr_schedule_names();
 Schema lr_schedule_schema(const std::string& name);
 /// A schedule from checked settings (milestones as "30,80").
 std::unique_ptr<LrSchedule> make_lr_schedule(const std::string& name, const Settings& settings = {});
+
+/// Sets every learning-rate variable of `step` to the schedule's rate after `steps_taken` steps,
+/// from the rate it started with (run it before each step; no recompilation).
+void apply_lr_schedule(VariableStore& store, const OptimizerStep& step, const LrSchedule& schedule,
+                       std::int64_t steps_taken);
 
 }  // namespace symgrad
