@@ -52,8 +52,9 @@ class Progress final : public Strategy {
     const auto get = [&](const char* k) { return e.metrics.count(k) ? e.metrics.at(k) : 0.0; };
     fmt::print("{}epoch {}/{}  loss {:.4f}  accuracy {:.4f}", tty_ ? "\r" : "", e.epoch, epochs_, get("loss"), get("accuracy"));
     if (e.metrics.count("val_loss")) fmt::print("  val_loss {:.4f}  val_accuracy {:.4f}", get("val_loss"), get("val_accuracy"));
-    fmt::print("  lr {:.3g}  {:.0f} samples/s  {:.1f} s{}\n", get("lr"),
-               static_cast<double>(steps_ * batch_) / std::max(s, 1e-9), s, tty_ ? "          " : "");
+    if (e.metrics.count("lr")) fmt::print("  lr {:.3g}", get("lr"));
+    fmt::print("  {:.0f} samples/s  {:.1f} s{}\n", static_cast<double>(steps_ * batch_) / std::max(s, 1e-9), s,
+               tty_ ? "          " : "");
     std::fflush(stdout);
   }
 

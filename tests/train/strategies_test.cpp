@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
+#include "symgrad/core/error.hpp"
 #include "symgrad/data/synthetic.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
@@ -124,6 +125,35 @@ TEST(Strategies, ResumeBitwiseWithTheirState) {
   EXPECT_TRUE(straight->store().has("polyak/average/dense1/W"));
   EXPECT_TRUE(straight->store().has("batch_norm/dense1/running_mean"));
   EXPECT_EQ(variables_of(second->store()), variables_of(straight->store()));
+}
+
+// A host-driven optimizer in the trainer: one L-BFGS iteration an epoch over the whole training set's
+// objective; the loss falls to what many minibatch epochs reach, and what cannot be full-batch is
+// refused with the reason.
+TEST(Trainer, HostDrivenOptimizersTrainFullBatch) {
+  const Dataset data = make_moons(400, 0.2, 11);
+  Sequential m;
+  m.dense(8, "tanh").dense(2);
+  TrainerOptions o = sgd(30, 0.1, 32);
+  o.optimizer = "lbfgs";
+  o.optimizer_settings = {};
+  Trainer t(m, {DType::f32, Shape{2}}, 2, o);
+  const auto records = t.fit(data);
+  ASSERT_EQ(records.size(), 30u);
+  EXPECT_LT(records.back().train_loss, 0.5 * records.front().train_loss);
+  EXPECT_GE(records.back().train_accuracy, 0.85);
+  EXPECT_EQ(records.back().train_loss, t.evaluate(data).loss);  // the loss at the parameters it left
+
+  Sequential dropout;
+  dropout.dense(8, "tanh").dropout(0.5).dense(2);
+  Trainer refused(dropout, {DType::f32, Shape{2}}, 2, o);
+  try {
+    refused.fit(data);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'lbfgs' is host-driven"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no dropout"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

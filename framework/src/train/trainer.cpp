@@ -16,6 +16,7 @@
 #include "symgrad/ops/ops.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/lr_schedule.hpp"
+#include "symgrad/train/objective.hpp"
 #include "symgrad/train/training_step.hpp"
 
 namespace symgrad {
@@ -130,6 +131,11 @@ struct Trainer::Impl {
   std::unique_ptr<Plan> step, eval;
   Forward train_forward;
   TrainingStep training_step;
+  // a host-driven optimizer: one iteration an epoch over the full training set's objective
+  std::unique_ptr<HostOptimizer> host;
+  Value objective;
+  std::vector<Value> param_values;
+  std::unique_ptr<GraphObjective> full_batch;
   std::unique_ptr<LrSchedule> schedule;
   std::vector<std::string> param_names;
   std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
@@ -163,6 +169,27 @@ void Trainer::add(Extension& extension, const std::string& name) {
 
 namespace {
 
+void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_type, const TensorType& y_type,
+                const TrainerOptions& o, const std::vector<Extension*>& hooks, VariableStore& store);
+
+// A host-driven optimizer minimizes the full training set's objective (loss and penalties) from
+// its own loop: nothing random, no state the step updates, no per-step transforms.
+void build_host_driven(Trainer::Impl& m, const TrainerOptions& o, Value objective, const std::vector<NamedParam>& params) {
+  const std::string why = fmt::format("optimizer '{}' is host-driven: it minimizes the whole training set's objective, "
+                                      "one iteration an epoch, so ",
+                                      o.optimizer);
+  if (!m.train_forward.randoms.empty()) throw UsageError(why + "the model can have no dropout or noise (random per step)");
+  if (!m.train_forward.state_updates.empty()) {
+    throw UsageError(why + "the model can have no batch normalization (running statistics follow minibatch steps)");
+  }
+  if (o.clip_norm > 0 || o.clip_value > 0 || !o.groups.empty() || !o.schedule.empty()) {
+    throw UsageError(why + "gradient clipping, parameter groups and learning-rate schedules do not apply");
+  }
+  m.host = PluginRegistry::global().make_host_optimizer(o.optimizer, o.optimizer_settings);
+  m.objective = objective;
+  for (const auto& p : params) m.param_values.push_back(p.value);
+}
+
 // The training step's graph: loss, penalties, gradients, update, extensions; and the inference
 // graph, built from the same model and hooks.
 void build(Trainer::Impl& m, const Sequential& model, const TensorType& example, const TrainerOptions& o,
@@ -188,6 +215,10 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
       Value pen = e->penalty(g, named);
       if (pen.valid()) objective = objective + pen;
     }
+    if (PluginRegistry::global().get(ComponentKind::optimizer, o.optimizer).host_driven) {
+      build_host_driven(m, o, objective, named);
+      return build_eval(m, model, x_type, y_type, o, hooks, store);
+    }
     StepSpec spec{o.optimizer, o.optimizer_settings, o.groups, o.clip_norm, o.clip_value};
     m.training_step = build_training_step(g, objective, named, spec, m.extensions, store, m.train_forward.state_updates);
     CompileOptions co;
@@ -197,6 +228,12 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
     for (const auto& gr : m.training_step.gradients) outs.push_back(sqrt(sum(square(gr))));  // per-parameter norms
     m.step = std::make_unique<Plan>(compile(g, outs, co));
   }
+  build_eval(m, model, x_type, y_type, o, hooks, store);
+}
+
+// The evaluation graph and plan, and the parameters' first values.
+void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_type, const TensorType& y_type,
+                const TrainerOptions& o, const std::vector<Extension*>& hooks, VariableStore& store) {
   {
     Graph& g = m.eval_graph;
     Value x = g.input("x", x_type), y = g.input("y", y_type);
@@ -291,7 +328,34 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     std::vector<double> grad_norms(m.param_names.size(), 0.0);
     std::int64_t batches = 0;
     const std::int64_t skip = std::exchange(m.batch_in_epoch, 0);  // resuming inside this epoch
-    for (std::int64_t at = skip * b; at < n && !event.stop; at += b) {
+    if (m.host) {  // one iteration of the host-driven optimizer over the whole training set
+      event.step = m.steps;
+      for (auto* c : m.callbacks) c->on_step_begin(event);
+      if (!m.full_batch) {
+        m.full_batch = std::make_unique<GraphObjective>(m.train_graph, m.objective, m.param_values, store_,
+                                                        Feeds{{"x", features_of(train, options_.dtype)}, {"y", train.labels}},
+                                                        options_.backend);
+      }
+      std::vector<double> x = m.full_batch->current();
+      const double objective = m.host->iterate(*m.full_batch, x);
+      m.full_batch->assign(x);
+      if (!std::isfinite(objective)) {
+        throw Error(fmt::format("training diverged at epoch {}: the objective is {}", epoch, objective));
+      }
+      const Evaluation now = evaluate(train);  // the data loss and accuracy at the new point
+      // the epoch's sums, as the minibatch loop keeps them (divided by n below)
+      loss_sum = now.loss * static_cast<double>(n);
+      objective_sum = objective * static_cast<double>(n);
+      right = std::llround(now.accuracy * static_cast<double>(n));
+      batches = 1;
+      ++m.steps;
+      event.step = m.steps;
+      event.metrics = {{"loss", now.loss}, {"objective", objective}, {"accuracy", now.accuracy}};
+      step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", now.loss}, {"objective", objective},
+                       {"accuracy", now.accuracy}});
+      for (auto* c : m.callbacks) c->on_step_end(event);
+    }
+    for (std::int64_t at = skip * b; at < n && !event.stop && !m.host; at += b) {
       const std::vector<std::int64_t> index(order.begin() + at, order.begin() + std::min(n, at + b));
       const Dataset batch = train.gather(index);
       Feeds feeds = {{"x", features_of(batch, options_.dtype)}, {"y", batch.labels}};
@@ -335,7 +399,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     r.train_loss = loss_sum / static_cast<double>(n);
     r.train_objective = objective_sum / static_cast<double>(n);
     r.train_accuracy = static_cast<double>(right) / static_cast<double>(n);
-    r.lr = store_.get("optimizer/lr").get(0);
+    r.lr = store_.has("optimizer/lr") ? store_.get("optimizer/lr").get(0) : 0.0;
     std::vector<std::pair<std::string, double>> row = {{"epoch", double(epoch)},
                                                       {"train_loss", r.train_loss},
                                                       {"train_objective", r.train_objective},
@@ -350,11 +414,11 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     row.insert(row.end(), {{"lr", r.lr}, {"seconds", r.seconds}});
-    event.metrics["lr"] = r.lr;
+    if (!m.host) event.metrics["lr"] = r.lr;
     for (std::size_t k = 0; k < m.param_names.size(); ++k) {
       const std::string& name = m.param_names[k];
       const auto [update, weight] = update_and_weight_norms(store_.get(name), before.at(name));
-      row.emplace_back("grad_norm/" + name, grad_norms[k] / static_cast<double>(batches));
+      if (!m.host) row.emplace_back("grad_norm/" + name, grad_norms[k] / static_cast<double>(batches));
       row.emplace_back("update_ratio/" + name, weight > 0 ? update / weight : update);
     }
     epoch_file.write(row);
