@@ -239,5 +239,35 @@ TEST(CoordinateDescent, RefusesTheLassoWithoutExactCoordinateUpdates) {
   }
 }
 
+// ---- curriculum -----------------------------------------------------------------------------
+
+// Five 1-D examples: class 0 at 0, 1, 10 (mean 11/3), class 1 at 5, 6 (mean 5.5). Distances to the
+// class mean: 11/3, 8/3, 19/3, 1/2, 1/2, so from easy to hard: 3, 4, 1, 0, 2.
+TEST(Curriculum, KeepsTheEasiestFractionWideningOverEpochs) {
+  const Tensor x = Tensor::from(DType::f32, Shape{5, 1}, {0, 1, 10, 5, 6});
+  const Tensor y = Tensor::from(DType::i32, Shape{5}, {0, 0, 0, 1, 1});
+  auto c = PluginRegistry::global().make_strategy(
+      "curriculum", {{"start_fraction", 0.4}, {"widen_epochs", std::int64_t{2}}});
+  auto order = [&](std::int64_t epoch) {
+    EpochData d{epoch, {4, 2, 0, 3, 1}, 0, &x, &y, {}};  // a shuffled order
+    c->order_epoch(d);
+    return d.order;
+  };
+  EXPECT_EQ(order(1), (std::vector<std::int64_t>{4, 3}));        // f = 0.4: 2 of 5, in the shuffled order
+  EXPECT_EQ(order(2), (std::vector<std::int64_t>{4, 0, 3, 1}));  // f = 0.7: 4 of 5 (3.5 rounded up)
+  EXPECT_EQ(order(3), (std::vector<std::int64_t>{4, 2, 0, 3, 1}));  // all, from epoch widen_epochs + 1
+}
+
+// Self-paced: the score is the current model's loss on each example.
+TEST(Curriculum, ScoresByTheModelsLoss) {
+  const Tensor x = Tensor::from(DType::f32, Shape{4, 1}, {0, 0, 0, 0});
+  const Tensor y = Tensor::from(DType::i32, Shape{4}, {0, 0, 0, 0});
+  auto c = PluginRegistry::global().make_strategy(
+      "curriculum", {{"score", std::string("loss")}, {"start_fraction", 0.5}, {"widen_epochs", std::int64_t{3}}});
+  EpochData d{1, {0, 1, 2, 3}, 0, &x, &y, [] { return std::vector<double>{0.9, 0.1, 0.5, 0.2}; }};
+  c->order_epoch(d);
+  EXPECT_EQ(d.order, (std::vector<std::int64_t>{1, 3}));
+}
+
 }  // namespace
 }  // namespace symgrad

@@ -8,6 +8,7 @@
 #include "support/temp_dir.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/data/synthetic.hpp"
+#include "symgrad/io/variables_file.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
 
@@ -154,6 +155,84 @@ TEST(Trainer, HostDrivenOptimizersTrainFullBatch) {
     EXPECT_NE(std::string(e.what()).find("'lbfgs' is host-driven"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("no dropout"), std::string::npos) << e.what();
   }
+}
+
+// Keeps a copy of the store at the end of every epoch.
+class Snapshots final : public Strategy {
+ public:
+  void on_train_begin(TrainEvent& e) override { taken.push_back(variables_of(*e.store)); }
+  void on_epoch_end(TrainEvent& e) override { taken.push_back(variables_of(*e.store)); }
+  std::vector<std::map<std::string, std::vector<double>>> taken;
+};
+
+// Greedy layer-wise: epoch 1 trains dense1 and head 1 only, epoch 2 dense2 and head 2 only, then
+// fine-tuning trains the model's own layers and leaves the heads; frozen means not moved at all,
+// even by Adam's momentum.
+TEST(PretrainingStrategy, TrainsOneLayerAStageThenFineTunes) {
+  const Dataset data = make_moons(200, 0.2, 12);
+  Sequential m;
+  m.dense(8, "tanh").dense(8, "tanh").dense(2);
+  TrainerOptions o = sgd(3, 0.1, 32);
+  o.optimizer = "adam";
+  o.optimizer_settings = {{"lr", 0.01}};
+  Trainer t(m, {DType::f32, Shape{2}}, 2, o);
+  auto pre = PluginRegistry::global().make_strategy("pretraining", {{"epochs_per_stage", std::int64_t{1}}});
+  Snapshots snap;
+  t.add(*pre, "pretraining");
+  t.add(snap);
+  t.fit(data);
+  ASSERT_EQ(snap.taken.size(), 4u);
+  auto moved = [&](std::size_t epoch, const std::string& v) { return snap.taken[epoch][v] != snap.taken[epoch - 1][v]; };
+  const std::vector<std::string> vars = {"dense1/W", "dense2/W", "dense3/W", "pretraining/head1/W", "pretraining/head2/W"};
+  const std::vector<std::vector<bool>> want = {{true, false, false, true, false},   // stage 1
+                                               {false, true, false, false, true},   // stage 2
+                                               {true, true, true, false, false}};   // fine-tuning
+  for (std::size_t e = 1; e <= 3; ++e) {
+    for (std::size_t i = 0; i < vars.size(); ++i) EXPECT_EQ(moved(e, vars[i]), want[e - 1][i]) << "epoch " << e << " " << vars[i];
+  }
+}
+
+// Transfer: weights loaded by name from an earlier run's variables, the first layer frozen.
+TEST(PretrainingStrategy, LoadsByNameAndFreezesByPattern) {
+  const Dataset data = make_moons(200, 0.2, 13);
+  Sequential m;
+  m.dense(8, "tanh").dense(2);
+  Trainer first(m, {DType::f32, Shape{2}}, 2, sgd(2, 0.1, 32));
+  first.fit(data);
+  testing::TempDir dir;
+  const std::string file = (dir.path / "variables.bin").string();
+  save_variables(first.store(), file);
+
+  TrainerOptions o = sgd(2, 0.1, 32);
+  o.seed = 99;  // other first values: what it ends with comes from the file
+  Trainer second(m, {DType::f32, Shape{2}}, 2, o);
+  auto pre = PluginRegistry::global().make_strategy(
+      "pretraining", {{"epochs_per_stage", std::int64_t{0}}, {"load", file}, {"freeze", std::string("dense1/*")}});
+  second.add(*pre, "pretraining");
+  second.fit(data);
+  EXPECT_EQ(second.store().get("dense1/W").to_vector(), first.store().get("dense1/W").to_vector());  // loaded, frozen
+  EXPECT_NE(second.store().get("dense2/W").to_vector(), first.store().get("dense2/W").to_vector());  // loaded, trained on
+  EXPECT_GT(second.evaluate(data).accuracy, 0.8);
+}
+
+// Continuation: the input noise falls linearly to 0 over anneal_epochs, one level an epoch.
+TEST(CurriculumStrategy, AnnealsTheInputNoise) {
+  const Dataset data = make_moons(200, 0.2, 14);
+  Sequential m;
+  m.dense(8, "tanh").dense(2);
+  Trainer t(m, {DType::f32, Shape{2}}, 2, sgd(3, 0.1, 32));
+  auto c = PluginRegistry::global().make_strategy(
+      "curriculum", {{"widen_epochs", std::int64_t{0}}, {"noise", 0.4}, {"anneal_epochs", std::int64_t{4}}});
+  Snapshots snap;
+  t.add(*c, "curriculum");
+  t.add(snap);
+  t.fit(data);
+  for (std::size_t e = 1; e <= 3; ++e) {
+    EXPECT_NEAR(snap.taken[e].at("curriculum/noise_std")[0], 0.4 * (1 - (e - 1) / 4.0), 1e-7) << "epoch " << e;
+  }
+  Trainer plain(m, {DType::f32, Shape{2}}, 2, sgd(3, 0.1, 32));
+  plain.fit(data);
+  EXPECT_NE(plain.store().get("dense1/W").to_vector(), t.store().get("dense1/W").to_vector());  // the noise was there
 }
 
 }  // namespace

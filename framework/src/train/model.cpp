@@ -114,6 +114,11 @@ Forward Sequential::build(Value x, Mode mode, const std::vector<Extension*>& hoo
   Value h = x;
   std::map<std::string, int> counts;  // layers of each kind so far: dense1, dense2, conv1, ...
   using Start = ParamInfo::Start;
+  {  // the input, as the output of a layer "input"
+    LayerOutput in{"input", "input", 0, LayerOutput::Stage::output, "none", false, h};
+    for (Extension* e : hooks) in.value = e->on_layer_output(ctx, in);
+    h = in.value;
+  }
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
     const std::string kind = kind_name(l.kind);

@@ -264,6 +264,26 @@ Tensor features_of(const Dataset& d, DType dtype) { return dtype == d.features.d
 
 }  // namespace
 
+std::vector<double> Trainer::example_losses(const Dataset& data) {
+  VariableStore view = evaluation_store();
+  std::vector<double> losses;
+  losses.reserve(static_cast<std::size_t>(data.size()));
+  const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
+  for (std::int64_t at = 0; at < n; at += b) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    const Tensor& logits = impl_->eval->run({{"x", features_of(part, options_.dtype)}, {"y", part.labels}}, &view)[1];
+    const std::int64_t c = logits.shape()[1];
+    for (std::int64_t i = 0; i < part.size(); ++i) {  // log sum exp(z) - z_label, stably
+      double top = logits.get(i * c);
+      for (std::int64_t j = 1; j < c; ++j) top = std::max(top, logits.get(i * c + j));
+      double s = 0;
+      for (std::int64_t j = 0; j < c; ++j) s += std::exp(logits.get(i * c + j) - top);
+      losses.push_back(top + std::log(s) - logits.get(i * c + static_cast<std::int64_t>(part.labels.get(i))));
+    }
+  }
+  return losses;
+}
+
 VariableStore Trainer::evaluation_store() {
   if (!impl_->built) build(*impl_, model_, example_, options_, store_);
   return evaluation_view(store_, impl_->training_step.evaluation_variables);
@@ -313,7 +333,8 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     for (auto* c : m.callbacks) c->on_epoch_begin(event);
     // the epoch's order: a seeded shuffle (Fisher-Yates), then the extensions' say (curriculum)
     EpochData epoch_data{epoch, std::vector<std::int64_t>(static_cast<std::size_t>(train.size())),
-                         derive_seed(options_.seed, fmt::format("epoch/{}", epoch))};
+                         derive_seed(options_.seed, fmt::format("epoch/{}", epoch)), &train.features, &train.labels,
+                         [&] { return example_losses(train); }};
     std::vector<std::int64_t>& order = epoch_data.order;
     std::iota(order.begin(), order.end(), 0);
     Random shuffle(epoch_data.seed);

@@ -21,6 +21,7 @@
 /// extension's prefix).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -103,10 +104,11 @@ class ModelContext {
   Forward forward_;
 };
 
-/// One layer's output as the model is built.
+/// One layer's output as the model is built. The model's input is seen first, as the output of a
+/// layer "input" of kind "input" (where input noise goes).
 struct LayerOutput {
-  std::string layer;       ///< "dense2", "conv1", "bn1", "activation3", ...
-  std::string kind;        ///< dense, conv2d, activation, dropout, flatten, max_pool, avg_pool, batch_norm
+  std::string layer;       ///< "input", "dense2", "conv1", "bn1", "activation3", ...
+  std::string kind;        ///< input, dense, conv2d, activation, dropout, flatten, max_pool, avg_pool, batch_norm
   std::size_t index = 0;   ///< position of the layer in the model (0-based)
   /// pre_activation: a dense or conv layer's affine output before its own activation; output: the
   /// layer's result. Layers without an activation are seen once, as output.
@@ -196,6 +198,10 @@ struct EpochData {
   /// an extension may reorder it, or keep a part of it (curriculum).
   std::vector<std::int64_t> order;
   std::uint64_t seed = 0;  ///< derived from the run's seed and the epoch
+  const Tensor* features = nullptr;  ///< the training set's features [N, ...] (row i is example i)
+  const Tensor* labels = nullptr;    ///< its labels [N]
+  /// The current model's loss on every training example (evaluation mode), computed when called.
+  std::function<std::vector<double>()> example_losses;
 };
 
 /// What a callback sees at a named point of training; `stop` asks the trainer to stop.

@@ -73,6 +73,8 @@ class Trainer {
   std::vector<EpochRecord> fit(const Dataset& train, const Dataset* validation = nullptr);
   /// Loss and accuracy with the inference plan (dropout off).
   Evaluation evaluate(const Dataset& data);
+  /// The cross-entropy of every example of `data` with the inference plan (curriculum scores).
+  std::vector<double> example_losses(const Dataset& data);
 
   /// Writes every variable and the trainer's position (epoch, batch within it, steps) to `path`
   /// (atomically: io/variables_file.hpp). fit() writes <output_dir>/checkpoint.bin after every
