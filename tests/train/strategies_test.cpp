@@ -95,6 +95,25 @@ TEST(PolyakStrategy, AveragedIterateBeatsTheLastOnANoisyConvexProblem) {
   EXPECT_NE(averaged.evaluation_store().get("dense1/W").to_vector(), averaged.store().get("dense1/W").to_vector());
 }
 
+// Batch-norm statistics recomputed for the averaged weights: with the whole set in one batch, the
+// running mean starts over at 0 and takes one step, 0.1 (mean(x) W + b) with the averaged W and b.
+TEST(PolyakStrategy, RecomputesBatchNormStatisticsForTheAverages) {
+  const Dataset data = make_moons(200, 0.2, 15);
+  Sequential m;
+  m.dense(4).batch_norm().activation("relu").dense(2);
+  Trainer t(m, {DType::f32, Shape{2}}, 2, sgd(5, 0.5, 200));
+  auto polyak = PluginRegistry::global().make_strategy("polyak", {{"recompute_batch_norm", true}});
+  t.add(*polyak, "polyak");
+  t.fit(data);
+  const auto w = t.store().get("polyak/average/dense1/W").to_vector(), b = t.store().get("polyak/average/dense1/b").to_vector();
+  double mx[2] = {0, 0};
+  for (std::int64_t i = 0; i < data.size(); ++i) {
+    for (int j = 0; j < 2; ++j) mx[j] += data.features.get(i * 2 + j) / static_cast<double>(data.size());
+  }
+  const auto rm = t.store().get("bn1/running_mean").to_vector();
+  for (int u = 0; u < 4; ++u) EXPECT_NEAR(rm[u], 0.1 * (mx[0] * w[u] + mx[1] * w[4 + u] + b[u]), 1e-5) << "unit " << u;
+}
+
 // Two epochs, a checkpoint, two more: the same variables as four in one go, with the state of
 // Polyak averaging, random coordinate blocks and batch normalization's statistics in the step.
 TEST(Strategies, ResumeBitwiseWithTheirState) {

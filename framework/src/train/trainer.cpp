@@ -136,6 +136,7 @@ struct Trainer::Impl {
   Value objective;
   std::vector<Value> param_values;
   std::unique_ptr<GraphObjective> full_batch;
+  std::unique_ptr<Plan> state_plan;  // the model's state updates alone (recompute_state)
   std::unique_ptr<LrSchedule> schedule;
   std::vector<std::string> param_names;
   std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
@@ -264,6 +265,33 @@ Tensor features_of(const Dataset& d, DType dtype) { return dtype == d.features.d
 
 }  // namespace
 
+void Trainer::recompute_state(const Dataset& data) {
+  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  Impl& m = *impl_;
+  if (m.train_forward.state_updates.empty() || data.size() == 0) return;
+  if (!m.state_plan) {
+    CompileOptions co;
+    co.backend = options_.backend;
+    co.updates = m.train_forward.state_updates;
+    m.state_plan = std::make_unique<Plan>(compile(m.train_graph, {}, co));
+  }
+  for (const auto& p : m.train_forward.params) {  // the statistics start over
+    const std::string& name = p.value.producer().name;
+    if (!p.trainable && m.train_forward.state_updates.count(name)) {
+      store_.get(name).fill(p.start == ParamInfo::Start::ones ? 1.0 : 0.0);
+    }
+  }
+  VariableStore view = evaluation_store();  // shares the statistics' tensors with the store
+  const std::int64_t n = data.size(), b = options_.batch_size;
+  for (std::int64_t at = 0, k = 0; at < n; at += b, ++k) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    Feeds feeds = {{"x", features_of(part, options_.dtype)}, {"y", part.labels}};
+    draw_random_inputs(m.train_forward.randoms, part.size(), derive_seed(options_.seed, fmt::format("recompute/{}", k)),
+                       feeds);
+    m.state_plan->run(feeds, &view);
+  }
+}
+
 std::vector<double> Trainer::example_losses(const Dataset& data) {
   VariableStore view = evaluation_store();
   std::vector<double> losses;
@@ -320,6 +348,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   std::vector<EpochRecord> records;
   TrainEvent event;
   event.store = &store_;
+  event.recompute_state = [&] { recompute_state(train); };
   m.stopped = false;
   for (auto* c : m.callbacks) c->on_train_begin(event);
   const std::int64_t b = options_.batch_size;

@@ -6,7 +6,9 @@
 //   ema:      m_t = decay m_{t-1} + (1 - decay) theta_t,  m = 0 before `start`
 //             a_t = m_t / (1 - decay^n) with bias_correction, else a_t = m_t   (a_t = theta_t before `start`)
 // The averages are state of the compiled step ("polyak/average/<param>"); evaluation, validation,
-// test, variables.bin and `symgrad eval` read them; training goes on from the raw iterates.
+// test, variables.bin and `symgrad eval` read them; training goes on from the raw iterates. With
+// recompute_batch_norm the running statistics are recomputed for the averages before each
+// validation (torch.optim.swa_utils.update_bn; one pass with the layers' momentum, see README).
 #include <cmath>
 #include <memory>
 
@@ -20,7 +22,13 @@ class Polyak final : public Strategy {
  public:
   explicit Polyak(const Hyperparams& h)
       : ema_(h.string("mode") == "ema"), start_(static_cast<double>(h.integer("start"))), decay_(h.real("decay")),
-        bias_correction_(h.boolean("bias_correction")), pattern_(h.string("pattern")) {}
+        bias_correction_(h.boolean("bias_correction")), pattern_(h.string("pattern")),
+        recompute_(h.boolean("recompute_batch_norm")) {}
+
+  // before each validation: batch-norm statistics of the averaged weights, not of the iterates
+  void on_epoch_trained(TrainEvent& e) override {
+    if (recompute_ && e.recompute_state) e.recompute_state();
+  }
 
   void extend_step(StepContext& ctx) override {
     // scalars, once per step: n = max(t - start + 1, 0)
@@ -57,6 +65,7 @@ class Polyak final : public Strategy {
   double start_, decay_;
   bool bias_correction_;
   std::string pattern_;
+  bool recompute_;
 };
 
 void register_components(PluginRegistrar& r) {
@@ -66,7 +75,9 @@ void register_components(PluginRegistrar& r) {
              int_param("start", 1, "first step whose iterate is averaged (before it the average is the iterate)").at_least(1),
              real_param("decay", 0.999, "ema: weight of the previous average").at_least(0).less_than(1),
              bool_param("bias_correction", true, "ema: divide by 1 - decay^n (the average does not start at 0)"),
-             string_param("pattern", "*", "parameters averaged (a glob over names)")},
+             string_param("pattern", "*", "parameters averaged (a glob over names)"),
+             bool_param("recompute_batch_norm", false,
+                        "before each validation, recompute batch-norm statistics for the averages (one pass)")},
       [](const Hyperparams& h) { return std::make_unique<Polyak>(h); });
 }
 

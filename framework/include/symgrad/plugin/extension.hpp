@@ -211,6 +211,10 @@ struct TrainEvent {
   std::map<std::string, double> metrics;  ///< e.g. "loss", "val_loss", "val_accuracy"
   VariableStore* store = nullptr;         ///< parameters, slots and state, readable and writable
   bool stop = false;
+  /// Recomputes the model's own state (batch-norm running statistics) for the weights evaluation
+  /// uses: the statistics start over and one training-mode forward pass over the training set
+  /// updates them (set by the trainer during fit; empty elsewhere).
+  std::function<void()> recompute_state;
 };
 
 /// Hooks at the trainer's named points; each does nothing by default.

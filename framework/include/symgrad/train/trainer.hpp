@@ -73,6 +73,10 @@ class Trainer {
   std::vector<EpochRecord> fit(const Dataset& train, const Dataset* validation = nullptr);
   /// Loss and accuracy with the inference plan (dropout off).
   Evaluation evaluate(const Dataset& data);
+  /// Recomputes the model's own state (batch-norm running statistics) for the weights evaluation
+  /// uses (evaluation_store(): Polyak's averages): they start at their first values and are
+  /// updated by one training-mode forward pass over `data` in batches, in order.
+  void recompute_state(const Dataset& data);
   /// The cross-entropy of every example of `data` with the inference plan (curriculum scores).
   std::vector<double> example_losses(const Dataset& data);
 
