@@ -31,6 +31,20 @@ echo "$out" | grep -q "bad.toml:$line: unknown key 'sead' (did you mean 'seed'?)
 test_acc=$(grep -o "^test accuracy [0-9.]*" "$work/out.txt" | grep -o "[0-9.]*$")
 "$symgrad" eval "$work/run" | grep -q "accuracy $test_acc%" || { "$symgrad" eval "$work/run"; exit 1; }
 
+# a strategy from the file: Polyak's averages are what the test accuracy, variables.bin and eval
+# use; without it (--set strategy=none) the last iterate scores otherwise
+"$symgrad" train "$experiments/strategy_polyak.toml" --output "$work/polyak" --set epochs=3 > "$work/polyak.txt"
+grep -q "regularizers and strategies: polyak" "$work/polyak.txt" || { cat "$work/polyak.txt"; exit 1; }
+avg_acc=$(grep -o "^test accuracy [0-9.]*" "$work/polyak.txt" | grep -o "[0-9.]*$")
+"$symgrad" eval "$work/polyak" | grep -q "accuracy $avg_acc%" || { "$symgrad" eval "$work/polyak"; exit 1; }
+"$symgrad" train "$experiments/strategy_polyak.toml" --output "$work/last" --set epochs=3 --set strategy=none > "$work/last.txt"
+last_acc=$(grep -o "^test accuracy [0-9.]*" "$work/last.txt" | grep -o "[0-9.]*$")
+test "$avg_acc" != "$last_acc" || { echo "the same accuracy with and without averaging: $avg_acc"; exit 1; }
+# compare --vary strategy: one table of the kind per variant
+"$symgrad" compare "$experiments/strategy_batch_norm.toml" --vary strategy=none,batch_norm --set epochs=2 \
+  --output "$work/bn" > "$work/bn.txt"
+grep -q "^strategy=none " "$work/bn.txt" && grep -q "^strategy=batch_norm " "$work/bn.txt" || { cat "$work/bn.txt"; exit 1; }
+
 # compare: two variants side by side, their comparison plots; plot redraws and compares run folders
 "$symgrad" compare "$experiments/moons_adam.toml" --vary "optimizer=sgd:lr=0.1,momentum,adam" --set epochs=3 \
   --output "$work/cmp" > "$work/cmp.txt"

@@ -3,6 +3,8 @@
 // the last iterate on a noisy convex problem), the batch-norm strategy is the hand-written layer,
 // and a run with strategy state resumes bitwise.
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
@@ -112,6 +114,32 @@ TEST(PolyakStrategy, RecomputesBatchNormStatisticsForTheAverages) {
   }
   const auto rm = t.store().get("bn1/running_mean").to_vector();
   for (int u = 0; u < 4; ++u) EXPECT_NEAR(rm[u], 0.1 * (mx[0] * w[u] + mx[1] * w[4 + u] + b[u]), 1e-5) << "unit " << u;
+}
+
+// Every strategy with every first-order optimizer: an epoch trains, the loss stays finite, the
+// strategy's state is in the store.
+TEST(Strategies, WorkWithEveryFirstOrderOptimizer) {
+  const Dataset data = make_moons(128, 0.2, 16);
+  const std::vector<std::pair<std::string, std::string>> strategies = {
+      {"batch_norm", "batch_norm/dense1/running_mean"}, {"coordinate_descent", "coordinate_descent/block"},
+      {"polyak", "polyak/average/dense1/W"},           {"pretraining", "pretraining/stage"},
+      {"curriculum", "dense1/W"}};
+  for (const char* optimizer : {"sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw"}) {
+    for (const auto& [name, state] : strategies) {
+      SCOPED_TRACE(std::string(optimizer) + " with " + name);
+      Sequential m;
+      m.dense(8, "tanh").dense(2);
+      TrainerOptions o = sgd(2, 0.01, 32);
+      o.optimizer = optimizer;
+      o.optimizer_settings = {{"lr", 0.01}};
+      Trainer t(m, {DType::f32, Shape{2}}, 2, o);
+      auto s = PluginRegistry::global().make_strategy(name);
+      t.add(*s, name);
+      const auto r = t.fit(data);
+      EXPECT_TRUE(std::isfinite(r.back().train_loss));
+      EXPECT_TRUE(t.store().has(state));
+    }
+  }
 }
 
 // Two epochs, a checkpoint, two more: the same variables as four in one go, with the state of
