@@ -292,14 +292,32 @@ void Trainer::recompute_state(const Dataset& data) {
   }
 }
 
+VariableStore Trainer::evaluation_store() {
+  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  return evaluation_view(store_, impl_->training_step.evaluation_variables);
+}
+
+namespace {
+
+// Runs the inference plan over `data` in batches (at least 256 examples) with the evaluation
+// store; f(part, outputs) sees each batch's mean loss and logits.
+template <class F>
+void for_each_eval_batch(Plan& eval, VariableStore& view, const Dataset& data, const TrainerOptions& o, F&& f) {
+  const std::int64_t n = data.size(), b = std::max<std::int64_t>(o.batch_size, 256);
+  for (std::int64_t at = 0; at < n; at += b) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    f(part, eval.run({{"x", features_of(part, o.dtype)}, {"y", part.labels}}, &view));
+  }
+}
+
+}  // namespace
+
 std::vector<double> Trainer::example_losses(const Dataset& data) {
   VariableStore view = evaluation_store();
   std::vector<double> losses;
   losses.reserve(static_cast<std::size_t>(data.size()));
-  const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
-  for (std::int64_t at = 0; at < n; at += b) {
-    const Dataset part = data.rows(at, std::min(b, n - at));
-    const Tensor& logits = impl_->eval->run({{"x", features_of(part, options_.dtype)}, {"y", part.labels}}, &view)[1];
+  for_each_eval_batch(*impl_->eval, view, data, options_, [&](const Dataset& part, const std::vector<Tensor>& out) {
+    const Tensor& logits = out[1];
     const std::int64_t c = logits.shape()[1];
     for (std::int64_t i = 0; i < part.size(); ++i) {  // log sum exp(z) - z_label, stably
       double top = logits.get(i * c);
@@ -308,29 +326,21 @@ std::vector<double> Trainer::example_losses(const Dataset& data) {
       for (std::int64_t j = 0; j < c; ++j) s += std::exp(logits.get(i * c + j) - top);
       losses.push_back(top + std::log(s) - logits.get(i * c + static_cast<std::int64_t>(part.labels.get(i))));
     }
-  }
+  });
   return losses;
-}
-
-VariableStore Trainer::evaluation_store() {
-  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
-  return evaluation_view(store_, impl_->training_step.evaluation_variables);
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {
   VariableStore view = evaluation_store();
-  Evaluation e;
   double loss = 0;
   std::int64_t right = 0;
-  const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
-  for (std::int64_t at = 0; at < n; at += b) {
-    const Dataset part = data.rows(at, std::min(b, n - at));
-    const auto& out = impl_->eval->run({{"x", features_of(part, options_.dtype)}, {"y", part.labels}}, &view);
+  for_each_eval_batch(*impl_->eval, view, data, options_, [&](const Dataset& part, const std::vector<Tensor>& out) {
     loss += out[0].get(0) * static_cast<double>(part.size());
     right += correct(out[1], part.labels);
-  }
-  e.loss = loss / static_cast<double>(n);
-  e.accuracy = static_cast<double>(right) / static_cast<double>(n);
+  });
+  Evaluation e;
+  e.loss = loss / static_cast<double>(data.size());
+  e.accuracy = static_cast<double>(right) / static_cast<double>(data.size());
   return e;
 }
 
