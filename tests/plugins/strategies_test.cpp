@@ -10,47 +10,13 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
+#include "support/step_run.hpp"
 #include "symgrad/train/training_step.hpp"
 
 namespace symgrad {
 namespace {
 
-// One compiled step minimizing loss(x) over x with an optimizer and strategies (made by name).
-struct StepRun {
-  Graph g;
-  VariableStore store;
-  std::vector<std::unique_ptr<Strategy>> made;
-  std::vector<NamedExtension> extensions;
-  TrainingStep built;
-  std::unique_ptr<Plan> plan;
-  std::int64_t steps = 0;
-
-  StepRun(const std::function<Value(Value)>& loss_of, const std::vector<double>& x0, const std::string& optimizer,
-      const Settings& settings, const std::vector<std::pair<std::string, Settings>>& strategies) {
-    const auto n = static_cast<std::int64_t>(x0.size());
-    Value x = g.variable("x", {DType::f64, Shape{n}});
-    store.set("x", Tensor::from(DType::f64, Shape{n}, x0));
-    for (const auto& [name, s] : strategies) {
-      made.push_back(PluginRegistry::global().make_strategy(name, s));
-      extensions.push_back({name, made.back().get()});
-    }
-    Value loss = loss_of(x);
-    built = build_training_step(g, loss, {{"x", x}}, StepSpec{optimizer, settings, {}, 0, 0}, extensions, store);
-    CompileOptions o;
-    o.updates = built.updates;
-    plan = std::make_unique<Plan>(compile(g, {loss}, o));
-  }
-  std::vector<double> step() {
-    TrainEvent e;
-    e.store = &store;
-    e.step = steps;
-    for (auto& x : extensions) x.extension->on_step_begin(e);
-    plan->run({}, &store);
-    ++steps;
-    return store.get("x").to_vector();
-  }
-  std::vector<double> evaluated() { return evaluation_view(store, built.evaluation_variables).get("x").to_vector(); }
-};
+using testing::StepRun;
 
 Value half_square(Value x) { return 0.5 * sum(square(x)); }  // gradient x
 

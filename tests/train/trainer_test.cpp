@@ -123,8 +123,32 @@ TEST(EarlyStopping, StopsAndRestoresTheBestEpoch) {
     es->on_epoch_end(e);
     EXPECT_EQ(e.stop, k == 3) << "epoch " << k + 1;
   }
+  es->on_train_end(e);  // as the trainer calls it when training ends
   EXPECT_EQ(store.get("dense1/W").get(0), 2.0);
   EXPECT_EQ(e.metrics.at("early_stopping/best_epoch"), 2.0);
+  EXPECT_EQ(store.get("early_stopping/best_epoch").get(0), 2.0);  // recorded with the variables
+}
+
+// A run that reaches its last epoch before patience runs out also ends with the best epoch's
+// weights (not the last epoch's), and records where the best was.
+TEST(EarlyStopping, RestoresTheBestWhenTheLastEpochIsReached) {
+  const Dataset data = make_moons(300, 0.3, 6);
+  auto [train, val] = split_validation(data, 0.3, 1);
+  TrainerOptions o = adam_options(30);
+  o.optimizer_settings = {{"lr", 0.05}};
+  Trainer t(mlp(), {DType::f32, Shape{2}}, 2, o);
+  auto es = PluginRegistry::global().make_regularizer("early_stopping", {{"patience", std::int64_t{1000}}});
+  t.add(*es);
+  const auto records = t.fit(train, &val);
+  ASSERT_EQ(records.size(), 30u);  // never stopped
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < records.size(); ++k) {
+    if (records[k].val_loss < records[best].val_loss) best = k;
+  }
+  ASSERT_LT(best, 29u) << "the last epoch is the best: nothing to restore in this setting";
+  EXPECT_NEAR(t.evaluate(val).loss, records[best].val_loss, 1e-6);
+  EXPECT_EQ(t.store().get("early_stopping/best_epoch").get(0), static_cast<double>(best + 1));
+  EXPECT_EQ(t.store().get("early_stopping/best_step").get(0), static_cast<double>((best + 1) * ((210 + 31) / 32)));
 }
 
 TEST(EarlyStopping, EndsATrainingRun) {

@@ -30,7 +30,10 @@ Value ModelContext::variable(const std::string& name, const Shape& shape, ParamI
 
 Value ModelContext::parameter(const std::string& name, const Shape& shape, ParamInfo::Start start, std::int64_t fan_in,
                               std::int64_t fan_out) {
-  return variable(name, shape, ParamInfo{Value{}, fan_in, fan_out, start, true});
+  const Value v = variable(name, shape, ParamInfo{Value{}, fan_in, fan_out, start, true});
+  Value used = v;
+  for (Extension* e : hooks_) used = e->on_parameter(*this, name, used);
+  return used;
 }
 
 Value ModelContext::state(const std::string& name, const Shape& shape, ParamInfo::Start start) {
@@ -81,6 +84,13 @@ StepContext::StepContext(Graph& graph, VariableStore& store, std::vector<NamedPa
 void StepContext::begin(const std::string& prefix, bool after_update) {
   prefix_ = prefix;
   after_update_ = after_update;
+}
+
+Value StepContext::learning_rate() const {
+  if (!after_update_) throw UsageError("the learning rate is read before the update was built");
+  Value lr = graph_->find_leaf(NodeKind::variable, "optimizer/lr");
+  if (!lr.valid()) throw UsageError("this step has no learning rate variable 'optimizer/lr'");
+  return lr;
 }
 
 const NamedParam& StepContext::param(const std::string& name) const {
@@ -193,6 +203,7 @@ void StepContext::evaluate_with(const std::string& name, const std::string& stat
 // ---- default extension points -----------------------------------------------------------------
 
 Value Extension::on_layer_output(ModelContext&, const LayerOutput& out) { return out.value; }
+Value Extension::on_parameter(ModelContext&, const std::string&, Value variable) { return variable; }
 Value Extension::penalty(Graph&, const std::vector<NamedParam>&) { return {}; }
 void Extension::transform_gradients(StepContext&) {}
 void Extension::extend_step(StepContext&) {}

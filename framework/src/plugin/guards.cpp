@@ -101,6 +101,14 @@ class GuardedExtension : public Base {
     }
     return v;
   }
+  Value on_parameter(ModelContext& ctx, const std::string& name, Value variable) override {
+    Value v = guarded(who_, fmt::format("rewriting the parameter '{}'", name), [&] { return x_->on_parameter(ctx, name, variable); });
+    if (!v.valid() || v.graph != variable.graph || v.type() != variable.type()) {
+      throw PluginError(fmt::format("{} replaced the parameter '{}' ({}) by {}", who_, name, variable.type().to_string(),
+                                    v.valid() && v.graph == variable.graph ? v.type().to_string() : "no value of its graph"));
+    }
+    return v;
+  }
   Value penalty(Graph& g, const std::vector<NamedParam>& params) override {
     Value v = guarded(who_, "building its penalty", [&] { return x_->penalty(g, params); });
     if (v.valid() && (v.graph != &g || v.shape().rank() != 0)) {

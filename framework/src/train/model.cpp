@@ -110,7 +110,7 @@ const char* kind_name(int kind) {
 }  // namespace
 
 Forward Sequential::build(Value x, Mode mode, const std::vector<Extension*>& hooks) const {
-  ModelContext ctx(*x.graph, mode, x.dtype());
+  ModelContext ctx(*x.graph, mode, x.dtype(), hooks);
   Value h = x;
   std::map<std::string, int> counts;  // layers of each kind so far: dense1, dense2, conv1, ...
   using Start = ParamInfo::Start;

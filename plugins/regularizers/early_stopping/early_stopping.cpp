@@ -1,6 +1,9 @@
 // early_stopping: stop when a monitored metric has not improved for `patience` epochs, and put
-// back the variables of the best epoch (Goodfellow, Bengio and Courville, "Deep Learning",
-// section 7.8; Keras' EarlyStopping with restore_best_weights).
+// back the variables of the best epoch whenever training ends, stopped or not (Goodfellow, Bengio
+// and Courville, "Deep Learning", section 7.8, Algorithm 7.1; Keras' EarlyStopping with
+// restore_best_weights). The best epoch, the steps taken by then and its metric are recorded in the
+// store ("early_stopping/best_epoch", "early_stopping/best_step", "early_stopping/best_value"), so
+// variables.bin and checkpoints keep them.
 #include <limits>
 #include <map>
 
@@ -23,7 +26,10 @@ class EarlyStopping final : public Regularizer {
     }
     const double v = maximize_ ? -it->second : it->second;  // smaller is better
     if (v < best_ - min_delta_) {
-      best_ = v, best_epoch_ = e.epoch, waited_ = 0;
+      best_ = v, best_epoch_ = e.epoch, best_step_ = e.step, waited_ = 0;
+      e.store->set("early_stopping/best_epoch", Tensor::scalar(DType::i64, static_cast<double>(best_epoch_)));
+      e.store->set("early_stopping/best_step", Tensor::scalar(DType::i64, static_cast<double>(best_step_)));
+      e.store->set("early_stopping/best_value", Tensor::scalar(DType::f64, it->second));
       if (restore_ && e.store != nullptr) {  // the variables of the best epoch so far
         best_vars_.clear();
         for (const auto& n : e.store->names()) best_vars_[n] = e.store->get(n).clone();
@@ -32,15 +38,20 @@ class EarlyStopping final : public Regularizer {
     }
     if (++waited_ < patience_) return;
     e.stop = true;
-    if (restore_ && e.store != nullptr) {
-      for (const auto& [n, t] : best_vars_) e.store->get(n).copy_from(t);
-    }
     e.metrics["early_stopping/best_epoch"] = static_cast<double>(best_epoch_);
+  }
+
+  // whenever training ends (patience ran out, the last epoch, a stop by anything else): the best
+  void on_train_end(TrainEvent& e) override {
+    if (!restore_ || e.store == nullptr || best_vars_.empty()) return;
+    for (const auto& [n, t] : best_vars_) {
+      if (e.store->has(n) && n.rfind("early_stopping/", 0) != 0) e.store->get(n).copy_from(t);
+    }
   }
 
  private:
   std::string monitor_;
-  std::int64_t patience_, waited_ = 0, best_epoch_ = 0;
+  std::int64_t patience_, waited_ = 0, best_epoch_ = 0, best_step_ = 0;
   double min_delta_, best_ = std::numeric_limits<double>::infinity();
   bool restore_, maximize_;
   std::map<std::string, Tensor> best_vars_;

@@ -72,9 +72,13 @@ struct Forward {
 };
 
 /// What a model builder and the layer hooks declare into while one mode's forward pass is built.
+class Extension;
+
 class ModelContext {
  public:
-  ModelContext(Graph& graph, Mode mode, DType dtype) : graph_(&graph), mode_(mode), dtype_(dtype) {}
+  /// `hooks`: extensions whose on_parameter sees every parameter declared (not owned).
+  ModelContext(Graph& graph, Mode mode, DType dtype, std::vector<Extension*> hooks = {})
+      : graph_(&graph), mode_(mode), dtype_(dtype), hooks_(std::move(hooks)) {}
 
   Graph& graph() const { return *graph_; }
   Mode mode() const { return mode_; }
@@ -82,7 +86,9 @@ class ModelContext {
   /// The floating dtype of the model's values.
   DType dtype() const { return dtype_; }
 
-  /// A trainable parameter `name` of `shape` (the same variable when declared again).
+  /// A trainable parameter `name` of `shape` (the same variable when declared again). Returns the
+  /// value the model computes with: the variable, or what the hooks' on_parameter made of it
+  /// (weight noise); Forward::params records the variable itself.
   Value parameter(const std::string& name, const Shape& shape, ParamInfo::Start start, std::int64_t fan_in = 1,
                   std::int64_t fan_out = 1);
   /// A non-trainable state variable (starts at 0 or 1), changed only through set_state.
@@ -101,6 +107,7 @@ class ModelContext {
   Graph* graph_;
   Mode mode_;
   DType dtype_;
+  std::vector<Extension*> hooks_;
   Forward forward_;
 };
 
@@ -140,6 +147,9 @@ class StepContext {
   Value objective() const { return objective_; }
   /// t, the number of this step: 1 at the first.
   Value step() const { return step_; }
+  /// The learning rate of this step (the variable "optimizer/lr" the optimizer declared; a
+  /// parameter group's own rate is not this one); extend_step only.
+  Value learning_rate() const;
   /// The parameter of that name; UsageError naming it when there is none.
   const NamedParam& param(const std::string& name) const;
 
@@ -239,6 +249,9 @@ class Extension : public TrainingCallbacks {
   /// While the model is built (once per mode): returns the value that replaces `out.value` (the
   /// same value to leave it alone). Declare parameters, state and penalties through `ctx`.
   virtual Value on_layer_output(ModelContext& ctx, const LayerOutput& out);
+  /// While the model is built: the value the model computes with in place of the trainable
+  /// parameter `variable` named `name` (the same value to leave it alone; weight noise).
+  virtual Value on_parameter(ModelContext& ctx, const std::string& name, Value variable);
   /// A scalar added to the loss for the trainable `params` (e.g. lambda / 2 sum W^2), or an
   /// invalid Value for none.
   virtual Value penalty(Graph& graph, const std::vector<NamedParam>& params);
