@@ -247,6 +247,28 @@ TEST(Onednn, DenseLayersFuseIntoLinearSteps) {
   EXPECT_NE(schedule.find("linear"), std::string::npos) << schedule;
 }
 
+// A fused layer's output feeding another add (noise on hidden units, a residual connection) and a
+// weight that is itself a sum (weight noise): regression test for a crash in layer fusion, which
+// read the inputs of a node it had already fused.
+TEST(Onednn, FusedLayersFeedingAnAdd) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 6}});
+  auto y = g.input("y", {DType::i32, Shape{Shape::kOpen}});
+  auto w1 = g.input("w1", {DType::f32, Shape{6, 6}});
+  auto b1 = g.input("b1", {DType::f32, Shape{6}});
+  auto z = g.input("z", {DType::f32, Shape{6, 6}});
+  auto h = relu(matmul(x, w1 + z) + b1);  // the weight perturbed
+  auto r = h + x;                         // the layer's output into an add
+  auto logits = matmul(relu(matmul(r, w1) + b1) + h, slice(w1, {0, 0}, {6, 3}));
+  auto loss = mean(softmax_cross_entropy(logits, y));
+  auto grads = gradients(loss, {w1, b1});
+  std::vector<Value> outs = {loss, grads[0], grads[1]};
+  Feeds feeds = wave_feeds({{"x", Shape{5, 6}}, {"w1", Shape{6, 6}}, {"b1", Shape{6}}, {"z", Shape{6, 6}}}, 0.4);
+  feeds["y"] = Tensor::from(DType::i32, Shape{5}, {0, 1, 2, 1, 0});
+  const std::string schedule = expect_onednn_matches_reference(g, outs, feeds, 1e-5);
+  EXPECT_NE(schedule.find("linear"), std::string::npos) << schedule;
+}
+
 // A reshape of an intermediate value shares its buffer (a view) and runs nothing.
 TEST(Onednn, ReshapesAreViews) {
   Graph g;

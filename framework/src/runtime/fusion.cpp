@@ -58,7 +58,10 @@ void form_layers(const NodeOf& node_of, std::set<std::int32_t>& needed,
   const OpDef& conv_bias = OpRegistry::global().get("conv2d_bias");
   // The fused op for a matmul or conv2d node whose add takes `bias`, or null.
   auto fused_op = [&](const Node& mm, const Shape& bias) -> const OpDef* {
-    if (mm.kind != NodeKind::op || mm.outputs[0].dtype != mm.inputs[0].dtype()) return nullptr;
+    // the op's name first: a node already fused (a layer feeding this add, e.g. a residual or
+    // noise on a layer's output) lives in `storage` with its inputs in inputs_of, not in Node::inputs
+    if (mm.kind != NodeKind::op || (mm.op->name != "matmul" && mm.op->name != "conv2d")) return nullptr;
+    if (mm.outputs[0].dtype != mm.inputs[0].dtype()) return nullptr;
     if (mm.op->name == "matmul") {
       const Shape& w = mm.inputs[1].shape();
       const bool plain = !mm.attrs.get_int("transpose_a", 0) && !mm.attrs.get_int("transpose_b", 0);

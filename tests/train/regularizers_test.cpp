@@ -1,0 +1,187 @@
+// Regularizer plugins in the Trainer, through the real loader, each showing its documented effect:
+// constraints hold after every step, the dropout regularizer is the dropout layer, noise is
+// training-only and reproducible, label smoothing's loss is torch's formula, activation penalties
+// make hidden units exactly zero more often, tying pulls two layers together.
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "symgrad/core/error.hpp"
+#include "symgrad/data/synthetic.hpp"
+#include "symgrad/ops/ops.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/trainer.hpp"
+
+namespace symgrad {
+namespace {
+
+TrainerOptions opts(std::int64_t epochs, const std::string& optimizer, double lr) {
+  TrainerOptions o;
+  o.epochs = epochs;
+  o.batch_size = 32;
+  o.seed = 3;
+  o.optimizer = optimizer;
+  o.optimizer_settings = {{"lr", lr}};
+  return o;
+}
+
+std::vector<double> column_norms(const Tensor& w) {  // [in, units]: the norm of each unit's weights
+  const std::int64_t in = w.shape()[0], units = w.shape()[1];
+  std::vector<double> n(static_cast<std::size_t>(units), 0.0);
+  for (std::int64_t i = 0; i < in; ++i) {
+    for (std::int64_t j = 0; j < units; ++j) n[static_cast<std::size_t>(j)] += std::pow(w.get(i * units + j), 2);
+  }
+  for (double& v : n) v = std::sqrt(v);
+  return n;
+}
+
+// Checks a condition on the store after every step.
+class EveryStep final : public Strategy {
+ public:
+  explicit EveryStep(std::function<void(const VariableStore&, std::int64_t)> check) : check_(std::move(check)) {}
+  void on_step_end(TrainEvent& e) override { check_(*e.store, e.step); }
+
+ private:
+  std::function<void(const VariableStore&, std::int64_t)> check_;
+};
+
+// With a large learning rate the weights would grow past the bounds; after every step each unit's
+// norm is <= c (max_norm) and the whole tensor's L1 norm is <= c (l1_ball), and the bounds are met
+// (active), not merely respected.
+TEST(Constraints, HoldAfterEveryStep) {
+  const Dataset data = make_moons(300, 0.2, 1);
+  Sequential m;
+  m.dense(16, "relu").dense(2);
+  Trainer t(m, {DType::f32, Shape{2}}, 2, opts(5, "sgd", 1.0));
+  auto max_norm = PluginRegistry::global().make_regularizer("max_norm", {{"c", 0.5}});
+  auto l1_ball = PluginRegistry::global().make_regularizer("l1_ball", {{"c", 3.0}, {"pattern", std::string("dense2/W")}});
+  double widest = 0, l1 = 0;
+  EveryStep check([&](const VariableStore& s, std::int64_t step) {
+    for (double n : column_norms(s.get("dense1/W"))) {
+      ASSERT_LE(n, 0.5 * (1 + 1e-6)) << "step " << step;
+      widest = std::max(widest, n);
+    }
+    l1 = 0;
+    for (double v : s.get("dense2/W").to_vector()) l1 += std::abs(v);
+    ASSERT_LE(l1, 3.0 * (1 + 1e-5)) << "step " << step;
+  });
+  t.add(*max_norm, "max_norm");
+  t.add(*l1_ball, "l1_ball");
+  t.add(check);
+  t.fit(data);
+  EXPECT_GT(widest, 0.499);  // the constraint was active
+  EXPECT_GT(l1, 2.99);
+}
+
+// The regularizer inserts what the dropout layer is: the same masks, the same training, bit for bit.
+TEST(DropoutRegularizer, IsTheDropoutLayer) {
+  const Dataset data = make_moons(300, 0.2, 2);
+  Sequential by_hand;
+  by_hand.dense(16, "relu").dropout(0.3).dense(2);
+  Trainer a(by_hand, {DType::f32, Shape{2}}, 2, opts(3, "adam", 0.01));
+  a.fit(data);
+  Sequential plain;
+  plain.dense(16, "relu").dense(2);
+  Trainer b(plain, {DType::f32, Shape{2}}, 2, opts(3, "adam", 0.01));
+  auto d = PluginRegistry::global().make_regularizer("dropout", {{"p", 0.3}});
+  b.add(*d, "dropout");
+  b.fit(data);
+  EXPECT_EQ(a.store().get("dense2/W").to_vector(), b.store().get("dense2/W").to_vector());
+  EXPECT_EQ(a.evaluate(data).loss, b.evaluate(data).loss);
+}
+
+// Noise on inputs, hidden units or weights changes training (and the same seed the same way), never
+// evaluation; a zero standard deviation is no noise at all.
+TEST(NoiseRegularizer, TrainingOnlyAndReproducible) {
+  const Dataset data = make_moons(200, 0.2, 3);
+  auto train = [&](const Settings& s) {
+    Sequential m;
+    m.dense(16, "tanh").dense(2);
+    Trainer t(m, {DType::f32, Shape{2}}, 2, opts(2, "sgd", 0.1));
+    std::unique_ptr<Regularizer> r;
+    if (!s.empty()) {
+      r = PluginRegistry::global().make_regularizer("noise", s);
+      t.add(*r, "noise");
+    }
+    t.fit(data);
+    EXPECT_EQ(t.evaluate(data).loss, t.evaluate(data).loss);  // inference draws nothing
+    return t.store().get("dense1/W").to_vector();
+  };
+  const auto plain = train({});
+  EXPECT_EQ(train({{"std", 0.0}}), plain);
+  for (const char* target : {"input", "hidden", "weights"}) {
+    const Settings s = {{"target", std::string(target)}, {"std", 0.3}};
+    const auto noisy = train(s);
+    EXPECT_NE(noisy, plain) << target;
+    EXPECT_EQ(train(s), noisy) << target;
+  }
+  EXPECT_NE(train({{"target", std::string("hidden")}, {"std", 0.3}, {"kind", std::string("multiplicative")}}), plain);
+}
+
+// The smoothed loss -sum_j q_j log p_j with q = (1 - e) one_hot + e / C (torch's label_smoothing),
+// worked out for one example with logits (2, 0, -1), label 0, e = 0.3.
+TEST(LabelSmoothing, IsTorchsSmoothedCrossEntropy) {
+  Graph g;
+  Value z = g.input("z", {DType::f64, Shape{Shape::kOpen, 3}});
+  Value y = g.input("y", {DType::i32, Shape{Shape::kOpen}});
+  auto reg = PluginRegistry::global().make_regularizer("label_smoothing", {{"epsilon", 0.3}});
+  ModelContext ctx(g, Mode::train, DType::f64);
+  reg->on_layer_output(ctx, LayerOutput{"dense1", "dense", 0, LayerOutput::Stage::output, "none", true, z});
+  ASSERT_EQ(ctx.forward().penalties.size(), 1u);
+  Value total = mean(softmax_cross_entropy(z, y)) + ctx.forward().penalties[0];
+  const double lse = std::log(std::exp(2.0) + 1 + std::exp(-1.0));
+  const double logp[3] = {2 - lse, 0 - lse, -1 - lse};
+  const double want = -(0.7 + 0.1) * logp[0] - 0.1 * logp[1] - 0.1 * logp[2];
+  const auto out = compile(g, {total}).run(
+      {{"z", Tensor::from(DType::f64, Shape{1, 3}, {2, 0, -1})}, {"y", Tensor::from(DType::i32, Shape{1}, {0})}});
+  EXPECT_NEAR(out[0].get(0), want, 1e-14);
+}
+
+// Sparse representations: the fraction of hidden ReLU units that are exactly 0 on the data rises
+// with the activation penalty.
+TEST(ActivationPenalty, MoreExactZerosWithTheL1Penalty) {
+  const Dataset data = make_moons(400, 0.2, 4);
+  auto zero_fraction = [&](double lambda) {
+    Sequential m;
+    m.dense(32, "relu").dense(2);
+    Trainer t(m, {DType::f32, Shape{2}}, 2, opts(15, "adam", 0.01));
+    auto r = PluginRegistry::global().make_regularizer("activation_l1", {{"lambda", lambda}});
+    t.add(*r, "activation_l1");
+    t.fit(data);
+    const Tensor &w = t.store().get("dense1/W"), &b = t.store().get("dense1/b");
+    std::int64_t zeros = 0;
+    for (std::int64_t i = 0; i < data.size(); ++i) {
+      for (std::int64_t j = 0; j < 32; ++j) {
+        const double h = data.features.get(2 * i) * w.get(j) + data.features.get(2 * i + 1) * w.get(32 + j) + b.get(j);
+        zeros += h <= 0;
+      }
+    }
+    return static_cast<double>(zeros) / static_cast<double>(data.size() * 32);
+  };
+  const double none = zero_fraction(0), some = zero_fraction(0.01), more = zero_fraction(0.1);
+  EXPECT_GT(some, none) << "zero fractions " << none << ", " << some << ", " << more;
+  EXPECT_GT(more, some) << "zero fractions " << none << ", " << some << ", " << more;
+  EXPECT_GT(more, 0.8) << "zero fractions " << none << ", " << some << ", " << more;
+}
+
+// Soft tying pulls dense2/W and dense3/W together.
+TEST(TyingRegularizer, PullsTwoLayersTogether) {
+  const Dataset data = make_moons(200, 0.2, 5);
+  auto distance = [&](double lambda) {
+    Sequential m;
+    m.dense(8, "tanh").dense(8, "tanh").dense(8, "tanh").dense(2);
+    Trainer t(m, {DType::f32, Shape{2}}, 2, opts(10, "adam", 0.01));
+    auto r = PluginRegistry::global().make_regularizer("tying", {{"lambda", lambda}});
+    t.add(*r, "tying");
+    t.fit(data);
+    const auto a = t.store().get("dense2/W").to_vector(), b = t.store().get("dense3/W").to_vector();
+    double d = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) d += std::pow(a[i] - b[i], 2);
+    return std::sqrt(d);
+  };
+  EXPECT_LT(distance(1.0), 0.2 * distance(0.0));
+}
+
+}  // namespace
+}  // namespace symgrad
