@@ -110,6 +110,8 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
     trainer.load_checkpoint((dir / "checkpoint.bin").string());
     fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
   }
+  trainer.prepare();
+  for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);
   Progress progress(x.epochs, (data.train.size() + x.batch_size - 1) / x.batch_size, x.batch_size);
   if (verbose) trainer.add(progress);
   StopOnInterrupt stop;

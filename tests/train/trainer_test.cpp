@@ -65,6 +65,20 @@ TEST(Trainer, SameSeedSameWeightsBitwise) {
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(std::memcmp(a[i].data(), b[i].data(), a[i].size() * 4), 0) << i;
 }
 
+// Every unit of a layer identical at the start (a constant initializer) is said, with the parameter.
+TEST(Trainer, WarnsWhenUnitsStartIdentical) {
+  TrainerOptions o = adam_options(1);
+  o.initializer = "zeros";
+  Trainer zeros(mlp(), {DType::f32, Shape{2}}, 2, o);
+  zeros.prepare();
+  ASSERT_EQ(zeros.warnings().size(), 3u);  // dense1/W, dense2/W, dense3/W
+  EXPECT_NE(zeros.warnings()[0].find("every unit of 'dense1/W' starts identical (initializer 'zeros')"), std::string::npos)
+      << zeros.warnings()[0];
+  Trainer he(mlp(), {DType::f32, Shape{2}}, 2, adam_options(1));
+  he.prepare();
+  EXPECT_TRUE(he.warnings().empty());
+}
+
 TEST(Trainer, DropoutTrainsButDoesNotEvaluate) {
   const Dataset data = make_moons(200, 0.1, 4);
   Trainer t(mlp(0.5), {DType::f32, Shape{2}}, 2, adam_options(1));

@@ -137,6 +137,7 @@ struct Trainer::Impl {
   std::vector<Value> param_values;
   std::unique_ptr<GraphObjective> full_batch;
   std::unique_ptr<Plan> state_plan;  // the model's state updates alone (recompute_state)
+  std::vector<std::string> warnings;
   std::unique_ptr<LrSchedule> schedule;
   std::vector<std::string> param_names;
   std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
@@ -169,6 +170,21 @@ void Trainer::add(Extension& extension, const std::string& name) {
 }
 
 namespace {
+
+// True when every unit of a weight starts identical: the columns of a dense W [in, units], the
+// output channels of a convolution W [out, in, kh, kw] (more than one unit).
+bool units_identical(const Tensor& w) {
+  const auto& s = w.shape();
+  if (s.rank() != 2 && s.rank() != 4) return false;
+  const std::int64_t units = s.rank() == 2 ? s[1] : s[0], n = w.numel();
+  if (units < 2) return false;
+  for (std::int64_t i = 0; i < n; ++i) {
+    // element i's unit and its place within the unit; compare with unit 0 at the same place
+    const std::int64_t first = s.rank() == 2 ? i - i % units : i % (n / units);
+    if (w.get(i) != w.get(first)) return false;
+  }
+  return true;
+}
 
 void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_type, const TensorType& y_type,
                 const TrainerOptions& o, const std::vector<Extension*>& hooks, VariableStore& store);
@@ -256,6 +272,14 @@ void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_t
       store.set(name, t);
     }
   }
+  for (const auto& p : m.train_forward.params) {
+    const std::string& name = p.value.producer().name;
+    if (p.start == ParamInfo::Start::initializer && units_identical(store.get(name))) {
+      m.warnings.push_back(fmt::format("every unit of '{}' starts identical (initializer '{}'): they compute the same "
+                                       "function and get the same gradient, so symmetry is never broken",
+                                       name, o.initializer));
+    }
+  }
   fill_state_copies(m.training_step, store);  // extension state that starts as a parameter
   m.built = true;
 }
@@ -291,6 +315,12 @@ void Trainer::recompute_state(const Dataset& data) {
     m.state_plan->run(feeds, &view);
   }
 }
+
+void Trainer::prepare() {
+  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+}
+
+const std::vector<std::string>& Trainer::warnings() const { return impl_->warnings; }
 
 VariableStore Trainer::evaluation_store() {
   if (!impl_->built) build(*impl_, model_, example_, options_, store_);

@@ -71,6 +71,12 @@ class Trainer {
   /// Trains; `validation` (optional) is evaluated after every epoch. A callback setting
   /// TrainEvent::stop ends training after the current epoch's callbacks.
   std::vector<EpochRecord> fit(const Dataset& train, const Dataset* validation = nullptr);
+  /// Builds the training and evaluation plans and gives the parameters their first values (fit
+  /// and evaluate do it when needed); after it, warnings() says what looks wrong.
+  void prepare();
+  /// What the first values look like to be a mistake, e.g. every unit of a layer starting
+  /// identical (a constant initializer: symmetry is never broken).
+  const std::vector<std::string>& warnings() const;
   /// Loss and accuracy with the inference plan (dropout off).
   Evaluation evaluate(const Dataset& data);
   /// Recomputes the model's own state (batch-norm running statistics) for the weights evaluation
