@@ -142,5 +142,46 @@ TEST(Tying, PenaltyIsTheSquaredDistanceAndNeedsPairs) {
   EXPECT_THROW(reg->penalty(g, {{"dense2/W", a}}), UsageError);                      // no pair
 }
 
+// Each augmented 5x5 image is its source translated by at most `shift` pixels (zeros entering) and
+// maybe mirrored: found among all such candidates, exactly; the same seed gives the same batch.
+TEST(Augment, FlipsAndShiftsWithinRangeReproducibly) {
+  const std::int64_t n = 64, h = 5, w = 5;
+  Tensor images(DType::f32, Shape{n, 1, h, w});
+  for (std::int64_t i = 0; i < images.numel(); ++i) images.set(i, static_cast<double>(1 + (i * 7919) % 97));
+  auto augment = PluginRegistry::global().make_regularizer("augment", {{"flip", true}, {"shift", std::int64_t{1}}});
+  auto transformed = [&](std::uint64_t seed) {
+    BatchData b{1, 0, seed, images.clone(), nullptr};
+    augment->transform_batch(b);
+    return b.features;
+  };
+  const Tensor out = transformed(5);
+  EXPECT_EQ(out.to_vector(), transformed(5).to_vector());
+  EXPECT_NE(out.to_vector(), transformed(6).to_vector());
+  int mirrored = 0, moved = 0;
+  for (std::int64_t e = 0; e < n; ++e) {
+    bool found = false;
+    for (int m = 0; m < 2 && !found; ++m) {
+      for (std::int64_t dy = -1; dy <= 1 && !found; ++dy) {
+        for (std::int64_t dx = -1; dx <= 1 && !found; ++dx) {
+          bool same = true;
+          for (std::int64_t y = 0; y < h && same; ++y) {
+            for (std::int64_t x = 0; x < w && same; ++x) {
+              const std::int64_t sy = y - dy, sx0 = x - dx, sx = m ? w - 1 - sx0 : sx0;
+              const bool in = sy >= 0 && sy < h && sx0 >= 0 && sx0 < w;
+              same = out.get(e * 25 + y * w + x) == (in ? images.get(e * 25 + sy * w + sx) : 0.0);
+            }
+          }
+          if (same) found = true, mirrored += m, moved += dy != 0 || dx != 0;
+        }
+      }
+    }
+    EXPECT_TRUE(found) << "example " << e;
+  }
+  EXPECT_GT(mirrored, 16);  // about half of 64
+  EXPECT_GT(moved, 32);     // 8 of 9 translations move
+  BatchData flat{1, 0, 1, Tensor(DType::f32, Shape{4, 10}), nullptr};
+  EXPECT_THROW(augment->transform_batch(flat), UsageError);  // not images
+}
+
 }  // namespace
 }  // namespace symgrad

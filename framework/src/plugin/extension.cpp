@@ -208,6 +208,7 @@ Value Extension::penalty(Graph&, const std::vector<NamedParam>&) { return {}; }
 void Extension::transform_gradients(StepContext&) {}
 void Extension::extend_step(StepContext&) {}
 void Extension::order_epoch(EpochData&) {}
+void Extension::transform_batch(BatchData&) {}
 
 Value Regularizer::project(const NamedParam&, Value updated) { return updated; }
 

@@ -120,6 +120,14 @@ class GuardedExtension : public Base {
     guarded(who_, "transforming the gradients", [&] { x_->transform_gradients(ctx); });
   }
   void extend_step(StepContext& ctx) override { guarded(who_, "extending the training step", [&] { x_->extend_step(ctx); }); }
+  void transform_batch(BatchData& b) override {
+    const TensorType type = b.features.type();
+    guarded(who_, fmt::format("transforming the batch of step {}", b.step + 1), [&] { x_->transform_batch(b); });
+    if (!b.features.defined() || b.features.type() != type) {
+      throw PluginError(fmt::format("{} changed a batch of {} into {}", who_, type.to_string(),
+                                    b.features.defined() ? b.features.type().to_string() : "nothing"));
+    }
+  }
   void order_epoch(EpochData& d) override {
     const std::size_t n = d.order.size();
     guarded(who_, fmt::format("ordering the examples of epoch {}", d.epoch), [&] { x_->order_epoch(d); });

@@ -231,7 +231,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   };
   if (const toml::table* d = table("data")) {
     const Reader r(path, *d, "data", path);
-    r.only({"set", "n", "noise", "factor", "classes", "validation", "dir", "images", "labels", "test_images",
+    r.only({"set", "n", "noise", "factor", "classes", "validation", "limit", "dir", "images", "labels", "test_images",
             "test_labels", "train_csv", "test_csv"});
     DataSpec& s = x.data;
     r.get("set", s.set, "a string");
@@ -241,6 +241,8 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     r.get("factor", s.factor, "a number");
     r.get("classes", s.classes, "an integer");
     r.get("validation", s.validation, "a number");
+    r.get("limit", s.limit, "an integer");
+    r.positive("limit", s.limit, 0);
     if (!(s.validation >= 0 && s.validation < 1)) {
       throw UsageError(fmt::format("{}: 'validation' = {} is out of range: allowed [0, 1)", where(path, *d->get("validation")),
                                    s.validation));
@@ -393,6 +395,7 @@ ExperimentData load_experiment_data(const Experiment& e) {
     d.train = std::move(train);
     d.validation = std::move(val);
   }
+  if (s.limit > 0 && s.limit < d.train.size()) d.train = d.train.rows(0, s.limit);  // a small training set
   d.test = std::move(test);
   const Dataset& any = d.train;
   std::vector<std::int64_t> dims(any.features.shape().dims().begin() + 1, any.features.shape().dims().end());

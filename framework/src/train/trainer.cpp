@@ -449,6 +449,11 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       const std::vector<std::int64_t> index(order.begin() + at, order.begin() + std::min(n, at + b));
       const Dataset batch = train.gather(index);
       Feeds feeds = {{"x", features_of(batch, options_.dtype)}, {"y", batch.labels}};
+      if (!m.extensions.empty()) {  // the batch is its own copy (gathered): transformed in place
+        BatchData bd{epoch, m.steps, derive_seed(options_.seed, fmt::format("batch/{}", m.steps)), feeds["x"], &batch.labels};
+        for (const auto& e : m.extensions) e.extension->transform_batch(bd);
+        feeds["x"] = bd.features;
+      }
       draw_random_inputs(m.train_forward.randoms, batch.size(), derive_seed(options_.seed, fmt::format("dropout/{}", m.steps)),
                          feeds);
       event.step = m.steps;

@@ -214,6 +214,16 @@ struct EpochData {
   std::function<std::vector<double>()> example_losses;
 };
 
+/// One training batch before it is fed: the extension may change its features in place (they are
+/// the batch's own copy), e.g. label-preserving image transforms.
+struct BatchData {
+  std::int64_t epoch = 0;
+  std::int64_t step = 0;   ///< steps taken before this one
+  std::uint64_t seed = 0;  ///< derived from the run's seed and the step: draws from it are reproducible
+  Tensor features;         ///< [B, ...] in the training dtype
+  const Tensor* labels = nullptr;
+};
+
 /// What a callback sees at a named point of training; `stop` asks the trainer to stop.
 struct TrainEvent {
   std::int64_t epoch = 0;
@@ -262,6 +272,8 @@ class Extension : public TrainingCallbacks {
   virtual void extend_step(StepContext& ctx);
   /// At the start of each epoch: may reorder or subset the examples.
   virtual void order_epoch(EpochData& data);
+  /// Before each training step: may transform the batch's features (training batches only).
+  virtual void transform_batch(BatchData& batch);
 };
 
 }  // namespace symgrad

@@ -30,6 +30,7 @@ struct DataSpec {
   double factor = 0.5;                ///< circles: inner radius
   std::int64_t classes = 3;           ///< spirals, blobs: classes
   double validation = 0.1;            ///< fraction of the training data held out (0: none)
+  std::int64_t limit = 0;             ///< train on the first `limit` training examples only (0: all)
   std::string dir = "/usr/share/datasets/fashion-mnist";  ///< fashion-mnist
   std::string images, labels, test_images, test_labels;    ///< idx
   std::string train_csv, test_csv;                         ///< csv
