@@ -47,6 +47,16 @@ grep -q "<svg" "$work/cd.svg"
 "$symgrad" minimize --expr "(x - 3)^2 + 2*(y + 1)^2" --optimizer sgd --strategy coordinate_descent:update=exact \
   --steps 2 | grep -q "(3, -1)"
 
+# under-constrained: (x + y - 2)^2 is minimal on a whole line, and gradient descent ends where its
+# start leads; with the l2 penalty (lambda / 2 |x|^2, lambda 0.5) the minimum is unique,
+# x = y = 4 / (4 + lambda) = 0.888..., from any start
+"$symgrad" minimize --expr "(x + y - 2)^2" --optimizer sgd:lr=0.1 --steps 300 --start 3,-3 | grep -q "(4, -2)"
+for start in 3,-3 0,0; do
+  "$symgrad" minimize --expr "(x + y - 2)^2" --optimizer sgd:lr=0.1 --steps 300 --start $start \
+    --regularizer l2:lambda=0.5,pattern=x --trace "$work/ridge.csv" > /dev/null
+  tail -1 "$work/ridge.csv" | awk -F, '{ if (($3 - 8/9)^2 > 1e-10 || ($4 - 8/9)^2 > 1e-10) { print; exit 1 } }'
+done
+
 # errors: exit status 2, the column shown
 set +e
 out=$("$symgrad" minimize --expr "x + * y" --optimizer sgd 2>&1); status=$?

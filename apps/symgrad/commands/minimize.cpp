@@ -64,7 +64,8 @@ std::string point_text(const std::vector<double>& x) {
 struct StepOptions {
   std::unique_ptr<LrSchedule> schedule;
   double clip_norm = 0, clip_value = 0;
-  std::vector<std::pair<std::string, Settings>> strategies;  // made anew for each run
+  std::vector<std::pair<std::string, Settings>> strategies;    // made anew for each run
+  std::vector<std::pair<std::string, Settings>> regularizers;  // likewise
 };
 
 void run_first_order(const Problem& problem, Run& run, DType dtype, int steps, const StepOptions& so) {
@@ -77,12 +78,21 @@ void run_first_order(const Problem& problem, Run& run, DType dtype, int steps, c
   CompileOptions o;
   o.backend = dtype == DType::f64 ? "reference" : "onednn";
   Plan value = compile(g, {loss}, o);
-  std::vector<std::unique_ptr<Strategy>> made;
+  std::vector<std::unique_ptr<Extension>> made;
   std::vector<NamedExtension> extensions;
+  for (const auto& [name, settings] : so.regularizers) {
+    made.push_back(PluginRegistry::global().make_regularizer(name, settings));
+    extensions.push_back({name, made.back().get()});
+  }
   for (const auto& [name, settings] : so.strategies) {
     made.push_back(PluginRegistry::global().make_strategy(name, settings));
     extensions.push_back({name, made.back().get()});
   }
+  for (const auto& e : extensions) {  // the function minimized: f(x) and the penalties on x
+    Value pen = e.extension->penalty(g, {{"x", x}});
+    if (pen.valid()) loss = loss + pen;
+  }
+  if (!so.regularizers.empty()) value = compile(g, {loss}, o);
   const StepSpec spec{run.optimizer, run.settings, {}, so.clip_norm, so.clip_value};
   const TrainingStep built = build_training_step(g, loss, {{"x", x}}, spec, extensions, store);
   o.updates = built.updates;
@@ -158,7 +168,7 @@ int minimize_command(const std::vector<std::string>& args) {
       "usage: symgrad minimize (--function NAME | --expr \"EXPR\") [--start x0,x1,...] --optimizer NAME[:k=v,...]...\n"
       "                        [--set key=value ...] [--steps N] [--dtype f64|f32] [--trace FILE.csv]\n"
       "                        [--plot FILE.svg] [--schedule NAME[:k=v,...]] [--clip-norm X] [--clip-value X]\n"
-      "                        [--strategy NAME[:k=v,...]]...\n"
+      "                        [--strategy NAME[:k=v,...]]... [--regularizer NAME[:k=v,...]]...\n"
       "Minimizes a function with one or more optimizers (plugins: see 'symgrad plugins --kind optimizer').\n"
       "Functions: rosenbrock, beale, booth, sphere, himmelblau, matyas, mccormick, styblinski_tang,\n"
       "quadratic, saddle, monkey_saddle ('symgrad minimize --list' describes them); rosenbrock, sphere,\n"
@@ -168,11 +178,13 @@ int minimize_command(const std::vector<std::string>& args) {
       "step (with several optimizers, one file each: FILE-<optimizer>.csv). Schedules (first-order\n"
       "optimizers): constant, step, multistep, exponential, inverse_time, cosine, each with warmup_steps.\n"
       "Strategies (first-order optimizers; 'symgrad plugins --kind strategy'), e.g. coordinate_descent:\n"
-      "the path moves along one axis at a time.\n"
+      "the path moves along one axis at a time. Regularizers (first-order optimizers) add their penalty to\n"
+      "the function and act on x after each step: --regularizer l2:lambda=0.5,pattern=x makes an\n"
+      "under-constrained problem's minimum unique.\n"
       "Options");
   std::string function, expr, start_text, trace, plot, dtype_text = "f64", schedule_spec;
   double clip_norm = 0, clip_value = 0;
-  std::vector<std::string> optimizers, sets, strategies;
+  std::vector<std::string> optimizers, sets, strategies, regularizers;
   int steps = 100;
   opts.add_options()("help,h", "this help")("list", "describe the built-in functions")(
       "function", po::value(&function), "a built-in function")("expr", po::value(&expr), "an expression")(
@@ -185,7 +197,8 @@ int minimize_command(const std::vector<std::string>& args) {
       "schedule", po::value(&schedule_spec), "learning-rate schedule, with settings after ':'")(
       "clip-norm", po::value(&clip_norm), "clip the gradient to this global norm")(
       "clip-value", po::value(&clip_value), "clip each gradient element to [-X, X]")(
-      "strategy", po::value(&strategies), "a strategy plugin, with settings after ':' (repeatable)");
+      "strategy", po::value(&strategies), "a strategy plugin, with settings after ':' (repeatable)")(
+      "regularizer", po::value(&regularizers), "a regularizer plugin acting on x, with settings after ':' (repeatable)");
   po::variables_map vm;
   if (parse_arguments(args, opts, vm)) return kOk;
   if (vm.count("list")) {
@@ -268,10 +281,11 @@ int minimize_command(const std::vector<std::string>& args) {
     step_options.schedule = make_lr_schedule(name, settings);
   }
   auto& registry = PluginRegistry::global();
-  for (const auto& spec : strategies) {
+  // NAME[:k=v,...] of a strategy or regularizer, checked against its schema before any run
+  const auto component = [&](const std::string& spec, ComponentKind kind) {
     const auto colon = spec.find(':');
     const std::string name = spec.substr(0, colon);
-    const ComponentInfo& info = registry.get(ComponentKind::strategy, name);
+    const ComponentInfo& info = registry.get(kind, name);
     Settings settings;
     if (colon != std::string::npos) {
       for (const auto& kv : split(spec.substr(colon + 1), ',')) {
@@ -279,9 +293,11 @@ int minimize_command(const std::vector<std::string>& args) {
         settings.insert_or_assign(key, value);
       }
     }
-    registry.make_strategy(name, settings);  // checked before any run
-    step_options.strategies.emplace_back(name, settings);
-  }
+    Hyperparams(info.schema, settings, fmt::format("{} '{}'", to_string(kind), name));
+    return std::pair{name, settings};
+  };
+  for (const auto& spec : strategies) step_options.strategies.push_back(component(spec, ComponentKind::strategy));
+  for (const auto& spec : regularizers) step_options.regularizers.push_back(component(spec, ComponentKind::regularizer));
   std::vector<Run> runs;
   for (const auto& spec : optimizers) {
     Run run;
@@ -305,9 +321,10 @@ int minimize_command(const std::vector<std::string>& args) {
   fmt::print("{:32} {:>14}  {}\n", "optimizer", "final loss", "final point");
   for (auto& run : runs) {
     if (registry.get(ComponentKind::optimizer, run.optimizer).host_driven) {
-      if (step_options.schedule || clip_norm > 0 || clip_value > 0 || !step_options.strategies.empty()) {
-        throw UsageError(fmt::format("{} is host-driven: --schedule, clipping and --strategy apply to first-order "
-                                     "optimizers",
+      if (step_options.schedule || clip_norm > 0 || clip_value > 0 || !step_options.strategies.empty() ||
+          !step_options.regularizers.empty()) {
+        throw UsageError(fmt::format("{} is host-driven: --schedule, clipping, --strategy and --regularizer apply to "
+                                     "first-order optimizers",
                                      run.optimizer));
       }
       run_host(problem, run, *registry.make_host_optimizer(run.optimizer, run.settings), dtype, steps);
