@@ -38,6 +38,7 @@ int gradcheck_command(const std::vector<std::string>& args);
 int minimize_command(const std::vector<std::string>& args);
 int train_command(const std::vector<std::string>& args);
 int compare_command(const std::vector<std::string>& args);
+int ensemble_command(const std::vector<std::string>& args);
 int plot_command(const std::vector<std::string>& args);
 int eval_command(const std::vector<std::string>& args);
 

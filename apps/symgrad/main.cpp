@@ -72,6 +72,8 @@ const std::vector<Command>& commands() {
       {"eval", "evaluate a trained run on its test (or validation, training) data", symgrad::cli::eval_command},
       {"compare", "train variants of an experiment (--vary KEY=V1,V2) and show them side by side",
        symgrad::cli::compare_command},
+      {"ensemble", "bagging: train members on bootstrap resamples, average and vote their predictions",
+       symgrad::cli::ensemble_command},
       {"plot", "redraw the loss and accuracy curves of run folders, and compare them", symgrad::cli::plot_command},
       {"minimize", "run optimizers on a test function or an expression; trace and plot their paths",
        symgrad::cli::minimize_command},

@@ -45,6 +45,11 @@ test "$avg_acc" != "$last_acc" || { echo "the same accuracy with and without ave
   --output "$work/bn" > "$work/bn.txt"
 grep -q "^strategy=none " "$work/bn.txt" && grep -q "^strategy=batch_norm " "$work/bn.txt" || { cat "$work/bn.txt"; exit 1; }
 
+# ensemble: members, their mean, the averaged and voted predictions
+"$symgrad" ensemble "$experiments/regularize_none.toml" --members 3 --set epochs=20 --output "$work/ens" > "$work/ens.txt"
+grep -q "^averaged probability" "$work/ens.txt" && grep -q "^majority vote" "$work/ens.txt" && test -s "$work/ens/member2/variables.bin" ||
+  { cat "$work/ens.txt"; exit 1; }
+
 # compare: two variants side by side, their comparison plots; plot redraws and compares run folders
 "$symgrad" compare "$experiments/moons_adam.toml" --vary "optimizer=sgd:lr=0.1,momentum,adam" --set epochs=3 \
   --output "$work/cmp" > "$work/cmp.txt"

@@ -185,3 +185,24 @@ TEST(TyingRegularizer, PullsTwoLayersTogether) {
 
 }  // namespace
 }  // namespace symgrad
+
+#include "symgrad/train/ensemble.hpp"
+
+namespace symgrad {
+namespace {
+
+// Bagging on the noisy moons of regularize_none.toml (a large network that overfits 300 points):
+// the averaged and voted predictions of 5 members on bootstrap resamples are not worse than the
+// mean member, and the members differ (each its own resample and initialization).
+TEST(Bagging, EnsembleNotWorseThanTheMeanMember) {
+  const Experiment x = load_experiment(std::string(SYMGRAD_EXPERIMENTS_DIR) + "/regularize_none.toml", {"output="});
+  const ExperimentData data = load_experiment_data(x);
+  const EnsembleResult r = train_bagging(x, data, 5);
+  ASSERT_EQ(r.members.size(), 5u);
+  EXPECT_GE(r.averaged_accuracy, r.mean_member_accuracy);
+  EXPECT_GE(r.vote_accuracy, r.mean_member_accuracy);
+  EXPECT_NE(r.members[0].loss, r.members[1].loss);
+}
+
+}  // namespace
+}  // namespace symgrad

@@ -342,6 +342,20 @@ void for_each_eval_batch(Plan& eval, VariableStore& view, const Dataset& data, c
 
 }  // namespace
 
+Tensor Trainer::predict(const Dataset& data) {
+  VariableStore view = evaluation_store();
+  Tensor all;
+  std::int64_t row = 0;
+  for_each_eval_batch(*impl_->eval, view, data, options_, [&](const Dataset& part, const std::vector<Tensor>& out) {
+    const Tensor& logits = out[1];
+    const std::int64_t c = logits.shape()[1];
+    if (!all.defined()) all = Tensor(DType::f64, Shape{data.size(), c});
+    for (std::int64_t i = 0; i < part.size() * c; ++i) all.set(row * c + i, logits.get(i));
+    row += part.size();
+  });
+  return all;
+}
+
 std::vector<double> Trainer::example_losses(const Dataset& data) {
   VariableStore view = evaluation_store();
   std::vector<double> losses;

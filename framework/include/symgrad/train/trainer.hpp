@@ -83,6 +83,8 @@ class Trainer {
   /// uses (evaluation_store(): Polyak's averages): they start at their first values and are
   /// updated by one training-mode forward pass over `data` in batches, in order.
   void recompute_state(const Dataset& data);
+  /// The logits [N, C] of every example of `data` with the inference plan (ensembles).
+  Tensor predict(const Dataset& data);
   /// The cross-entropy of every example of `data` with the inference plan (curriculum scores).
   std::vector<double> example_losses(const Dataset& data);
 
