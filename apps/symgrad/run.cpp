@@ -14,6 +14,7 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/retraining.hpp"
 
 namespace symgrad::cli {
 
@@ -132,10 +133,24 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
     return out;
   }
   out.records = records;
-  out.test = trainer.evaluate(data.test);
+  // early stopping's retraining on training + validation data (Algorithms 7.2 and 7.3)
+  Trainer* final_model = &trainer;
+  Retraining retrained;
+  if (const std::string how = retraining_of(x); how != "none") {
+    retrained = retrain_after_early_stopping(x, data, trainer, how, (dir / "retrain").string());
+    final_model = retrained.trainer.get();
+    if (verbose) {
+      fmt::print("retrained on training + validation data ({}): {} steps{}; metrics in {}\n",
+                 how == "from_scratch" ? "Algorithm 7.2, from new first values" : "Algorithm 7.3, from the best model",
+                 retrained.steps,
+                 how == "continue" ? fmt::format(", until the validation loss fell below {:.4f}", retrained.target) : "",
+                 (dir / "retrain").string());
+    }
+  }
+  out.test = final_model->evaluate(data.test);
 
   fs::create_directories(dir);
-  save_variables(trainer.evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
+  save_variables(final_model->evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
   fs::copy_file(x.file, dir / "experiment.toml", fs::copy_options::overwrite_existing);
   if (fs::exists(dir / "metrics-epochs.csv")) draw_run_plots(dir.string(), x.name);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

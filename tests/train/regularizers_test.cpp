@@ -206,3 +206,42 @@ TEST(Bagging, EnsembleNotWorseThanTheMeanMember) {
 
 }  // namespace
 }  // namespace symgrad
+
+#include "symgrad/train/retraining.hpp"
+
+namespace symgrad {
+namespace {
+
+// Algorithm 7.2 trains new first values on training + validation data for exactly the best run's
+// number of steps; Algorithm 7.3 continues from the best model until the validation loss is below
+// the training loss at the best point.
+TEST(EarlyStoppingRetraining, BothAlgorithmsOfTheBook) {
+  const Experiment x = load_experiment(std::string(SYMGRAD_EXPERIMENTS_DIR) + "/regularize_early_stopping.toml",
+                                       {"output=", "epochs=120", "regularizer.early_stopping.patience=5"});
+  const ExperimentData data = load_experiment_data(x);
+  auto first_run = [&](std::vector<std::unique_ptr<Regularizer>>& keep) {
+    auto t = std::make_unique<Trainer>(x.model(), data.example, data.num_classes, x.trainer_options());
+    keep.push_back(PluginRegistry::global().make_regularizer("early_stopping", {{"patience", std::int64_t{5}}}));
+    t->add(*keep.back(), "early_stopping");
+    t->fit(data.train, &data.validation);
+    return t;
+  };
+  std::vector<std::unique_ptr<Regularizer>> keep;
+  auto first = first_run(keep);
+  const auto best_step = static_cast<std::int64_t>(first->store().get("early_stopping/best_step").get(0));
+  ASSERT_GT(best_step, 0);
+  const Retraining scratch = retrain_after_early_stopping(x, data, *first, "from_scratch", "");
+  EXPECT_EQ(scratch.steps, best_step);
+  EXPECT_GT(scratch.trainer->evaluate(data.test).accuracy, 0.75);
+
+  const Retraining more = retrain_after_early_stopping(x, data, *first, "continue", "");
+  EXPECT_NEAR(more.target, first->evaluate(data.train).loss, 1e-12);
+  ASSERT_FALSE(more.records.empty());
+  if (more.records.size() < 120u) {  // stopped by the rule, not by the cap
+    EXPECT_LT(more.records.back().val_loss, more.target);
+  }
+  EXPECT_THROW(retrain_after_early_stopping(x, data, *first, "sideways", ""), UsageError);
+}
+
+}  // namespace
+}  // namespace symgrad

@@ -1,5 +1,6 @@
 #include "symgrad/data/dataset.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 
@@ -46,6 +47,26 @@ Dataset Dataset::gather(const std::vector<std::int64_t>& index) const {
     if (i < 0 || i >= size()) throw UsageError(fmt::format("data set '{}' has {} rows; row {} asked for", name, size(), i));
   }
   return {name, take(features, index), take(labels, index), num_classes};
+}
+
+Dataset join(const Dataset& a, const Dataset& b) {
+  if (a.size() == 0) return b;
+  if (b.size() == 0) return a;
+  const auto& da = a.features.shape().dims();
+  const auto& db = b.features.shape().dims();
+  if (a.features.dtype() != b.features.dtype() || !std::equal(da.begin() + 1, da.end(), db.begin() + 1, db.end())) {
+    throw UsageError(fmt::format("cannot join data sets of examples {} and {}", a.features.type().to_string(),
+                                 b.features.type().to_string()));
+  }
+  std::vector<std::int64_t> dims(da.begin(), da.end());
+  dims[0] = a.size() + b.size();
+  Dataset out{a.name, Tensor(a.features.dtype(), Shape(dims)), Tensor(DType::i32, Shape{dims[0]}),
+              std::max(a.num_classes, b.num_classes)};
+  std::memcpy(out.features.raw(), a.features.raw(), a.features.nbytes());
+  std::memcpy(static_cast<std::byte*>(out.features.raw()) + a.features.nbytes(), b.features.raw(), b.features.nbytes());
+  std::memcpy(out.labels.raw(), a.labels.raw(), a.labels.nbytes());
+  std::memcpy(static_cast<std::byte*>(out.labels.raw()) + a.labels.nbytes(), b.labels.raw(), b.labels.nbytes());
+  return out;
 }
 
 std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fraction, std::uint64_t seed) {

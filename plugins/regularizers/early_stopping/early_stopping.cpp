@@ -3,7 +3,8 @@
 // and Courville, "Deep Learning", section 7.8, Algorithm 7.1; Keras' EarlyStopping with
 // restore_best_weights). The best epoch, the steps taken by then and its metric are recorded in the
 // store ("early_stopping/best_epoch", "early_stopping/best_step", "early_stopping/best_value"), so
-// variables.bin and checkpoints keep them.
+// variables.bin and checkpoints keep them. `retrain` asks `symgrad train` to use the validation data
+// afterwards, by Algorithm 7.2 or 7.3 of the book (train/retraining.hpp; the plugin only records).
 #include <limits>
 #include <map>
 
@@ -63,7 +64,11 @@ void register_components(PluginRegistrar& r) {
                                         "the epoch metric watched (accuracies are maximized)"),
                            int_param("patience", 5, "epochs without improvement before stopping").at_least(1),
                            real_param("min_delta", 0.0, "smallest change that counts as improvement").at_least(0),
-                           bool_param("restore_best", true, "put back the variables of the best epoch")},
+                           bool_param("restore_best", true, "put back the variables of the best epoch"),
+                           choice_param("retrain", "none", {"none", "from_scratch", "continue"},
+                                        "then train on training + validation data (symgrad train): for the best "
+                                        "number of steps from new first values (Alg. 7.2), or from the best "
+                                        "model until the validation loss is below the training loss there (7.3)")},
                     [](const Hyperparams& h) { return std::make_unique<EarlyStopping>(h); });
 }
 

@@ -25,6 +25,9 @@ struct Dataset {
 
 /// A seeded shuffle, then the last `fraction` of the rows held out: (train, validation). The
 /// same seed gives the same split.
+/// The rows of `a` then those of `b` (copies); same example shape and dtype (UsageError otherwise).
+Dataset join(const Dataset& a, const Dataset& b);
+
 std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fraction, std::uint64_t seed);
 
 }  // namespace symgrad
