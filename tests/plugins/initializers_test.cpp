@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "symgrad/core/random.hpp"
@@ -110,8 +111,8 @@ TEST(Initializers, HeKeepsActivationVarianceThroughTenReluLayers) {
     return out[9].get(0) / out[0].get(0);
   };
   const double he = ratio("he", {}), small = ratio("normal", {{"std", 0.01}});
-  ::testing::Test::RecordProperty("he_ratio", std::to_string(he));
-  ::testing::Test::RecordProperty("normal_0.01_ratio", std::to_string(small));
+  ::testing::Test::RecordProperty("he_ratio", fmt::format("{:.3g}", he));
+  ::testing::Test::RecordProperty("normal_0.01_ratio", fmt::format("{:.3g}", small));
   EXPECT_GT(he, 0.25) << "mean square, layer 10 / layer 1: He " << he << ", N(0, 0.01^2) " << small;
   EXPECT_LT(he, 4.0) << "mean square, layer 10 / layer 1: He " << he << ", N(0, 0.01^2) " << small;
   EXPECT_LT(small, 1e-15) << "mean square, layer 10 / layer 1: He " << he << ", N(0, 0.01^2) " << small;
