@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -151,7 +152,11 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
 
   fs::create_directories(dir);
   save_variables(final_model->evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
-  fs::copy_file(x.file, dir / "experiment.toml", fs::copy_options::overwrite_existing);
+  {  // the experiment as it ran, overrides included (a partial file is never left: temp + rename)
+    const fs::path tmp = dir / "experiment.toml.tmp";
+    std::ofstream(tmp) << x.effective;
+    fs::rename(tmp, dir / "experiment.toml");
+  }
   if (fs::exists(dir / "metrics-epochs.csv")) draw_run_plots(dir.string(), x.name);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

@@ -16,8 +16,11 @@ done
 grep -q "<svg" "$work/run/loss.svg" && grep -q "<svg" "$work/run/accuracy.svg"
 test "$(wc -l < "$work/run/metrics-epochs.csv")" -eq 61  # a header and 60 epochs
 
-# --set overrides a key: one epoch
-"$symgrad" train "$experiments/moons_adam.toml" --output "$work/one" --set epochs=1 | grep -q "after 1 epochs"
+# --set overrides a key: one epoch; the run folder's experiment.toml is the experiment as it ran
+"$symgrad" train "$experiments/moons_adam.toml" --output "$work/one" --set epochs=1 --set optimizer.lr=0.5 | grep -q "after 1 epochs"
+grep -q "^epochs = 1$" "$work/one/experiment.toml" && grep -q "^lr = 0.5$" "$work/one/experiment.toml" &&
+  grep -q "with --set epochs=1 optimizer.lr=0.5" "$work/one/experiment.toml" || { cat "$work/one/experiment.toml"; exit 1; }
+"$symgrad" eval "$work/one" > /dev/null  # and it reads back
 
 # a misspelt key: exit status 2, the file and line
 sed 's/^seed = 3/sead = 3/' "$experiments/moons_adam.toml" > "$work/bad.toml"
@@ -53,6 +56,10 @@ grep -q "^averaged probability" "$work/ens.txt" && grep -q "^majority vote" "$wo
 # compare: two variants side by side, their comparison plots; plot redraws and compares run folders
 "$symgrad" compare "$experiments/moons_adam.toml" --vary "optimizer=sgd:lr=0.1,momentum,adam" --set epochs=3 \
   --output "$work/cmp" > "$work/cmp.txt"
+# the file's adam settings (lr 0.01) are not carried over to the other optimizers, and it says so
+grep -q "^note: optimizer=momentum starts from momentum's defaults, not the file's adam settings (lr)" "$work/cmp.txt" ||
+  { cat "$work/cmp.txt"; exit 1; }
+grep -q "^lr = 0.1$" "$work/cmp/optimizer=sgd:lr=0.1/experiment.toml" && ! grep -q "^lr" "$work/cmp/optimizer=momentum/experiment.toml"
 grep -q "^optimizer=sgd:lr=0.1 " "$work/cmp.txt" && grep -q "^optimizer=momentum " "$work/cmp.txt" &&
   grep -q "^optimizer=adam " "$work/cmp.txt" || { cat "$work/cmp.txt"; exit 1; }
 grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accuracy.svg"

@@ -24,8 +24,11 @@ namespace po = boost::program_options;
 
 namespace {
 
-// The --set lines of one variant: "optimizer=sgd:momentum=0.9" -> optimizer.name=sgd, optimizer.momentum=0.9.
-std::vector<std::string> variant_sets(std::string key, const std::string& value) {
+// The --set lines of one variant: "optimizer=sgd:momentum=0.9" -> optimizer.name=sgd,
+// optimizer.momentum=0.9. A component other than the file's starts from its own defaults
+// (optimizer=adam), so that a setting meant for the file's component (a weight decay coupled in
+// one rule, decoupled in another) is not silently carried over.
+std::vector<std::string> variant_sets(std::string key, const std::string& value, const Experiment& base) {
   if (key == "strategy" || key == "regularizer") {  // one table of that kind ("none": none)
     const auto colon = value.find(':');
     const std::string name = value.substr(0, colon);
@@ -37,7 +40,15 @@ std::vector<std::string> variant_sets(std::string key, const std::string& value)
   }
   if (key == "optimizer" || key == "initializer" || key == "schedule") {
     const auto colon = value.find(':');
-    std::vector<std::string> sets = {key + ".name=" + value.substr(0, colon)};
+    const std::string name = value.substr(0, colon);
+    const ComponentSpec& file = key == "optimizer" ? base.optimizer : key == "initializer" ? base.initializer : base.schedule;
+    std::vector<std::string> sets = {name == file.name ? key + ".name=" + name : key + "=" + name};
+    if (name != file.name && !file.settings.empty()) {
+      std::string dropped;
+      for (const auto& [k, v] : file.settings) dropped += (dropped.empty() ? "" : ", ") + k;
+      fmt::print("note: {}={} starts from {}'s defaults, not the file's {} settings ({})\n", key, value, name, file.name,
+                 dropped);
+    }
     if (colon != std::string::npos) {
       for (const auto& kv : split(value.substr(colon + 1), ';')) sets.push_back(key + "." + kv);
     }
@@ -74,7 +85,7 @@ int compare_command(const std::vector<std::string>& args) {
   std::vector<Experiment> variants;  // all checked before any training
   for (const auto& v : values) {
     std::vector<std::string> s = sets;
-    for (const auto& extra : variant_sets(key, v)) s.push_back(extra);
+    for (const auto& extra : variant_sets(key, v, base)) s.push_back(extra);
     s.push_back("output=" + (dir / fmt::format("{}={}", key, v)).string());
     variants.push_back(load_experiment(file, s));
   }

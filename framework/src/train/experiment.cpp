@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -136,6 +137,12 @@ void apply_override(toml::table& root, const std::string& text) {
   const std::string path = text.substr(0, eq), value = text.substr(eq + 1);
   toml::table* t = &root;
   std::size_t start = 0;
+  for (const std::string kind : {"optimizer", "initializer", "schedule"}) {
+    if (path == kind) {  // optimizer=NAME: that component with its own defaults (the file's settings dropped)
+      root.insert_or_assign(kind, toml::table{{"name", value}});
+      return;
+    }
+  }
   for (const std::string kind : {"strategy", "regularizer"}) {
     if (path == kind) {  // strategy=NAME: only the table of that name (the file's, with its settings,
                          // or a new one); "none": no table
@@ -200,6 +207,13 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   for (const auto& o : overrides) apply_override(root, o);
   Experiment x;
   x.file = path;
+  {
+    std::ostringstream text;
+    text << "# The experiment " << path << " as it ran";
+    for (const auto& o : overrides) text << (&o == &overrides.front() ? ", with --set " : " ") << o;
+    text << "\n\n" << root << "\n";
+    x.effective = text.str();
+  }
   x.name = std::filesystem::path(path).stem().string();
   const Reader top(path, root, "", path);
   top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "clip_value", "data", "model", "initializer",

@@ -60,6 +60,9 @@ struct Experiment {
   ComponentSpec initializer{"he", {}, ""}, optimizer{"adam", {}, ""}, schedule;
   std::vector<ComponentSpec> regularizers;  ///< [[regularizer]] tables, in file order
   std::vector<ComponentSpec> strategies;    ///< [[strategy]] tables, in file order
+  /// The experiment as it runs: the file with every override applied, as TOML (what the run
+  /// folder's experiment.toml holds, so that the folder says what produced it).
+  std::string effective;
 
   Sequential model() const;
   TrainerOptions trainer_options() const;
@@ -77,6 +80,8 @@ struct ExperimentComponents {
 ExperimentComponents make_components(const Experiment& x);
 
 /// Reads and checks an experiment; `overrides` replace keys first: "optimizer.lr=0.01", "epochs=3";
+/// "optimizer=adam" (likewise initializer=, schedule=) replaces the table: that component with its
+/// own defaults, none of the file's settings for another one;
 /// "strategy=polyak" (or "regularizer=...") keeps only the table of that name (the file's, with
 /// its settings, or a new one; "none": no table); "strategy.polyak.decay=0.99" sets a key in the
 /// table of that name.
