@@ -20,6 +20,7 @@ export SYMGRAD_PLUGIN_PATH="$work/build"
 "$work/build/use_plugins"
 "$work/prefix/bin/symgrad" gradcheck --plugin swish
 "$work/prefix/bin/symgrad" gradcheck --plugin swish --backend onednn
+"$work/prefix/bin/symgrad" gradcheck --op swish | grep -q "0 failed"  # an op found on the plugin path by name
 "$work/prefix/bin/symgrad" plugins signum
 # the installed built-in plugins are found beside the installed library
 "$work/prefix/bin/symgrad" plugins --kind optimizer | grep -q "^sgd "

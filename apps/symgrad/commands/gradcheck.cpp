@@ -48,7 +48,9 @@ int gradcheck_command(const std::vector<std::string>& args) {
     if (n == 0) fmt::print(stderr, "note: plugin '{}' ({}) has no ops\n", info.name, info.file);
   }
   if (!only.empty()) {
-    ops.get(only);  // a UsageError with a suggestion if unknown
+    // not built in, nor in a given plugin: the plugin of that name, or any plugin on the search path
+    if (ops.find(only) == nullptr) PluginRegistry::global().get(ComponentKind::op, only);
+    ops.get(only);  // a UsageError with a suggestion if still unknown
     if (!selected.empty() && !selected.count(only)) {
       throw UsageError(fmt::format("op '{}' is not one of the given plugins' ops", only));
     }

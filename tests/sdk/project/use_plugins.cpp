@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include <symgrad/data/synthetic.hpp>
-#include <symgrad/plugin/registry.hpp>
+#include <symgrad/plugin/plugin.hpp>  // the SDK's one header: PluginRegistry, OpRegistry, the graph API
 #include <symgrad/symgrad.hpp>
 #include <symgrad/train/trainer.hpp>
 
