@@ -115,6 +115,23 @@ TEST(HostOptimizers, LogisticRegression) {
   }
 }
 
+// Singular Hessians. (x + y - 1)^2: [[2, 2], [2, 2]] (semi-definite); Newton's step from (3, 0)
+// lands on the line x + y = 1. sin(x + y) at the origin: the Hessian is 0 and the gradient (1, 1)
+// is outside its range, so the damped step -(H + mu I)^-1 g grows as 1 / mu: it must stay bounded
+// (it was -g / 1e-8 before the line search cut it down).
+TEST(HostOptimizers, NewtonOnASingularHessianTakesABoundedStep) {
+  auto newton = PluginRegistry::global().make_host_optimizer("newton");
+  Problem line({3, 0}, [](Value x) { return square(element(x, 0) + element(x, 1) - 1.0); });
+  std::vector<double> x = line.objective->current();
+  EXPECT_LT(newton->iterate(*line.objective, x), 1e-6);
+  EXPECT_NEAR(x[0] + x[1], 1.0, 1e-3);
+  Problem flat({0, 0}, [](Value v) { return sin(element(v, 0) + element(v, 1)); });
+  x = flat.objective->current();
+  const double f = newton->iterate(*flat.objective, x);
+  EXPECT_LT(f, 0.0);  // went downhill
+  EXPECT_LE(std::hypot(x[0], x[1]), 10.0 + 1e-9) << x[0] << ", " << x[1];
+}
+
 class NoisyObjective final : public Objective {
  public:
   std::size_t size() const override { return 1; }

@@ -1,7 +1,11 @@
 // newton: damped Newton's method (Levenberg's damping, "A Method for the Solution of Certain
 // Non-Linear Problems in Least Squares", 1944; Nocedal and Wright, "Numerical Optimization",
 // sections 3.3-3.4): the exact Hessian by double symbolic differentiation, d = -(H + mu I)^-1 g,
-// mu raised tenfold until H + mu I is positive definite, then a backtracking line search.
+// then a backtracking line search. Positive definiteness is judged relative to the Hessian's scale
+// s = max |H_ij| (every Cholesky pivot > 1e-12 n s), so roundoff never passes a singular H; when
+// it is not positive definite, mu starts at 1e-6 max(s, |g|_inf) and grows tenfold until it is,
+// and until the step is no longer than 10 max(1, |x|) (a singular H with g outside its range gives
+// steps that grow as 1 / mu).
 #include <cmath>
 #include <vector>
 
@@ -12,12 +16,14 @@ namespace {
 
 using namespace symgrad;
 
-// Solves A z = b for symmetric A by Cholesky; false when A is not positive definite.
-bool cholesky_solve(std::vector<double> a, std::size_t n, const std::vector<double>& b, std::vector<double>& z) {
+// Solves A z = b for symmetric A by Cholesky; false when A is not positive definite: a pivot at
+// or below `tol`.
+bool cholesky_solve(std::vector<double> a, std::size_t n, const std::vector<double>& b, std::vector<double>& z,
+                    double tol) {
   for (std::size_t j = 0; j < n; ++j) {  // A = L L^T, L stored in the lower triangle of a
     double d = a[j * n + j];
     for (std::size_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-    if (!(d > 0)) return false;
+    if (!(d > tol)) return false;
     a[j * n + j] = std::sqrt(d);
     for (std::size_t i = j + 1; i < n; ++i) {
       double s = a[i * n + j];
@@ -52,11 +58,19 @@ class Newton final : public HostOptimizer {
     std::vector<double> g, h, d;
     const double fx = f.value_and_grad(x, g);
     f.hessian(x, h);
-    for (double mu = damping_;; mu = std::max(10 * mu, 1e-8)) {  // H + mu I, positive definite
+    double scale = 0, gmax = 0, xnorm = 0;
+    for (double v : h) scale = std::max(scale, std::abs(v));
+    for (double v : g) gmax = std::max(gmax, std::abs(v));
+    for (double v : x) xnorm += v * v;
+    const double tol = 1e-12 * static_cast<double>(n) * scale, longest = 10 * std::max(1.0, std::sqrt(xnorm));
+    const double first = 1e-6 * std::max({scale, gmax, 1e-300});
+    for (double mu = damping_;; mu = std::max(10 * mu, first)) {  // H + mu I, positive definite
       std::vector<double> a = h;
       for (std::size_t i = 0; i < n; ++i) a[i * n + i] += mu;
-      if (cholesky_solve(a, n, g, d)) break;
-      if (mu > 1e12) throw Error("newton: the Hessian stays indefinite even with damping 1e12");
+      if (cholesky_solve(a, n, g, d, tol) && (mu == 0 || std::sqrt(dot(d, d)) <= longest)) break;
+      if (mu > 1e12 * std::max({scale, gmax, 1.0})) {
+        throw Error("newton: no positive-definite damping of the Hessian found (mu > 1e12 times its scale)");
+      }
     }
     for (double& e : d) e = -e;  // d = -(H + mu I)^-1 g
     if (!(dot(g, d) < 0)) return fx;  // at a stationary point
