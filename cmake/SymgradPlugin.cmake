@@ -42,6 +42,8 @@ function(symgrad_add_plugin name)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${SYMGRAD_PLUGIN_OUTPUT_DIRECTORY}")
   endif()
   if(DEFINED SYMGRAD_PLUGIN_INSTALL_DIR AND NOT P_NO_INSTALL)
+    # installed in <libdir>/symgrad/plugins: libsymgrad is two folders up
+    set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
     install(TARGETS ${name} LIBRARY DESTINATION "${SYMGRAD_PLUGIN_INSTALL_DIR}")
   endif()
 endfunction()

@@ -11,6 +11,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+# an installed plugin finds libsymgrad by its own RUNPATH (not because a host loaded it first)
+resolved=$(ldd "$work/prefix/lib/symgrad/plugins/symgrad-sgd.so" | awk '$1 == "libsymgrad.so.0" { print $3 }')
+test -n "$resolved" && test "$(realpath "$resolved")" = "$(realpath "$work/prefix/lib/libsymgrad.so.0")" ||
+  { echo "installed plugin does not resolve libsymgrad:"; ldd "$work/prefix/lib/symgrad/plugins/symgrad-sgd.so"; exit 1; }
 cmake -S "$here/project" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" \
   > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
