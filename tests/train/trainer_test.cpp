@@ -312,3 +312,61 @@ TEST(Trainer, ConvolutionsPoolingAndBatchNorm) {
 
 }  // namespace
 }  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Sets the learning rate to `lr` at the start of epoch `at`.
+class RateAt final : public Strategy {
+ public:
+  RateAt(std::int64_t at, double lr) : at_(at), lr_(lr) {}
+  void on_epoch_begin(TrainEvent& e) override {
+    if (e.epoch == at_) e.store->get("optimizer/lr").set(0, lr_);
+  }
+
+ private:
+  std::int64_t at_;
+  double lr_;
+};
+
+// A step that diverges (its loss is not finite) has already updated the variables in place: the
+// error says which step and that the store holds part of it, no checkpoint is written from it, and
+// the last one (after epoch 1) is byte for byte what it was.
+TEST(Checkpoint, AFailedStepLeavesTheLastCheckpointIntact) {
+  const Dataset data = make_moons(200, 0.2, 9);
+  testing::TempDir dir;
+  auto options = [&](const std::string& sub, std::int64_t epochs) {
+    TrainerOptions o = adam_options(epochs);
+    o.optimizer = "sgd";
+    o.optimizer_settings = {{"lr", 0.1}};
+    o.output_dir = (dir.path / sub).string();
+    o.checkpoint_seconds = 0;
+    return o;
+  };
+  Trainer one(mlp(), {DType::f32, Shape{2}}, 2, options("one", 1));
+  one.fit(data);
+  Trainer failing(mlp(), {DType::f32, Shape{2}}, 2, options("failing", 3));
+  RateAt blow_up(2, 1e30);
+  failing.add(blow_up);
+  std::string message;
+  try {
+    failing.fit(data);
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  // 7 steps an epoch: step 8 takes the huge rate (its loss, computed before its update, is finite),
+  // step 9 sees the result
+  EXPECT_NE(message.find("training diverged at epoch 2, step 9"), std::string::npos) << message;
+  EXPECT_NE(message.find("the store is not the state after any step"), std::string::npos) << message;
+  EXPECT_NE(message.find("is untouched"), std::string::npos) << message;
+  auto bytes = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(bytes(dir.path / "failing" / "checkpoint.bin"), bytes(dir.path / "one" / "checkpoint.bin"));
+  EXPECT_THROW(failing.save_checkpoint((dir.path / "failing" / "x.bin").string()), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir.path / "failing" / "x.bin"));
+}
+
+}  // namespace
+}  // namespace symgrad

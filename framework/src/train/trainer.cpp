@@ -138,6 +138,7 @@ struct Trainer::Impl {
   std::unique_ptr<GraphObjective> full_batch;
   std::unique_ptr<Plan> state_plan;  // the model's state updates alone (recompute_state)
   std::vector<std::string> warnings;
+  std::string incomplete;  // set when a step failed after updating variables in place
   std::unique_ptr<LrSchedule> schedule;
   std::vector<std::string> param_names;
   std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
@@ -472,11 +473,26 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
                          feeds);
       event.step = m.steps;
       for (auto* c : m.callbacks) c->on_step_begin(event);
-      const auto& out = m.step->run(feeds, &store_);
+      // A step that fails may have updated variables in place already: say so, keep the last
+      // checkpoint as it is, and refuse to save this store.
+      const auto incomplete = [&](const std::string& what) {
+        m.incomplete = fmt::format("step {} (epoch {}) did not complete", m.steps + 1, epoch);
+        return Error(fmt::format("{}; variables it updated in place hold part of that step, so the store is not the "
+                                 "state after any step: {}",
+                                 what, checkpoint.empty() ? "nothing was saved" :
+                                                            fmt::format("the last checkpoint, {}, is untouched", checkpoint)));
+      };
+      const std::vector<Tensor>* result = nullptr;
+      try {
+        result = &m.step->run(feeds, &store_);
+      } catch (const std::exception& e) {
+        throw incomplete(fmt::format("training failed at epoch {}, step {}: {}", epoch, m.steps + 1, e.what()));
+      }
+      const auto& out = *result;
       const double loss = out[0].get(0), objective = out[1].get(0);
       if (!std::isfinite(objective)) {
-        throw Error(fmt::format("training diverged at epoch {}, step {}: the loss is {} (lower the learning rate?)",
-                                epoch, m.steps, objective));
+        throw incomplete(fmt::format("training diverged at epoch {}, step {}: the loss is {} (lower the learning rate?)",
+                                     epoch, m.steps + 1, objective));
       }
       const auto count = static_cast<double>(batch.size());
       loss_sum += loss * count;
@@ -552,6 +568,9 @@ constexpr const char* kSteps = "trainer/steps";
 }  // namespace
 
 void Trainer::save_checkpoint(const std::string& path) {
+  if (!impl_->incomplete.empty()) {
+    throw Error(fmt::format("not saving a checkpoint to '{}': {} and the store holds part of it", path, impl_->incomplete));
+  }
   VariableStore all;
   for (const auto& n : store_.names()) all.set(n, store_.get(n));
   all.set(kEpoch, Tensor::scalar(DType::i64, static_cast<double>(impl_->epochs_done)));
