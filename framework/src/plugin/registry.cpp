@@ -77,6 +77,10 @@ struct PluginRegistry::Impl {
   std::map<std::string, PluginInfo> by_file;          // canonical path -> plugin
   std::map<std::string, std::string> file_of_plugin;  // plugin name -> canonical path
   std::map<std::pair<ComponentKind, std::string>, Entry> components;
+  // components two plugins register: what to say when one of them is asked for
+  std::map<std::pair<ComponentKind, std::string>, std::string> clashes;
+  bool scanned = false;     // every plugin on the search path loaded once
+  std::string broken;       // the plugins on the path that failed to load, for "unknown" errors
 
   std::string who(const Entry& e) const {
     return fmt::format("{} '{}' of plugin '{}' ({})", to_string(e.info.kind), e.info.name, e.info.plugin, e.info.file);
@@ -235,6 +239,9 @@ void PluginRegistry::Impl::check_and_commit(const PluginDescriptor& d, const fs:
     if (!valid_name(c.name)) fail(fmt::format("{} has an invalid name", label));
     if (!seen.insert({c.kind, c.name}).second) fail(fmt::format("{} is registered twice", label));
     if (auto it = components.find({c.kind, c.name}); it != components.end()) {
+      clashes[{c.kind, c.name}] =
+          fmt::format("{} is registered by two plugins: '{}' ({}) and '{}' ({}); remove one of them from the search path",
+                      label, it->second.info.plugin, it->second.info.file, name, file.string());
       fail(fmt::format("{} is already registered by plugin '{}' ({})", label, it->second.info.plugin, it->second.info.file));
     }
     try {
@@ -311,25 +318,22 @@ const ComponentInfo* PluginRegistry::find(ComponentKind kind, const std::string&
 
 const ComponentInfo& PluginRegistry::get(ComponentKind kind, const std::string& name) {
   std::lock_guard lock(impl_->mutex);
-  if (const ComponentInfo* c = find(kind, name)) return *c;
-  // not registered yet: the plugin of that name, if the search path has it
-  for (const auto& f : find_files()) {
-    if (plugin_name_of(f) == name) {
-      load(f);
-      break;
+  // Every plugin on the search path, once: a component is found whatever its plugin is called
+  // (sgd's "momentum"), and a name two plugins register is an error wherever it is asked for,
+  // not a choice made by the order of loading.
+  if (!impl_->scanned) {
+    impl_->scanned = true;
+    for (const auto& f : find_files()) {
+      try {
+        load(f);
+      } catch (const PluginError& e) {  // not the asked component's fault: said if it stays unknown
+        impl_->broken += fmt::format("\n  {}", e.what());
+      }
     }
   }
+  if (auto it = impl_->clashes.find({kind, name}); it != impl_->clashes.end()) throw PluginError(it->second);
   if (const ComponentInfo* c = find(kind, name)) return *c;
-  // a component of another name than its plugin's (sgd's "momentum"): every plugin on the path
-  std::string broken;
-  for (const auto& f : find_files()) {
-    try {
-      load(f);
-    } catch (const PluginError& e) {  // not this one's fault: said below if the name stays unknown
-      broken += fmt::format("\n  {}", e.what());
-    }
-  }
-  if (const ComponentInfo* c = find(kind, name)) return *c;
+  const std::string& broken = impl_->broken;
   std::vector<std::string> names;
   for (const auto& f : find_files()) names.push_back(plugin_name_of(f));
   for (const auto* c : components(kind)) names.push_back(c->name);

@@ -53,9 +53,9 @@ class PluginRegistry {
   /// Components, of one kind or all, sorted by kind and name.
   std::vector<const ComponentInfo*> components(std::optional<ComponentKind> kind = std::nullopt) const;
   const ComponentInfo* find(ComponentKind kind, const std::string& name) const;
-  /// The component, loading the plugin of the same name from the search path when it is not
-  /// registered yet, else every plugin on the path; a UsageError lists what is available (with the
-  /// nearest name).
+  /// The component. The first call loads every plugin on the search path (a component is found
+  /// whatever its plugin is called); a name that two plugins register is a PluginError naming both
+  /// files, an unknown one a UsageError listing what is available (with the nearest name).
   const ComponentInfo& get(ComponentKind kind, const std::string& name);
 
   /// Components made from checked settings (unknown keys, types and ranges are UsageErrors).
