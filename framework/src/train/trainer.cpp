@@ -9,25 +9,18 @@
 
 #include <fmt/format.h>
 
-#include "symgrad/autodiff/gradients.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/random.hpp"
 #include "symgrad/io/variables_file.hpp"
-#include "symgrad/ops/ops.hpp"
-#include "symgrad/plugin/registry.hpp"
-#include "symgrad/train/lr_schedule.hpp"
-#include "symgrad/train/objective.hpp"
-#include "symgrad/train/training_step.hpp"
+#include "trainer_impl.hpp"
 
 namespace symgrad {
 
-namespace {
+using trainer_detail::build;
+using trainer_detail::draw_random_inputs;
+using trainer_detail::features_of;
 
-Shape batch_shape(const TensorType& example) {
-  std::vector<std::int64_t> d = {Shape::kOpen};
-  d.insert(d.end(), example.shape.dims().begin(), example.shape.dims().end());
-  return Shape(d);
-}
+namespace {
 
 // Correct predictions: argmax of each row of logits [B, C] against labels [B].
 std::int64_t correct(const Tensor& logits, const Tensor& labels) {
@@ -97,58 +90,7 @@ std::pair<double, double> update_and_weight_norms(const Tensor& now, const Tenso
   return {std::sqrt(du), std::sqrt(w)};
 }
 
-// The random inputs of one step, drawn in the order declared from one generator (a step's
-// seed): keep masks (1 with probability 1 - p) and Gaussian noise (standard deviation p).
-void draw_random_inputs(const std::vector<RandomInput>& randoms, std::int64_t batch, std::uint64_t seed, Feeds& feeds) {
-  Random rng(seed);
-  for (const auto& r : randoms) {
-    std::vector<std::int64_t> dims;
-    for (std::size_t i = 0; i < r.value.shape().rank(); ++i) {
-      dims.push_back(r.value.shape()[i] == Shape::kOpen ? batch : r.value.shape()[i]);
-    }
-    Tensor t(r.value.dtype(), Shape(dims));  // every step: typed loops, not Tensor::set
-    auto draw = [&](auto* v) {
-      using T = std::remove_pointer_t<decltype(v)>;
-      if (r.kind == RandomInput::Kind::keep_mask) {
-        for (std::int64_t i = 0; i < t.numel(); ++i) v[i] = rng.uniform() >= r.p ? 1 : 0;
-      } else {
-        for (std::int64_t i = 0; i < t.numel(); ++i) v[i] = static_cast<T>(r.p * rng.normal());
-      }
-    };
-    if (t.dtype() == DType::f32) {
-      draw(t.data<float>());
-    } else {
-      draw(t.data<double>());
-    }
-    feeds[r.name] = t;
-  }
-}
-
 }  // namespace
-
-struct Trainer::Impl {
-  Graph train_graph, eval_graph;
-  std::unique_ptr<Plan> step, eval;
-  Forward train_forward;
-  TrainingStep training_step;
-  // a host-driven optimizer: one iteration an epoch over the full training set's objective
-  std::unique_ptr<HostOptimizer> host;
-  Value objective;
-  std::vector<Value> param_values;
-  std::unique_ptr<GraphObjective> full_batch;
-  std::unique_ptr<Plan> state_plan;  // the model's state updates alone (recompute_state)
-  std::vector<std::string> warnings;
-  std::string incomplete;  // set when a step failed after updating variables in place
-  std::unique_ptr<LrSchedule> schedule;
-  std::vector<std::string> param_names;
-  std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
-  std::vector<TrainingCallbacks*> callbacks;
-  bool built = false;
-  std::int64_t steps = 0;      // optimizer steps taken
-  std::int64_t epochs_done = 0;
-  std::int64_t batch_in_epoch = 0;  // batches of epoch epochs_done + 1 already taken (a mid-epoch stop)
-  bool stopped = false;
-};
 
 Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options)
     : impl_(std::make_unique<Impl>()), model_(std::move(model)), example_(std::move(example)),
@@ -169,126 +111,6 @@ void Trainer::add(Extension& extension, const std::string& name) {
   }
   impl_->callbacks.push_back(&extension);
 }
-
-namespace {
-
-// True when every unit of a weight starts identical: the columns of a dense W [in, units], the
-// output channels of a convolution W [out, in, kh, kw] (more than one unit).
-bool units_identical(const Tensor& w) {
-  const auto& s = w.shape();
-  if (s.rank() != 2 && s.rank() != 4) return false;
-  const std::int64_t units = s.rank() == 2 ? s[1] : s[0], n = w.numel();
-  if (units < 2) return false;
-  for (std::int64_t i = 0; i < n; ++i) {
-    // element i's unit and its place within the unit; compare with unit 0 at the same place
-    const std::int64_t first = s.rank() == 2 ? i - i % units : i % (n / units);
-    if (w.get(i) != w.get(first)) return false;
-  }
-  return true;
-}
-
-void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_type, const TensorType& y_type,
-                const TrainerOptions& o, const std::vector<Extension*>& hooks, VariableStore& store);
-
-// A host-driven optimizer minimizes the full training set's objective (loss and penalties) from
-// its own loop: nothing random, no state the step updates, no per-step transforms.
-void build_host_driven(Trainer::Impl& m, const TrainerOptions& o, Value objective, const std::vector<NamedParam>& params) {
-  const std::string why = fmt::format("optimizer '{}' is host-driven: it minimizes the whole training set's objective, "
-                                      "one iteration an epoch, so ",
-                                      o.optimizer);
-  if (!m.train_forward.randoms.empty()) throw UsageError(why + "the model can have no dropout or noise (random per step)");
-  if (!m.train_forward.state_updates.empty()) {
-    throw UsageError(why + "the model can have no batch normalization (running statistics follow minibatch steps)");
-  }
-  if (o.clip_norm > 0 || o.clip_value > 0 || !o.groups.empty() || !o.schedule.empty()) {
-    throw UsageError(why + "gradient clipping, parameter groups and learning-rate schedules do not apply");
-  }
-  m.host = PluginRegistry::global().make_host_optimizer(o.optimizer, o.optimizer_settings);
-  m.objective = objective;
-  for (const auto& p : params) m.param_values.push_back(p.value);
-}
-
-// The training step's graph: loss, penalties, gradients, update, extensions; and the inference
-// graph, built from the same model and hooks.
-void build(Trainer::Impl& m, const Sequential& model, const TensorType& example, const TrainerOptions& o,
-           VariableStore& store) {
-  const TensorType x_type{o.dtype, batch_shape(example)};
-  const TensorType y_type{DType::i32, Shape{Shape::kOpen}};
-  std::vector<Extension*> hooks;
-  for (const auto& e : m.extensions) hooks.push_back(e.extension);
-  {
-    Graph& g = m.train_graph;
-    Value x = g.input("x", x_type), y = g.input("y", y_type);
-    m.train_forward = model.build(x, Mode::train, hooks);
-    Value loss = mean(softmax_cross_entropy(m.train_forward.logits, y));
-    Value objective = loss;
-    for (Value pen : m.train_forward.penalties) objective = objective + pen;
-    std::vector<NamedParam> named;
-    for (const auto& p : m.train_forward.params) {
-      if (!p.trainable) continue;  // state the model updates itself
-      named.push_back({p.value.producer().name, p.value});
-      m.param_names.push_back(p.value.producer().name);
-    }
-    for (Extension* e : hooks) {
-      Value pen = e->penalty(g, named);
-      if (pen.valid()) objective = objective + pen;
-    }
-    if (PluginRegistry::global().get(ComponentKind::optimizer, o.optimizer).host_driven) {
-      build_host_driven(m, o, objective, named);
-      return build_eval(m, model, x_type, y_type, o, hooks, store);
-    }
-    StepSpec spec{o.optimizer, o.optimizer_settings, o.groups, o.clip_norm, o.clip_value};
-    m.training_step = build_training_step(g, objective, named, spec, m.extensions, store, m.train_forward.state_updates);
-    CompileOptions co;
-    co.backend = o.backend;
-    co.updates = m.training_step.updates;
-    std::vector<Value> outs = {loss, objective, m.train_forward.logits};
-    for (const auto& gr : m.training_step.gradients) outs.push_back(sqrt(sum(square(gr))));  // per-parameter norms
-    m.step = std::make_unique<Plan>(compile(g, outs, co));
-  }
-  build_eval(m, model, x_type, y_type, o, hooks, store);
-}
-
-// The evaluation graph and plan, and the parameters' first values.
-void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_type, const TensorType& y_type,
-                const TrainerOptions& o, const std::vector<Extension*>& hooks, VariableStore& store) {
-  {
-    Graph& g = m.eval_graph;
-    Value x = g.input("x", x_type), y = g.input("y", y_type);
-    Forward f = model.build(x, Mode::eval, hooks);
-    CompileOptions co;
-    co.backend = o.backend;
-    m.eval = std::make_unique<Plan>(compile(g, {mean(softmax_cross_entropy(f.logits, y)), f.logits}, co));
-  }
-  // First values: the initializer for weights, zeros for biases (a store that has them keeps them).
-  auto init = PluginRegistry::global().make_initializer(o.initializer, o.initializer_settings);
-  for (const auto& p : m.train_forward.params) {
-    const std::string& name = p.value.producer().name;
-    if (store.has(name)) continue;
-    if (p.start == ParamInfo::Start::initializer) {
-      store.set(name, init->initial_value(InitRequest{name, p.value.type(), p.fan_in, p.fan_out, o.seed}));
-    } else {
-      Tensor t(p.value.type());
-      t.fill(p.start == ParamInfo::Start::ones ? 1.0 : 0.0);
-      store.set(name, t);
-    }
-  }
-  for (const auto& p : m.train_forward.params) {
-    const std::string& name = p.value.producer().name;
-    if (p.start == ParamInfo::Start::initializer && units_identical(store.get(name))) {
-      m.warnings.push_back(fmt::format("every unit of '{}' starts identical (initializer '{}'): they compute the same "
-                                       "function and get the same gradient, so symmetry is never broken",
-                                       name, o.initializer));
-    }
-  }
-  fill_state_copies(m.training_step, store);  // extension state that starts as a parameter
-  m.built = true;
-}
-
-// The features in the training dtype (data sets hold f32).
-Tensor features_of(const Dataset& d, DType dtype) { return dtype == d.features.dtype() ? d.features : d.features.to(dtype); }
-
-}  // namespace
 
 void Trainer::recompute_state(const Dataset& data) {
   if (!impl_->built) build(*impl_, model_, example_, options_, store_);

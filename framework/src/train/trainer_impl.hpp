@@ -1,0 +1,56 @@
+#pragma once
+// The Trainer's state, and the functions that build its plans (trainer_build.cpp) for the loop
+// that runs them (trainer.cpp). Internal to framework/src/train.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "symgrad/runtime/plan.hpp"
+#include "symgrad/train/lr_schedule.hpp"
+#include "symgrad/train/objective.hpp"
+#include "symgrad/train/trainer.hpp"
+#include "symgrad/train/training_step.hpp"
+
+namespace symgrad {
+
+struct Trainer::Impl {
+  Graph train_graph, eval_graph;
+  std::unique_ptr<Plan> step, eval;
+  Forward train_forward;
+  TrainingStep training_step;
+  // a host-driven optimizer: one iteration an epoch over the full training set's objective
+  std::unique_ptr<HostOptimizer> host;
+  Value objective;
+  std::vector<Value> param_values;
+  std::unique_ptr<GraphObjective> full_batch;
+  std::unique_ptr<Plan> state_plan;  // the model's state updates alone (recompute_state)
+  std::vector<std::string> warnings;
+  std::string incomplete;  // set when a step failed after updating variables in place
+  std::unique_ptr<LrSchedule> schedule;
+  std::vector<std::string> param_names;
+  std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
+  std::vector<TrainingCallbacks*> callbacks;
+  bool built = false;
+  std::int64_t steps = 0;      // optimizer steps taken
+  std::int64_t epochs_done = 0;
+  std::int64_t batch_in_epoch = 0;  // batches of epoch epochs_done + 1 already taken (a mid-epoch stop)
+  bool stopped = false;
+};
+
+namespace trainer_detail {
+
+/// Builds the training step's plan (or the host-driven optimizer's objective) and the inference
+/// plan from the model and the extensions, and gives the parameters their first values.
+void build(Trainer::Impl& m, const Sequential& model, const TensorType& example, const TrainerOptions& o,
+           VariableStore& store);
+
+/// The random inputs of one step, drawn in the order declared from one generator (a step's seed):
+/// keep masks (1 with probability 1 - p) and Gaussian noise (standard deviation p).
+void draw_random_inputs(const std::vector<RandomInput>& randoms, std::int64_t batch, std::uint64_t seed, Feeds& feeds);
+
+/// The features in the training dtype (data sets hold f32).
+Tensor features_of(const Dataset& d, DType dtype);
+
+}  // namespace trainer_detail
+}  // namespace symgrad
