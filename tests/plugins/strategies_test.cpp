@@ -159,6 +159,16 @@ TEST(CoordinateDescent, GreedyMovesTheLargestGradient) {
   EXPECT_EQ(r.step(), (std::vector<double>{1, -1.5, 1}));
 }
 
+// Greedy unit blocks on a dense weight [in = 2, units = 3]: the gradient of 1/2 |x|^2 is x, the
+// largest magnitude (3) is in column 1, so that unit (the whole column) moves and the others do not.
+TEST(CoordinateDescent, GreedyUnitsMoveTheColumnWithTheLargestGradient) {
+  StepRun r(half_square, {1, -3, 0.5, 2, 0.1, 0.2}, "sgd", {{"lr", 0.5}},
+            {{"coordinate_descent", {{"order", std::string("greedy")}, {"block", std::string("unit")}}}}, {}, Shape{2, 3});
+  EXPECT_EQ(r.step(), (std::vector<double>{1, -1.5, 0.5, 2, 0.05, 0.2}));
+  // now the largest is 2 (column 0): column 0 moves
+  EXPECT_EQ(r.step(), (std::vector<double>{0.5, -1.5, 0.5, 1, 0.05, 0.2}));
+}
+
 // Random order: a block a step, drawn from the seed and the step (the same run twice agrees).
 TEST(CoordinateDescent, RandomOrderIsReproducible) {
   auto path = [] {

@@ -143,8 +143,8 @@ class CoordinateDescent final : public Strategy {
   // Greedy (Gauss-Southwell): the blocks whose largest gradient magnitude is the largest of all.
   void greedy_masks(StepContext& ctx) {
     const auto& params = ctx.params();
-    std::vector<Value> scores;  // per parameter: a scalar (parameter), [units] (unit) or |g| (coordinate)
-    std::map<std::string, Value> unit_scores;  // layer -> the max over its parameters, [units]
+    // each parameter's scores: |g| (coordinates), its max (the parameter), its max per unit [units]
+    std::vector<Value> scores;
     for (const auto& p : params) {
       Value a = abs(ctx.gradient(p.name));
       if (block_ == Block::coordinate) {
@@ -152,23 +152,25 @@ class CoordinateDescent final : public Strategy {
       } else if (block_ == Block::parameter) {
         scores.push_back(max(a));
       } else {
-        const std::int64_t axis = unit_axis(p);
-        Axes others;
+        Axes others;  // every axis but the unit axis
         for (std::int64_t d = 0; d < static_cast<std::int64_t>(p.value.shape().rank()); ++d) {
-          if (d != axis) others.push_back(d);
+          if (d != unit_axis(p)) others.push_back(d);
         }
-        Value u = others.empty() ? a : max(a, others);
-        auto [it, fresh] = unit_scores.try_emplace(layer_of(p.name), u);
-        if (!fresh && it->second.shape() == u.shape()) it->second = where(greater(u, it->second), u, it->second);
-        scores.push_back(u);
+        scores.push_back(others.empty() ? a : max(a, others));
       }
     }
-    Value top;
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      if (block_ == Block::unit) scores[k] = unit_scores.at(layer_of(params[k].name)).shape() == scores[k].shape()
-                                               ? unit_scores.at(layer_of(params[k].name))
-                                               : scores[k];
-      Value m = scores[k].shape().rank() == 0 ? scores[k] : max(scores[k]);
+    if (block_ == Block::unit) {  // a unit's score: the max over its layer's parameters (W and b)
+      std::map<std::pair<std::string, std::int64_t>, Value> layer;
+      auto key = [&](std::size_t k) { return std::pair{layer_of(params[k].name), scores[k].shape()[0]}; };
+      for (std::size_t k = 0; k < params.size(); ++k) {
+        auto [it, fresh] = layer.try_emplace(key(k), scores[k]);
+        if (!fresh) it->second = where(greater(scores[k], it->second), scores[k], it->second);
+      }
+      for (std::size_t k = 0; k < params.size(); ++k) scores[k] = layer.at(key(k));
+    }
+    Value top;  // the largest score of all
+    for (const Value& sc : scores) {
+      Value m = sc.shape().rank() == 0 ? sc : max(sc);
       top = top.valid() ? where(greater(m, top), m, top) : m;
     }
     for (std::size_t k = 0; k < params.size(); ++k) {
