@@ -57,6 +57,12 @@ for start in 3,-3 0,0; do
   tail -1 "$work/ridge.csv" | awk -F, '{ if (($3 - 8/9)^2 > 1e-10 || ($4 - 8/9)^2 > 1e-10) { print; exit 1 } }'
 done
 
+# Polyak averaging in minimize: the iterate oscillates along the quadratic's stiff axis
+# (1 - 0.195 x 10 = -0.95 a step), the average of the last 50 iterates cancels it: a lower loss
+"$symgrad" minimize --function quadratic --optimizer sgd:lr=0.195 --steps 100 --strategy polyak:start=50 > "$work/p.txt"
+awk '/^sgd/ { last = $2 } /what evaluation reads/ { avg = $2 } END { exit !(avg < last / 10) }' "$work/p.txt" ||
+  { cat "$work/p.txt"; exit 1; }
+
 # errors: exit status 2, the column shown
 set +e
 out=$("$symgrad" minimize --expr "x + * y" --optimizer sgd 2>&1); status=$?

@@ -42,6 +42,9 @@ struct Run {
   std::vector<double> loss;
   std::vector<std::vector<double>> x;
   std::string stopped;  // why it ended early, if it did
+  // what evaluation reads when a strategy keeps its own (Polyak's average): the point and f there
+  std::vector<double> evaluated;
+  double evaluated_loss = 0;
 };
 
 std::vector<double> parse_point(const std::string& text) {
@@ -113,6 +116,11 @@ void run_first_order(const Problem& problem, Run& run, DType dtype, int steps, c
   }
   run.x.push_back(store.get("x").to_vector());
   run.loss.push_back(value.run({}, &store)[0].get(0));
+  if (!built.evaluation_variables.empty()) {
+    VariableStore view = evaluation_view(store, built.evaluation_variables);
+    run.evaluated = view.get("x").to_vector();
+    run.evaluated_loss = value.run({}, &view)[0].get(0);
+  }
 }
 
 void run_host(const Problem& problem, Run& run, HostOptimizer& opt, DType dtype, int steps) {
@@ -333,6 +341,10 @@ int minimize_command(const std::vector<std::string>& args) {
     }
     fmt::print("{:32} {:>14.6e}  {}{}\n", run.label, run.loss.back(), point_text(run.x.back()),
                run.stopped.empty() ? "" : "  (stopped: " + run.stopped + ")");
+    if (!run.evaluated.empty()) {  // a strategy's own point (Polyak's average)
+      fmt::print("{:32} {:>14.6e}  {}  (what evaluation reads)\n", "  " + step_options.strategies.front().first,
+                 run.evaluated_loss, point_text(run.evaluated));
+    }
     if (!trace.empty()) write_trace(trace_file(trace, run, runs.size()), run);
   }
   if (!plot.empty()) {
