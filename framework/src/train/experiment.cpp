@@ -216,7 +216,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   }
   x.name = std::filesystem::path(path).stem().string();
   const Reader top(path, root, "", path);
-  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "clip_value", "data", "model", "initializer",
+  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "clip_value", "checkpoint_seconds", "data", "model", "initializer",
             "optimizer", "schedule", "regularizer", "strategy"});
   top.get("name", x.name, "a string");
   std::int64_t seed = 0;
@@ -232,6 +232,8 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   }
   top.get("clip_norm", x.clip_norm, "a number");
   top.get("clip_value", x.clip_value, "a number");
+  top.get("checkpoint_seconds", x.checkpoint_seconds, "a number");
+  if (x.checkpoint_seconds < 0) throw UsageError(fmt::format("{}: checkpoint_seconds must be >= 0", path));
   if (x.clip_norm < 0 || x.clip_value < 0) {
     throw UsageError(fmt::format("{}: clip_norm and clip_value must be >= 0 (0: off)", path));
   }
@@ -372,6 +374,7 @@ TrainerOptions Experiment::trainer_options() const {
   o.schedule_settings = schedule.settings;
   o.clip_norm = clip_norm;
   o.clip_value = clip_value;
+  o.checkpoint_seconds = checkpoint_seconds;
   o.backend = backend;
   o.dtype = backend == "onednn" ? DType::f32 : DType::f64;
   o.output_dir = output;

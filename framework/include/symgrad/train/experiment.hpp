@@ -55,6 +55,7 @@ struct Experiment {
   std::string backend = "onednn";
   std::string output;  ///< the run folder ("runs/<name>" by default)
   double clip_norm = 0, clip_value = 0;
+  double checkpoint_seconds = 10;  ///< a checkpoint at the end of an epoch at most this often (0: every epoch)
   DataSpec data;
   std::vector<LayerSpec> layers;
   ComponentSpec initializer{"he", {}, ""}, optimizer{"adam", {}, ""}, schedule;
