@@ -26,6 +26,10 @@ export SYMGRAD_PLUGIN_PATH="$work/build"
 "$work/prefix/bin/symgrad" gradcheck --plugin swish --backend onednn
 "$work/prefix/bin/symgrad" gradcheck --op swish | grep -q "0 failed"  # an op found on the plugin path by name
 "$work/prefix/bin/symgrad" plugins signum
+# each out-of-tree plugin exercised in a child process
+for p in signum swish lookahead activity_l1; do
+  "$work/prefix/bin/symgrad" plugins check "$p" | grep -q " 0 failed" || { "$work/prefix/bin/symgrad" plugins check "$p"; exit 1; }
+done
 # the installed built-in plugins are found beside the installed library
 "$work/prefix/bin/symgrad" plugins --kind optimizer | grep -q "^sgd "
 # the example programs, built as a user's own project against the install

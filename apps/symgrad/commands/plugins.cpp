@@ -29,11 +29,20 @@ void print_component(const ComponentInfo& c) {
 }  // namespace
 
 int plugins_command(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "check") {  // symgrad plugins check PLUGIN
+    if (args.size() != 2 || args[1].rfind("-", 0) == 0) {
+      throw UsageError("usage: symgrad plugins check PLUGIN (a path, or a name on the search path)");
+    }
+    return plugin_check_command(args[1]);
+  }
   po::options_description opts(
       "usage: symgrad plugins [--kind K] [--path DIR]... [NAME]\n"
+      "       symgrad plugins check PLUGIN\n"
       "Lists every plugin found (search path: --path, SYMGRAD_PLUGIN_PATH, then the plugins beside\n"
       "the framework's library): its version, file, components and their hyperparameters.\n"
-      "NAME shows one plugin, or the components of that name. Options");
+      "NAME shows one plugin, or the components of that name. 'check PLUGIN' loads a plugin (a path or a\n"
+      "name) in a child process and exercises each of its components; a crash is reported with the signal\n"
+      "and what the plugin was doing. Options");
   std::string kind_text;
   std::vector<std::string> paths;
   opts.add_options()("help,h", "this help")("kind", po::value(&kind_text), "only components of this kind: op, "
