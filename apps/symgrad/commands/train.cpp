@@ -36,6 +36,11 @@ int train_command(const std::vector<std::string>& args) {
   if (parse_with_positional(args, opts, vm, "experiment", file, "train")) return kOk;
   if (!resume.empty()) {
     if (!output.empty() && output != resume) throw UsageError("--resume DIR writes to DIR: give no other --output");
+    if (!std::filesystem::exists(std::filesystem::path(resume) / "checkpoint.bin")) {
+      throw UsageError(fmt::format("--resume '{}': the folder has no checkpoint.bin to continue from (a run folder of "
+                                   "symgrad train, interrupted or finished)",
+                                   resume));
+    }
     output = resume;
   }
   if (!output.empty()) sets.push_back("output=" + output);

@@ -61,8 +61,9 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       }
       label = static_cast<std::size_t>(lc);
       double v;
-      bool header = false;
-      for (const auto& c : cells) header = header || !number(c.text, v);
+      // a header has no number in it: a first row with a number and a typo is data, reported below
+      bool header = true;
+      for (const auto& c : cells) header = header && !number(c.text, v);
       if (header) continue;
     }
     if (cells.size() != columns) {

@@ -199,6 +199,10 @@ void add_layer(Sequential& m, const LayerSpec& l) {
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   toml::table root;
+  if (!std::filesystem::is_regular_file(path)) {
+    throw UsageError(fmt::format("cannot read the experiment file '{}': {}", path,
+                                 std::filesystem::exists(path) ? "not a regular file" : "no such file"));
+  }
   try {
     root = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
