@@ -18,7 +18,9 @@ namespace symgrad {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'Y', 'M', 'G', 'R', 'A', 'D', 'V'};
-constexpr std::uint32_t kVersion = 1;
+// Version 2 checksums each tensor's whole record (name, dtype, shape, byte count and data), so a
+// damaged header is found like damaged data; version 1 (data only) is still read.
+constexpr std::uint32_t kVersion = 2;
 
 std::uint64_t fnv1a(const void* data, std::size_t n) {
   auto* p = static_cast<const unsigned char*>(data);
@@ -51,6 +53,8 @@ class Reader {
     return p;
   }
   bool done() const { return at_ == d_.size(); }
+  std::size_t at() const { return at_; }
+  const char* data() const { return d_.data(); }
 
  private:
   void need(std::size_t n, const char* what) const {
@@ -73,6 +77,7 @@ void save_variables(const VariableStore& store, const std::string& path) {
   put(out, static_cast<std::uint64_t>(names.size()));
   for (const auto& name : names) {
     const Tensor& t = store.get(name);
+    const std::size_t record = out.size();
     put(out, static_cast<std::uint32_t>(name.size()));
     out += name;
     put(out, static_cast<std::uint8_t>(t.dtype()));
@@ -80,7 +85,7 @@ void save_variables(const VariableStore& store, const std::string& path) {
     for (std::size_t i = 0; i < t.shape().rank(); ++i) put(out, static_cast<std::int64_t>(t.shape()[i]));
     put(out, static_cast<std::uint64_t>(t.nbytes()));
     out.append(static_cast<const char*>(t.raw()), t.nbytes());
-    put(out, fnv1a(t.raw(), t.nbytes()));
+    put(out, fnv1a(out.data() + record, out.size() - record));
   }
   const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(::getpid()));
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -121,12 +126,14 @@ VariableStore load_variables(const std::string& path) {
     throw Error(fmt::format("'{}' is not a symgrad variables file (bad magic)", path));
   }
   const auto version = r.get<std::uint32_t>("the version");
-  if (version != kVersion) {
-    throw Error(fmt::format("'{}' has format version {}; this symgrad reads version {}", path, version, kVersion));
+  if (version == 0 || version > kVersion) {
+    throw Error(fmt::format("'{}' has format version {}; this symgrad reads versions 1 to {}{}", path, version, kVersion,
+                            version > kVersion ? " (written by a newer symgrad?)" : ""));
   }
   const auto count = r.get<std::uint64_t>("the count");
   VariableStore store;
   for (std::uint64_t k = 0; k < count; ++k) {
+    const std::size_t record = r.at();
     const auto len = r.get<std::uint32_t>("a name's length");
     const std::string name(r.take(len, "a name"), len);
     const auto dtype = r.get<std::uint8_t>("a dtype");
@@ -139,7 +146,11 @@ VariableStore load_variables(const std::string& path) {
     for (auto& d : dims) d = r.get<std::int64_t>("a dimension");
     const auto nbytes = r.get<std::uint64_t>("a byte count");
     const char* bytes = r.take(nbytes, "tensor data");  // checked against the file before allocating
+    const std::uint64_t computed = version == 1 ? fnv1a(bytes, nbytes) : fnv1a(r.data() + record, r.at() - record);
     const auto hash = r.get<std::uint64_t>("a checksum");
+    if (computed != hash) {
+      throw Error(fmt::format("'{}': tensor '{}' fails its checksum (the file is damaged)", path, name));
+    }
     Shape shape;
     try {
       shape = Shape(dims);
@@ -147,12 +158,16 @@ VariableStore load_variables(const std::string& path) {
       throw Error(fmt::format("'{}': tensor '{}' has a bad shape: {}", path, name, e.what()));
     }
     const TensorType type{static_cast<DType>(dtype), shape};
-    if (!type.shape.is_static() ||
-        static_cast<std::uint64_t>(type.shape.numel()) * dtype_size(type.dtype) != nbytes) {
-      throw Error(fmt::format("'{}': tensor '{}' is {} but holds {} bytes", path, name, type.to_string(), nbytes));
+    // the element count, without overflow: it must come to exactly the bytes the file holds
+    std::uint64_t elements = 1;
+    bool fits = type.shape.is_static();
+    for (std::size_t i = 0; fits && i < shape.rank(); ++i) {
+      const auto d = static_cast<std::uint64_t>(shape[i]);
+      fits = d == 0 || elements <= nbytes / d;
+      elements *= fits ? d : 1;
     }
-    if (fnv1a(bytes, nbytes) != hash) {
-      throw Error(fmt::format("'{}': tensor '{}' fails its checksum (the file is damaged)", path, name));
+    if (!fits || elements * dtype_size(type.dtype) != nbytes) {
+      throw Error(fmt::format("'{}': tensor '{}' is {} but holds {} bytes", path, name, type.to_string(), nbytes));
     }
     Tensor t(type);
     std::memcpy(t.raw(), bytes, nbytes);

@@ -5,8 +5,9 @@
 /// and a save is atomic: written to a temporary file beside the target, flushed to disk, then
 /// renamed over it, so a crash leaves the previous file intact.
 ///
-/// Layout (little-endian): "SYMGRADV", u32 version (1), u64 count; per tensor: u32 name length,
-/// name, u8 dtype, u32 rank, i64 dims[rank], u64 byte count, the bytes, u64 FNV-1a hash of them.
+/// Layout (little-endian): "SYMGRADV", u32 version (2), u64 count; per tensor: u32 name length,
+/// name, u8 dtype, u32 rank, i64 dims[rank], u64 byte count, the bytes, u64 FNV-1a hash of the
+/// record from its name length to its last byte (version 1, still read: a hash of the bytes only).
 
 #include <string>
 
