@@ -134,6 +134,17 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
     return out;
   }
   out.records = records;
+  // nan_policy: what was undone (the trainer lists the first skipped steps among its warnings)
+  if (!trainer.stopped_by().empty()) {
+    fmt::print(stderr, "\nwarning: training stopped (nan_policy = stop) at {}\n", trainer.stopped_by());
+  }
+  if (trainer.skipped_steps() > 0) {
+    fmt::print(stderr, "\nwarning: {} steps had non-finite values and were skipped (nan_policy = skip_step)\n",
+               trainer.skipped_steps());
+    for (const auto& w : trainer.warnings()) {
+      if (w.rfind("skipped ", 0) == 0) fmt::print(stderr, "  {}\n", w);
+    }
+  }
   // early stopping's retraining on training + validation data (Algorithms 7.2 and 7.3)
   Trainer* final_model = &trainer;
   Retraining retrained;
@@ -157,7 +168,9 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
     std::ofstream(tmp) << x.effective;
     fs::rename(tmp, dir / "experiment.toml");
   }
-  if (fs::exists(dir / "metrics-epochs.csv")) draw_run_plots(dir.string(), x.name);
+  if (fs::exists(dir / "metrics-epochs.csv") && fs::file_size(dir / "metrics-epochs.csv") > 0) {
+    draw_run_plots(dir.string(), x.name);  // (none when nan_policy = stop ended the first epoch)
+  }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }

@@ -368,5 +368,30 @@ TEST(Checkpoint, AFailedStepLeavesTheLastCheckpointIntact) {
   EXPECT_FALSE(std::filesystem::exists(dir.path / "failing" / "x.bin"));
 }
 
+// A checkpoint of another model: refused, listing what is missing, what is extra and what has
+// another shape, before anything is loaded into the store.
+TEST(Checkpoint, AnotherModelsFileIsRefusedNamingTheTensors) {
+  const Dataset data = make_moons(100, 0.2, 9);
+  testing::TempDir dir;
+  TrainerOptions o = adam_options(1);
+  o.output_dir = dir.path.string();
+  Sequential wide;
+  wide.dense(16, "relu").dense(2);  // dense1/W 2x16, dense2/W 16x2: no dense3
+  Trainer(wide, {DType::f32, Shape{2}}, 2, o).fit(data);
+  Trainer other(mlp(), {DType::f32, Shape{2}}, 2, adam_options(1));  // dense1 2x16, dense2 16x16, dense3 16x2
+  std::string message;
+  try {
+    other.load_checkpoint((dir.path / "checkpoint.bin").string());
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("is not a checkpoint of this model; missing from the file (6): dense3/W"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("'dense2/W' is f32[16, 2] in the file, f32[16, 16] in the model"), std::string::npos) << message;
+  // the same model's checkpoint loads
+  Trainer same(wide, {DType::f32, Shape{2}}, 2, adam_options(1));
+  EXPECT_NO_THROW(same.load_checkpoint((dir.path / "checkpoint.bin").string()));
+}
+
 }  // namespace
 }  // namespace symgrad

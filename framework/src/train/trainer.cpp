@@ -1,5 +1,6 @@
 #include "symgrad/train/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,10 +13,12 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/random.hpp"
 #include "symgrad/io/variables_file.hpp"
+#include "non_finite.hpp"
 #include "trainer_impl.hpp"
 
 namespace symgrad {
 
+using trainer_detail::all_finite;
 using trainer_detail::build;
 using trainer_detail::draw_random_inputs;
 using trainer_detail::features_of;
@@ -88,6 +91,27 @@ std::pair<double, double> update_and_weight_norms(const Tensor& now, const Tenso
     pass(now.data<double>(), before.data<double>());
   }
   return {std::sqrt(du), std::sqrt(w)};
+}
+
+// What is not finite in a step's results (its outputs: loss, objective, logits, per-parameter
+// gradient norms; then every variable it wrote), in that order: the checked path. A gradient norm
+// that is infinite while every gradient is finite (a sum of squares past the float range) is not a
+// finding by itself; a NaN norm is. Empty when all is finite.
+std::string non_finite_in_step(const std::vector<Tensor>& out, const VariableStore& store,
+                               const std::vector<std::string>& param_names, const std::vector<std::string>& written) {
+  if (!std::isfinite(out[0].get(0))) return fmt::format("the loss is {}", out[0].get(0));
+  if (!std::isfinite(out[1].get(0))) return fmt::format("the objective (loss + penalties) is {}", out[1].get(0));
+  for (std::size_t k = 0; k < param_names.size() && 3 + k < out.size(); ++k) {
+    if (std::isnan(out[3 + k].get(0))) return fmt::format("the gradient of '{}' holds a NaN", param_names[k]);
+  }
+  for (const auto& name : written) {
+    const Tensor& t = store.get(name);
+    if (!all_finite(t)) {
+      const std::int64_t at = trainer_detail::first_non_finite(t);
+      return fmt::format("the step's new value of '{}' {} holds {} at element {}", name, t.type().to_string(), t.get(at), at);
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -232,6 +256,12 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   const std::string checkpoint =
       options_.output_dir.empty() ? "" : (std::filesystem::path(options_.output_dir) / "checkpoint.bin").string();
   auto last_checkpoint = std::chrono::steady_clock::now();
+  // nan_policy: the variables a step writes, copied before it when a bad step is to be undone
+  using NanPolicy = TrainerOptions::NanPolicy;
+  const bool undoable = options_.nan_policy != NanPolicy::raise;
+  std::vector<std::string> written;
+  for (const auto& [name, value] : m.training_step.updates) written.push_back(name);
+  trainer_detail::StepSnapshot snapshot;
   for (std::int64_t epoch = m.epochs_done + 1; epoch <= options_.epochs && !event.stop; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     if (m.schedule) apply_lr_schedule(store_, m.training_step.optimizer, *m.schedule, epoch - 1);
@@ -254,6 +284,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     std::int64_t right = 0;
     std::vector<double> grad_norms(m.param_names.size(), 0.0);
     std::int64_t batches = 0;
+    std::int64_t skipped = 0, skipped_examples = 0;  // steps undone by nan_policy = skip_step
     const std::int64_t skip = std::exchange(m.batch_in_epoch, 0);  // resuming inside this epoch
     if (m.host) {  // one iteration of the host-driven optimizer over the whole training set
       event.step = m.steps;
@@ -305,16 +336,47 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
                                                             fmt::format("the last checkpoint, {}, is untouched", checkpoint)));
       };
       const std::vector<Tensor>* result = nullptr;
+      if (undoable) snapshot.take(store_, written);
       try {
         result = &m.step->run(feeds, &store_);
       } catch (const std::exception& e) {
-        throw incomplete(fmt::format("training failed at epoch {}, step {}: {}", epoch, m.steps + 1, e.what()));
+        if (undoable) snapshot.restore(store_);
+        throw (undoable ? Error(fmt::format("training failed at epoch {}, step {}: {}; the step was undone", epoch,
+                                            m.steps + 1, e.what()))
+                        : incomplete(fmt::format("training failed at epoch {}, step {}: {}", epoch, m.steps + 1, e.what())));
       }
       const auto& out = *result;
       const double loss = out[0].get(0), objective = out[1].get(0);
-      if (!std::isfinite(objective)) {
-        throw incomplete(fmt::format("training diverged at epoch {}, step {}: the loss is {} (lower the learning rate?)",
-                                     epoch, m.steps + 1, objective));
+      if (const std::string bad = non_finite_in_step(out, store_, m.param_names, written); !bad.empty()) {
+        const std::string step_name = fmt::format("epoch {}, step {}", epoch, m.steps + 1);
+        if (!undoable) {
+          throw incomplete(fmt::format("training diverged at {}: {} (lower the learning rate? nan_policy = \"stop\" or "
+                                       "\"skip_step\" undo such a step and name the op that produced the value)",
+                                       step_name, bad));
+        }
+        snapshot.restore(store_);
+        std::string first;
+        try {
+          first = trainer_detail::describe_first_non_finite(m.train_graph, m.step_roots, m.training_step.updates,
+                                                            options_.backend, feeds, store_);
+        } catch (const std::exception& e) {
+          first = fmt::format("(rerunning the step to find the op failed: {})", e.what());
+        }
+        const std::string what = fmt::format("{}: {}{}{}; the step was undone", step_name, bad, first.empty() ? "" : "; ",
+                                             first);
+        if (options_.nan_policy == NanPolicy::stop) {
+          m.stopped_by = what;
+          m.batch_in_epoch = skip + batches;
+          m.stopped = true;
+          event.stop = true;
+          if (!checkpoint.empty()) save_checkpoint(checkpoint);
+          for (auto* c : m.callbacks) c->on_train_end(event);
+          return records;
+        }
+        if (m.skipped_steps < 10) m.warnings.push_back("skipped " + what);
+        ++m.skipped_steps, ++skipped, ++batches;
+        skipped_examples += batch.size();
+        continue;
       }
       const auto count = static_cast<double>(batch.size());
       loss_sum += loss * count;
@@ -340,12 +402,18 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
         return records;
       }
     }
+    if (skipped > 0 && skipped == batches) {
+      throw Error(fmt::format("every step of epoch {} had non-finite values and was skipped (nan_policy = skip_step); "
+                              "the store is the state after step {}: {}",
+                              epoch, m.steps, m.warnings.empty() ? "" : m.warnings.back()));
+    }
     for (auto* c : m.callbacks) c->on_epoch_trained(event);
     EpochRecord r;
     r.epoch = epoch;
-    r.train_loss = loss_sum / static_cast<double>(n);
-    r.train_objective = objective_sum / static_cast<double>(n);
-    r.train_accuracy = static_cast<double>(right) / static_cast<double>(n);
+    const auto counted = static_cast<double>(n - skipped_examples);
+    r.train_loss = loss_sum / counted;
+    r.train_objective = objective_sum / counted;
+    r.train_accuracy = static_cast<double>(right) / counted;
     r.lr = store_.has("optimizer/lr") ? store_.get("optimizer/lr").get(0) : 0.0;
     std::vector<std::pair<std::string, double>> row = {{"epoch", double(epoch)},
                                                       {"train_loss", r.train_loss},
@@ -361,11 +429,12 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     row.insert(row.end(), {{"lr", r.lr}, {"seconds", r.seconds}});
+    if (options_.nan_policy == NanPolicy::skip_step) row.emplace_back("skipped_steps", static_cast<double>(skipped));
     if (!m.host) event.metrics["lr"] = r.lr;
     for (std::size_t k = 0; k < m.param_names.size(); ++k) {
       const std::string& name = m.param_names[k];
       const auto [update, weight] = update_and_weight_norms(store_.get(name), before.at(name));
-      if (!m.host) row.emplace_back("grad_norm/" + name, grad_norms[k] / static_cast<double>(batches));
+      if (!m.host) row.emplace_back("grad_norm/" + name, grad_norms[k] / static_cast<double>(batches - skipped));
       row.emplace_back("update_ratio/" + name, weight > 0 ? update / weight : update);
     }
     epoch_file.write(row);
@@ -406,6 +475,39 @@ void Trainer::load_checkpoint(const std::string& path) {
   for (const char* k : {kEpoch, kBatch, kSteps}) {
     if (!loaded.has(k)) throw Error(fmt::format("'{}' is not a trainer checkpoint (no '{}')", path, k));
   }
+  // The file must be this model's: every variable the model and its step use, of the same type.
+  // An extension may keep more under its own name (early_stopping/best_epoch).
+  prepare();
+  std::vector<std::string> missing, unexpected, mismatched;
+  for (const auto& n : store_.names()) {
+    if (!loaded.has(n)) missing.push_back(n);
+  }
+  for (const auto& n : loaded.names()) {
+    if (n.rfind("trainer/", 0) == 0) continue;
+    if (store_.has(n)) {
+      if (store_.get(n).type() != loaded.get(n).type()) {
+        mismatched.push_back(fmt::format("'{}' is {} in the file, {} in the model", n, loaded.get(n).type().to_string(),
+                                         store_.get(n).type().to_string()));
+      }
+      continue;
+    }
+    const bool extensions_own = std::any_of(impl_->extensions.begin(), impl_->extensions.end(), [&](const NamedExtension& e) {
+      return !e.name.empty() && n.rfind(e.name + "/", 0) == 0;
+    });
+    if (!extensions_own) unexpected.push_back(n);
+  }
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    auto list = [](const std::string& what, const std::vector<std::string>& names) -> std::string {
+      if (names.empty()) return "";
+      std::string out;
+      for (std::size_t i = 0; i < names.size() && i < 6; ++i) out += (i ? ", " : "") + names[i];
+      if (names.size() > 6) out += fmt::format(" and {} more", names.size() - 6);
+      return fmt::format("; {} ({}): {}", what, names.size(), out);
+    };
+    throw Error(fmt::format("'{}' is not a checkpoint of this model{}{}{}", path,
+                            list("missing from the file", missing), list("in the file, not in the model", unexpected),
+                            list("of another shape or type", mismatched)));
+  }
   impl_->epochs_done = static_cast<std::int64_t>(loaded.get(kEpoch).get(0));
   impl_->batch_in_epoch = static_cast<std::int64_t>(loaded.get(kBatch).get(0));
   impl_->steps = static_cast<std::int64_t>(loaded.get(kSteps).get(0));
@@ -416,5 +518,7 @@ void Trainer::load_checkpoint(const std::string& path) {
 
 std::int64_t Trainer::epochs_done() const { return impl_->epochs_done; }
 bool Trainer::stopped_early() const { return impl_->stopped; }
+const std::string& Trainer::stopped_by() const { return impl_->stopped_by; }
+std::int64_t Trainer::skipped_steps() const { return impl_->skipped_steps; }
 
 }  // namespace symgrad

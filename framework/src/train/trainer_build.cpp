@@ -127,6 +127,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
     std::vector<Value> outs = {loss, objective, m.train_forward.logits};
     for (const auto& gr : m.training_step.gradients) outs.push_back(sqrt(sum(square(gr))));  // per-parameter norms
     m.step = std::make_unique<Plan>(compile(g, outs, co));
+    m.step_roots = outs;
   }
   build_eval(m, model, x_type, y_type, o, hooks, store);
 }

@@ -17,6 +17,7 @@ namespace symgrad {
 struct Trainer::Impl {
   Graph train_graph, eval_graph;
   std::unique_ptr<Plan> step, eval;
+  std::vector<Value> step_roots;  // the step plan's outputs (loss, objective, logits, gradient norms)
   Forward train_forward;
   TrainingStep training_step;
   // a host-driven optimizer: one iteration an epoch over the full training set's objective
@@ -36,6 +37,8 @@ struct Trainer::Impl {
   std::int64_t epochs_done = 0;
   std::int64_t batch_in_epoch = 0;  // batches of epoch epochs_done + 1 already taken (a mid-epoch stop)
   bool stopped = false;
+  std::string stopped_by;          // nan_policy = stop: what stopped training
+  std::int64_t skipped_steps = 0;  // nan_policy = skip_step
 };
 
 namespace trainer_detail {

@@ -56,6 +56,7 @@ struct Experiment {
   std::string output;  ///< the run folder ("runs/<name>" by default)
   double clip_norm = 0, clip_value = 0;
   double checkpoint_seconds = 10;  ///< a checkpoint at the end of an epoch at most this often (0: every epoch)
+  std::string nan_policy = "raise";  ///< raise | stop | skip_step (TrainerOptions::nan_policy)
   DataSpec data;
   std::vector<LayerSpec> layers;
   ComponentSpec initializer{"he", {}, ""}, optimizer{"adam", {}, ""}, schedule;

@@ -37,6 +37,18 @@ struct TrainerOptions {
   /// A checkpoint at the end of an epoch when this many seconds passed since the last one (0:
   /// every epoch); always after the last epoch and at a stop.
   double checkpoint_seconds = 10;
+  /// What a step does when its loss, a gradient or a value it writes (a parameter, an optimizer
+  /// slot, an extension's state) holds a NaN or an infinity. Every policy names the step and what
+  /// went non-finite; the last checkpoint stays as it was.
+  ///  - raise: fit() throws; the step is not undone (the store holds it, so it cannot be saved).
+  ///  - stop: the step is undone and training ends there, like early stopping (fit() returns;
+  ///    stopped_by() says why); the store is the state after the last good step.
+  ///  - skip_step: the step is undone and training goes on with the next batch (as PyTorch's
+  ///    GradScaler skips a step with inf/NaN gradients); the epoch's metrics count the skipped
+  ///    steps; an epoch whose every step is skipped ends training with an error.
+  /// stop and skip_step copy the variables a step writes before it runs (one copy of each, reused),
+  /// and so can also name the first op of the step's graph that produced the bad value.
+  enum class NanPolicy { raise, stop, skip_step } nan_policy = NanPolicy::raise;
 };
 
 /// Loss and accuracy over a data set.
@@ -99,6 +111,11 @@ class Trainer {
   std::int64_t epochs_done() const;
   /// True when the last fit() was stopped by a callback before its last epoch.
   bool stopped_early() const;
+  /// Why the last fit() stopped early when the trainer stopped it (nan_policy = stop): the step and
+  /// the non-finite value; empty otherwise.
+  const std::string& stopped_by() const;
+  /// Steps undone and skipped by nan_policy = skip_step, over every fit() so far.
+  std::int64_t skipped_steps() const;
 
   /// Every variable: parameters, optimizer slots, model and extension state.
   VariableStore& store() { return store_; }
