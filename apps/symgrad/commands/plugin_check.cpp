@@ -53,7 +53,9 @@ int exercise(const std::string& target, int progress) {
   const PluginInfo& info = registry.load(target);
   fmt::print("plugin '{}' {} ({})\n", info.name, info.version, info.file);
   std::fflush(stdout);
-  for (const auto& [kind, name] : info.components) {
+  for (const auto& component : info.components) {
+    const ComponentKind kind = component.first;
+    const std::string& name = component.second;  // (clang 14 does not capture structured bindings)
     const std::string label = fmt::format("{} '{}'", to_string(kind), name);
     switch (kind) {
       case ComponentKind::op: {
