@@ -114,6 +114,20 @@ std::string non_finite_in_step(const std::vector<Tensor>& out, const VariableSto
   return "";
 }
 
+// Every label of `d` is a class of the model (an output of its logits [N, C]): one that is not is
+// named with its example, before a kernel meets it in the middle of a step.
+void check_labels(const Dataset& d, Value logits, const char* role) {
+  const std::int64_t classes = logits.shape()[logits.shape().rank() - 1];
+  const std::int32_t* label = d.labels.data<std::int32_t>();
+  for (std::int64_t i = 0; i < d.size(); ++i) {
+    if (label[i] < 0 || label[i] >= classes) {
+      throw UsageError(fmt::format("{}data '{}': example {} has label {}, but the model has {} classes (its last layer "
+                                   "has {} outputs; labels are 0 to {})",
+                                   role, d.name, i, label[i], classes, classes, classes - 1));
+    }
+  }
+}
+
 }  // namespace
 
 Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options)
@@ -223,6 +237,7 @@ std::vector<double> Trainer::example_losses(const Dataset& data) {
 
 Evaluation Trainer::evaluate(const Dataset& data) {
   VariableStore view = evaluation_store();
+  check_labels(data, impl_->train_forward.logits, "");
   double loss = 0;
   std::int64_t right = 0;
   for_each_eval_batch(*impl_->eval, view, data, options_, [&](const Dataset& part, const std::vector<Tensor>& out) {
@@ -239,6 +254,8 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   if (train.size() == 0) throw UsageError("the training set is empty");
   if (!impl_->built) build(*impl_, model_, example_, options_, store_);
   Impl& m = *impl_;
+  check_labels(train, m.train_forward.logits, "training ");
+  if (validation != nullptr) check_labels(*validation, m.train_forward.logits, "validation ");
   MetricsFile step_file, epoch_file;
   if (!options_.output_dir.empty()) {
     std::filesystem::create_directories(options_.output_dir);
@@ -362,8 +379,11 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
         } catch (const std::exception& e) {
           first = fmt::format("(rerunning the step to find the op failed: {})", e.what());
         }
-        const std::string what = fmt::format("{}: {}{}{}; the step was undone", step_name, bad, first.empty() ? "" : "; ",
-                                             first);
+        // a skipped step is not taken: the next batch is tried as the same step, so batches name them
+        const std::string where = options_.nan_policy == NanPolicy::skip_step
+                                      ? fmt::format("epoch {}, batch {} (as step {})", epoch, skip + batches + 1, m.steps + 1)
+                                      : step_name;
+        const std::string what = fmt::format("{}: {}{}{}; the step was undone", where, bad, first.empty() ? "" : "; ", first);
         if (options_.nan_policy == NanPolicy::stop) {
           m.stopped_by = what;
           m.batch_in_epoch = skip + batches;
