@@ -106,8 +106,11 @@ RawIdx read_raw(const std::string& path) {
   unsigned char magic[4];
   src.read(magic, 4, "the magic number");
   if (magic[0] != 0 || magic[1] != 0) {
-    throw Error(fmt::format("'{}' is not an IDX file: its magic number starts {:02x} {:02x}, not 00 00", path, magic[0],
-                            magic[1]));
+    // a file compressed twice still starts with gzip's magic once decompressed
+    const bool gzip = magic[0] == 0x1f && magic[1] == 0x8b;
+    throw Error(fmt::format("'{}' is not an IDX file: its magic number starts {:02x} {:02x}, not 00 00{}", path, magic[0],
+                            magic[1],
+                            gzip ? " (its content is still gzip-compressed: it was compressed twice; gunzip it once)" : ""));
   }
   const unsigned type = magic[2], rank = magic[3];
   std::size_t size = 0;
