@@ -49,7 +49,12 @@ int gradcheck_command(const std::vector<std::string>& args) {
   }
   if (!only.empty()) {
     // not built in, nor in a given plugin: the plugin of that name, or any plugin on the search path
-    if (ops.find(only) == nullptr) PluginRegistry::global().get(ComponentKind::op, only);
+    if (ops.find(only) == nullptr) {
+      try {
+        PluginRegistry::global().get(ComponentKind::op, only);
+      } catch (const UsageError&) {  // on no plugin either: the op registry's error names the nearest op
+      }
+    }
     ops.get(only);  // a UsageError with a suggestion if still unknown
     if (!selected.empty() && !selected.count(only)) {
       throw UsageError(fmt::format("op '{}' is not one of the given plugins' ops", only));
