@@ -98,5 +98,68 @@ printf 'not a library' > "$work/symgrad-broken.so"
 expect 1 "it is not a shared library" -- "$symgrad" plugins check "$work/symgrad-broken.so"
 expect 1 "no plugin named 'nosuch'" -- "$symgrad" gradcheck --plugin nosuch
 
+# ---- labels the model cannot take, NaN and other cells that are not data, IDX files that lie
+printf '1,2,0\n3,4,5\n' > "$work/big.csv"; printf '1,2,0\n3,4,-1\n' > "$work/neg.csv"
+printf '1,2,0\n3,4,0.5\n' > "$work/half.csv"; printf 'a,b,label\n1,nan,0\n2,3,1\n' > "$work/nan.csv"
+expect 2 "training data '$work/big.csv': example 1 has label 5, but the model has 2 classes" -- "$symgrad" train "$(csv c4 "$work/big.csv")"
+printf '[data]\nset = "csv"\ntrain_csv = "%s"\ntest_csv = "%s"\nvalidation = 0\n[model]\nlayers = [{ type = "dense", units = 2 }]\n' \
+  "$work/ok.csv" "$work/big.csv" > "$work/testlabel.toml"
+expect 2 "data '$work/big.csv': example 1 has label 5, but the model has 2 classes (its last layer has 2 outputs; labels are 0 to 1)" -- "$symgrad" train "$work/testlabel.toml" --output "$work/testlabel"
+expect 1 "neg.csv:2:5: label '-1' is not a class" -- "$symgrad" train "$(csv c5 "$work/neg.csv")"
+expect 1 "half.csv:2:5: label '0.5' is not a class" -- "$symgrad" train "$(csv c6 "$work/half.csv")"
+expect 1 "nan.csv:2:3: 'nan' is not a number" -- "$symgrad" train "$(csv c7 "$work/nan.csv")"
+idx_files() {  # idx_files NAME IMAGES LABELS: an experiment on IDX files (the test part: 3 good images)
+  printf '[data]\nset = "idx"\nimages = "%s"\nlabels = "%s"\ntest_images = "%s"\ntest_labels = "%s"\n[model]\nlayers = [{ type = "flatten" }, { type = "dense", units = 2 }]\n' \
+    "$2" "$3" "$work/img3.idx" "$work/lab3.idx" > "$work/$1.toml"
+  echo "$work/$1.toml"
+}
+idx_bytes() {  # idx_bytes FILE DIMS... : an unsigned-byte IDX header for DIMS, then bytes from stdin
+  local f=$1; shift
+  { printf '\x00\x00\x08'"$(printf '\\x%02x' $#)"; for d in "$@"; do printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((d >> 24 & 255)) $((d >> 16 & 255)) $((d >> 8 & 255)) $((d & 255)))"; done; cat; } > "$f"
+}
+head -c 12 /dev/zero | idx_bytes "$work/img3.idx" 3 2 2
+printf '\x00\x01\x01' | idx_bytes "$work/lab3.idx" 3
+printf '\x00\x01' | idx_bytes "$work/lab2.idx" 2
+head -c 5 /dev/zero | idx_bytes "$work/short.idx" 3 2 2
+gzip -c "$work/lab3.idx" | gzip -c > "$work/twice.idx.gz"
+expect 1 "'$work/lab2.idx': labels must be [3] integers (one per image of '$work/img3.idx'), got i32[2]" -- "$symgrad" train "$(idx_files i1 "$work/img3.idx" "$work/lab2.idx")"
+expect 1 "the header promises 12 elements (3x2x2) of 1 bytes, 28 bytes in all, but it has 21 bytes" -- "$symgrad" train "$(idx_files i2 "$work/short.idx" "$work/lab3.idx")"
+expect 1 "its content is still gzip-compressed: it was compressed twice; gunzip it once" -- "$symgrad" train "$(idx_files i3 "$work/img3.idx" "$work/twice.idx.gz")"
+
+# ---- numerics: a run that diverges after its first checkpoint (clip_exploding without clipping)
+clip="$experiments/clip_exploding.toml"
+"$symgrad" train "$clip" --set epochs=1 --output "$work/ce" > /dev/null
+cp -r "$work/ce" "$work/ce_stop"; cp -r "$work/ce" "$work/ce_skip"; cp "$work/ce/checkpoint.bin" "$work/ce.bin"
+expect 1 "training diverged at epoch 2, step 30: the loss is" -- "$symgrad" train "$clip" --set epochs=2 --set clip_norm=0 --resume "$work/ce"
+expect 0 "" -- cmp "$work/ce/checkpoint.bin" "$work/ce.bin"  # the last good checkpoint, byte for byte
+expect 0 "training stopped (nan_policy = stop) at epoch 2, step 30: the loss is" -- "$symgrad" train "$clip" --set epochs=2 --set clip_norm=0 --set nan_policy=stop --resume "$work/ce_stop"
+# its checkpoint is the state after step 29: resumed, the same step is found again, with the op
+expect 0 "stop) at epoch 2, step 30: the loss is -nan; the first non-finite value is node #" -- "$symgrad" train "$clip" --set epochs=2 --set clip_norm=0 --set nan_policy=stop --resume "$work/ce_stop"
+expect 0 "steps had non-finite values and were skipped (nan_policy = skip_step)" -- "$symgrad" train "$clip" --set epochs=2 --set clip_norm=0 --set nan_policy=skip_step --resume "$work/ce_skip"
+expect 2 "nan_policy 'ignore': raise, stop or skip_step" -- "$symgrad" train "$exp" --set nan_policy=ignore
+
+# ---- checkpoints and variables of another model, damaged headers, newer files, unwritable folders
+expect 1 "checkpoint.bin' is not a checkpoint of this model; missing from the file (12): dense1/W/adam/exp_avg" -- "$symgrad" train "$exp" --set epochs=2 --resume "$work/ce"
+cp "$work/good.bin" "$work/run/variables.bin"
+printf '\x07' | dd of="$work/run/variables.bin" bs=1 seek=8 conv=notrunc status=none
+expect 1 "has format version 7; this symgrad reads versions 1 to 2 (written by a newer symgrad?)" -- "$symgrad" eval "$work/run"
+cp "$work/good.bin" "$work/run/variables.bin"
+printf 'X' | dd of="$work/run/variables.bin" bs=1 seek=$(grep -boa 'dense1/W' "$work/good.bin" | head -1 | cut -d: -f1) conv=notrunc status=none
+expect 1 "tensor 'Xense1/W' fails its checksum" -- "$symgrad" eval "$work/run"
+cp "$work/good.bin" "$work/run/variables.bin"
+head -c 77 "$work/ce.bin" > "$work/ce_stop/checkpoint.bin"
+expect 1 "checkpoint.bin' is truncated" -- "$symgrad" train "$clip" --set epochs=3 --resume "$work/ce_stop"
+expect 1 "/proc/symgrad-run" -- "$symgrad" train "$exp" --set epochs=1 --output /proc/symgrad-run
+
+# ---- more usage errors
+expect 2 "unknown command 'bogus'" -- "$symgrad" bogus
+expect 2 "--expr: expected a number, a variable, a function or '(' at column 4" -- "$symgrad" minimize --expr "x +" --optimizer sgd
+expect 2 "unknown function 'nosuch'; built in: rosenbrock" -- "$symgrad" minimize --function nosuch --optimizer sgd
+expect 2 "unknown op 'matmull' (did you mean 'matmul'?)" -- "$symgrad" gradcheck --op matmull
+expect 2 "--members must be >= 1" -- "$symgrad" ensemble "$exp" --members 0
+mkdir -p "$work/empty"
+expect 2 "is not a run folder (no metrics-epochs.csv)" -- "$symgrad" plot "$work/empty"
+expect 2 "--data 'bogus': test, validation or train" -- "$symgrad" eval "$work/run" --data bogus
+
 echo "bad inputs: $passed passed, $failed failed"
 test "$failed" -eq 0
