@@ -196,6 +196,13 @@ TEST(PluginLoader, InitializersAndRegularizersAreGuardedToo) {
   EXPECT_HAS(plugin_error([&] { reg->on_epoch_end(ev); }), "running its callback on_epoch_end: epoch 3 was one too many");
   EXPECT_NO_THROW(reg->on_epoch_begin(ev));  // the hooks it does not override do nothing
   EXPECT_EQ(reg->project({"w", w}, w), w);
+
+  // something thrown that is not an exception, and first values that are not finite
+  auto thrower = r.make_regularizer("throws_an_int");
+  EXPECT_HAS(plugin_error([&] { thrower->on_epoch_end(ev); }), "regularizer 'throws_an_int' of plugin 'throws_later'");
+  auto nan = r.make_initializer("not_finite");
+  EXPECT_HAS(plugin_error([&] { nan->initial_value(InitRequest{"dense1/W", {DType::f32, Shape{3, 2}}, 3, 2, 7}); }),
+             "gave 'dense1/W' the value nan at element 5: first values must be finite");
 }
 
 }  // namespace

@@ -87,6 +87,44 @@ TEST(Plan, FeedsAreCheckedByName) {
   EXPECT_NO_THROW(p.run({{"images", Tensor(DType::f32, Shape{3, 4})}}));
 }
 
+// Feeds and variables of the wrong shape or dtype are refused before any kernel runs, on both
+// backends (oneDNN's primitives do not check shapes at execution: an unchecked one would read and
+// write out of bounds), naming the input or variable and both types.
+TEST(Plan, WrongFeedsAndVariablesAreRefusedOnEveryBackend) {
+  for (const std::string backend : {"reference", "onednn"}) {
+    SCOPED_TRACE(backend);
+    Graph g;
+    auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 4}});
+    auto w = g.variable("W", {DType::f32, Shape{4, 3}});
+    CompileOptions o;
+    o.backend = backend;
+    Plan p = compile(g, {relu(matmul(x, w))}, o);
+    VariableStore store;
+    store.set("W", Tensor(DType::f32, Shape{4, 3}));
+    auto error = [&](const Feeds& f) -> std::string {
+      try {
+        p.run(f, &store);
+      } catch (const FeedError& e) {
+        return e.what();
+      }
+      return "no error";
+    };
+    EXPECT_NO_THROW(p.run({{"x", Tensor(DType::f32, Shape{2, 4})}}, &store));
+    EXPECT_NE(error({{"x", Tensor(DType::f32, Shape{2, 5})}}).find("f32[2, 5]"), std::string::npos)
+        << error({{"x", Tensor(DType::f32, Shape{2, 5})}});
+    EXPECT_NE(error({{"x", Tensor(DType::f64, Shape{2, 4})}}).find("'x'"), std::string::npos);
+    EXPECT_NE(error({{"x", Tensor(DType::f32, Shape{8})}}).find("'x'"), std::string::npos);
+    store.set("W", Tensor(DType::f32, Shape{5, 3}));
+    const std::string e = error({{"x", Tensor(DType::f32, Shape{2, 4})}});
+    EXPECT_NE(e.find("'W'"), std::string::npos) << e;
+    EXPECT_NE(e.find("f32[5, 3]"), std::string::npos) << e;
+    store.set("W", Tensor(DType::f64, Shape{4, 3}));
+    EXPECT_NE(error({{"x", Tensor(DType::f32, Shape{2, 4})}}).find("'W'"), std::string::npos);
+    store.erase("W");
+    EXPECT_NE(error({{"x", Tensor(DType::f32, Shape{2, 4})}}).find("'W'"), std::string::npos);
+  }
+}
+
 TEST(Plan, VariablesAndUpdates) {
   // one step of gradient descent inside the plan: w <- w - 0.1 dL/dw with L = sum((w - t)^2)
   Graph g;

@@ -1,5 +1,6 @@
 #include "guards.hpp"
 
+#include <cmath>
 #include <exception>
 
 #include <fmt/format.h>
@@ -46,6 +47,12 @@ class GuardedInitializer final : public Initializer {
     if (!t.defined() || t.type() != r.type) {
       throw PluginError(fmt::format("{} made {} for '{}', which is {}", who_,
                                     t.defined() ? t.type().to_string() : "nothing", r.name, r.type.to_string()));
+    }
+    for (std::int64_t i = 0; i < t.numel(); ++i) {  // once per parameter: a plain loop is fine
+      if (!std::isfinite(t.get(i))) {
+        throw PluginError(fmt::format("{} gave '{}' the value {} at element {}: first values must be finite", who_, r.name,
+                                      t.get(i), i));
+      }
     }
     return t;
   }
