@@ -84,6 +84,18 @@ TEST(Idx, LyingHeadersAreRefusedBeforeAllocating) {
   EXPECT_NE(error_of(dir.path / "missing.idx").find("cannot open"), std::string::npos);
 }
 
+// A gzip header that lies by 4 GiB: the trailer's size (modulo 2^32) agrees with it, so only the
+// data tells. It is read as it arrives (64 MiB at most ahead), not allocated from the header: a
+// finding of the IDX fuzzer (a 4 GiB allocation).
+TEST(Idx, AGzipHeaderLyingBy4GiBIsNotAllocated) {
+  TempDir dir;
+  // 65536 x 65537 bytes = 2^32 + 65536: modulo 2^32 the file's 65536 bytes of data
+  write_gzip(dir.path / "liar.idx.gz", idx_bytes({65536, 65537}, std::vector<unsigned char>(65536, 7)));
+  EXPECT_NE(error_of(dir.path / "liar.idx.gz").find("ends inside the data (read 65536 of 67108864 bytes)"),
+            std::string::npos)
+      << error_of(dir.path / "liar.idx.gz");
+}
+
 // Debian's dataset-fashion-mnist (installed by scripts/setup): the test part has 10000 images of
 // 28 x 28 in [0, 1] and 1000 of each of the 10 classes.
 TEST(Idx, FashionMnistTestSet) {

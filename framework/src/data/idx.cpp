@@ -140,8 +140,16 @@ RawIdx read_raw(const std::string& path) {
     throw Error(fmt::format("'{}': the header promises {} elements ({}) of {} bytes, {} bytes in all, but {}", path,
                             count, shape, size, total, src.describe_size()));
   }
-  RawIdx raw{type, dims, std::vector<unsigned char>(count * size)};
-  src.read(raw.bytes.data(), raw.bytes.size(), "the data");
+  // A gzip trailer gives the size only modulo 2^32, so a header can still lie by a multiple of
+  // 4 GiB: the buffer grows as the data arrives (64 MiB at a time), never ahead of it by more.
+  RawIdx raw{type, dims, {}};
+  constexpr std::uint64_t kChunk = 64ull << 20;
+  while (raw.bytes.size() < count * size) {
+    const std::size_t at = raw.bytes.size();
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, count * size - at));
+    raw.bytes.resize(at + n);
+    src.read(raw.bytes.data() + at, n, "the data");
+  }
   if (!src.at_end()) throw Error(fmt::format("'{}' has data after its last element", path));
   return raw;
 }
