@@ -154,6 +154,8 @@ expect 1 "/proc/symgrad-run" -- "$symgrad" train "$exp" --set epochs=1 --output 
 # ---- more usage errors
 expect 2 "unknown command 'bogus'" -- "$symgrad" bogus
 expect 2 "--expr: expected a number, a variable, a function or '(' at column 4" -- "$symgrad" minimize --expr "x +" --optimizer sgd
+deep="$(printf '%*s' 2000 '' | tr ' ' '(')x$(printf '%*s' 2000 '' | tr ' ' ')')"
+expect 2 "the expression nests deeper than 1000 levels" -- "$symgrad" minimize --expr "$deep" --optimizer sgd
 expect 2 "unknown function 'nosuch'; built in: rosenbrock" -- "$symgrad" minimize --function nosuch --optimizer sgd
 expect 2 "unknown op 'matmull' (did you mean 'matmul'?)" -- "$symgrad" gradcheck --op matmull
 expect 2 "--members must be >= 1" -- "$symgrad" ensemble "$exp" --members 0

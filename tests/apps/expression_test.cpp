@@ -62,5 +62,24 @@ TEST(Expression, ErrorsPointAtTheColumn) {
   }
 }
 
+// Nesting past 1000 levels (parentheses, unary minus, or a long chain of one operator) is an
+// error at the column where it happens, not a stack overflow (found: 20000 parentheses crashed).
+TEST(Expression, DeepNestingIsAnErrorNotACrash) {
+  for (const std::string& text : {std::string(20000, '(') + "x" + std::string(20000, ')'),
+                                  std::string(40000, '-') + "x", [] {
+                                    std::string chain = "x";
+                                    for (int i = 0; i < 50000; ++i) chain += "+x";
+                                    return chain;
+                                  }()}) {
+    try {
+      Expression e(text);
+      ADD_FAILURE() << "parsed " << text.size() << " characters nested past the limit";
+    } catch (const ExpressionError& err) {
+      EXPECT_NE(std::string(err.what()).find("the expression nests deeper than 1000 levels"), std::string::npos);
+    }
+  }
+  EXPECT_NO_THROW(Expression(std::string(500, '(') + "x" + std::string(500, ')')));
+}
+
 }  // namespace
 }  // namespace symgrad::cli

@@ -23,6 +23,7 @@ struct Expression::Node {
   char op = 0;              // binary: + - * / ^
   std::string function;     // call
   std::vector<std::unique_ptr<Node>> args;
+  std::size_t depth = 1;    // of the tree below (and with) this node
 };
 
 namespace {
@@ -99,12 +100,20 @@ class Parser {
     n->kind = k;
     return n;
   }
+  // Building, evaluating and destroying a tree recurse over its depth: a depth past this (a long
+  // chain "x+x+...", parentheses in parentheses) is an error, not a stack overflow.
+  static constexpr std::size_t kMaxDepth = 1000;
+  std::unique_ptr<Node> nest(std::unique_ptr<Node> n) const {
+    for (const auto& a : n->args) n->depth = std::max(n->depth, a->depth + 1);
+    if (n->depth > kMaxDepth) fail(fmt::format("the expression nests deeper than {} levels", kMaxDepth));
+    return n;
+  }
   std::unique_ptr<Node> binary(char op, std::unique_ptr<Node> a, std::unique_ptr<Node> b) {
     auto n = make(Node::binary);
     n->op = op;
     n->args.push_back(std::move(a));
     n->args.push_back(std::move(b));
-    return n;
+    return nest(std::move(n));
   }
   std::unique_ptr<Node> sum() {
     auto n = product();
@@ -130,11 +139,17 @@ class Parser {
       }
     }
   }
-  std::unique_ptr<Node> unary() {
+  std::unique_ptr<Node> unary() {  // every recursion of the parser passes here
+    struct Level {
+      std::size_t& d;
+      explicit Level(std::size_t& depth) : d(++depth) {}
+      ~Level() { --d; }
+    } level(parsing_);
+    if (parsing_ > kMaxDepth) fail(fmt::format("the expression nests deeper than {} levels", kMaxDepth));
     if (eat('-')) {
       auto n = make(Node::negate);
       n->args.push_back(unary());
-      return n;
+      return nest(std::move(n));
     }
     if (eat('+')) return unary();
     return power();
@@ -181,7 +196,7 @@ class Parser {
         n->function = name;
         n->args.push_back(sum());
         if (!eat(')')) fail("expected ')'");
-        return n;
+        return nest(std::move(n));
       }
       std::size_t index = 0;
       if (name == "x" || name == "y") {
@@ -206,6 +221,7 @@ class Parser {
   const std::string& s_;
   std::size_t i_ = 0;
   std::size_t dimension_ = 0;
+  std::size_t parsing_ = 0;  // unary() calls in progress
 };
 
 Value build_node(const Node& n, Value x, Graph& g) {
