@@ -47,7 +47,8 @@ struct TrainerOptions {
   ///    GradScaler skips a step with inf/NaN gradients); the epoch's metrics count the skipped
   ///    steps; an epoch whose every step is skipped ends training with an error.
   /// stop and skip_step copy the variables a step writes before it runs (one copy of each, reused),
-  /// and so can also name the first op of the step's graph that produced the bad value.
+  /// and so can also name the first op of the step's graph that produced the bad value. A
+  /// host-driven optimizer's full-batch iteration (L-BFGS, CG) that ends non-finite always raises.
   enum class NanPolicy { raise, stop, skip_step } nan_policy = NanPolicy::raise;
 };
 
