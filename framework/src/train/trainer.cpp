@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -126,6 +127,120 @@ void check_labels(const Dataset& d, Value logits, const char* role) {
                                    role, d.name, i, label[i], classes, classes, classes - 1));
     }
   }
+}
+
+// Data-parallel training (TrainerOptions::communicator). Rows [lo, hi) of a global batch of `size`
+// are this rank's: the first size % ranks ranks take one more.
+std::pair<std::int64_t, std::int64_t> shard_of(std::int64_t size, int rank, int ranks) {
+  const std::int64_t base = size / ranks, extra = size % ranks;
+  const std::int64_t lo = rank * base + std::min<std::int64_t>(rank, extra);
+  return {lo, lo + base + (rank < extra ? 1 : 0)};
+}
+
+Tensor rows_of(const Tensor& t, std::int64_t lo, std::int64_t hi) {
+  std::vector<std::int64_t> dims;
+  for (std::size_t i = 0; i < t.shape().rank(); ++i) dims.push_back(t.shape()[i]);
+  const std::size_t row = t.nbytes() / static_cast<std::size_t>(dims[0]);
+  dims[0] = hi - lo;
+  Tensor out(t.dtype(), Shape(dims));
+  std::memcpy(out.raw(), static_cast<const char*>(t.raw()) + row * static_cast<std::size_t>(lo), out.nbytes());
+  return out;
+}
+
+// Before the first step: every rank must train the same thing, and starts from rank 0's variables.
+// The checks that compare ranks come first: a rank that stopped alone would leave the others
+// waiting in a collective call.
+void start_data_parallel(Trainer::Impl& m, Communicator& comm, const Dataset& train, std::int64_t batch,
+                         VariableStore& store) {
+  auto same = [&](double v, const char* what) {
+    double lo = v, hi = v;
+    comm.allreduce_min_max(lo, hi);
+    if (lo != hi) {
+      throw UsageError(fmt::format("the {} processes disagree on {}: from {} to {} ({}); give every rank the same "
+                                   "experiment and data",
+                                   comm.size(), what, lo, hi, comm.describe()));
+    }
+  };
+  same(static_cast<double>(train.size()), "the number of training examples");
+  const std::int64_t last = train.size() % batch;
+  if (batch < comm.size() || (last > 0 && last < comm.size())) {
+    throw UsageError(fmt::format("{} processes cannot share batches of {} examples{}: every batch needs at least one "
+                                 "example per process (change batch_size, or the number of processes)",
+                                 comm.size(), batch < comm.size() ? batch : last,
+                                 batch < comm.size() ? "" : fmt::format(" (the last of each epoch over {} examples)",
+                                                                        train.size())));
+  }
+  std::uint64_t layout = 1469598103934665603ull;  // names, types: the model and its step
+  const auto names = store.names();
+  for (const auto& n : names) {
+    for (unsigned char c : n + store.get(n).type().to_string()) layout = (layout ^ c) * 1099511628211ull;
+  }
+  same(static_cast<double>(layout % (1ull << 52)), "the model and its variables (a hash of their names and types)");
+  if (m.host) throw UsageError("host-driven optimizers (L-BFGS, CG, Newton) do not train data-parallel yet");
+  for (const auto& n : names) {  // rank 0's values everywhere
+    Tensor& t = store.get(n);
+    comm.broadcast(t.raw(), t.nbytes(), 0);
+  }
+}
+
+// One step over this rank's rows of the batch: its gradients (plan gradient_plan), their sum over
+// the ranks weighted by each rank's share, then the update (plan step) from that sum. The result has
+// the one-process plan's layout: loss, objective (over the whole batch), logits (this rank's),
+// gradient norms.
+std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, const Feeds& feeds, std::int64_t size,
+                                       VariableStore& store, std::int64_t& right, double& comm_seconds) {
+  if (size < comm.size()) {
+    throw UsageError(fmt::format("a batch of {} examples cannot be shared by {} processes: use a batch size (and a "
+                                 "training set) whose every batch has at least one example per process",
+                                 size, comm.size()));
+  }
+  const auto [lo, hi] = shard_of(size, comm.rank(), comm.size());
+  Feeds local;
+  for (const auto& feed : feeds) {
+    const std::string& name = feed.first;  // (clang 14 does not capture structured bindings)
+    const Tensor& t = feed.second;
+    const bool batched = name == "x" || name == "y" || std::any_of(m.train_forward.randoms.begin(), m.train_forward.randoms.end(), [&](const RandomInput& r) {
+      return r.name == name && r.value.shape().rank() > 0 && r.value.shape()[0] == Shape::kOpen;
+    });
+    local[name] = batched ? rows_of(t, lo, hi) : t;
+  }
+  const std::vector<Tensor>& a = m.gradient_plan->run(local, &store);
+  const double share = static_cast<double>(hi - lo) / static_cast<double>(size);
+  std::vector<double> scalars = {a[0].get(0) * share, a[1].get(0) * share, static_cast<double>(correct(a[2], local["y"]))};
+  Tensor logits = a[2].clone();
+  // the gradients, scaled by the share, in one buffer of their dtype, summed in one call
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < m.param_names.size(); ++k) total += static_cast<std::size_t>(a[3 + k].numel());
+  Feeds update = local;
+  auto reduce = [&](auto zero) {
+    using T = decltype(zero);
+    std::vector<T> buffer(total);
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < m.param_names.size(); ++k) {
+      const T* g = a[3 + k].template data<T>();
+      for (std::int64_t i = 0; i < a[3 + k].numel(); ++i) buffer[at++] = static_cast<T>(g[i] * static_cast<T>(share));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    comm.allreduce_sum(buffer.data(), buffer.size());
+    comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    at = 0;
+    for (std::size_t k = 0; k < m.param_names.size(); ++k) {
+      Tensor sum(a[3 + k].type());
+      std::memcpy(sum.raw(), buffer.data() + at, sum.nbytes());
+      at += static_cast<std::size_t>(sum.numel());
+      update["grad/" + m.param_names[k]] = sum;
+    }
+  };
+  if (a[3].dtype() == DType::f32) {
+    reduce(0.0f);
+  } else {
+    reduce(0.0);
+  }
+  comm.allreduce_sum(scalars.data(), scalars.size());
+  right = std::llround(scalars[2]);
+  std::vector<Tensor> out = {Tensor::scalar(DType::f64, scalars[0]), Tensor::scalar(DType::f64, scalars[1]), logits};
+  for (const Tensor& t : m.step->run(update, &store)) out.push_back(t);
+  return out;
 }
 
 }  // namespace
@@ -275,6 +390,9 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   auto last_checkpoint = std::chrono::steady_clock::now();
   // nan_policy: the variables a step writes, copied before it when a bad step is to be undone
   using NanPolicy = TrainerOptions::NanPolicy;
+  Communicator* const comm = options_.communicator != nullptr && options_.communicator->size() > 1 ? options_.communicator
+                                                                                                   : nullptr;
+  if (comm != nullptr) start_data_parallel(m, *comm, train, options_.batch_size, store_);
   const bool undoable = options_.nan_policy != NanPolicy::raise;
   std::vector<std::string> written;
   for (const auto& [name, value] : m.training_step.updates) written.push_back(name);
@@ -302,6 +420,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     std::vector<double> grad_norms(m.param_names.size(), 0.0);
     std::int64_t batches = 0;
     std::int64_t skipped = 0, skipped_examples = 0;  // steps undone by nan_policy = skip_step
+    double comm_seconds = 0;                          // data-parallel: in the sums over the processes
     const std::int64_t skip = std::exchange(m.batch_in_epoch, 0);  // resuming inside this epoch
     if (m.host) {  // one iteration of the host-driven optimizer over the whole training set
       event.step = m.steps;
@@ -353,9 +472,17 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
                                                             fmt::format("the last checkpoint, {}, is untouched", checkpoint)));
       };
       const std::vector<Tensor>* result = nullptr;
+      std::vector<Tensor> combined;  // data-parallel: the outputs of both plans, as the one plan's
+      std::int64_t batch_right = 0;
       if (undoable) snapshot.take(store_, written);
       try {
-        result = &m.step->run(feeds, &store_);
+        if (comm != nullptr) {
+          combined = data_parallel_step(m, *comm, feeds, batch.size(), store_, batch_right, comm_seconds);
+          result = &combined;
+        } else {
+          result = &m.step->run(feeds, &store_);
+          batch_right = correct((*result)[2], batch.labels);
+        }
       } catch (const std::exception& e) {
         if (undoable) snapshot.restore(store_);
         throw (undoable ? Error(fmt::format("training failed at epoch {}, step {}: {}; the step was undone", epoch,
@@ -401,7 +528,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       const auto count = static_cast<double>(batch.size());
       loss_sum += loss * count;
       objective_sum += objective * count;
-      const std::int64_t batch_right = correct(out[2], batch.labels);
+
       right += batch_right;
       for (std::size_t k = 0; k < grad_norms.size(); ++k) grad_norms[k] += out[3 + k].get(0);
       ++batches;
@@ -449,6 +576,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     row.insert(row.end(), {{"lr", r.lr}, {"seconds", r.seconds}});
+    if (comm != nullptr) row.emplace_back("comm_seconds", comm_seconds);
     if (options_.nan_policy == NanPolicy::skip_step) row.emplace_back("skipped_steps", static_cast<double>(skipped));
     if (!m.host) event.metrics["lr"] = r.lr;
     for (std::size_t k = 0; k < m.param_names.size(); ++k) {

@@ -120,12 +120,24 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
       return build_eval(m, model, x_type, y_type, o, hooks, store);
     }
     StepSpec spec{o.optimizer, o.optimizer_settings, o.groups, o.clip_norm, o.clip_value};
+    spec.gradients_as_inputs = o.communicator != nullptr && o.communicator->size() > 1;
     m.training_step = build_training_step(g, objective, named, spec, m.extensions, store, m.train_forward.state_updates);
     CompileOptions co;
     co.backend = o.backend;
     co.updates = m.training_step.updates;
     std::vector<Value> outs = {loss, objective, m.train_forward.logits};
     for (const auto& gr : m.training_step.gradients) outs.push_back(sqrt(sum(square(gr))));  // per-parameter norms
+    if (spec.gradients_as_inputs) {
+      // two plans: this process's shard to its gradients (and the model's own state, batch-norm
+      // statistics per process), then, from the gradients summed over the processes, the update
+      CompileOptions local = co;
+      local.updates = m.train_forward.state_updates;
+      std::vector<Value> local_outs = {loss, objective, m.train_forward.logits};
+      for (const auto& gr : m.training_step.raw_gradients) local_outs.push_back(gr);
+      m.gradient_plan = std::make_unique<Plan>(compile(g, local_outs, local));
+      for (const auto& [name, v] : m.train_forward.state_updates) co.updates.erase(name);
+      outs.erase(outs.begin(), outs.begin() + 3);
+    }
     m.step = std::make_unique<Plan>(compile(g, outs, co));
     m.step_roots = outs;
   }

@@ -17,6 +17,7 @@ namespace symgrad {
 struct Trainer::Impl {
   Graph train_graph, eval_graph;
   std::unique_ptr<Plan> step, eval;
+  std::unique_ptr<Plan> gradient_plan;  // data-parallel: the shard's loss, logits and gradients (step: the update)
   std::vector<Value> step_roots;  // the step plan's outputs (loss, objective, logits, gradient norms)
   Forward train_forward;
   TrainingStep training_step;

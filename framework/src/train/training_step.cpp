@@ -24,6 +24,11 @@ TrainingStep build_training_step(Graph& g, Value objective, const std::vector<Na
     std::vector<Value> values;
     for (const auto& p : params) values.push_back(p.value);
     std::vector<Value> grads = gradients(objective, values);
+    std::vector<Value> raw;
+    if (spec.gradients_as_inputs) {
+      raw = grads;
+      for (std::size_t i = 0; i < params.size(); ++i) grads[i] = g.input("grad/" + params[i].name, values[i].type());
+    }
     if (spec.clip_norm > 0) grads = clip_by_global_norm(grads, spec.clip_norm);
     if (spec.clip_value > 0) grads = clip_by_value(grads, spec.clip_value);
     // t, the number of this step (the optimizer counts steps in the same variable)
@@ -37,6 +42,7 @@ TrainingStep build_training_step(Graph& g, Value objective, const std::vector<Na
       e.extension->transform_gradients(ctx);
     }
     TrainingStep out;
+    out.raw_gradients = raw;
     for (const auto& p : params) out.gradients.push_back(ctx.gradients().at(p.name));
     out.optimizer = build_optimizer_step(spec.optimizer, spec.optimizer_settings, spec.groups, g, values, out.gradients,
                                          store);

@@ -14,6 +14,7 @@
 #include "symgrad/plugin/components.hpp"
 #include "symgrad/runtime/plan.hpp"
 #include "symgrad/runtime/variable_store.hpp"
+#include "symgrad/train/communicator.hpp"
 #include "symgrad/train/model.hpp"
 
 namespace symgrad {
@@ -50,6 +51,11 @@ struct TrainerOptions {
   /// and so can also name the first op of the step's graph that produced the bad value. A
   /// host-driven optimizer's full-batch iteration (L-BFGS, CG) that ends non-finite always raises.
   enum class NanPolicy { raise, stop, skip_step } nan_policy = NanPolicy::raise;
+  /// Data-parallel training over the communicator's processes (docs/distributed.md; not owned;
+  /// null or one process: on its own). Each takes its share of every batch (batch_size is the
+  /// global batch), the gradients are summed over them, and each applies the same update; the
+  /// parameters start as rank 0's. Give output_dir to rank 0 only: it writes metrics and checkpoints.
+  Communicator* communicator = nullptr;
 };
 
 /// Loss and accuracy over a data set.

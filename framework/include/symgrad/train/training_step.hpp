@@ -31,6 +31,10 @@ struct StepSpec {
   std::vector<ParamGroup> groups;
   double clip_norm = 0;   ///< clip the gradients to this global norm (0: off)
   double clip_value = 0;  ///< clip each gradient element to [-v, v] (0: off)
+  /// Data-parallel training: the step after the gradients (clipping, transforms, optimizer,
+  /// extend_step) reads them from inputs "grad/<parameter>" (the sum over the processes), and the
+  /// gradients of this process's objective are TrainingStep::raw_gradients, to compute apart.
+  bool gradients_as_inputs = false;
 };
 
 /// A built step.
@@ -40,6 +44,8 @@ struct TrainingStep {
   std::map<std::string, Value> updates;
   /// The gradients the optimizer used (after clipping and transforms), in the order of params.
   std::vector<Value> gradients;
+  /// With StepSpec::gradients_as_inputs: the objective's own gradients, in the order of params.
+  std::vector<Value> raw_gradients;
   /// parameter -> the variable evaluation reads instead (StepContext::evaluate_with)
   std::map<std::string, std::string> evaluation_variables;
   /// state variables the extensions declared

@@ -1,0 +1,30 @@
+#pragma once
+/// @file
+/// What data-parallel training needs from a transport: the processes of a job (ranks), sums over
+/// all of them, and one rank's bytes sent to all. The Trainer takes one in TrainerOptions; the
+/// MPI one (`symgrad/mpi/mpi_communicator.hpp`, library symgrad::mpi) is what `mpirun -np N
+/// symgrad train` uses. Every call is collective: every rank makes the same calls in the same
+/// order, with buffers of the same size.
+
+#include <cstddef>
+#include <string>
+
+namespace symgrad {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  /// Replaces `data[0..n)` on every rank by the sum over the ranks; every rank gets the same bits.
+  virtual void allreduce_sum(float* data, std::size_t n) = 0;
+  virtual void allreduce_sum(double* data, std::size_t n) = 0;
+  /// The smallest and largest of `value` over the ranks (consistency checks).
+  virtual void allreduce_min_max(double& min, double& max) = 0;
+  /// Rank `root`'s `bytes` bytes at `data` copied to every rank.
+  virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
+  /// A short description for messages ("MPI rank 1 of 3 on host").
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace symgrad
