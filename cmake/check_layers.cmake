@@ -1,5 +1,5 @@
 # Fails when a framework file includes a header of a layer above its own (docs/architecture.md):
-#   core < graph < ops = autodiff < runtime < data = io < plugin < train
+#   core < graph < ops = autodiff < runtime < data = io < plugin < train < mpi
 # Usage: cmake -DROOT=<source dir> -P cmake/check_layers.cmake   (run by the test layers.includes_go_down)
 cmake_minimum_required(VERSION 3.25)  # IN_LIST and the other policies of the project
 set(rank_core 0)
@@ -11,6 +11,7 @@ set(rank_data 4)
 set(rank_io 4)
 set(rank_plugin 5)
 set(rank_train 6)
+set(rank_mpi 7)
 # known exceptions, named in docs/architecture.md
 set(allowed "include/symgrad/autodiff/gradcheck.hpp>runtime")
 

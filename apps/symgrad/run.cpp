@@ -89,10 +89,17 @@ void draw_run_plots(const std::string& dir, const std::string& name) {
               {"train_accuracy", "val_accuracy"});
 }
 
-RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
+RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm) {
   const auto start = std::chrono::steady_clock::now();
   const ExperimentData data = load_experiment_data(x);
-  const TrainerOptions options = x.trainer_options();
+  TrainerOptions options = x.trainer_options();
+  const std::string folder = options.output_dir;
+  const bool writer = comm == nullptr || comm->rank() == 0;  // the one process that prints and writes
+  if (comm != nullptr) {
+    options.communicator = comm;
+    if (!writer) options.output_dir.clear(), verbose = false;
+    if (writer && verbose) fmt::print("data-parallel over {} processes ({})\n", comm->size(), comm->describe());
+  }
   if (verbose) {
     fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model().to_string(),
                options.output_dir, data.train.size(), data.validation.size(), data.test.size());
@@ -107,13 +114,15 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
   const ExperimentComponents components = make_components(x);
   components.attach(trainer);
   namespace fs = std::filesystem;
-  const fs::path dir = options.output_dir;
+  const fs::path dir = folder;
   if (resume) {
     trainer.load_checkpoint((dir / "checkpoint.bin").string());
     fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
   }
   trainer.prepare();
-  for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);
+  if (writer) {
+    for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);
+  }
   Progress progress(x.epochs, (data.train.size() + x.batch_size - 1) / x.batch_size, x.batch_size);
   if (verbose) trainer.add(progress);
   StopOnInterrupt stop;
@@ -135,10 +144,10 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
   }
   out.records = records;
   // nan_policy: what was undone (the trainer lists the first skipped steps among its warnings)
-  if (!trainer.stopped_by().empty()) {
+  if (writer && !trainer.stopped_by().empty()) {
     fmt::print(stderr, "\nwarning: training stopped (nan_policy = stop) at {}\n", trainer.stopped_by());
   }
-  if (trainer.skipped_steps() > 0) {
+  if (writer && trainer.skipped_steps() > 0) {
     fmt::print(stderr, "\nwarning: {} steps had non-finite values and were skipped (nan_policy = skip_step)\n",
                trainer.skipped_steps());
     for (const auto& w : trainer.warnings()) {
@@ -160,6 +169,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose) {
     }
   }
   out.test = final_model->evaluate(data.test);
+  if (!writer) return out;
 
   fs::create_directories(dir);
   save_variables(final_model->evaluation_store(), (dir / "variables.bin").string());  // what evaluation used

@@ -22,7 +22,8 @@ struct RunOutcome {
 
 /// Trains `x` (continuing from `dir`/checkpoint.bin when `resume`), evaluates it on the test set
 /// and writes the run folder. `verbose`: progress per epoch; else one line at the end.
-RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose);
+/// `comm`: data-parallel over its processes (mpirun); rank 0 alone prints and writes the folder.
+RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm = nullptr);
 
 /// loss.svg and accuracy.svg of one run folder.
 void draw_run_plots(const std::string& dir, const std::string& name);

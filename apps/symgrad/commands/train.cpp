@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "../command.hpp"
 #include "../run.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/mpi/mpi_communicator.hpp"
 #include "symgrad/train/experiment.hpp"
 
 namespace symgrad::cli {
@@ -45,7 +47,20 @@ int train_command(const std::vector<std::string>& args) {
   }
   if (!output.empty()) sets.push_back("output=" + output);
   const Experiment x = load_experiment(file, sets);
-  const RunOutcome out = run_experiment(x, !resume.empty(), true);
+  // Started by mpirun as one of several processes: data-parallel (docs/distributed.md). A rank that
+  // fails ends the job, so that the others do not wait for it.
+  std::unique_ptr<MpiCommunicator> mpi;
+  if (launched_by_mpirun()) mpi = std::make_unique<MpiCommunicator>();
+  RunOutcome out;
+  try {
+    out = run_experiment(x, !resume.empty(), true, mpi.get());
+  } catch (const std::exception& e) {
+    if (!mpi) throw;
+    fmt::print(stderr, "symgrad train ({}): {}\n", mpi->describe(), e.what());
+    std::fflush(stderr);
+    mpi->abort(dynamic_cast<const UsageError*>(&e) != nullptr ? 2 : 1);
+  }
+  if (mpi && mpi->rank() != 0) return kOk;
   if (out.interrupted) return 130;
   const auto& records = out.records;
   const auto& test = out.test;

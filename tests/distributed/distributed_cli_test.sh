@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `mpirun -np 2 symgrad train`: trains data-parallel, rank 0 writes the run folder and its test
+# accuracy is the one process's (same batches; float sums in another order); --resume works with
+# another number of processes; a rank killed with SIGKILL ends the whole job with an error, no hang.
+# Usage: distributed_cli_test.sh SYMGRAD EXPERIMENTS_DIR "MPIRUN COMMAND"
+set -euo pipefail
+symgrad=$1
+experiments=$2
+read -r -a mpirun <<<"$3"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+exp="$experiments/moons_adam.toml"
+
+"$symgrad" train "$exp" --set epochs=4 --output "$work/one" > "$work/one.log"
+"${mpirun[@]}" -np 2 "$symgrad" train "$exp" --set epochs=4 --output "$work/two" > "$work/two.log"
+grep -q "data-parallel over 2 processes" "$work/two.log"
+one=$(grep -o 'test accuracy [0-9.]*%' "$work/one.log")
+two=$(grep -o 'test accuracy [0-9.]*%' "$work/two.log")
+echo "one process: $one; two: $two"
+[ "$one" = "$two" ]
+[ "$(grep -c . "$work/two/metrics-epochs.csv")" -eq 5 ]  # header and 4 epochs, written once
+
+# resumed with 3 processes from the 2-process run's checkpoint after epoch 2
+"${mpirun[@]}" -np 2 "$symgrad" train "$exp" --set epochs=2 --output "$work/resumed" > /dev/null
+"${mpirun[@]}" -np 3 "$symgrad" train "$exp" --set epochs=4 --resume "$work/resumed" > "$work/resumed.log"
+grep -q "resuming after epoch 2" "$work/resumed.log"
+three=$(grep -o 'test accuracy [0-9.]*%' "$work/resumed.log")
+echo "resumed on three: $three"
+[ "$three" = "$one" ]
+
+# a rank killed: mpirun ends every process and says which rank died
+timeout 120 "${mpirun[@]}" -np 2 "$symgrad" train "$experiments/fashion_mlp.toml" --set epochs=2 \
+  --output "$work/killed" > "$work/killed.log" 2>&1 &
+job=$!
+for _ in $(seq 100); do
+  grep -q "loss" "$work/killed.log" 2>/dev/null && break
+  sleep 0.2
+done
+pkill -KILL -n -f "^$symgrad train $experiments/fashion_mlp.toml"
+status=0
+wait "$job" || status=$?
+echo "killed rank: mpirun exited with $status"
+grep -q "exited on signal 9" "$work/killed.log"
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ]  # an error, not the timeout
+echo "distributed cli test passed"

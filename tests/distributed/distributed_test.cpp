@@ -1,0 +1,111 @@
+// Data-parallel training over MPI, run by CTest under `mpirun -np 2` and `-np 3` (uneven shards):
+// every rank ends with bitwise the same parameters, equal to one process training on the same
+// global batches within float rounding; bad use is refused on every rank at the start (no hang).
+
+#include <cmath>
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "symgrad/core/error.hpp"
+#include "symgrad/data/synthetic.hpp"
+#include "symgrad/mpi/mpi_communicator.hpp"
+#include "symgrad/train/trainer.hpp"
+
+namespace symgrad {
+namespace {
+
+MpiCommunicator* comm = nullptr;  // made by main
+
+TrainerOptions options(std::int64_t batch, const std::string& optimizer, double lr) {
+  TrainerOptions o;
+  o.epochs = 3;
+  o.batch_size = batch;
+  o.seed = 5;
+  o.optimizer = optimizer;
+  o.optimizer_settings = {{"lr", lr}};
+  return o;
+}
+
+Sequential mlp() {
+  Sequential m;
+  m.dense(16, "relu").dropout(0.2).dense(16, "tanh").dense(2);
+  return m;
+}
+
+// The largest difference between two stores' parameters, relative to the largest value.
+double max_relative_difference(Trainer& a, Trainer& b) {
+  double diff = 0, scale = 0;
+  for (const auto& n : a.store().names()) {
+    const Tensor &x = a.store().get(n), &y = b.store().get(n);
+    if (x.dtype() != DType::f32) continue;
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      diff = std::max(diff, std::abs(x.get(i) - y.get(i)));
+      scale = std::max(scale, std::abs(y.get(i)));
+    }
+  }
+  return diff / scale;
+}
+
+// A hash of every variable's bits: the same on every rank, or not.
+double bits_hash(Trainer& t) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const auto& n : t.store().names()) {
+    const Tensor& v = t.store().get(n);
+    const auto* p = static_cast<const unsigned char*>(v.raw());
+    for (std::size_t i = 0; i < v.nbytes(); ++i) h = (h ^ p[i]) * 1099511628211ull;
+  }
+  return static_cast<double>(h % (1ull << 52));
+}
+
+void expect_same_as_one_process(std::int64_t batch, const std::string& optimizer, double lr) {
+  const Dataset data = make_moons(300, 0.2, 8);  // 300 examples: the last batch is partial
+  TrainerOptions o = options(batch, optimizer, lr);
+  o.communicator = comm;
+  Trainer parallel(mlp(), {DType::f32, Shape{2}}, 2, o);
+  const auto records = parallel.fit(data);
+  Trainer alone(mlp(), {DType::f32, Shape{2}}, 2, options(batch, optimizer, lr));
+  const auto alone_records = alone.fit(data);
+  double lo = bits_hash(parallel), hi = lo;
+  comm->allreduce_min_max(lo, hi);
+  EXPECT_EQ(lo, hi) << "the ranks' parameters differ";
+  // the same global batches, dropout masks and updates; the sums differ in order only
+  EXPECT_LT(max_relative_difference(parallel, alone), 2e-5);
+  EXPECT_NEAR(records.back().train_loss, alone_records.back().train_loss, 1e-5);
+  EXPECT_EQ(records.back().train_accuracy, alone_records.back().train_accuracy);
+}
+
+TEST(DataParallel, AdamEqualsOneProcess) { expect_same_as_one_process(32, "adam", 0.01); }
+TEST(DataParallel, SgdWithMomentumEqualsOneProcess) { expect_same_as_one_process(50, "sgd", 0.1); }
+
+// A batch with fewer examples than processes, and ranks that do not hold the same data: refused
+// on every rank, before any step (a rank that went on alone would wait for the others forever).
+TEST(DataParallel, BadUseIsRefusedOnEveryRank) {
+  TrainerOptions o = options(1, "sgd", 0.1);
+  o.communicator = comm;
+  Trainer tiny(mlp(), {DType::f32, Shape{2}}, 2, o);
+  try {
+    tiny.fit(make_moons(20, 0.2, 8));
+    ADD_FAILURE() << "a batch of 1 over " << comm->size() << " processes trained";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("processes cannot share batches of 1 examples: every batch needs at least one example per process"), std::string::npos) << e.what();
+  }
+  o.batch_size = 8;
+  Trainer mismatched(mlp(), {DType::f32, Shape{2}}, 2, o);
+  try {
+    mismatched.fit(make_moons(40 + comm->rank(), 0.2, 8));
+    ADD_FAILURE() << "ranks with different data trained";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("disagree on the number of training examples"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace symgrad
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  symgrad::MpiCommunicator mpi;
+  symgrad::comm = &mpi;
+  return RUN_ALL_TESTS();
+}
