@@ -96,6 +96,16 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   const std::string folder = options.output_dir;
   const bool writer = comm == nullptr || comm->rank() == 0;  // the one process that prints and writes
   if (comm != nullptr) {
+    // every rank must run the same experiment, overrides included (a hash of its effective text)
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : x.effective) h = (h ^ c) * 1099511628211ull;
+    double lo = static_cast<double>(h % (1ull << 52)), hi = lo;
+    comm->allreduce_min_max(lo, hi);
+    if (lo != hi) {
+      throw UsageError(fmt::format("the {} processes were given different experiments ({} or its --set overrides "
+                                   "differ between ranks)",
+                                   comm->size(), x.file));
+    }
     options.communicator = comm;
     if (!writer) options.output_dir.clear(), verbose = false;
     if (writer && verbose) fmt::print("data-parallel over {} processes ({})\n", comm->size(), comm->describe());

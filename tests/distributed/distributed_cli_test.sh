@@ -28,6 +28,14 @@ three=$(grep -o 'test accuracy [0-9.]*%' "$work/resumed.log")
 echo "resumed on three: $three"
 [ "$three" = "$one" ]
 
+# ranks given different experiments (here: another seed each): refused on every rank, exit status 2
+status=0
+"${mpirun[@]}" -np 2 bash -c "exec '$symgrad' train '$exp' --set epochs=1 --set seed=\$OMPI_COMM_WORLD_RANK --output '$work/mixed'" \
+  > "$work/mixed.log" 2>&1 || status=$?
+grep -q "the 2 processes were given different experiments" "$work/mixed.log"
+echo "different experiments: mpirun exited with $status"
+[ "$status" -eq 2 ]
+
 # a rank killed: mpirun ends every process and says which rank died
 timeout 120 "${mpirun[@]}" -np 2 "$symgrad" train "$experiments/fashion_mlp.toml" --set epochs=2 \
   --output "$work/killed" > "$work/killed.log" 2>&1 &

@@ -78,6 +78,26 @@ void expect_same_as_one_process(std::int64_t batch, const std::string& optimizer
 TEST(DataParallel, AdamEqualsOneProcess) { expect_same_as_one_process(32, "adam", 0.01); }
 TEST(DataParallel, SgdWithMomentumEqualsOneProcess) { expect_same_as_one_process(50, "sgd", 0.1); }
 
+// L-BFGS over the full training set: each rank evaluates its shard, values and gradients are
+// summed; the iterates are one process's within rounding, the same bits on every rank.
+TEST(DataParallel, LbfgsFullBatchEqualsOneProcess) {
+  const Dataset data = make_moons(301, 0.2, 8);  // 301: uneven shards
+  Sequential m;
+  m.dense(8, "tanh").dense(2);
+  TrainerOptions o = options(301, "lbfgs", 1.0);
+  o.epochs = 5;
+  Trainer alone(m, {DType::f32, Shape{2}}, 2, o);
+  alone.fit(data);
+  o.communicator = comm;
+  Trainer parallel(m, {DType::f32, Shape{2}}, 2, o);
+  parallel.fit(data);
+  double lo = bits_hash(parallel), hi = lo;
+  comm->allreduce_min_max(lo, hi);
+  EXPECT_EQ(lo, hi) << "the ranks' parameters differ";
+  EXPECT_LT(max_relative_difference(parallel, alone), 1e-4);
+  EXPECT_LT(parallel.evaluate(data).loss, 0.5);
+}
+
 // A batch with fewer examples than processes, and ranks that do not hold the same data: refused
 // on every rank, before any step (a rank that went on alone would wait for the others forever).
 TEST(DataParallel, BadUseIsRefusedOnEveryRank) {

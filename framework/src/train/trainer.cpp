@@ -163,7 +163,11 @@ void start_data_parallel(Trainer::Impl& m, Communicator& comm, const Dataset& tr
   };
   same(static_cast<double>(train.size()), "the number of training examples");
   const std::int64_t last = train.size() % batch;
-  if (batch < comm.size() || (last > 0 && last < comm.size())) {
+  if (m.host) {  // one full batch an iteration, over the ranks' shards of the training set
+    if (train.size() < comm.size()) {
+      throw UsageError(fmt::format("{} processes cannot share {} training examples", comm.size(), train.size()));
+    }
+  } else if (batch < comm.size() || (last > 0 && last < comm.size())) {
     throw UsageError(fmt::format("{} processes cannot share batches of {} examples{}: every batch needs at least one "
                                  "example per process (change batch_size, or the number of processes)",
                                  comm.size(), batch < comm.size() ? batch : last,
@@ -176,12 +180,53 @@ void start_data_parallel(Trainer::Impl& m, Communicator& comm, const Dataset& tr
     for (unsigned char c : n + store.get(n).type().to_string()) layout = (layout ^ c) * 1099511628211ull;
   }
   same(static_cast<double>(layout % (1ull << 52)), "the model and its variables (a hash of their names and types)");
-  if (m.host) throw UsageError("host-driven optimizers (L-BFGS, CG, Newton) do not train data-parallel yet");
   for (const auto& n : names) {  // rank 0's values everywhere
     Tensor& t = store.get(n);
     comm.broadcast(t.raw(), t.nbytes(), 0);
   }
 }
+
+// A host-driven optimizer's full-batch objective over the ranks: each evaluates the mean over its
+// shard of the training set, weighted by its share, and the values, gradients and products are
+// summed over the ranks (every rank gets the same bits, so every rank's optimizer takes the same
+// path).
+class ShardedObjective final : public Objective {
+ public:
+  ShardedObjective(Objective& local, double share, Communicator& comm) : local_(local), share_(share), comm_(comm) {}
+  std::size_t size() const override { return local_.size(); }
+  double value(const std::vector<double>& x) override {
+    double v = share_ * local_.value(x);
+    comm_.allreduce_sum(&v, 1);
+    return v;
+  }
+  double value_and_grad(const std::vector<double>& x, std::vector<double>& grad) override {
+    const double v = local_.value_and_grad(x, grad);
+    grad.push_back(v);
+    for (double& g : grad) g *= share_;
+    comm_.allreduce_sum(grad.data(), grad.size());
+    const double sum = grad.back();
+    grad.pop_back();
+    return sum;
+  }
+  void hessian_vector_product(const std::vector<double>& x, const std::vector<double>& v,
+                              std::vector<double>& hv) override {
+    local_.hessian_vector_product(x, v, hv);
+    sum(hv);
+  }
+  void hessian(const std::vector<double>& x, std::vector<double>& h) override {
+    local_.hessian(x, h);
+    sum(h);
+  }
+
+ private:
+  void sum(std::vector<double>& v) {
+    for (double& e : v) e *= share_;
+    comm_.allreduce_sum(v.data(), v.size());
+  }
+  Objective& local_;
+  double share_;
+  Communicator& comm_;
+};
 
 // One step over this rank's rows of the batch: its gradients (plan gradient_plan), their sum over
 // the ranks weighted by each rank's share, then the update (plan step) from that sum. The result has
@@ -425,13 +470,26 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     if (m.host) {  // one iteration of the host-driven optimizer over the whole training set
       event.step = m.steps;
       for (auto* c : m.callbacks) c->on_step_begin(event);
+      double share = 1;
       if (!m.full_batch) {
+        Dataset part = train;  // data-parallel: this rank's rows
+        if (comm != nullptr) {
+          const auto [lo, hi] = shard_of(train.size(), comm->rank(), comm->size());
+          part = train.rows(lo, hi - lo);
+        }
         m.full_batch = std::make_unique<GraphObjective>(m.train_graph, m.objective, m.param_values, store_,
-                                                        Feeds{{"x", features_of(train, options_.dtype)}, {"y", train.labels}},
+                                                        Feeds{{"x", features_of(part, options_.dtype)}, {"y", part.labels}},
                                                         options_.backend);
       }
+      if (comm != nullptr) {
+        const auto [lo, hi] = shard_of(train.size(), comm->rank(), comm->size());
+        share = static_cast<double>(hi - lo) / static_cast<double>(train.size());
+      }
       std::vector<double> x = m.full_batch->current();
-      const double objective = m.host->iterate(*m.full_batch, x);
+      std::unique_ptr<ShardedObjective> sharded;
+      if (comm != nullptr) sharded = std::make_unique<ShardedObjective>(*m.full_batch, share, *comm);
+      Objective& f = sharded ? static_cast<Objective&>(*sharded) : *m.full_batch;
+      const double objective = m.host->iterate(f, x);
       m.full_batch->assign(x);
       if (!std::isfinite(objective)) {
         throw Error(fmt::format("training diverged at epoch {}: the objective is {}", epoch, objective));

@@ -54,7 +54,8 @@ struct TrainerOptions {
   /// Data-parallel training over the communicator's processes (docs/distributed.md; not owned;
   /// null or one process: on its own). Each takes its share of every batch (batch_size is the
   /// global batch), the gradients are summed over them, and each applies the same update; the
-  /// parameters start as rank 0's. Give output_dir to rank 0 only: it writes metrics and checkpoints.
+  /// parameters start as rank 0's. Host-driven optimizers sum the full-batch objective over the
+  /// ranks' shards. Give output_dir to rank 0 only: it writes metrics and checkpoints.
   Communicator* communicator = nullptr;
 };
 
