@@ -180,10 +180,14 @@ void start_data_parallel(Trainer::Impl& m, Communicator& comm, const Dataset& tr
     for (unsigned char c : n + store.get(n).type().to_string()) layout = (layout ^ c) * 1099511628211ull;
   }
   same(static_cast<double>(layout % (1ull << 52)), "the model and its variables (a hash of their names and types)");
-  for (const auto& n : names) {  // rank 0's values everywhere
+  std::uint64_t bits = 1469598103934665603ull;
+  for (const auto& n : names) {  // rank 0's values everywhere, then checked: the same bits on every rank
     Tensor& t = store.get(n);
     comm.broadcast(t.raw(), t.nbytes(), 0);
+    const auto* p = static_cast<const unsigned char*>(t.raw());
+    for (std::size_t i = 0; i < t.nbytes(); ++i) bits = (bits ^ p[i]) * 1099511628211ull;
   }
+  same(static_cast<double>(bits % (1ull << 52)), "the parameters after rank 0's were sent (a hash of their bits)");
 }
 
 // A host-driven optimizer's full-batch objective over the ranks: each evaluates the mean over its
