@@ -1,6 +1,8 @@
 #include "symgrad/plugin/components.hpp"
 
+#include "symgrad/core/error.hpp"
 #include "symgrad/plugin/registrar.hpp"
+#include "symgrad/runtime/elementwise.hpp"
 
 namespace symgrad {
 
@@ -24,6 +26,7 @@ std::optional<ComponentKind> parse_component_kind(const std::string& s) {
 }
 
 void PluginRegistrar::add_op(OpDef def) {
+  if (const std::string e = formula_error(def); !e.empty()) throw UsageError(e);
   StagedComponent c;
   c.kind = ComponentKind::op;
   c.name = def.name;

@@ -15,6 +15,7 @@
 #include "chain_program.hpp"
 #include "fusion.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/runtime/elementwise.hpp"
 
 namespace symgrad::fusion {
 namespace {
@@ -35,6 +36,61 @@ const std::map<std::string_view, Ew>& table() {
 }  // namespace
 
 bool chain_supports(const std::string& op) { return table().count(op) > 0; }
+
+namespace {
+
+// How many arguments an instruction takes.
+int arity(Ew op) {
+  switch (op) {
+    case Ew::add: case Ew::sub: case Ew::mul: case Ew::div: case Ew::eq: case Ew::ne: case Ew::lt: case Ew::le:
+    case Ew::gt: case Ew::ge: case Ew::relu_bwd: case Ew::tanh_bwd: case Ew::sigmoid_bwd: case Ew::dropout:
+      return 2;
+    case Ew::where: case Ew::muladd: case Ew::submul: return 3;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+bool runs_formula(const OpDef& op) { return !op.formula.empty() && formula_error(op).empty(); }
+
+}  // namespace symgrad::fusion
+
+namespace symgrad {
+
+std::string formula_error(const OpDef& op) {
+  using fusion::Ew;
+  if (op.formula.empty()) return "";
+  if (op.arity < 1) return fmt::format("op '{}': an op with a formula takes a fixed number of inputs", op.name);
+  for (std::size_t i = 0; i < op.formula.size(); ++i) {
+    const FormulaStep& s = op.formula[i];
+    const auto it = fusion::table().find(s.op);
+    if (it == fusion::table().end() || it->second == Ew::dropout || it->second == Ew::relu_bwd ||
+        it->second == Ew::tanh_bwd || it->second == Ew::sigmoid_bwd) {
+      return fmt::format("op '{}': formula step {} uses '{}', which is not an elementwise op the chain compiler takes",
+                         op.name, i, s.op);
+    }
+    if (static_cast<int>(s.args.size()) != fusion::arity(it->second)) {
+      return fmt::format("op '{}': formula step {} ('{}') has {} arguments, it takes {}", op.name, i, s.op, s.args.size(),
+                         fusion::arity(it->second));
+    }
+    for (int a : s.args) {
+      if (a == 0 ? false : (a < 0 ? -a > op.arity : a >= static_cast<int>(i))) {
+        return fmt::format("op '{}': formula step {} ('{}') reads {}: an input is -1 to -{}, a step 0 to {}", op.name, i,
+                           s.op, a, op.arity, static_cast<int>(i) - 1);
+      }
+      if (a == 0 && i == 0) {
+        return fmt::format("op '{}': formula step 0 ('{}') reads step 0, itself (inputs are -1 to -{})", op.name, s.op,
+                           op.arity);
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace symgrad
+
+namespace symgrad::fusion {
 
 namespace {
 
@@ -375,13 +431,30 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
     periods.push_back(m);
   }
   std::vector<Instr> program;
+  int next = static_cast<int>(reg.size());  // the next free register
   for (const Node* node : members) {
     if (types.at({node->id, 0}) != out) {
       fail(fmt::format("node {} has shape {}, the chain {}", node->label(), types.at({node->id, 0}).to_string(),
                        out.to_string()));
     }
-    Instr in{table().at(node->op->name), static_cast<int>(reg.size())};
     const auto& args = inputs_of.at(node->id);
+    if (!table().count(node->op->name)) {  // an op declared by a formula: its steps, inlined
+      std::vector<int> steps;
+      for (const FormulaStep& s : node->op->formula) {
+        Instr in{table().at(s.op), next++};
+        int* slot[3] = {&in.a, &in.b, &in.c};
+        for (std::size_t k = 0; k < s.args.size(); ++k) {
+          const int a = s.args[k];
+          *slot[k] = a < 0 ? reg.at(args.at(static_cast<std::size_t>(-a - 1))) : steps.at(static_cast<std::size_t>(a));
+        }
+        in.p = s.p;
+        steps.push_back(in.dst);
+        program.push_back(in);
+      }
+      reg[{node->id, 0}] = steps.back();
+      continue;
+    }
+    Instr in{table().at(node->op->name), next++};
     in.a = reg.at(args.at(0));
     if (args.size() > 1) in.b = reg.at(args[1]);
     if (args.size() > 2) in.c = reg.at(args[2]);
@@ -393,8 +466,8 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
   }
   std::vector<int> output_regs;
   for (const Key& k : outputs) output_regs.push_back(reg.at(k));
-  program = merge_products(std::move(program), output_regs, static_cast<int>(reg.size()));
-  return std::make_unique<ChainKernel>(std::move(program), static_cast<int>(reg.size()), std::move(modes),
+  program = merge_products(std::move(program), output_regs, next);
+  return std::make_unique<ChainKernel>(std::move(program), next, std::move(modes),
                                        std::move(periods), std::move(output_regs), n, out.dtype,
                                        compile_code);
 }

@@ -34,7 +34,7 @@ bool fits_chain(const Shape& in, const Shape& out) {
 
 bool fusible(const Node& node) {
   if (node.kind != NodeKind::op || node.outputs.size() != 1) return false;
-  if (!chain_supports(node.op->name)) return false;
+  if (!chain_supports(node.op->name) && !runs_formula(*node.op)) return false;
   const TensorType& out = node.outputs[0];
   if (!is_floating(out.dtype)) return false;
   for (const auto& v : node.inputs) {

@@ -21,6 +21,8 @@ using Key = std::pair<std::int32_t, std::int32_t>;  // (node, output)
 
 /// True when the chain kernel can run op `op` (an elementwise op of its table).
 bool chain_supports(const std::string& op);
+/// Whether `op` is declared by a formula the chain kernel runs (OpDef::formula).
+bool runs_formula(const OpDef& op);
 
 /// True when `node` can join an elementwise chain: an op of the chain kernel's table, one
 /// floating output, inputs of that dtype whose shapes equal the output's, are scalars, or are a

@@ -78,7 +78,8 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
           kernels[i] = fusion::make_chain_kernel(st.chain, inputs_of, st.in_keys, st.out_keys, st.chain_types,
                                                  compile_chains);
         } else if (small_on_chain && fusion::fusible(*st.node) &&
-                   slots[static_cast<std::size_t>(st.outs[0])].type.shape.numel() <= fusion::kSmallElementwise) {
+                   (slots[static_cast<std::size_t>(st.outs[0])].type.shape.numel() <= fusion::kSmallElementwise ||
+                    (fusion::runs_formula(*st.node->op) && st.factory == nullptr))) {  // a formula's kernel here
           std::map<Key, TensorType> types;
           for (std::size_t k = 0; k < st.ins.size(); ++k) types[st.in_keys[k]] = slots[static_cast<std::size_t>(st.ins[k])].type;
           types[st.out_keys[0]] = slots[static_cast<std::size_t>(st.outs[0])].type;

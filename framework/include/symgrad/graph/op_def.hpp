@@ -150,6 +150,17 @@ using SamplesFn = std::function<std::vector<Sample>()>;
 /// plan then uses the fallback backend's kernel, e.g. f64 on the oneDNN backend).
 using KernelFactory = std::function<std::unique_ptr<PreparedKernel>(const PrepareContext&)>;
 
+/// One step of an elementwise op's formula (OpDef::formula): `op`, a built-in elementwise op the
+/// chain compiler takes ("add", "sub", "mul", "div", "neg", "exp", "log", "sqrt", "square", "abs",
+/// "sign", "pow", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "sin", "cos", the
+/// comparisons and "where"), applied to `args`: -1 is the op's first input, -2 its second, ...;
+/// 0, 1, ... the value of an earlier step. `p`: pow's exponent, leaky_relu's alpha.
+struct FormulaStep {
+  std::string op;
+  std::vector<int> args;
+  double p = 0.0;
+};
+
 /// The declaration of an op.
 struct OpDef {
   std::string name;
@@ -163,6 +174,11 @@ struct OpDef {
   std::map<std::string, KernelFactory> factories;  ///< prepared kernels by backend ("onednn")
   /// By backend: the inputs its factory accepts in that backend's layouts (PrepareContext).
   std::map<std::string, std::set<int>> layout_inputs;
+  /// An elementwise op's value as a formula of built-in elementwise ops (the last step's value;
+  /// inputs of one floating dtype, broadcasting like add). An op that has one fuses into the
+  /// compiled elementwise chains of the onednn backend like a built-in, a plugin's op included, and
+  /// runs there as a one-op chain when not fused; the reference backend runs its own kernel.
+  std::vector<FormulaStep> formula;
 };
 
 }  // namespace symgrad
