@@ -7,7 +7,7 @@ import json
 import sys
 
 
-def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path):
+def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_unset_path, epoch_torch_unset_path):
     with open(bench_path) as f:
         runs = json.load(f)["benchmarks"]
     # medians of the repetitions when there are any, else the single runs
@@ -19,6 +19,14 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path):
         epoch = json.load(f)
     with open(epoch_torch_path) as f:
         epoch_torch = json.load(f)
+    with open(torch_unset_path) as f:
+        peer_unset = json.load(f)
+    with open(epoch_torch_unset_path) as f:
+        epoch_torch_unset = json.load(f)
+
+    def kernel(p):
+        env = ", ".join(f"{k}={v}" for k, v in p["environment"].items() if v is not None) or "both unset"
+        return f"OpenBLAS kernel {p['blas']['corename']} ({env})"
 
     def ms(name):
         b = bench[name + "/real_time"] if name + "/real_time" in bench else bench[name]
@@ -40,9 +48,11 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path):
     rows = [
         ("MLP 784-1024-1024-10 step, batch 128", f"{mlp:.2f} ms", ""),
         ("  hand-written oneDNN (limit)", f"{hand:.2f} ms", f"symgrad / limit = {mlp / hand:.2f}x (target <= 1.15x)"),
-        (f"  PyTorch {peer['torch_version']}", f"{peer['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer['mlp_ms'] / mlp:.2f}x (target >= 2.5x)"),
+        (f"  PyTorch {peer['torch_version']}", f"{peer['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer['mlp_ms'] / mlp:.2f}x (target >= 2.5x); {kernel(peer)}"),
+        ("  PyTorch, OpenBLAS settings unset", f"{peer_unset['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer_unset['mlp_ms'] / mlp:.2f}x; {kernel(peer_unset)}"),
         ("CNN step, batch 128", f"{cnn:.2f} ms", ""),
         (f"  PyTorch {peer['torch_version']}", f"{peer['cnn_ms']:.2f} ms", f"PyTorch / symgrad = {peer['cnn_ms'] / cnn:.2f}x (target >= 3x)"),
+        ("  PyTorch, OpenBLAS settings unset", f"{peer_unset['cnn_ms']:.2f} ms", f"PyTorch / symgrad = {peer_unset['cnn_ms'] / cnn:.2f}x"),
         ("per-node time, 200 tiny nodes, fused", f"{node_us:.2f} us", "target <= 2 us"),
         ("  the same with fusion off (one kernel a node)", f"{node_unfused_us:.2f} us", ""),
         ("conv bias gradient, oneDNN reduction primitive", f"{red_prim:.2f} ms", ""),
@@ -65,6 +75,8 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path):
          f"PyTorch / symgrad = {epoch_torch['seconds'] / epoch['seconds']:.2f}x (target >= 2.5x); "
          f"peak memory {epoch_torch['max_rss_kb'] / 1024:.0f} MB, symgrad / PyTorch = "
          f"{epoch['max_rss_kb'] / epoch_torch['max_rss_kb']:.2f} (target <= 1)"),
+        ("  PyTorch, OpenBLAS settings unset", f"{epoch_torch_unset['seconds']:.2f} s",
+         f"PyTorch / symgrad = {epoch_torch_unset['seconds'] / epoch['seconds']:.2f}x"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"threads: {peer['threads']}")
@@ -73,4 +85,4 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:7])

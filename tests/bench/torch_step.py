@@ -4,7 +4,9 @@ Run by scripts/bench as /usr/bin/python3 (Debian's python3-torch); prints JSON w
 per step. Never a dependency of symgrad itself.
 """
 import argparse
+import ctypes
 import json
+import os
 import time
 
 import torch
@@ -48,6 +50,21 @@ def ms_per_step(model, x, y, warmup=5, seconds=1.0, repetitions=5):
     return sorted(times)[len(times) // 2]
 
 
+def blas_kernel():
+    """The BLAS library this process loaded and, for OpenBLAS, the kernel set it picked (its
+    corename: OPENBLAS_CORETYPE in the environment overrides the CPU's own)."""
+    with open("/proc/self/maps") as f:
+        libs = sorted({line.split()[-1] for line in f if "blas" in line.lower() and ".so" in line})
+    for lib in libs:
+        if "openblas" in lib:
+            blas = ctypes.CDLL(lib)
+            blas.openblas_get_corename.restype = ctypes.c_char_p
+            blas.openblas_get_config.restype = ctypes.c_char_p
+            return {"library": lib, "corename": blas.openblas_get_corename().decode(),
+                    "config": blas.openblas_get_config().decode()}
+    return {"library": ", ".join(libs) or "none found", "corename": "?", "config": ""}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -57,10 +74,13 @@ def main():
     torch.manual_seed(0)
     n = args.batch
     y = torch.arange(n) * 7 % 10
+    mlp_ms = ms_per_step(mlp(), torch.randn(n, 784), y)  # first: the BLAS is loaded by then
     result = {
         "torch_version": torch.__version__,
         "threads": args.threads,
-        "mlp_ms": ms_per_step(mlp(), torch.randn(n, 784), y),
+        "blas": blas_kernel(),
+        "environment": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+        "mlp_ms": mlp_ms,
         "cnn_ms": ms_per_step(cnn(), torch.randn(n, 1, 28, 28), y),
     }
     print(json.dumps(result))

@@ -2,6 +2,7 @@
 // elementwise chains like a built-in: one kernel, the same bits as the ops run one by one, and the
 // reference backend's value; a formula the chain compiler cannot run refuses the plugin at load.
 
+#include <algorithm>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -48,6 +49,23 @@ TEST(FormulaOps, APluginOpFusesWithTheSameBitsAsUnfused) {
     for (std::int64_t i = 0; i < a.numel(); ++i) worst = std::max(worst, std::abs(a.get(i) - r.get(i)) / std::abs(r.get(i)));
     EXPECT_LT(worst, 1e-5);
   }
+}
+
+// A plugin op marked view_when_same_size shares its input's buffer on the onednn backend (nothing
+// runs), and computes the same values as on the reference backend.
+TEST(FormulaOps, APluginViewOpRunsNothing) {
+  PluginRegistry::global().load(fixture("fused_op"));
+  Graph g;
+  Value x = g.input("x", {DType::f32, Shape{4, 4}});
+  Value y = g.apply1("as_vector", {matmul(x, x)});
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan plan = compile(g, {sum(y)}, o);
+  const Feeds feeds = {{"x", random_input(Shape{4, 4})}};
+  const double value = plan.run(feeds)[0].get(0);
+  const auto backends = plan.step_backends();
+  EXPECT_NE(std::find(backends.begin(), backends.end(), "view"), backends.end()) << plan.to_string();
+  EXPECT_NEAR(value, compile(g, {sum(y)}).run(feeds)[0].get(0), 1e-4);
 }
 
 TEST(FormulaOps, AFormulaTheChainCannotRunRefusesThePlugin) {

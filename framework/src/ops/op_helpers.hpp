@@ -44,6 +44,12 @@ SampleInput fixed(const Tensor& value);
 SampleInput mask(const Shape& shape);
 
 /// Registers an op whose inputs are `names`-free; a short form for the op files.
+/// `d`, marked as a view of its first input when sizes agree (OpDef::view_when_same_size).
+inline OpDef view_when_same_size(OpDef d) {
+  d.view_when_same_size = true;
+  return d;
+}
+
 OpDef make_op(std::string name, std::string doc, int arity, InferFn infer, PullbackFn pullback,
               SamplesFn samples);
 

@@ -105,7 +105,7 @@ void register_reduce_ops(OpRegistry& r) {
       },
       reduce_samples));
   // d sum_to_like(x) = broadcast g back to x
-  r.add(make_op(
+  r.add(view_when_same_size(make_op(
       "sum_to_like", "sums x over the axes on which `like` broadcasts", 2, infer_sum_to_like,
       [](const PullbackContext& c) -> std::vector<Grad> {
         return {broadcast_like(c.g(), c.x(0)), Grad::disconnected()};
@@ -117,9 +117,9 @@ void register_reduce_ops(OpRegistry& r) {
         like2.differentiable = false;
         return std::vector<Sample>{Sample{"rows", {floats({2, 3}), like}, {}, true},
                                    Sample{"columns", {floats({2, 3}), like2}, {}, true}};
-      }));
+      })));
   // d broadcast_like(x) = g summed back to x
-  r.add(make_op(
+  r.add(view_when_same_size(make_op(
       "broadcast_like", "broadcasts x to the shape of `like`", 2, infer_broadcast_like,
       [](const PullbackContext& c) -> std::vector<Grad> {
         return {sum_to_like(c.g(), c.x(0)), Grad::disconnected()};
@@ -129,8 +129,8 @@ void register_reduce_ops(OpRegistry& r) {
         like.differentiable = false;
         return std::vector<Sample>{Sample{"row", {floats({3}), like}, {}, true},
                                    Sample{"column", {floats({2, 1}), like}, {}, true}};
-      }));
-  r.add(make_op(
+      })));
+  r.add(view_when_same_size(make_op(
       "broadcast_to", "broadcasts x to a shape", 1,
       [](const InferContext& ctx) -> std::vector<TensorType> {
         require_float(ctx, 0);
@@ -150,7 +150,7 @@ void register_reduce_ops(OpRegistry& r) {
         return std::vector<Sample>{
             Sample{"row", {floats({3})}, Attrs{{"shape", Axes{2, 3}}}, true},
             Sample{"middle", {floats({2, 1, 3})}, Attrs{{"shape", Axes{2, 4, 3}}}, true}};
-      }));
+      })));
   r.add(make_op(
       "count", "number of elements over axes, as a scalar", 1,
       [](const InferContext& ctx) -> std::vector<TensorType> {

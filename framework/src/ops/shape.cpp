@@ -134,14 +134,14 @@ std::vector<TensorType> infer_slice(const InferContext& ctx, const TensorType& x
 
 void register_shape_ops(OpRegistry& r) {
   // d reshape(x) = reshape(g, shape of x)
-  r.add(make_op(
+  r.add(view_when_same_size(make_op(
       "reshape", "same elements, another shape", 1, infer_reshape,
       [](const PullbackContext& c) -> std::vector<Grad> { return {reshape(c.g(), c.x().shape())}; },
       [] {
         return std::vector<Sample>{
             Sample{"flatten", {floats({2, 3, 2})}, Attrs{{"shape", Axes{2, -1}}}, true},
             Sample{"to_scalar", {floats({1, 1})}, Attrs{{"shape", Axes{}}}, true}};
-      }));
+      })));
   // d transpose(x, p) = transpose(g, p^-1)
   r.add(make_op(
       "transpose", "permutes axes", 1, infer_transpose,

@@ -26,11 +26,10 @@ void Plan::Impl::find_views() {
   for (auto& st : steps) {
     st.view = false;
     if (backend == "reference" || !st.chain.empty() || st.outs.size() != 1 || st.ins.empty()) continue;
-    const std::string& op = st.node->op->name;
     const Slot& in = slots[static_cast<std::size_t>(st.ins[0])];
     const Slot& out = slots[static_cast<std::size_t>(st.outs[0])];
     const bool same_bytes = in.type.dtype == out.type.dtype && in.type.shape.numel() == out.type.shape.numel();
-    const bool viewable = op == "reshape" || op == "sum_to_like" || op == "broadcast_like" || op == "broadcast_to";
+    const bool viewable = st.node->op->view_when_same_size;
     st.view = viewable && same_bytes && in.kind == SlotKind::buffer && out.in_place.empty();
   }
 }

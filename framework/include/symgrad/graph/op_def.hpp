@@ -179,6 +179,10 @@ struct OpDef {
   /// compiled elementwise chains of the onednn backend like a built-in, a plugin's op included, and
   /// runs there as a one-op chain when not fused; the reference backend runs its own kernel.
   std::vector<FormulaStep> formula;
+  /// The output holds the bytes of the first input whenever both have as many elements of one
+  /// dtype (a reshape; a sum over, or a broadcast to, nothing): the onednn backend then runs the
+  /// step as a view of the input's buffer, nothing to compute.
+  bool view_when_same_size = false;
 };
 
 }  // namespace symgrad
