@@ -96,6 +96,14 @@ TEST(Idx, AGzipHeaderLyingBy4GiBIsNotAllocated) {
       << error_of(dir.path / "liar.idx.gz");
 }
 
+// Float data with a NaN or an infinity: refused, naming the element.
+TEST(Idx, NonFiniteFloatDataIsNamed) {
+  TempDir dir;
+  write_plain(dir.path / "nan.idx", idx_bytes({3}, {0x3f, 0x80, 0, 0, 0x7f, 0xc0, 0, 0, 0, 0, 0, 0}, 0x0D));  // 1, NaN, 0
+  EXPECT_NE(error_of(dir.path / "nan.idx").find("element 1 is nan (float data must be finite)"), std::string::npos)
+      << error_of(dir.path / "nan.idx");
+}
+
 // Debian's dataset-fashion-mnist (installed by scripts/setup): the test part has 10000 images of
 // 28 x 28 in [0, 1] and 1000 of each of the 10 classes.
 TEST(Idx, FashionMnistTestSet) {

@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -185,6 +187,13 @@ Tensor read_idx(const std::string& path) {
         const std::uint64_t b = (static_cast<std::uint64_t>(big_endian32(p + 8 * i)) << 32) | big_endian32(p + 8 * i + 4);
         std::memcpy(out.data<double>() + i, &b, 8);
       }
+  }
+  if (dtype != DType::i32) {  // float data: a NaN or an infinity is named, not trained on
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(out.get(i))) {
+        throw Error(fmt::format("'{}': element {} is {} (float data must be finite)", path, i, out.get(i)));
+      }
+    }
   }
   return out;
 }
