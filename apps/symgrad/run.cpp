@@ -13,6 +13,7 @@
 
 #include "plot/curves.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/hash.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/retraining.hpp"
@@ -97,11 +98,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   const bool writer = comm == nullptr || comm->rank() == 0;  // the one process that prints and writes
   if (comm != nullptr) {
     // every rank must run the same experiment, overrides included (a hash of its effective text)
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : x.effective) h = (h ^ c) * 1099511628211ull;
-    double lo = static_cast<double>(h % (1ull << 52)), hi = lo;
-    comm->allreduce_min_max(lo, hi);
-    if (lo != hi) {
+    if (!comm->all_equal(Fnv1a().add(x.effective).value())) {
       throw UsageError(fmt::format("the {} processes were given different experiments ({} or its --set overrides "
                                    "differ between ranks)",
                                    comm->size(), x.file));

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/hash.hpp"
 
 namespace symgrad {
 
@@ -22,12 +23,7 @@ constexpr char kMagic[8] = {'S', 'Y', 'M', 'G', 'R', 'A', 'D', 'V'};
 // damaged header is found like damaged data; version 1 (data only) is still read.
 constexpr std::uint32_t kVersion = 2;
 
-std::uint64_t fnv1a(const void* data, std::size_t n) {
-  auto* p = static_cast<const unsigned char*>(data);
-  std::uint64_t h = 14695981039346656037ull;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
+std::uint64_t fnv1a(const void* data, std::size_t n) { return Fnv1a().add(data, n).value(); }
 
 template <class T>
 void put(std::string& out, T v) {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/hash.hpp"
 #include "symgrad/core/random.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "non_finite.hpp"
@@ -152,16 +153,13 @@ Tensor rows_of(const Tensor& t, std::int64_t lo, std::int64_t hi) {
 // waiting in a collective call.
 void start_data_parallel(Trainer::Impl& m, Communicator& comm, const Dataset& train, std::int64_t batch,
                          VariableStore& store) {
-  auto same = [&](double v, const char* what) {
-    double lo = v, hi = v;
-    comm.allreduce_min_max(lo, hi);
-    if (lo != hi) {
-      throw UsageError(fmt::format("the {} processes disagree on {}: from {} to {} ({}); give every rank the same "
-                                   "experiment and data",
-                                   comm.size(), what, lo, hi, comm.describe()));
+  auto same = [&](std::uint64_t fingerprint, const char* what) {
+    if (!comm.all_equal(fingerprint)) {
+      throw UsageError(fmt::format("the {} processes disagree on {} ({}); give every rank the same experiment and data",
+                                   comm.size(), what, comm.describe()));
     }
   };
-  same(static_cast<double>(train.size()), "the number of training examples");
+  same(static_cast<std::uint64_t>(train.size()), "the number of training examples");
   const std::int64_t last = train.size() % batch;
   if (m.host) {  // one full batch an iteration, over the ranks' shards of the training set
     if (train.size() < comm.size()) {
@@ -174,20 +172,17 @@ void start_data_parallel(Trainer::Impl& m, Communicator& comm, const Dataset& tr
                                  batch < comm.size() ? "" : fmt::format(" (the last of each epoch over {} examples)",
                                                                         train.size())));
   }
-  std::uint64_t layout = 1469598103934665603ull;  // names, types: the model and its step
+  Fnv1a layout;  // names, types: the model and its step
   const auto names = store.names();
-  for (const auto& n : names) {
-    for (unsigned char c : n + store.get(n).type().to_string()) layout = (layout ^ c) * 1099511628211ull;
-  }
-  same(static_cast<double>(layout % (1ull << 52)), "the model and its variables (a hash of their names and types)");
-  std::uint64_t bits = 1469598103934665603ull;
+  for (const auto& n : names) layout.add(n).add(store.get(n).type().to_string());
+  same(layout.value(), "the model and its variables (a hash of their names and types)");
+  Fnv1a bits;
   for (const auto& n : names) {  // rank 0's values everywhere, then checked: the same bits on every rank
     Tensor& t = store.get(n);
     comm.broadcast(t.raw(), t.nbytes(), 0);
-    const auto* p = static_cast<const unsigned char*>(t.raw());
-    for (std::size_t i = 0; i < t.nbytes(); ++i) bits = (bits ^ p[i]) * 1099511628211ull;
+    bits.add(t.raw(), t.nbytes());
   }
-  same(static_cast<double>(bits % (1ull << 52)), "the parameters after rank 0's were sent (a hash of their bits)");
+  same(bits.value(), "the parameters after rank 0's were sent (a hash of their bits)");
 }
 
 // A host-driven optimizer's full-batch objective over the ranks: each evaluates the mean over its
@@ -256,14 +251,15 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   const std::vector<Tensor>& a = m.gradient_plan->run(local, &store);
   const double share = static_cast<double>(hi - lo) / static_cast<double>(size);
   std::vector<double> scalars = {a[0].get(0) * share, a[1].get(0) * share, static_cast<double>(correct(a[2], local["y"]))};
-  Tensor logits = a[2].clone();
-  // the gradients, scaled by the share, in one buffer of their dtype, summed in one call
-  std::size_t total = 0;
-  for (std::size_t k = 0; k < m.param_names.size(); ++k) total += static_cast<std::size_t>(a[3 + k].numel());
+  // the gradients, scaled by the share, in one buffer of their dtype (kept between steps), summed in
+  // one call, then into the step's "grad/<parameter>" inputs (also kept)
   Feeds update = local;
   auto reduce = [&](auto zero) {
     using T = decltype(zero);
-    std::vector<T> buffer(total);
+    std::vector<T>& buffer = m.reduce_buffer<T>();
+    std::size_t total = 0;
+    for (std::size_t k = 0; k < m.param_names.size(); ++k) total += static_cast<std::size_t>(a[3 + k].numel());
+    buffer.resize(total);
     std::size_t at = 0;
     for (std::size_t k = 0; k < m.param_names.size(); ++k) {
       const T* g = a[3 + k].template data<T>();
@@ -272,9 +268,11 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
     const auto start = std::chrono::steady_clock::now();
     comm.allreduce_sum(buffer.data(), buffer.size());
     comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    m.summed_gradients.resize(m.param_names.size());
     at = 0;
     for (std::size_t k = 0; k < m.param_names.size(); ++k) {
-      Tensor sum(a[3 + k].type());
+      Tensor& sum = m.summed_gradients[k];
+      if (!sum.defined() || sum.type() != a[3 + k].type()) sum = Tensor(a[3 + k].type());
       std::memcpy(sum.raw(), buffer.data() + at, sum.nbytes());
       at += static_cast<std::size_t>(sum.numel());
       update["grad/" + m.param_names[k]] = sum;
@@ -287,7 +285,8 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   }
   comm.allreduce_sum(scalars.data(), scalars.size());
   right = std::llround(scalars[2]);
-  std::vector<Tensor> out = {Tensor::scalar(DType::f64, scalars[0]), Tensor::scalar(DType::f64, scalars[1]), logits};
+  // (the update plan is another plan: the gradient plan's logits stay valid through its run)
+  std::vector<Tensor> out = {Tensor::scalar(DType::f64, scalars[0]), Tensor::scalar(DType::f64, scalars[1]), a[2]};
   for (const Tensor& t : m.step->run(update, &store)) out.push_back(t);
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "symgrad/runtime/plan.hpp"
@@ -18,6 +19,17 @@ struct Trainer::Impl {
   Graph train_graph, eval_graph;
   std::unique_ptr<Plan> step, eval;
   std::unique_ptr<Plan> gradient_plan;  // data-parallel: the shard's loss, logits and gradients (step: the update)
+  std::vector<float> reduce_f32;        // data-parallel: the gradients summed over the ranks, packed
+  std::vector<double> reduce_f64;
+  std::vector<Tensor> summed_gradients;  // and unpacked, the update plan's inputs
+  template <class T>
+  std::vector<T>& reduce_buffer() {
+    if constexpr (std::is_same_v<T, float>) {
+      return reduce_f32;
+    } else {
+      return reduce_f64;
+    }
+  }
   std::vector<Value> step_roots;  // the step plan's outputs (loss, objective, logits, gradient norms)
   Forward train_forward;
   TrainingStep training_step;

@@ -9,6 +9,8 @@
 #include <numbers>
 #include <string_view>
 
+#include "symgrad/core/hash.hpp"
+
 namespace symgrad {
 
 /// SplitMix64 (Steele, Lea and Flood, 2014).
@@ -49,9 +51,7 @@ class Random {
 /// A seed derived from a seed and a name (FNV-1a of the name mixed in): independent streams per
 /// parameter or per purpose from one user seed.
 inline std::uint64_t derive_seed(std::uint64_t seed, std::string_view name) {
-  std::uint64_t h = 14695981039346656037ull ^ seed;
-  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h;
+  return Fnv1a(Fnv1a::kOffsetBasis ^ seed).add(name).value();
 }
 
 }  // namespace symgrad

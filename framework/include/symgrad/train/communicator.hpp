@@ -7,6 +7,7 @@
 /// order, with buffers of the same size.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace symgrad {
@@ -25,6 +26,14 @@ class Communicator {
   virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
   /// A short description for messages ("MPI rank 1 of 3 on host").
   virtual std::string describe() const = 0;
+
+  /// Whether every rank passed the same `fingerprint` (a count, a hash: compared on its low 52
+  /// bits, which a double holds exactly). Collective.
+  bool all_equal(std::uint64_t fingerprint) {
+    double lo = static_cast<double>(fingerprint % (1ull << 52)), hi = lo;
+    allreduce_min_max(lo, hi);
+    return lo == hi;
+  }
 };
 
 }  // namespace symgrad
