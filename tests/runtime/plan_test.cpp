@@ -216,5 +216,41 @@ TEST(Plan, RunTimeBroadcastMismatchNamesTheShapes) {
   EXPECT_THROW(p.run({{"a", vec({1, 2})}, {"b", vec({1, 2, 3})}}), ShapeError);
 }
 
+// run()'s OutputReady: each output once, as soon as its producer has run, while later steps
+// still run: here the step after it fails, and the output was reported before that failure.
+TEST(Plan, OutputsAreReportedAsSoonAsTheyAreFinished) {
+  for (const char* backend : {"reference", "onednn"}) {
+    SCOPED_TRACE(backend);
+    Graph g;
+    auto x = g.input("x", {DType::f32, Shape{2, 3}});
+    auto y = g.input("y", {DType::i32, Shape{2}});
+    auto early = matmul(x, transpose(x));                   // 2 x 2
+    auto late = mean(softmax_cross_entropy(x, y)) * 2.0f;  // a label out of range fails in its kernel
+    CompileOptions o;
+    o.backend = backend;
+    Plan p = compile(g, {late, x, early}, o);
+    EXPECT_EQ(p.output_order(), (std::vector<std::size_t>{1, 2, 0}));  // the input, then by producer
+    Tensor labels(DType::i32, Shape{2});
+    labels.data<std::int32_t>()[0] = 1;
+    labels.data<std::int32_t>()[1] = 2;
+    Tensor xs(DType::f32, Shape{2, 3});
+    for (std::int64_t i = 0; i < 6; ++i) xs.data<float>()[i] = static_cast<float>(i);
+    std::vector<std::size_t> seen;
+    std::vector<double> early_value;
+    auto ready = [&](std::size_t index, const Tensor& value) {
+      seen.push_back(index);
+      if (index == 2) early_value = value.to_vector();
+    };
+    const auto& out = p.run({{"x", xs}, {"y", labels}}, nullptr, ready);
+    EXPECT_EQ(seen, (std::vector<std::size_t>{1, 2, 0}));
+    EXPECT_EQ(early_value, out[2].to_vector());
+    EXPECT_EQ(early_value, (std::vector<double>{5, 14, 14, 50}));
+    seen.clear();
+    labels.data<std::int32_t>()[1] = 7;
+    EXPECT_THROW(p.run({{"x", xs}, {"y", labels}}, nullptr, ready), Error);
+    EXPECT_EQ(seen, (std::vector<std::size_t>{1, 2}));  // reported before the loss's kernel failed
+  }
+}
+
 }  // namespace
 }  // namespace symgrad

@@ -257,7 +257,26 @@ Plan::Plan(Plan&&) noexcept = default;
 Plan& Plan::operator=(Plan&&) noexcept = default;
 Plan::~Plan() = default;
 
-const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
+void Plan::Impl::find_output_steps() {
+  if (!finished_by.empty()) return;
+  finished_by.resize(steps.size() + 1);
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const int producer = slots[static_cast<std::size_t>(outputs[i])].producer;
+    finished_by[producer < 0 ? steps.size() : static_cast<std::size_t>(producer)].push_back(i);
+  }
+}
+
+std::vector<std::size_t> Plan::output_order() const {
+  impl_->find_output_steps();
+  const auto& by = impl_->finished_by;
+  std::vector<std::size_t> order(by.back());
+  for (std::size_t i = 0; i + 1 < by.size(); ++i) order.insert(order.end(), by[i].begin(), by[i].end());
+  return order;
+}
+
+const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) { return run(feeds, store, nullptr); }
+
+const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store, const OutputReady& ready) {
   Impl& m = *impl_;
   std::vector<Shape> shapes;
   for (std::size_t i = 0; i < m.slots.size(); ++i) {
@@ -310,8 +329,21 @@ const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
         m.values[static_cast<std::size_t>(s)];
   }
 
-  for (auto& st : m.steps) {
-    if (st.view) continue;
+  if (ready) {
+    m.find_output_steps();
+    for (std::size_t o : m.finished_by.back()) ready(o, m.values[static_cast<std::size_t>(m.outputs[o])]);
+  }
+  for (std::size_t i = 0; i < m.steps.size(); ++i) {
+    Step& st = m.steps[i];
+    const auto finished = [&] {  // after step i (a view's too: it finishes its output by running nothing)
+      if (ready) {
+        for (std::size_t o : m.finished_by[i]) ready(o, m.values[static_cast<std::size_t>(m.outputs[o])]);
+      }
+    };
+    if (st.view) {
+      finished();
+      continue;
+    }
     for (std::size_t k = 0; k < st.ins.size(); ++k) st.in_tensors[k] = m.values[static_cast<std::size_t>(st.ins[k])];
     try {
       const KernelContext ctx{*st.node, st.in_tensors, st.out_tensors};
@@ -325,6 +357,7 @@ const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store) {
     } catch (const std::exception& e) {
       throw Error(fmt::format("node {} failed: {}", st.node->label(), e.what()));
     }
+    finished();
   }
   if (!m.updates.empty()) {
     std::vector<Tensor> fresh;

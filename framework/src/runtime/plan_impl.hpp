@@ -97,12 +97,16 @@ struct Plan::Impl {
   std::map<std::vector<Shape>, PreparedSet> kernel_cache;
   std::vector<Tensor> results;
   std::size_t unshared = 0;
+  // Plan::run's OutputReady: the outputs whose value step i finishes (index steps.size(): the
+  // outputs no step writes, finished before the first step). Filled at the first such run.
+  std::vector<std::vector<std::size_t>> finished_by;
 
   void prepare(const std::vector<Shape>& shapes);
   void infer_types();
   void assign_buffers();
   void prepare_kernels(const std::vector<Shape>& shapes);
   void find_views();
+  void find_output_steps();
   std::vector<bool> layout_allowed(const std::vector<std::unique_ptr<PreparedKernel>>& chained) const;
 };
 

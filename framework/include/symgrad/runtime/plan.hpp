@@ -3,6 +3,7 @@
 /// Compiling a graph into an execution plan, and running it.
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,16 @@ class Plan {
   /// docs/backends.md), which a run that throws after their step may already have applied: keep a
   /// checkpoint of the store if a failed step must leave it untouched.
   const std::vector<Tensor>& run(const Feeds& feeds, VariableStore* store = nullptr);
+
+  /// Called by run() as soon as output `index`'s value is final, while the steps after its
+  /// producer still run (data-parallel training starts summing a gradient over the processes
+  /// there, as PyTorch DDP's buckets do). Once per output and run, in the order the plan finishes
+  /// them: outputs that are inputs or variables first, then by their producer's step. The value
+  /// stays valid until the next run.
+  using OutputReady = std::function<void(std::size_t index, const Tensor& value)>;
+  const std::vector<Tensor>& run(const Feeds& feeds, VariableStore* store, const OutputReady& ready);
+  /// The order in which run() finishes the outputs (indices into the outputs), as `ready` sees it.
+  std::vector<std::size_t> output_order() const;
 
   /// Bytes of the buffers holding intermediate values, after reuse by liveness, for the shapes
   /// of the last run (or the static shapes before any run).
