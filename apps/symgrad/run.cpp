@@ -68,7 +68,9 @@ class Progress final : public Strategy {
   std::chrono::steady_clock::time_point start_;
 };
 
-// Ctrl-C: the current step ends, a checkpoint is written, the command exits.
+// Ctrl-C (SIGINT), or SIGTERM (what mpirun sends every rank on Ctrl-C, and batch schedulers before
+// a kill): the current step ends, a checkpoint is written, the command exits. Under mpirun the
+// ranks agree to stop after the same step (the trainer asks them all at every step's end).
 std::atomic<bool> interrupted{false};
 
 extern "C" void on_interrupt(int) { interrupted = true; }
@@ -136,13 +138,16 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   trainer.add(stop);
   interrupted = false;
   auto previous = std::signal(SIGINT, on_interrupt);
+  auto previous_term = std::signal(SIGTERM, on_interrupt);
   const auto records = trainer.fit(data.train, data.validation.size() > 0 ? &data.validation : nullptr);
   std::signal(SIGINT, previous);
+  std::signal(SIGTERM, previous_term);
+  if (comm != nullptr && comm->size() > 1) interrupted = comm->any(interrupted);  // a rank not signalled stopped too
   RunOutcome out;
   out.epochs_done = trainer.epochs_done();
   out.dir = dir.string();
   if (interrupted) {
-    fmt::print("\ninterrupted: checkpoint after epoch {} (and {} in the next) in {}; continue with\n"
+    if (writer) fmt::print("\ninterrupted: checkpoint after epoch {} (and {} in the next) in {}; continue with\n"
                "  symgrad train {} --resume {}\n",
                trainer.epochs_done(), trainer.stopped_early() ? "part of the batches" : "none", (dir / "checkpoint.bin").string(),
                x.file, dir.string());

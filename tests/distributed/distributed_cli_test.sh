@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `mpirun -np 2 symgrad train`: trains data-parallel, rank 0 writes the run folder and its test
 # accuracy is the one process's (same batches; float sums in another order); --resume works with
-# another number of processes; a rank killed with SIGKILL ends the whole job with an error, no hang.
+# another number of processes; Ctrl-C on mpirun stops every rank after the same step with a
+# checkpoint that --resume continues to the uninterrupted run's result; a rank killed with SIGKILL,
+# or stopped (SIGSTOP: hung, not dead), ends the whole job with an error, no hang.
 # Usage: distributed_cli_test.sh SYMGRAD EXPERIMENTS_DIR "MPIRUN COMMAND"
 set -euo pipefail
 symgrad=$1
@@ -50,4 +52,45 @@ wait "$job" || status=$?
 echo "killed rank: mpirun exited with $status"
 grep -q "exited on signal 9" "$work/killed.log"
 [ "$status" -ne 0 ] && [ "$status" -ne 124 ]  # an error, not the timeout
+# Ctrl-C on mpirun: it sends SIGTERM to every rank; they agree to stop after the same step, rank 0
+# writes a checkpoint, and --resume ends where the uninterrupted run does
+mlp="$experiments/fashion_mlp.toml"
+"${mpirun[@]}" -np 2 "$symgrad" train "$mlp" --set epochs=3 --output "$work/whole" > "$work/whole.log"
+timeout 120 "${mpirun[@]}" -np 2 "$symgrad" train "$mlp" --set epochs=3 --output "$work/stopped" \
+  > "$work/stopped.log" 2>&1 &
+job=$!
+for _ in $(seq 100); do
+  grep -q "loss" "$work/stopped.log" 2>/dev/null && break
+  sleep 0.2
+done
+kill -INT "$job"
+status=0
+wait "$job" || status=$?
+echo "Ctrl-C: mpirun exited with $status"
+grep -q "interrupted: checkpoint after epoch" "$work/stopped.log"
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+"${mpirun[@]}" -np 2 "$symgrad" train "$mlp" --set epochs=3 --resume "$work/stopped" > "$work/resumed2.log"
+whole=$(grep -o 'test accuracy [0-9.]*%' "$work/whole.log")
+resumed=$(grep -o 'test accuracy [0-9.]*%' "$work/resumed2.log")
+echo "uninterrupted: $whole; interrupted and resumed: $resumed"
+[ "$whole" = "$resumed" ]
+cmp "$work/whole/variables.bin" "$work/stopped/variables.bin"  # bitwise
+
+# a rank stopped (SIGSTOP): it does not die, so MPI alone would wait for it forever; the others
+# give up after --comm-timeout seconds, say why, and end the job
+timeout 120 "${mpirun[@]}" -np 2 "$symgrad" train "$mlp" --set epochs=3 --comm-timeout 3 --output "$work/hung" \
+  > "$work/hung.log" 2>&1 &
+job=$!
+for _ in $(seq 100); do
+  grep -q "loss" "$work/hung.log" 2>/dev/null && break
+  sleep 0.2
+done
+for pid in $(pgrep -f "^$symgrad train $mlp"); do
+  if tr '\0' '\n' < "/proc/$pid/environ" | grep -qx "OMPI_COMM_WORLD_RANK=1"; then kill -STOP "$pid"; fi
+done
+status=0
+wait "$job" || status=$?
+echo "stopped rank: mpirun exited with $status"
+grep -q "MPI rank 0 of 2 on .* waited 3 s for the other processes: one of them hangs or is stopped" "$work/hung.log"
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
 echo "distributed cli test passed"

@@ -2,8 +2,10 @@
 // every rank ends with bitwise the same parameters, equal to one process training on the same
 // global batches within float rounding; bad use is refused on every rank at the start (no hang).
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -72,6 +74,92 @@ void expect_same_as_one_process(std::int64_t batch, const std::string& optimizer
 
 TEST(DataParallel, AdamEqualsOneProcess) { expect_same_as_one_process(32, "adam", 0.01); }
 TEST(DataParallel, SgdWithMomentumEqualsOneProcess) { expect_same_as_one_process(50, "sgd", 0.1); }
+
+// The MPI communicator, counting the sums started (one per bucket of gradients, one for the loss
+// and accuracy) and the waits for them.
+class CountingCommunicator final : public Communicator {
+ public:
+  explicit CountingCommunicator(Communicator& inner) : inner_(inner) {}
+  int rank() const override { return inner_.rank(); }
+  int size() const override { return inner_.size(); }
+  void allreduce_sum(float* d, std::size_t n) override { inner_.allreduce_sum(d, n); }
+  void allreduce_sum(double* d, std::size_t n) override { inner_.allreduce_sum(d, n); }
+  void start_allreduce_sum(float* d, std::size_t n) override { ++starts, inner_.start_allreduce_sum(d, n); }
+  void start_allreduce_sum(double* d, std::size_t n) override { ++starts, inner_.start_allreduce_sum(d, n); }
+  void progress() override { inner_.progress(); }
+  void wait_all() override { ++waits, inner_.wait_all(); }
+  void allreduce_min_max(double& lo, double& hi) override { inner_.allreduce_min_max(lo, hi); }
+  void broadcast(void* d, std::size_t bytes, int root) override { inner_.broadcast(d, bytes, root); }
+  std::string describe() const override { return inner_.describe(); }
+  int starts = 0, waits = 0;
+
+ private:
+  Communicator& inner_;
+};
+
+// Gradients summed in small buckets (each started as soon as the backward pass has finished its
+// gradients, while the pass goes on; the plan's OutputReady, tests/runtime) give the same training
+// as one sum a step: the same bits with 2 processes (a + b is exact whichever way round), within
+// rounding of one process with 3, and the same bits on every rank.
+TEST(DataParallel, GradientBucketsEqualOneSum) {
+  const Dataset data = make_moons(300, 0.2, 8);
+  const std::int64_t steps = 3 * ((300 + 31) / 32);
+  auto run = [&](double cap_mb, int& starts_per_step) {
+    CountingCommunicator counting(*comm);
+    TrainerOptions o = options(32, "adam", 0.01);
+    o.communicator = &counting;
+    o.bucket_cap_mb = cap_mb;
+    auto t = std::make_unique<Trainer>(mlp(), TensorType{DType::f32, Shape{2}}, 2, o);
+    t->fit(data);
+    EXPECT_EQ(counting.waits, steps);
+    EXPECT_EQ(counting.starts % steps, 0);
+    starts_per_step = counting.starts / static_cast<int>(steps);
+    return t;
+  };
+  int one_bucket = 0, small_buckets = 0;
+  auto whole = run(25, one_bucket);
+  auto bucketed = run(100.0 / (1024 * 1024), small_buckets);  // 100 bytes: 25 floats
+  EXPECT_EQ(one_bucket, 2);  // the loss and accuracy, and all gradients (< 25 MiB)
+  // the backward pass finishes the last layer's gradients first: dense3 b (2 floats) + W (32) |
+  // dense2 b (16) + W (256) | dense1 b (16) + W (32): each bucket closes once it holds 100 bytes
+  EXPECT_EQ(small_buckets, 1 + 3);
+  EXPECT_TRUE(comm->all_equal(bits_hash(*bucketed))) << "the ranks' parameters differ";
+  if (comm->size() == 2) {
+    EXPECT_EQ(bits_hash(*bucketed), bits_hash(*whole));
+  } else {
+    EXPECT_LT(max_relative_difference(*bucketed, *whole), 2e-5);
+  }
+}
+
+// MPI waits forever for a rank that hangs without dying: the communicator's timeout makes that an
+// error on the ranks that wait, naming the call (the command line then ends the job).
+TEST(DataParallel, ARankThatHangsIsAnErrorOnTheOthers) {
+  MpiCommunicator quick(std::chrono::milliseconds(300));
+  const bool late = quick.rank() == quick.size() - 1;
+  if (late) std::this_thread::sleep_for(std::chrono::seconds(2));
+  double v = 1;
+  if (late) {
+    quick.allreduce_sum(&v, 1);
+  } else {
+    try {
+      quick.allreduce_sum(&v, 1);
+      ADD_FAILURE() << "waited for a late rank without a timeout";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("(a sum of 1 doubles) waited 0.3 s for the other processes: one of them "
+                                           "hangs or is stopped"),
+                std::string::npos)
+          << e.what();
+    }
+    for (bool done = false; !done;) {  // the sum is still pending: it ends once the late rank comes
+      try {
+        quick.wait_all();
+        done = true;
+      } catch (const Error&) {
+      }
+    }
+  }
+  EXPECT_EQ(v, quick.size());
+}
 
 // L-BFGS over the full training set: each rank evaluates its shard, values and gradients are
 // summed; the iterates are one process's within rounding, the same bits on every rank.

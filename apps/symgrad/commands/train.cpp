@@ -26,13 +26,17 @@ int train_command(const std::vector<std::string>& args) {
       "Trains the experiment (docs/experiments.md): progress per epoch, then the test accuracy. The run\n"
       "folder (the experiment's output, runs/<name> by default) receives metrics-epochs.csv/.jsonl,\n"
       "metrics-steps.csv/.jsonl, variables.bin, experiment.toml, loss.svg, accuracy.svg, and checkpoint.bin\n"
-      "after every epoch. Ctrl-C writes a checkpoint and exits with status 130; --resume DIR continues\n"
-      "from DIR's checkpoint, bitwise as if the run had never stopped. Options");
+      "after every epoch. Ctrl-C (SIGINT) or SIGTERM writes a checkpoint after the step and exits with\n"
+      "status 130; --resume DIR continues from DIR's checkpoint, bitwise as if the run had never\n"
+      "stopped. Under mpirun -np N: data-parallel over N processes (docs/distributed.md). Options");
   std::vector<std::string> sets;
   std::string output, resume;
+  double comm_timeout = 1800;
   opts.add_options()("help,h", "this help")("set", po::value(&sets), "override a key, e.g. optimizer.lr=0.01 (repeatable)")(
       "output", po::value(&output), "the run folder (overrides the experiment's)")(
-      "resume", po::value(&resume), "continue the run in this folder from its checkpoint");
+      "resume", po::value(&resume), "continue the run in this folder from its checkpoint")(
+      "comm-timeout", po::value(&comm_timeout)->default_value(1800),
+      "under mpirun: seconds a rank waits for the others in a sum or broadcast before it ends the job as hung");
   std::string file;
   po::variables_map vm;
   if (parse_with_positional(args, opts, vm, "experiment", file, "train")) return kOk;
@@ -50,7 +54,7 @@ int train_command(const std::vector<std::string>& args) {
   // Started by mpirun as one of several processes: data-parallel (docs/distributed.md). A rank that
   // fails ends the job, so that the others do not wait for it.
   std::unique_ptr<MpiCommunicator> mpi;
-  if (launched_by_mpirun()) mpi = std::make_unique<MpiCommunicator>();
+  if (launched_by_mpirun()) mpi = std::make_unique<MpiCommunicator>(std::chrono::duration<double>(comm_timeout));
   RunOutcome out;
   try {
     out = run_experiment(x, !resume.empty(), true, mpi.get());
@@ -60,8 +64,8 @@ int train_command(const std::vector<std::string>& args) {
     std::fflush(stderr);
     mpi->abort(dynamic_cast<const UsageError*>(&e) != nullptr ? 2 : 1);
   }
-  if (mpi && mpi->rank() != 0) return kOk;
   if (out.interrupted) return 130;
+  if (mpi && mpi->rank() != 0) return kOk;
   const auto& records = out.records;
   const auto& test = out.test;
   const std::filesystem::path dir = out.dir;

@@ -2,8 +2,11 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,17 +33,27 @@ void in_pieces(std::size_t n, F f) {
 
 }  // namespace
 
+// Every collective is started non-blocking and waited for here, against the deadline: MPI's
+// blocking calls would wait forever for a rank that hangs without dying.
+struct MpiCommunicator::Pending {
+  std::vector<MPI_Request> requests;
+  std::string calls;  // what they are, for the timeout's message
+};
+
 bool launched_by_mpirun() {
   const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
   return size != nullptr && std::atoi(size) > 1;
 }
 
-MpiCommunicator::MpiCommunicator() {
+MpiCommunicator::MpiCommunicator(std::chrono::duration<double> timeout)
+    : timeout_(timeout), pending_(std::make_unique<Pending>()) {
+  if (!(timeout.count() > 0)) throw UsageError(fmt::format("the MPI timeout must be > 0 seconds, got {}", timeout.count()));
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    owns_mpi_ = true;
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -48,32 +61,78 @@ MpiCommunicator::MpiCommunicator() {
 }
 
 MpiCommunicator::~MpiCommunicator() {
+  if (!owns_mpi_) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
 }
 
-void MpiCommunicator::allreduce_sum(float* data, std::size_t n) {
+void MpiCommunicator::start_allreduce_sum(float* data, std::size_t n) {
   in_pieces(n, [&](std::size_t at, int count) {
-    check(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce", rank_);
+    MPI_Request r;
+    check(MPI_Iallreduce(MPI_IN_PLACE, data + at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r), "MPI_Iallreduce", rank_);
+    pending_->requests.push_back(r);
   });
+  pending_->calls += fmt::format("{}a sum of {} floats", pending_->calls.empty() ? "" : ", ", n);
+}
+
+void MpiCommunicator::start_allreduce_sum(double* data, std::size_t n) {
+  in_pieces(n, [&](std::size_t at, int count) {
+    MPI_Request r;
+    check(MPI_Iallreduce(MPI_IN_PLACE, data + at, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &r), "MPI_Iallreduce", rank_);
+    pending_->requests.push_back(r);
+  });
+  pending_->calls += fmt::format("{}a sum of {} doubles", pending_->calls.empty() ? "" : ", ", n);
+}
+
+void MpiCommunicator::progress() {
+  if (pending_->requests.empty()) return;
+  int done = 0;
+  check(MPI_Testall(static_cast<int>(pending_->requests.size()), pending_->requests.data(), &done, MPI_STATUSES_IGNORE),
+        "MPI_Testall", rank_);
+  if (done) pending_->requests.clear(), pending_->calls.clear();
+}
+
+void MpiCommunicator::wait_all() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout_);
+  while (!pending_->requests.empty()) {
+    progress();
+    if (!pending_->requests.empty() && std::chrono::steady_clock::now() > deadline) {
+      // the requests stay pending: the caller ends the job (MPI_Abort), which no rank can refuse
+      throw Error(fmt::format("{} ({}) waited {} s for the other processes: one of them hangs or is stopped "
+                              "(the limit is the timeout of the MPI communicator: symgrad train --comm-timeout)",
+                              describe(), pending_->calls, timeout_.count()));
+    }
+  }
+}
+
+void MpiCommunicator::allreduce_sum(float* data, std::size_t n) {
+  start_allreduce_sum(data, n);
+  wait_all();
 }
 
 void MpiCommunicator::allreduce_sum(double* data, std::size_t n) {
-  in_pieces(n, [&](std::size_t at, int count) {
-    check(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce", rank_);
-  });
+  start_allreduce_sum(data, n);
+  wait_all();
 }
 
 void MpiCommunicator::allreduce_min_max(double& min, double& max) {
-  check(MPI_Allreduce(MPI_IN_PLACE, &min, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce", rank_);
-  check(MPI_Allreduce(MPI_IN_PLACE, &max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce", rank_);
+  MPI_Request r[2];
+  check(MPI_Iallreduce(MPI_IN_PLACE, &min, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD, &r[0]), "MPI_Iallreduce", rank_);
+  check(MPI_Iallreduce(MPI_IN_PLACE, &max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD, &r[1]), "MPI_Iallreduce", rank_);
+  pending_->requests.insert(pending_->requests.end(), r, r + 2);
+  pending_->calls += fmt::format("{}a minimum and a maximum", pending_->calls.empty() ? "" : ", ");
+  wait_all();
 }
 
 void MpiCommunicator::broadcast(void* data, std::size_t bytes, int root) {
   in_pieces(bytes, [&](std::size_t at, int count) {
-    check(MPI_Bcast(static_cast<char*>(data) + at, count, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast", rank_);
+    MPI_Request r;
+    check(MPI_Ibcast(static_cast<char*>(data) + at, count, MPI_BYTE, root, MPI_COMM_WORLD, &r), "MPI_Ibcast", rank_);
+    pending_->requests.push_back(r);
   });
+  pending_->calls += fmt::format("{}a broadcast of {} bytes from rank {}", pending_->calls.empty() ? "" : ", ", bytes, root);
+  wait_all();
 }
 
 void MpiCommunicator::abort(int code) {

@@ -220,7 +220,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   }
   x.name = std::filesystem::path(path).stem().string();
   const Reader top(path, root, "", path);
-  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "clip_value", "checkpoint_seconds", "nan_policy", "data", "model", "initializer",
+  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "clip_value", "checkpoint_seconds", "nan_policy", "bucket_cap_mb", "data", "model", "initializer",
             "optimizer", "schedule", "regularizer", "strategy"});
   top.get("name", x.name, "a string");
   std::int64_t seed = 0;
@@ -238,6 +238,8 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   top.get("clip_value", x.clip_value, "a number");
   top.get("checkpoint_seconds", x.checkpoint_seconds, "a number");
   if (x.checkpoint_seconds < 0) throw UsageError(fmt::format("{}: checkpoint_seconds must be >= 0", path));
+  top.get("bucket_cap_mb", x.bucket_cap_mb, "a number");
+  if (!(x.bucket_cap_mb > 0)) throw UsageError(fmt::format("{}: bucket_cap_mb must be > 0", path));
   top.get("nan_policy", x.nan_policy, "a string (raise, stop or skip_step)");
   if (x.nan_policy != "raise" && x.nan_policy != "stop" && x.nan_policy != "skip_step") {
     throw UsageError(fmt::format("{}: nan_policy '{}': raise, stop or skip_step", where(path, *root.get("nan_policy")),
@@ -384,6 +386,7 @@ TrainerOptions Experiment::trainer_options() const {
   o.clip_norm = clip_norm;
   o.clip_value = clip_value;
   o.checkpoint_seconds = checkpoint_seconds;
+  o.bucket_cap_mb = bucket_cap_mb;
   o.nan_policy = nan_policy == "stop"        ? TrainerOptions::NanPolicy::stop
                  : nan_policy == "skip_step" ? TrainerOptions::NanPolicy::skip_step
                                              : TrainerOptions::NanPolicy::raise;

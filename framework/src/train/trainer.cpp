@@ -227,12 +227,39 @@ class ShardedObjective final : public Objective {
   Communicator& comm_;
 };
 
+// The buckets of data_parallel_step: the gradients packed in the order the gradient plan finishes
+// them, cut into buckets of about `cap_bytes` (a bucket takes gradients until it holds the cap or
+// more: the last one may take it past), as PyTorch DDP's bucket_cap_mb.
+void plan_buckets(Trainer::Impl& m, std::size_t first, double cap_bytes) {
+  const std::size_t n = m.param_names.size();
+  m.gradient_offset.assign(n, 0);
+  m.gradient_bucket.assign(n, 0);
+  m.buckets.clear();
+  std::size_t at = 0;
+  for (std::size_t o : m.gradient_plan->output_order()) {
+    if (o < first) continue;
+    const std::size_t k = o - first;
+    const TensorType type = m.training_step.raw_gradients[k].type();  // (a parameter's: static)
+    const Trainer::Impl::Bucket* last = m.buckets.empty() ? nullptr : &m.buckets.back();
+    if (last == nullptr || static_cast<double>((last->end - last->begin) * dtype_size(type.dtype)) >= cap_bytes) {
+      m.buckets.push_back({at, at, 0, 0});
+    }
+    m.gradient_offset[k] = at;
+    m.gradient_bucket[k] = m.buckets.size() - 1;
+    at += static_cast<std::size_t>(type.shape.numel());
+    m.buckets.back().end = at;
+    ++m.buckets.back().size;
+  }
+}
+
 // One step over this rank's rows of the batch: its gradients (plan gradient_plan), their sum over
-// the ranks weighted by each rank's share, then the update (plan step) from that sum. The result has
-// the one-process plan's layout: loss, objective (over the whole batch), logits (this rank's),
-// gradient norms.
+// the ranks weighted by each rank's share, then the update (plan step) from that sum. Each bucket
+// of gradients starts its sum as soon as the plan has finished its last gradient, while the plan
+// goes on with the rest of the backward pass (the loss, objective and right answers too, once the
+// forward pass has them). The result has the one-process plan's layout: loss, objective (over the
+// whole batch), logits (this rank's), gradient norms.
 std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, const Feeds& feeds, std::int64_t size,
-                                       VariableStore& store, std::int64_t& right, double& comm_seconds) {
+                                       VariableStore& store, double cap_bytes, std::int64_t& right, double& comm_seconds) {
   if (size < comm.size()) {
     throw UsageError(fmt::format("a batch of {} examples cannot be shared by {} processes: use a batch size (and a "
                                  "training set) whose every batch has at least one example per process",
@@ -248,43 +275,69 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
     });
     local[name] = batched ? rows_of(t, lo, hi) : t;
   }
-  const std::vector<Tensor>& a = m.gradient_plan->run(local, &store);
   const double share = static_cast<double>(hi - lo) / static_cast<double>(size);
-  std::vector<double> scalars = {a[0].get(0) * share, a[1].get(0) * share, static_cast<double>(correct(a[2], local["y"]))};
-  // the gradients, scaled by the share, in one buffer of their dtype (kept between steps), summed in
-  // one call, then into the step's "grad/<parameter>" inputs (also kept)
-  Feeds update = local;
-  auto reduce = [&](auto zero) {
-    using T = decltype(zero);
-    std::vector<T>& buffer = m.reduce_buffer<T>();
-    std::size_t total = 0;
-    for (std::size_t k = 0; k < m.param_names.size(); ++k) total += static_cast<std::size_t>(a[3 + k].numel());
-    buffer.resize(total);
-    std::size_t at = 0;
-    for (std::size_t k = 0; k < m.param_names.size(); ++k) {
-      const T* g = a[3 + k].template data<T>();
-      for (std::int64_t i = 0; i < a[3 + k].numel(); ++i) buffer[at++] = static_cast<T>(g[i] * static_cast<T>(share));
-    }
-    const auto start = std::chrono::steady_clock::now();
-    comm.allreduce_sum(buffer.data(), buffer.size());
-    comm_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    m.summed_gradients.resize(m.param_names.size());
-    at = 0;
-    for (std::size_t k = 0; k < m.param_names.size(); ++k) {
-      Tensor& sum = m.summed_gradients[k];
-      if (!sum.defined() || sum.type() != a[3 + k].type()) sum = Tensor(a[3 + k].type());
-      std::memcpy(sum.raw(), buffer.data() + at, sum.nbytes());
-      at += static_cast<std::size_t>(sum.numel());
-      update["grad/" + m.param_names[k]] = sum;
-    }
+  constexpr std::size_t kFirst = 3;  // the gradient plan's outputs: loss, objective, logits, then the gradients
+  const Tensor& y = local["y"];
+  std::vector<double> scalars(3, 0.0);
+  std::size_t scalars_waiting = kFirst;
+  double started = 0;  // seconds spent starting and moving the sums along inside the plan's run
+  auto timed = [&](auto&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    started += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  if (a[3].dtype() == DType::f32) {
-    reduce(0.0f);
-  } else {
-    reduce(0.0);
+  std::vector<Tensor> finished(kFirst);  // (the outputs are also returned by run(); kept for the scalars)
+  auto pack = [&](auto zero) {
+    using T = decltype(zero);
+    return [&, base = m.reduce_buffer<T>().data(), scale = static_cast<T>(share)](std::size_t o, const Tensor& value) {
+      if (o < kFirst) {
+        finished[o] = value;
+        if (--scalars_waiting == 0) {
+          scalars = {finished[0].get(0) * share, finished[1].get(0) * share, static_cast<double>(correct(finished[2], y))};
+          timed([&] { comm.start_allreduce_sum(scalars.data(), scalars.size()); });
+        }
+        return;
+      }
+      const std::size_t k = o - kFirst;
+      const T* g = value.data<T>();
+      T* into = base + m.gradient_offset[k];
+      for (std::int64_t i = 0; i < value.numel(); ++i) into[i] = g[i] * scale;
+      Trainer::Impl::Bucket& b = m.buckets[m.gradient_bucket[k]];
+      if (--b.waiting == 0) {
+        timed([&] { comm.start_allreduce_sum(base + b.begin, b.end - b.begin); });
+      } else {
+        timed([&] { comm.progress(); });
+      }
+    };
+  };
+  const bool f32 = m.training_step.raw_gradients[0].dtype() == DType::f32;
+  if (m.buckets.empty()) {  // the first step: where each gradient goes
+    plan_buckets(m, kFirst, cap_bytes);
+    if (f32) {
+      m.reduce_f32.assign(m.buckets.back().end, 0.0f);
+    } else {
+      m.reduce_f64.assign(m.buckets.back().end, 0.0);
+    }
   }
-  comm.allreduce_sum(scalars.data(), scalars.size());
+  for (auto& b : m.buckets) b.waiting = b.size;
+  const std::vector<Tensor>& a = f32 ? m.gradient_plan->run(local, &store, pack(0.0f))
+                                     : m.gradient_plan->run(local, &store, pack(0.0));
+  const auto wait_start = std::chrono::steady_clock::now();
+  comm.wait_all();
+  comm_seconds += started + std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
   right = std::llround(scalars[2]);
+  // the summed gradients into the step's "grad/<parameter>" inputs (kept between steps)
+  Feeds update = local;
+  m.summed_gradients.resize(m.param_names.size());
+  for (std::size_t k = 0; k < m.param_names.size(); ++k) {
+    Tensor& sum = m.summed_gradients[k];
+    const Tensor& g = a[kFirst + k];
+    if (!sum.defined() || sum.type() != g.type()) sum = Tensor(g.type());
+    const void* from = f32 ? static_cast<const void*>(m.reduce_f32.data() + m.gradient_offset[k])
+                           : static_cast<const void*>(m.reduce_f64.data() + m.gradient_offset[k]);
+    std::memcpy(sum.raw(), from, sum.nbytes());
+    update["grad/" + m.param_names[k]] = sum;
+  }
   // (the update plan is another plan: the gradient plan's logits stay valid through its run)
   std::vector<Tensor> out = {Tensor::scalar(DType::f64, scalars[0]), Tensor::scalar(DType::f64, scalars[1]), a[2]};
   for (const Tensor& t : m.step->run(update, &store)) out.push_back(t);
@@ -300,6 +353,9 @@ Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes,
   if (options_.epochs < 0 || options_.batch_size < 1) {
     throw UsageError(fmt::format("epochs must be >= 0 and batch_size >= 1, got {} and {}", options_.epochs,
                                  options_.batch_size));
+  }
+  if (!(options_.bucket_cap_mb > 0)) {
+    throw UsageError(fmt::format("bucket_cap_mb must be > 0, got {}", options_.bucket_cap_mb));
   }
   if (!options_.schedule.empty()) impl_->schedule = make_lr_schedule(options_.schedule, options_.schedule_settings);
 }
@@ -509,6 +565,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", now.loss}, {"objective", objective},
                        {"accuracy", now.accuracy}});
       for (auto* c : m.callbacks) c->on_step_end(event);
+      if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
     }
     for (std::int64_t at = skip * b; at < n && !event.stop && !m.host; at += b) {
       const std::vector<std::int64_t> index(order.begin() + at, order.begin() + std::min(n, at + b));
@@ -538,7 +595,8 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       if (undoable) snapshot.take(store_, written);
       try {
         if (comm != nullptr) {
-          combined = data_parallel_step(m, *comm, feeds, batch.size(), store_, batch_right, comm_seconds);
+          combined = data_parallel_step(m, *comm, feeds, batch.size(), store_, options_.bucket_cap_mb * 1024 * 1024,
+                                        batch_right, comm_seconds);
           result = &combined;
         } else {
           result = &m.step->run(feeds, &store_);
@@ -552,7 +610,11 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       }
       const auto& out = *result;
       const double loss = out[0].get(0), objective = out[1].get(0);
-      if (const std::string bad = non_finite_in_step(out, store_, m.param_names, written); !bad.empty()) {
+      std::string bad = non_finite_in_step(out, store_, m.param_names, written);
+      if (comm != nullptr && comm->any(!bad.empty()) && bad.empty()) {  // every rank undoes or stops alike
+        bad = "a non-finite value on another process";
+      }
+      if (!bad.empty()) {
         const std::string step_name = fmt::format("epoch {}, step {}", epoch, m.steps + 1);
         if (!undoable) {
           throw incomplete(fmt::format("training diverged at {}: {} (lower the learning rate? nan_policy = \"stop\" or "
@@ -561,11 +623,15 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
         }
         snapshot.restore(store_);
         std::string first;
-        try {
-          first = trainer_detail::describe_first_non_finite(m.train_graph, m.step_roots, m.training_step.updates,
-                                                            options_.backend, feeds, store_);
-        } catch (const std::exception& e) {
-          first = fmt::format("(rerunning the step to find the op failed: {})", e.what());
+        if (comm != nullptr) {
+          first = "(the op is not named in data-parallel training: rerun on one process for that)";
+        } else {
+          try {
+            first = trainer_detail::describe_first_non_finite(m.train_graph, m.step_roots, m.training_step.updates,
+                                                              options_.backend, feeds, store_);
+          } catch (const std::exception& e) {
+            first = fmt::format("(rerunning the step to find the op failed: {})", e.what());
+          }
         }
         // a skipped step is not taken: the next batch is tried as the same step, so batches name them
         const std::string where = options_.nan_policy == NanPolicy::skip_step
@@ -602,6 +668,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", loss}, {"objective", objective},
                        {"accuracy", event.metrics["accuracy"]}, {"lr", event.metrics["lr"]}});
       for (auto* c : m.callbacks) c->on_step_end(event);
+      if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
       if (event.stop && at + b < n) {  // stopped inside the epoch: keep the place and leave
         m.batch_in_epoch = skip + batches;
         m.stopped = true;
@@ -649,6 +716,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     epoch_file.write(row);
     records.push_back(r);
     for (auto* c : m.callbacks) c->on_epoch_end(event);
+    if (comm != nullptr) event.stop = comm->any(event.stop);
     m.epochs_done = epoch;
     const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint).count();
     if (!checkpoint.empty() && (epoch == options_.epochs || event.stop || since >= options_.checkpoint_seconds)) {

@@ -22,6 +22,16 @@ struct Trainer::Impl {
   std::vector<float> reduce_f32;        // data-parallel: the gradients summed over the ranks, packed
   std::vector<double> reduce_f64;
   std::vector<Tensor> summed_gradients;  // and unpacked, the update plan's inputs
+  // The gradients' places in the packed buffer, in the order the gradient plan finishes them, and
+  // the buckets (ranges of that buffer summed in one call each, started as soon as their last
+  // gradient is finished while the backward pass goes on). Built at the first data-parallel step.
+  struct Bucket {
+    std::size_t begin = 0, end = 0;  // elements of the packed buffer
+    std::size_t waiting = 0;         // gradients not finished yet in this step
+    std::size_t size = 0;            // gradients in it
+  };
+  std::vector<std::size_t> gradient_offset, gradient_bucket;  // per parameter
+  std::vector<Bucket> buckets;
   template <class T>
   std::vector<T>& reduce_buffer() {
     if constexpr (std::is_same_v<T, float>) {

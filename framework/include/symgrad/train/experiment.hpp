@@ -55,6 +55,7 @@ struct Experiment {
   std::string backend = "onednn";
   std::string output;  ///< the run folder ("runs/<name>" by default)
   double clip_norm = 0, clip_value = 0;
+  double bucket_cap_mb = 25;  ///< data-parallel: MiB of gradients summed in one call (TrainerOptions)
   double checkpoint_seconds = 10;  ///< a checkpoint at the end of an epoch at most this often (0: every epoch)
   std::string nan_policy = "raise";  ///< raise | stop | skip_step (TrainerOptions::nan_policy)
   DataSpec data;

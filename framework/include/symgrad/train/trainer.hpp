@@ -14,7 +14,7 @@
 #include "symgrad/plugin/components.hpp"
 #include "symgrad/runtime/plan.hpp"
 #include "symgrad/runtime/variable_store.hpp"
-#include "symgrad/train/communicator.hpp"
+#include "symgrad/runtime/communicator.hpp"
 #include "symgrad/train/model.hpp"
 
 namespace symgrad {
@@ -57,6 +57,10 @@ struct TrainerOptions {
   /// parameters start as rank 0's. Host-driven optimizers sum the full-batch objective over the
   /// ranks' shards. Give output_dir to rank 0 only: it writes metrics and checkpoints.
   Communicator* communicator = nullptr;
+  /// Data-parallel: the gradients are summed over the processes in buckets of about this many
+  /// MiB, each started as soon as the backward pass has finished its gradients, while the pass
+  /// goes on (torch DistributedDataParallel's bucket_cap_mb, and its default).
+  double bucket_cap_mb = 25;
 };
 
 /// Loss and accuracy over a data set.
