@@ -126,7 +126,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   const fs::path dir = folder;
   if (resume) {
     trainer.load_checkpoint((dir / "checkpoint.bin").string());
-    fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
+    if (writer) fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
   }
   trainer.prepare();
   if (writer) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "symgrad/core/hash.hpp"
 #include "symgrad/data/synthetic.hpp"
 #include "symgrad/mpi/mpi_communicator.hpp"
+#include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
 
 namespace symgrad {
@@ -159,6 +161,40 @@ TEST(DataParallel, ARankThatHangsIsAnErrorOnTheOthers) {
     }
   }
   EXPECT_EQ(v, quick.size());
+}
+
+// Batch normalization (the batch_norm strategy, through the loader): by default each process
+// normalizes with its own shard's statistics, as under torch's DistributedDataParallel, and the
+// training differs from one process's; with sync = true (torch.nn.SyncBatchNorm) the statistics are
+// the whole batch's, summed over the processes in the forward and the backward pass, and the
+// training is one process's within rounding, the running statistics included.
+TEST(DataParallel, SynchronizedBatchNormEqualsOneProcess) {
+  const Dataset data = make_moons(300, 0.2, 8);
+  auto train = [&](Communicator* c, bool sync) {
+    Sequential m;
+    m.dense(16, "relu").dense(16, "tanh").dense(2);
+    TrainerOptions o = options(30, "sgd", 0.1);
+    o.communicator = c;
+    auto t = std::make_unique<Trainer>(m, TensorType{DType::f32, Shape{2}}, 2, o);
+    auto bn = PluginRegistry::global().make_strategy("batch_norm", {{"sync", sync}});
+    t->add(*bn, "batch_norm");
+    t->fit(data);
+    return std::make_pair(std::move(t), std::move(bn));
+  };
+  auto alone = train(nullptr, false);  // the fused batch_norm op
+  auto alone_sync = train(nullptr, true);  // the same normalization from sums (no other process)
+  auto synced = train(comm, true);
+  auto local = train(comm, false);
+  EXPECT_LT(max_relative_difference(*alone_sync.first, *alone.first), 2e-5);
+  EXPECT_TRUE(comm->all_equal(bits_hash(*synced.first))) << "the ranks' parameters differ";
+  EXPECT_TRUE(comm->all_equal(bits_hash(*local.first)));
+  const double synced_diff = max_relative_difference(*synced.first, *alone.first);
+  const double local_diff = max_relative_difference(*local.first, *alone.first);
+  EXPECT_LT(synced_diff, 2e-5);
+  EXPECT_GT(local_diff, 100 * synced_diff);  // shard statistics: another training
+  EXPECT_GT(local_diff, 1e-3);
+  std::printf("batch norm, largest relative difference from one process: synchronized %.2e, per process %.2e\n",
+              synced_diff, local_diff);
 }
 
 // L-BFGS over the full training set: each rank evaluates its shard, values and gradients are

@@ -50,7 +50,7 @@ Tensor run_onednn(const Node& node, const std::vector<Tensor>& inputs, const std
   auto kernel = factory(PrepareContext{node, in, out, {}, nullptr, layouts});
   EXPECT_TRUE(kernel);
   std::vector<Tensor> outs = {Tensor(out[0])};
-  kernel->run(KernelContext{node, inputs, outs});
+  kernel->run(KernelContext{node, inputs, outs, nullptr});
   return outs[0];
 }
 

@@ -17,6 +17,7 @@ void register_builtin_ops(OpRegistry& r) {
   register_nn_ops(r);
   register_conv_ops(r);
   register_pool_ops(r);
+  register_collective_ops(r);
   register_batch_norm_ops(r);
   register_activation_backward_ops(r);
 }

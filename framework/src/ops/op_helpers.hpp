@@ -61,6 +61,7 @@ void register_matmul_ops(OpRegistry& r);
 void register_nn_ops(OpRegistry& r);
 void register_conv_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
+void register_collective_ops(OpRegistry& r);
 void register_batch_norm_ops(OpRegistry& r);
 void register_activation_backward_ops(OpRegistry& r);
 

@@ -346,7 +346,7 @@ const std::vector<Tensor>& Plan::run(const Feeds& feeds, VariableStore* store, c
     }
     for (std::size_t k = 0; k < st.ins.size(); ++k) st.in_tensors[k] = m.values[static_cast<std::size_t>(st.ins[k])];
     try {
-      const KernelContext ctx{*st.node, st.in_tensors, st.out_tensors};
+      const KernelContext ctx{*st.node, st.in_tensors, st.out_tensors, m.communicator};
       if (st.prepared != nullptr) {
         st.prepared->run(ctx);
       } else {

@@ -80,6 +80,7 @@ struct Plan::Impl {
   std::deque<Node> synthetic;  // nodes the compiler formed (linear), owned by the plan
   bool small_on_chain = false;  // small elementwise ops run alone on the chain kernel (not reference)
   bool compile_chains = true;   // CompileOptions::compile_chains
+  Communicator* communicator = nullptr;  // CompileOptions::communicator
 
   // Run-time state.
   std::vector<Tensor> values;  // per slot

@@ -252,8 +252,8 @@ void plan_buckets(Trainer::Impl& m, std::size_t first, double cap_bytes) {
   }
 }
 
-// One step over this rank's rows of the batch: its gradients (plan gradient_plan), their sum over
-// the ranks weighted by each rank's share, then the update (plan step) from that sum. Each bucket
+// One step over this rank's rows of the batch: its gradients weighted by its share of the batch
+// (plan gradient_plan), their sum over the ranks, then the update (plan step) from that sum. Each bucket
 // of gradients starts its sum as soon as the plan has finished its last gradient, while the plan
 // goes on with the rest of the backward pass (the loss, objective and right answers too, once the
 // forward pass has them). The result has the one-process plan's layout: loss, objective (over the
@@ -276,6 +276,7 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
     local[name] = batched ? rows_of(t, lo, hi) : t;
   }
   const double share = static_cast<double>(hi - lo) / static_cast<double>(size);
+  local["shard/share"] = Tensor::scalar(m.training_step.raw_gradients[0].dtype(), share);
   constexpr std::size_t kFirst = 3;  // the gradient plan's outputs: loss, objective, logits, then the gradients
   const Tensor& y = local["y"];
   std::vector<double> scalars(3, 0.0);
@@ -289,7 +290,7 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   std::vector<Tensor> finished(kFirst);  // (the outputs are also returned by run(); kept for the scalars)
   auto pack = [&](auto zero) {
     using T = decltype(zero);
-    return [&, base = m.reduce_buffer<T>().data(), scale = static_cast<T>(share)](std::size_t o, const Tensor& value) {
+    return [&, base = m.reduce_buffer<T>().data()](std::size_t o, const Tensor& value) {
       if (o < kFirst) {
         finished[o] = value;
         if (--scalars_waiting == 0) {
@@ -298,10 +299,8 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
         }
         return;
       }
-      const std::size_t k = o - kFirst;
-      const T* g = value.data<T>();
-      T* into = base + m.gradient_offset[k];
-      for (std::int64_t i = 0; i < value.numel(); ++i) into[i] = g[i] * scale;
+      const std::size_t k = o - kFirst;  // (already weighted by the share: StepSpec::gradients_as_inputs)
+      std::memcpy(base + m.gradient_offset[k], value.raw(), value.nbytes());
       Trainer::Impl::Bucket& b = m.buckets[m.gradient_bucket[k]];
       if (--b.waiting == 0) {
         timed([&] { comm.start_allreduce_sum(base + b.begin, b.end - b.begin); });
@@ -326,6 +325,12 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   comm.wait_all();
   comm_seconds += started + std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
   right = std::llround(scalars[2]);
+  // the model's own state (batch norm's running statistics, from each rank's shard unless
+  // synchronized) is rank 0's on every rank, as torch DDP's broadcast_buffers makes it
+  for (const auto& state : m.train_forward.state_updates) {
+    Tensor& t = store.get(state.first);
+    comm.broadcast(t.raw(), t.nbytes(), 0);
+  }
   // the summed gradients into the step's "grad/<parameter>" inputs (kept between steps)
   Feeds update = local;
   m.summed_gradients.resize(m.param_names.size());

@@ -132,6 +132,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
       // statistics per process), then, from the gradients summed over the processes, the update
       CompileOptions local = co;
       local.updates = m.train_forward.state_updates;
+      local.communicator = o.communicator;  // the model's sums over the processes (synchronized batch norm)
       std::vector<Value> local_outs = {loss, objective, m.train_forward.logits};
       for (const auto& gr : m.training_step.raw_gradients) local_outs.push_back(gr);
       m.gradient_plan = std::make_unique<Plan>(compile(g, local_outs, local));

@@ -13,6 +13,7 @@ namespace symgrad {
 
 namespace {
 constexpr const char* kStep = "optimizer/step";
+constexpr const char* kShare = "shard/share";
 }  // namespace
 
 TrainingStep build_training_step(Graph& g, Value objective, const std::vector<NamedParam>& params, const StepSpec& spec,
@@ -23,11 +24,13 @@ TrainingStep build_training_step(Graph& g, Value objective, const std::vector<Na
   try {
     std::vector<Value> values;
     for (const auto& p : params) values.push_back(p.value);
-    std::vector<Value> grads = gradients(objective, values);
+    std::vector<Value> grads;
     std::vector<Value> raw;
     if (spec.gradients_as_inputs) {
-      raw = grads;
-      for (std::size_t i = 0; i < params.size(); ++i) grads[i] = g.input("grad/" + params[i].name, values[i].type());
+      raw = gradients(objective * g.input(kShare, TensorType{objective.dtype(), Shape{}}), values);
+      for (const auto& p : params) grads.push_back(g.input("grad/" + p.name, p.value.type()));
+    } else {
+      grads = gradients(objective, values);
     }
     if (spec.clip_norm > 0) grads = clip_by_global_norm(grads, spec.clip_norm);
     if (spec.clip_value > 0) grads = clip_by_value(grads, spec.clip_value);

@@ -8,6 +8,8 @@
 // as torch.nn.BatchNorm1d/2d (momentum 0.1, eps 1e-5). `batch_norm_keras` is the same with Keras's
 // convention: momentum 0.99 weighs the old statistics (r = momentum r + (1 - momentum) batch), eps 1e-3.
 // Variables: "batch_norm/<layer>/{gamma,beta,running_mean,running_var}".
+// sync = true: under mpirun, the statistics of the whole global batch, summed over the processes
+// (torch.nn.SyncBatchNorm); by default each process uses its own shard's (as torch DDP does).
 #include <algorithm>
 #include <memory>
 #include <sstream>
@@ -22,7 +24,7 @@ class BatchNorm final : public Strategy {
  public:
   BatchNorm(const Hyperparams& h, bool keras)
       : layers_(h.string("layers")), before_(h.string("position") == "before_activation"), last_(h.boolean("last")),
-        momentum_(keras ? 1.0 - h.real("momentum") : h.real("momentum")), eps_(h.real("eps")) {
+        momentum_(keras ? 1.0 - h.real("momentum") : h.real("momentum")), eps_(h.real("eps")), sync_(h.boolean("sync")) {
     std::stringstream kinds(h.string("kinds"));
     for (std::string k; std::getline(kinds, k, ',');) {
       if (k != "dense" && k != "conv2d") {
@@ -39,7 +41,7 @@ class BatchNorm final : public Strategy {
     const bool here = before_ && out.activation != "none" ? out.stage == LayerOutput::Stage::pre_activation
                                                           : out.stage == LayerOutput::Stage::output;
     if (!here) return out.value;
-    return batch_norm_layer(ctx, out.value, "batch_norm/" + out.layer, momentum_, eps_);
+    return batch_norm_layer(ctx, out.value, "batch_norm/" + out.layer, momentum_, eps_, sync_);
   }
 
  private:
@@ -47,6 +49,7 @@ class BatchNorm final : public Strategy {
   std::vector<std::string> kinds_;
   bool before_, last_;
   double momentum_, eps_;
+  bool sync_;
 };
 
 Schema schema(double momentum, const char* momentum_doc, double eps) {
@@ -56,7 +59,10 @@ Schema schema(double momentum, const char* momentum_doc, double eps) {
                              "normalize a layer's affine output before its activation (Ioffe and Szegedy) or after"),
                 bool_param("last", false, "also normalize the last layer's output (the logits)"),
                 real_param("momentum", momentum, momentum_doc).greater_than(0).less_than(1),
-                real_param("eps", eps, "added to the variance").greater_than(0)};
+                real_param("eps", eps, "added to the variance").greater_than(0),
+                bool_param("sync", false,
+                           "data-parallel training: the whole batch's statistics, summed over the processes "
+                           "(torch.nn.SyncBatchNorm); false: each process's own shard's")};
 }
 
 void register_components(PluginRegistrar& r) {

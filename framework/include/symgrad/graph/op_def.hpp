@@ -17,6 +17,8 @@
 
 namespace symgrad {
 
+class Communicator;  // symgrad/runtime/communicator.hpp
+
 /// Arguments of an op's type inference.
 struct InferContext {
   const OpDef& op;
@@ -69,11 +71,13 @@ struct PullbackContext {
 };
 
 /// Arguments of a kernel: attributes, input tensors, and output tensors already allocated with
-/// their (static) shapes.
+/// their (static) shapes; the plan's communicator (CompileOptions::communicator; null without),
+/// for the ops that sum over the processes of data-parallel training.
 struct KernelContext {
   const Node& node;
   std::span<const Tensor> inputs;
   std::span<Tensor> outputs;
+  Communicator* communicator = nullptr;
   const Attrs& attrs() const { return node.attrs; }
   const Tensor& in(std::size_t i) const { return inputs[i]; }
   Tensor& out(std::size_t i = 0) const { return outputs[i]; }

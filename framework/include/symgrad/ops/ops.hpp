@@ -144,6 +144,11 @@ Value fill_like(Value x, double value);
 Value zeros_like(Value x);
 /// The number of elements of x over `axes` (all when empty), as a scalar of x's dtype.
 Value count(Value x, Axes axes = {});
+/// The sum of x over the processes of data-parallel training, the same on every process (the
+/// communicator in the plan's CompileOptions; torch.distributed.all_reduce, TF's
+/// cross_replica_sum); x itself in a plan without one. Its gradient is the sum of the processes'
+/// gradients. Synchronized batch normalization sums its statistics with it.
+Value cross_replica_sum(Value x);
 /// One-hot rows [N, depth] of integer labels [N].
 Value one_hot(Value labels, std::int64_t depth, DType dtype);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "symgrad/graph/graph.hpp"
+#include "symgrad/runtime/communicator.hpp"
 #include "symgrad/runtime/variable_store.hpp"
 
 namespace symgrad {
@@ -34,6 +35,10 @@ struct CompileOptions {
   /// false, or a chain or CPU the compiler does not take: the chain kernel interprets it
   /// (`to_string()` says which and why). Either way the results are the same.
   bool compile_chains = true;
+  /// The processes whose sum `cross_replica_sum` takes (data-parallel training; not owned). Null:
+  /// one process, the op passes its input through. Every process runs the same plan, so the sums
+  /// come in the same order everywhere, as collective calls must.
+  Communicator* communicator = nullptr;
 };
 
 /// Input tensors of one run, by input name.

@@ -44,7 +44,10 @@ struct TrainingStep {
   std::map<std::string, Value> updates;
   /// The gradients the optimizer used (after clipping and transforms), in the order of params.
   std::vector<Value> gradients;
-  /// With StepSpec::gradients_as_inputs: the objective's own gradients, in the order of params.
+  /// With StepSpec::gradients_as_inputs: the gradients of this process's objective weighted by its
+  /// share of the batch (scalar input "shard/share"), in the order of params: their sum over the
+  /// processes is the batch's gradient, also through the ops that sum over the processes
+  /// (cross_replica_sum, whose pullback sums the processes' weighted gradients).
   std::vector<Value> raw_gradients;
   /// parameter -> the variable evaluation reads instead (StepContext::evaluate_with)
   std::map<std::string, std::string> evaluation_variables;

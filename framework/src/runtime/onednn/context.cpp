@@ -171,7 +171,7 @@ class PlainInputs final : public PreparedKernel {
       inputs_[s.input] = s.plain;
     }
     stream().wait();
-    inner_->run(KernelContext{ctx.node, inputs_, ctx.outputs});
+    inner_->run(KernelContext{ctx.node, inputs_, ctx.outputs, ctx.communicator});
   }
 
  private:

@@ -12,6 +12,7 @@ void register_reference_kernels(OpRegistry& r) {
   register_conv_kernels(r);
   register_pool_kernels(r);
   register_batch_norm_kernels(r);
+  register_collective_kernels(r);
 }
 
 namespace reference {

@@ -90,6 +90,7 @@ void register_matmul_kernels(OpRegistry& r);
 void register_nn_kernels(OpRegistry& r);
 void register_conv_kernels(OpRegistry& r);
 void register_pool_kernels(OpRegistry& r);
+void register_collective_kernels(OpRegistry& r);
 void register_batch_norm_kernels(OpRegistry& r);
 
 inline constexpr const char* kBackend = "reference";
