@@ -51,6 +51,10 @@ MpiCommunicator::MpiCommunicator(std::chrono::duration<double> timeout)
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
+    // Open MPI's non-blocking allreduce (libnbc) picks a binomial tree by default: a reduce to
+    // rank 0 and a broadcast back, twice the ring's time for the gradients' sizes (measured in
+    // docs/distributed.md). The ring, unless the user chose (mpirun --mca ... or the environment).
+    ::setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", 0);
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
     owns_mpi_ = true;

@@ -615,11 +615,9 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       }
       const auto& out = *result;
       const double loss = out[0].get(0), objective = out[1].get(0);
-      std::string bad = non_finite_in_step(out, store_, m.param_names, written);
-      if (comm != nullptr && comm->any(!bad.empty()) && bad.empty()) {  // every rank undoes or stops alike
-        bad = "a non-finite value on another process";
-      }
-      if (!bad.empty()) {
+      // (data-parallel: what this checks is the same on every rank, the sums over the ranks and the
+      // values written from them, so every rank undoes or stops alike without asking the others)
+      if (const std::string bad = non_finite_in_step(out, store_, m.param_names, written); !bad.empty()) {
         const std::string step_name = fmt::format("epoch {}, step {}", epoch, m.steps + 1);
         if (!undoable) {
           throw incomplete(fmt::format("training diverged at {}: {} (lower the learning rate? nan_policy = \"stop\" or "

@@ -47,9 +47,9 @@ class Communicator {
   }
   /// Whether any rank passed true (a stop asked on one rank is every rank's). Collective.
   bool any(bool flag) {
-    double lo = flag ? 1 : 0, hi = lo;
-    allreduce_min_max(lo, hi);
-    return hi > 0;
+    double count = flag ? 1 : 0;
+    allreduce_sum(&count, 1);
+    return count > 0;
   }
 };
 
