@@ -23,11 +23,13 @@ namespace symgrad::cli {
 namespace {
 
 // Progress at the trainer's named points: a bar redrawn on a terminal, one line per epoch
-// otherwise.
+// otherwise. Under mpirun (`bar` false) one line per epoch too: mpirun gives the ranks a terminal,
+// but stops reading it on Ctrl-C, and a bar redrawn every few steps would fill it and block rank 0
+// in a write before it could stop and write its checkpoint.
 class Progress final : public Strategy {
  public:
-  Progress(std::int64_t epochs, std::int64_t steps_per_epoch, std::int64_t batch)
-      : epochs_(epochs), steps_(steps_per_epoch), batch_(batch), tty_(::isatty(STDOUT_FILENO) != 0) {}
+  Progress(std::int64_t epochs, std::int64_t steps_per_epoch, std::int64_t batch, bool bar)
+      : epochs_(epochs), steps_(steps_per_epoch), batch_(batch), tty_(bar && ::isatty(STDOUT_FILENO) != 0) {}
 
   void on_epoch_begin(TrainEvent& e) override {
     start_ = std::chrono::steady_clock::now();
@@ -132,7 +134,8 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   if (writer) {
     for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);
   }
-  Progress progress(x.epochs, (data.train.size() + x.batch_size - 1) / x.batch_size, x.batch_size);
+  Progress progress(x.epochs, (data.train.size() + x.batch_size - 1) / x.batch_size, x.batch_size,
+                    comm == nullptr || comm->size() == 1);
   if (verbose) trainer.add(progress);
   StopOnInterrupt stop;
   trainer.add(stop);

@@ -30,6 +30,35 @@ three=$(grep -o 'test accuracy [0-9.]*%' "$work/resumed.log")
 echo "resumed on three: $three"
 [ "$three" = "$one" ]
 
+# a model with a batch_norm layer of synchronized statistics (sync = true): 2 ranks train as one
+# process does (its per-process statistics, sync = false, would not)
+cat > "$work/bn.toml" <<'TOML'
+name = "bn-sync"
+seed = 1
+epochs = 3
+batch_size = 32
+[data]
+set = "moons"
+n = 400
+noise = 0.2
+[model]
+layers = [
+  { type = "dense", units = 16 },
+  { type = "batch_norm", sync = true },
+  { type = "activation", activation = "relu" },
+  { type = "dense", units = 2 },
+]
+[optimizer]
+name = "sgd"
+lr = 0.1
+TOML
+"$symgrad" train "$work/bn.toml" --output "$work/bn1" > "$work/bn1.log"
+"${mpirun[@]}" -np 2 "$symgrad" train "$work/bn.toml" --output "$work/bn2" > "$work/bn2.log"
+bn1=$(grep -o 'test accuracy [0-9.]*%' "$work/bn1.log")
+bn2=$(grep -o 'test accuracy [0-9.]*%' "$work/bn2.log")
+echo "synchronized batch norm: one process $bn1; two $bn2"
+[ "$bn1" = "$bn2" ]
+
 # ranks given different experiments (here: another seed each): refused on every rank, exit status 2
 status=0
 "${mpirun[@]}" -np 2 bash -c "exec '$symgrad' train '$exp' --set epochs=1 --set seed=\$OMPI_COMM_WORLD_RANK --output '$work/mixed'" \
@@ -52,12 +81,16 @@ wait "$job" || status=$?
 echo "killed rank: mpirun exited with $status"
 grep -q "exited on signal 9" "$work/killed.log"
 [ "$status" -ne 0 ] && [ "$status" -ne 124 ]  # an error, not the timeout
-# Ctrl-C on mpirun: it sends SIGTERM to every rank (about a second later); they agree to stop
+
+# Ctrl-C on mpirun: it sends SIGTERM to every rank (a moment later); they agree to stop
 # after the same step, rank 0 writes a checkpoint, and --resume to the end of the next epoch ends
 # bitwise where a run of that many epochs, never interrupted, does
 mlp="$experiments/fashion_mlp.toml"
-timeout 120 "${mpirun[@]}" -np 2 "$symgrad" train "$mlp" --set epochs=30 --output "$work/stopped" \
-  > "$work/stopped.log" 2>&1 &
+# (mpirun waits odls_base_sigkill_timeout seconds, 1 by default, before SIGTERM and as long again
+# before SIGKILL: 3 here, for a loaded machine; the signal goes to mpirun alone, as a terminal's
+# Ctrl-C to a job in the foreground would)
+"${mpirun[@]}" --mca odls_base_sigkill_timeout 3 -np 2 "$symgrad" train "$mlp" --set epochs=30 \
+  --output "$work/stopped" > "$work/stopped.log" 2>&1 &
 job=$!
 for _ in $(seq 300); do  # (the log comes in blocks through mpirun; the metrics file line by line)
   [ "$(grep -c . "$work/stopped/metrics-epochs.csv" 2>/dev/null)" -ge 2 ] 2>/dev/null && break
@@ -68,8 +101,10 @@ status=0
 wait "$job" || status=$?
 echo "Ctrl-C: mpirun exited with $status"
 [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
-done_epochs=$(grep -o "interrupted: checkpoint after epoch [0-9]* (and part of the batches" "$work/stopped.log" | grep -o "[0-9][0-9]*")
-epochs=$((done_epochs + 1))
+# (rank 0's last words may not make it through mpirun's output forwarding while it ends the job:
+# the run folder says where it stopped, after its last complete epoch and maybe in the next)
+[ -f "$work/stopped/checkpoint.bin" ] || { tr '\r' '\n' < "$work/stopped.log" | tail -20 >&2; exit 1; }
+epochs=$(grep -c . "$work/stopped/metrics-epochs.csv")  # the header, then one line an epoch: epochs + 1
 "${mpirun[@]}" -np 2 "$symgrad" train "$mlp" --set epochs=$epochs --resume "$work/stopped" > /dev/null
 "${mpirun[@]}" -np 2 "$symgrad" train "$mlp" --set epochs=$epochs --output "$work/whole" > /dev/null
 echo "interrupted in epoch $epochs, resumed: the same variables as the uninterrupted run"

@@ -114,6 +114,9 @@ TEST(Experiment, MistakesNameFileLineAndKey) {
   EXPECT_NE(error_of(replace(kGood, "name = \"sgd\"", "name = \"sgdd\"")).find("unknown optimizer 'sgdd'"), std::string::npos);
   EXPECT_NE(error_of("epochs = [").find("exp.toml:1:"), std::string::npos);  // TOML syntax
   EXPECT_NE(error_of(kGood, {"optimizer.lr=-1"}).find("(--set)"), std::string::npos) << error_of(kGood, {"optimizer.lr=-1"});
+  const std::string sync = error_of(replace(kGood, "{ type = \"dropout\", p = 0.1 }", "{ type = \"batch_norm\", sync = 1 }"));
+  EXPECT_NE(sync.find("exp.toml:14: 'sync' in [model.layers] must be true or false"), std::string::npos) << sync;
+  EXPECT_NE(error_of(kGood, {"bucket_cap_mb=0"}).find("bucket_cap_mb must be > 0"), std::string::npos);
 }
 
 }  // namespace

@@ -50,6 +50,8 @@ class Reader {
     if (n == nullptr) return;
     if constexpr (std::is_same_v<T, double>) {
       if (auto v = n->value<double>()) return void(out = *v);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (n->is_boolean()) return void(out = n->as_boolean()->get());
     } else if constexpr (std::is_integral_v<T>) {
       if (n->is_integer()) return void(out = static_cast<T>(n->as_integer()->get()));
     } else {
@@ -194,7 +196,7 @@ void add_layer(Sequential& m, const LayerSpec& l) {
   if (l.type == "conv2d") m.conv2d(l.filters, l.kernel, l.stride == 0 ? 1 : l.stride, l.padding, l.activation);
   if (l.type == "max_pool") m.max_pool(l.kernel, l.stride);
   if (l.type == "avg_pool") m.avg_pool(l.kernel, l.stride);
-  if (l.type == "batch_norm") m.batch_norm(l.momentum, l.eps);
+  if (l.type == "batch_norm") m.batch_norm(l.momentum, l.eps, l.sync);
 }
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
@@ -295,7 +297,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
       const toml::table* l = node.as_table();
       if (l == nullptr) throw UsageError(fmt::format("{}: a layer is a table {{ type = \"dense\", ... }}", where(path, node)));
       const Reader lr(path, *l, "model.layers", path);
-      lr.only({"type", "units", "activation", "p", "filters", "kernel", "stride", "padding", "momentum", "eps"});
+      lr.only({"type", "units", "activation", "p", "filters", "kernel", "stride", "padding", "momentum", "eps", "sync"});
       LayerSpec spec;
       lr.get("type", spec.type, "a string");
       lr.get("units", spec.units, "an integer");
@@ -307,6 +309,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
       lr.get("padding", spec.padding, "an integer");
       lr.get("momentum", spec.momentum, "a number");
       lr.get("eps", spec.eps, "a number");
+      lr.get("sync", spec.sync, "true or false");
       const std::vector<std::string> types = {"dense",  "activation", "dropout",  "flatten",
                                               "conv2d", "max_pool",   "avg_pool", "batch_norm"};
       if (std::find(types.begin(), types.end(), spec.type) == types.end()) {

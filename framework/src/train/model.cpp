@@ -90,12 +90,13 @@ Sequential& Sequential::avg_pool(std::int64_t kernel, std::int64_t stride) {
   return *this;
 }
 
-Sequential& Sequential::batch_norm(double momentum, double eps) {
+Sequential& Sequential::batch_norm(double momentum, double eps, bool sync) {
   if (!(momentum > 0 && momentum <= 1) || !(eps > 0)) {
     throw UsageError(fmt::format("batch_norm needs 0 < momentum <= 1 and eps > 0; got {}, {}", momentum, eps));
   }
   Layer l{Layer::batch_norm, 0, "none", momentum};
   l.eps = eps;
+  l.sync = sync;
   layers_.push_back(l);
   return *this;
 }
@@ -171,7 +172,7 @@ Forward Sequential::build(Value x, Mode mode, const std::vector<Extension*>& hoo
       case Layer::avg_pool:
         h = hook(LayerOutput::Stage::output, avg_pool2d(h, {l.kernel, l.kernel}, {l.stride, l.stride}));
         break;
-      case Layer::batch_norm: h = hook(LayerOutput::Stage::output, batch_norm_layer(ctx, h, name, l.p, l.eps)); break;
+      case Layer::batch_norm: h = hook(LayerOutput::Stage::output, batch_norm_layer(ctx, h, name, l.p, l.eps, l.sync)); break;
       case Layer::dropout: h = hook(LayerOutput::Stage::output, dropout_layer(ctx, h, name, l.p)); break;
     }
   }

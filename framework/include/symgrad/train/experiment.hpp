@@ -43,6 +43,7 @@ struct LayerSpec {
   double p = 0;              ///< dropout
   std::int64_t filters = 0, kernel = 0, stride = 0, padding = 0;  ///< conv2d, pooling (stride 0: default)
   double momentum = 0.1, eps = 1e-5;                              ///< batch_norm
+  bool sync = false;  ///< batch_norm: statistics summed over the processes of data-parallel training
 };
 
 /// Appends the layer `spec` describes to `m` (UsageError for bad settings).

@@ -36,8 +36,9 @@ class Sequential {
   /// Batch normalization over the batch (and H, W): scale "bnK/gamma", shift "bnK/beta"; running
   /// mean and variance ("bnK/running_mean", "bnK/running_var", unbiased) follow
   /// r = (1 - momentum) r + momentum batch in training, and normalize at inference (torch's
-  /// BatchNorm semantics).
-  Sequential& batch_norm(double momentum = 0.1, double eps = 1e-5);
+  /// BatchNorm semantics). `sync`: in data-parallel training, the statistics of the whole batch,
+  /// summed over the processes (torch.nn.SyncBatchNorm; plugin/layers.hpp); else each process's own.
+  Sequential& batch_norm(double momentum = 0.1, double eps = 1e-5, bool sync = false);
 
   /// Builds the layers on x ([N, ...], N open) into x's graph. Each hook's on_layer_output sees
   /// every layer's output (and a dense or conv layer's output before its activation), in the
@@ -55,6 +56,7 @@ class Sequential {
     double p = 0;                   // dropout probability, batch-norm momentum
     std::int64_t kernel = 0, stride = 1, padding = 0;
     double eps = 1e-5;
+    bool sync = false;  // batch norm: statistics summed over the processes
   };
   std::vector<Layer> layers_;
 };
