@@ -12,6 +12,12 @@
 namespace symgrad {
 namespace {
 
+// PullbackContext::partials: what a pullback written as a formula of its node's inputs needs.
+std::vector<Value> partial_derivatives(const std::vector<Value>& ys, const std::vector<Value>& seeds,
+                                       const std::vector<Value>& wrt) {
+  return vjp(ys, seeds, wrt, GradientOptions{true, true});
+}
+
 bool shapes_compatible(const Shape& a, const Shape& b) {
   if (a.rank() != b.rank()) return false;
   for (std::size_t i = 0; i < a.rank(); ++i) {
@@ -100,7 +106,7 @@ std::vector<Value> vjp(const std::vector<Value>& ys, const std::vector<Value>& s
     if (!on_path(id)) continue;
     const Node& node = g.node(id);
     if (node.kind != NodeKind::op || cut[static_cast<std::size_t>(id)]) continue;
-    PullbackContext ctx{g, node, node.inputs, {}, {}, {}, {}};
+    PullbackContext ctx{g, node, node.inputs, {}, {}, {}, {}, partial_derivatives};
     bool any = false;
     for (std::size_t k = 0; k < node.outputs.size(); ++k) {
       Value out{&g, id, static_cast<std::int32_t>(k)};

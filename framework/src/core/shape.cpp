@@ -1,5 +1,7 @@
 #include "symgrad/core/shape.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
@@ -67,6 +69,32 @@ std::int64_t normalize_axis(std::int64_t axis, std::size_t rank) {
 
 std::string TensorType::to_string() const {
   return fmt::format("{}{}", symgrad::to_string(dtype), shape.to_string());
+}
+
+std::vector<std::int64_t> reduction_axes(const std::vector<std::int64_t>& axes, std::size_t rank) {
+  std::vector<std::int64_t> out;
+  if (axes.empty()) {
+    for (std::size_t i = 0; i < rank; ++i) out.push_back(static_cast<std::int64_t>(i));
+    return out;
+  }
+  for (auto a : axes) out.push_back(normalize_axis(a, rank));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Shape reduced_shape(const Shape& shape, const std::vector<std::int64_t>& axes, bool keepdims) {
+  std::vector<std::int64_t> dims;
+  for (std::size_t i = 0; i < shape.rank(); ++i) {
+    const bool reduced =
+        std::find(axes.begin(), axes.end(), static_cast<std::int64_t>(i)) != axes.end();
+    if (!reduced) {
+      dims.push_back(shape[i]);
+    } else if (keepdims) {
+      dims.push_back(1);
+    }
+  }
+  return Shape(std::move(dims));
 }
 
 }  // namespace symgrad

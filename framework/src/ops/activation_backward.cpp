@@ -6,7 +6,6 @@
 // Their own gradients differentiate these formulas (partial derivatives in g and y).
 
 #include "op_helpers.hpp"
-#include "symgrad/autodiff/gradients.hpp"
 
 namespace symgrad {
 namespace ops_detail {
@@ -56,7 +55,7 @@ void register_activation_backward_ops(OpRegistry& r) {
           for (std::size_t i = 0; i < 2; ++i) {
             if (c.needs[i]) wrt.push_back(c.x(i));
           }
-          auto grads = vjp({formula(name, c.x(0), c.x(1))}, {c.g()}, wrt, GradientOptions{true, true});
+          auto grads = c.partials({formula(name, c.x(0), c.x(1))}, {c.g()}, wrt);
           std::vector<Grad> out(2, Grad::disconnected());
           for (std::size_t i = 0, k = 0; i < 2; ++i) {
             if (c.needs[i]) out[i] = grads[k++];

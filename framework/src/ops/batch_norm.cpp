@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include "op_helpers.hpp"
-#include "symgrad/autodiff/gradients.hpp"
 #include "symgrad/core/error.hpp"
 
 namespace symgrad {
@@ -121,7 +120,7 @@ void register_batch_norm_ops(OpRegistry& r) {
         for (std::size_t i = 0; i < 5; ++i) {
           if (c.needs[i]) wrt.push_back(c.x(i));
         }
-        auto grads = vjp(formula, c.grads, wrt, GradientOptions{true, true});  // partial derivatives
+        auto grads = c.partials(formula, c.grads, wrt);  // partial derivatives
         std::vector<Grad> out(5, Grad::disconnected());
         for (std::size_t i = 0, k = 0; i < 5; ++i) {
           if (c.needs[i]) out[i] = grads[k++];

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include "op_helpers.hpp"
-#include "symgrad/autodiff/gradients.hpp"
 #include "symgrad/core/error.hpp"
 
 namespace symgrad {
@@ -102,7 +101,7 @@ void register_nn_ops(OpRegistry& r) {
         for (std::size_t i = 0; i < 2; ++i) {
           if (c.needs[i]) wrt.push_back(c.x(i));
         }
-        auto grads = vjp({dx}, {c.g()}, wrt, GradientOptions{true, true});  // partial derivatives
+        auto grads = c.partials({dx}, {c.g()}, wrt);  // partial derivatives
         std::vector<Grad> out(2, Grad::disconnected());
         for (std::size_t i = 0, k = 0; i < 2; ++i) {
           if (c.needs[i]) out[i] = grads[k++];

@@ -23,10 +23,6 @@ void require_same_dtype(const InferContext& ctx);
 /// Input `i` must have rank `rank`.
 void require_rank(const InferContext& ctx, std::size_t i, std::size_t rank);
 
-/// Sorted, unique, non-negative axes; empty means all axes.
-std::vector<std::int64_t> reduction_axes(const std::vector<std::int64_t>& axes, std::size_t rank);
-/// `shape` with the reduction axes set to 1 (keepdims) or removed.
-Shape reduced_shape(const Shape& shape, const std::vector<std::int64_t>& axes, bool keepdims);
 
 /// Gradient `g` of a broadcast result, summed back to the shape of operand `x`, whose fellow
 /// operands are `others`. No sum is added when the shapes are equal and every open dimension of

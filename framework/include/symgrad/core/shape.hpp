@@ -46,6 +46,12 @@ class Shape {
 /// Normalizes an axis that may be negative against `rank`; throws ShapeError when out of range.
 std::int64_t normalize_axis(std::int64_t axis, std::size_t rank);
 
+/// Sorted, unique, non-negative axes of a reduction over `axes` (negative counted from the end)
+/// at `rank`; empty means all axes. Throws ShapeError on an axis out of range.
+std::vector<std::int64_t> reduction_axes(const std::vector<std::int64_t>& axes, std::size_t rank);
+/// `shape` with the (normalized) reduction `axes` set to 1 (keepdims) or removed.
+Shape reduced_shape(const Shape& shape, const std::vector<std::int64_t>& axes, bool keepdims);
+
 /// `a * b` for sizes, throwing ShapeError on overflow.
 std::int64_t checked_mul(std::int64_t a, std::int64_t b);
 

@@ -64,6 +64,12 @@ struct PullbackContext {
   std::vector<Value> grads;
   std::vector<bool> needs;     ///< needs[i]: the caller wants the gradient of input i
   std::vector<bool> has_grad;  ///< has_grad[j]: grads[j] is a real gradient, not filled zeros
+  /// Partial derivatives of a formula: sum_j seeds[j]^T d ys[j] / d wrt[i], each wrt value taken
+  /// as an independent input (autodiff's vjp, which sets this; ops do not include autodiff). For
+  /// a pullback written as a formula of the node's inputs, whose own pullback differentiates it.
+  std::function<std::vector<Value>(const std::vector<Value>& ys, const std::vector<Value>& seeds,
+                                   const std::vector<Value>& wrt)>
+      partials;
   const Attrs& attrs() const { return node.attrs; }
   Value x(std::size_t i = 0) const { return inputs.at(i); }
   Value y(std::size_t i = 0) const { return outputs.at(i); }

@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 
-#include "../../ops/op_helpers.hpp"
 #include "context.hpp"
 #include "symgrad/core/error.hpp"
 
@@ -106,7 +105,7 @@ void register_host_kernels(OpRegistry& r) {
   r.add_factory("count", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     std::int64_t n = 1;  // known once the shapes are: computed when the kernel is prepared
-    for (auto a : ops_detail::reduction_axes(c.attrs().get_ints("axes"), c.inputs[0].shape.rank())) {
+    for (auto a : reduction_axes(c.attrs().get_ints("axes"), c.inputs[0].shape.rank())) {
       n *= c.inputs[0].shape[static_cast<std::size_t>(a)];
     }
     return std::make_unique<HostKernel>([n](const KernelContext& ctx) { ctx.out().data<float>()[0] = static_cast<float>(n); });

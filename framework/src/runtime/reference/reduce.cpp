@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 
-#include "../../ops/op_helpers.hpp"
 #include "kernel_helpers.hpp"
 
 namespace symgrad::reference {
@@ -35,8 +34,8 @@ void reduce_into(const Tensor& x, Tensor& y, const Shape& y_keep, Reduce op) {
 KernelFn reduction(Reduce op) {
   return [op](const KernelContext& c) {
     const Shape& xs = c.in(0).shape();
-    auto axes = ops_detail::reduction_axes(c.attrs().get_ints("axes"), xs.rank());
-    Shape keep = ops_detail::reduced_shape(xs, axes, true);
+    auto axes = reduction_axes(c.attrs().get_ints("axes"), xs.rank());
+    Shape keep = reduced_shape(xs, axes, true);
     dispatch_float(c, c.in(0).dtype(),
                    [&](auto z) { reduce_into<decltype(z)>(c.in(0), c.out(), keep, op); });
   };
@@ -69,7 +68,7 @@ void register_reduce_kernels(OpRegistry& r) {
   r.add_kernel("count", kBackend, [](const KernelContext& c) {
     const Shape& xs = c.in(0).shape();
     std::int64_t n = 1;
-    for (auto a : ops_detail::reduction_axes(c.attrs().get_ints("axes"), xs.rank())) {
+    for (auto a : reduction_axes(c.attrs().get_ints("axes"), xs.rank())) {
       n *= xs[static_cast<std::size_t>(a)];
     }
     c.out().set(0, static_cast<double>(n));

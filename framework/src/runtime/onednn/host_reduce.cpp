@@ -1,5 +1,5 @@
-// Reductions on the onednn backend: sum, mean, max over axes and sum_to_like (the sum over
-// broadcast axes that gradients use). oneDNN 2.6 runs its reference implementation ("ref:any")
+// Reductions on the onednn backend in its own host code (as host_kernels.cpp), not oneDNN's: sum,
+// mean, max over axes and sum_to_like (the sum over broadcast axes that gradients use). oneDNN 2.6 runs its reference implementation ("ref:any")
 // for most of these patterns (a convolution's bias gradient, [128, 32, 26, 26] -> [1, 32, 1, 1],
 // took 19 ms), so this backend uses its own kernel: the axes are collapsed into runs of kept and
 // reduced axes, and the common patterns run as threaded loops vectorized along contiguous memory.
@@ -10,7 +10,6 @@
 #include <cstring>
 #include <limits>
 
-#include "../../ops/op_helpers.hpp"
 #include "context.hpp"
 
 namespace symgrad::onednn {
@@ -181,8 +180,8 @@ KernelFactory reduction(Op op) {
   return [op](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const Shape& x = c.inputs[0].shape;
-    auto axes = ops_detail::reduction_axes(c.attrs().get_ints("axes"), x.rank());
-    return reduce_to(op, x, ops_detail::reduced_shape(x, axes, true));
+    auto axes = reduction_axes(c.attrs().get_ints("axes"), x.rank());
+    return reduce_to(op, x, reduced_shape(x, axes, true));
   };
 }
 
