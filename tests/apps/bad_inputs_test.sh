@@ -147,6 +147,9 @@ cp "$work/good.bin" "$work/run/variables.bin"
 printf 'X' | dd of="$work/run/variables.bin" bs=1 seek=$(grep -boa 'dense1/W' "$work/good.bin" | head -1 | cut -d: -f1) conv=notrunc status=none
 expect 1 "tensor 'Xense1/W' fails its checksum" -- "$symgrad" eval "$work/run"
 cp "$work/good.bin" "$work/run/variables.bin"
+cp "$work/ce/variables.bin" "$work/run/variables.bin"  # another experiment's model
+expect 1 "variables.bin' is not a variables file of this model; of another shape or type (6): 'dense1/W' is f32[2, 32] in the file, f32[2, 16] in the model" -- "$symgrad" eval "$work/run"
+cp "$work/good.bin" "$work/run/variables.bin"
 head -c 77 "$work/ce.bin" > "$work/ce_stop/checkpoint.bin"
 expect 1 "checkpoint.bin' is truncated" -- "$symgrad" train "$clip" --set epochs=3 --resume "$work/ce_stop"
 expect 1 "/proc/symgrad-run" -- "$symgrad" train "$exp" --set epochs=1 --output /proc/symgrad-run

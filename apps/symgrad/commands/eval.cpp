@@ -42,8 +42,7 @@ int eval_command(const std::vector<std::string>& args) {
   Trainer trainer(x.model(), data.example, data.num_classes, options);
   const ExperimentComponents components = make_components(x);  // the same model rewrites
   components.attach(trainer);
-  const VariableStore saved = load_variables((dir / "variables.bin").string());
-  for (const auto& n : saved.names()) trainer.store().set(n, saved.get(n));
+  trainer.load_variables((dir / "variables.bin").string());  // refused when not this model's
   const Dataset& d = part == "test" ? data.test : part == "validation" ? data.validation : data.train;
   const Evaluation e = trainer.evaluate(d);
   fmt::print("{} on {} ({} examples): loss {:.4f}, accuracy {:.2f}%\n", x.name, part, d.size(), e.loss, 100 * e.accuracy);

@@ -750,14 +750,20 @@ void Trainer::save_checkpoint(const std::string& path) {
   save_variables(all, path);
 }
 
-void Trainer::load_checkpoint(const std::string& path) {
-  VariableStore loaded = load_variables(path);
-  for (const char* k : {kEpoch, kBatch, kSteps}) {
-    if (!loaded.has(k)) throw Error(fmt::format("'{}' is not a trainer checkpoint (no '{}')", path, k));
-  }
-  // The file must be this model's: every variable the model and its step use, of the same type.
-  // An extension may keep more under its own name (early_stopping/best_epoch).
-  prepare();
+namespace {
+// "; KIND (N): a, b, ... and M more" for an error message (nothing when `names` is empty).
+std::string name_list(const std::string& kind, const std::vector<std::string>& names) {
+  if (names.empty()) return "";
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 6; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > 6) out += fmt::format(" and {} more", names.size() - 6);
+  return fmt::format("; {} ({}): {}", kind, names.size(), out);
+}
+}  // namespace
+
+// `loaded` must hold every variable of the model and its step, of the same type; an extension may
+// keep more under its own name (early_stopping/best_epoch); the trainer's position is not checked.
+void Trainer::check_model_file(const VariableStore& loaded, const std::string& path, const char* what) const {
   std::vector<std::string> missing, unexpected, mismatched;
   for (const auto& n : store_.names()) {
     if (!loaded.has(n)) missing.push_back(n);
@@ -777,17 +783,44 @@ void Trainer::load_checkpoint(const std::string& path) {
     if (!extensions_own) unexpected.push_back(n);
   }
   if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
-    auto list = [](const std::string& what, const std::vector<std::string>& names) -> std::string {
-      if (names.empty()) return "";
-      std::string out;
-      for (std::size_t i = 0; i < names.size() && i < 6; ++i) out += (i ? ", " : "") + names[i];
-      if (names.size() > 6) out += fmt::format(" and {} more", names.size() - 6);
-      return fmt::format("; {} ({}): {}", what, names.size(), out);
-    };
-    throw Error(fmt::format("'{}' is not a checkpoint of this model{}{}{}", path,
-                            list("missing from the file", missing), list("in the file, not in the model", unexpected),
-                            list("of another shape or type", mismatched)));
+    throw Error(fmt::format("'{}' is not {} of this model{}{}{}", path, what, name_list("missing from the file", missing),
+                            name_list("in the file, not in the model", unexpected),
+                            name_list("of another shape or type", mismatched)));
   }
+}
+
+// Evaluation needs the variables its plan reads, of the model's types; the file may hold more (an
+// optimizer's slots, another optimizer's), which are loaded where the model has them.
+void Trainer::load_variables(const std::string& path) {
+  VariableStore loaded = symgrad::load_variables(path);
+  prepare();
+  std::vector<std::string> missing, mismatched;
+  for (const auto& n : impl_->eval->variable_names()) {
+    if (!loaded.has(n)) missing.push_back(n);
+  }
+  for (const auto& n : loaded.names()) {
+    if (store_.has(n) && store_.get(n).type() != loaded.get(n).type()) {
+      mismatched.push_back(fmt::format("'{}' is {} in the file, {} in the model", n, loaded.get(n).type().to_string(),
+                                       store_.get(n).type().to_string()));
+    }
+  }
+  if (!missing.empty() || !mismatched.empty()) {
+    throw Error(fmt::format("'{}' is not a variables file of this model{}{}", path,
+                            name_list("missing from the file", missing), name_list("of another shape or type", mismatched)));
+  }
+  for (const auto& n : loaded.names()) {
+    if (store_.has(n)) store_.set(n, loaded.get(n));
+  }
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  VariableStore loaded = symgrad::load_variables(path);
+  for (const char* k : {kEpoch, kBatch, kSteps}) {
+    if (!loaded.has(k)) throw Error(fmt::format("'{}' is not a trainer checkpoint (no '{}')", path, k));
+  }
+  // The file must be this model's: every variable the model and its step use, of the same type.
+  prepare();
+  check_model_file(loaded, path, "a checkpoint");
   impl_->epochs_done = static_cast<std::int64_t>(loaded.get(kEpoch).get(0));
   impl_->batch_in_epoch = static_cast<std::int64_t>(loaded.get(kBatch).get(0));
   impl_->steps = static_cast<std::int64_t>(loaded.get(kSteps).get(0));

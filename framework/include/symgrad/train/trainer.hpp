@@ -119,6 +119,11 @@ class Trainer {
   /// Reads a checkpoint: the next fit() continues where it stopped, bitwise as if it never had
   /// (the order of the data and the dropout masks follow from the seed and the position).
   void load_checkpoint(const std::string& path);
+  /// Reads a variables file (`variables.bin` of symgrad train: the store as evaluation sees it)
+  /// into the store; refused, naming the variables at fault, when it is not this model's: a
+  /// variable evaluation reads is missing from the file, or one the model has is of another shape
+  /// or type. Variables the model does not have (another optimizer's slots) are ignored.
+  void load_variables(const std::string& path);
   /// Epochs completed so far.
   std::int64_t epochs_done() const;
   /// True when the last fit() was stopped by a callback before its last epoch.
@@ -139,6 +144,7 @@ class Trainer {
   struct Impl;
 
  private:
+  void check_model_file(const VariableStore& loaded, const std::string& path, const char* what) const;
   std::unique_ptr<Impl> impl_;
   Sequential model_;
   TensorType example_;
