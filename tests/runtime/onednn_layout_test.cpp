@@ -46,7 +46,7 @@ Tensor wave(const Shape& shape, double freq) {
 Tensor run_onednn(const Node& node, const std::vector<Tensor>& inputs, const std::vector<LayoutPtr>& layouts) {
   std::vector<TensorType> in, out = node.outputs;
   for (const auto& v : node.inputs) in.push_back(v.type());
-  const auto& factory = node.op->factories.at("onednn");
+  const auto& factory = *KernelRegistry::global().factory(node.op->name, "onednn");
   auto kernel = factory(PrepareContext{node, in, out, {}, nullptr, layouts});
   EXPECT_TRUE(kernel);
   std::vector<Tensor> outs = {Tensor(out[0])};

@@ -10,6 +10,7 @@
 #include "symgrad/graph/graph.hpp"
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/ops/ops.hpp"
+#include "symgrad/runtime/kernel.hpp"
 #include "symgrad/runtime/plan.hpp"
 #include "symgrad/runtime/threads.hpp"
 #include "symgrad/runtime/variable_store.hpp"

@@ -10,15 +10,11 @@
 namespace symgrad {
 
 void register_builtin_ops(OpRegistry& registry);        // framework/src/ops/*.cpp
-void register_reference_kernels(OpRegistry& registry);  // framework/src/runtime/reference/*.cpp
-void register_onednn_kernels(OpRegistry& registry);     // framework/src/runtime/onednn/*.cpp
 
 OpRegistry& OpRegistry::global() {
   static OpRegistry* registry = [] {
     auto* r = new OpRegistry();  // never destroyed: plugins may hold pointers until exit
     register_builtin_ops(*r);
-    register_reference_kernels(*r);
-    register_onednn_kernels(*r);
     return r;
   }();
   return *registry;
@@ -34,28 +30,6 @@ const OpDef& OpRegistry::add(OpDef def) {
   const OpDef& ref = *p;
   ops_.emplace(ref.name, std::move(p));
   return ref;
-}
-
-void OpRegistry::add_kernel(const std::string& name, const std::string& backend, KernelFn kernel) {
-  auto it = ops_.find(name);
-  if (it == ops_.end()) {
-    throw UsageError(fmt::format("kernel for unknown op '{}' (backend '{}')", name, backend));
-  }
-  it->second->kernels[backend] = std::move(kernel);
-}
-
-void OpRegistry::add_factory(const std::string& name, const std::string& backend,
-                             KernelFactory factory, std::set<int> layout_inputs) {
-  auto it = ops_.find(name);
-  if (it == ops_.end()) {
-    throw UsageError(fmt::format("kernel for unknown op '{}' (backend '{}')", name, backend));
-  }
-  it->second->factories[backend] = std::move(factory);
-  if (layout_inputs.empty()) {
-    it->second->layout_inputs.erase(backend);
-  } else {
-    it->second->layout_inputs[backend] = std::move(layout_inputs);
-  }
 }
 
 const OpDef* OpRegistry::find(const std::string& name) const {

@@ -1,5 +1,7 @@
 #include "symgrad/plugin/components.hpp"
 
+#include <fmt/format.h>
+
 #include "symgrad/core/error.hpp"
 #include "symgrad/plugin/registrar.hpp"
 #include "symgrad/runtime/elementwise.hpp"
@@ -33,6 +35,24 @@ void PluginRegistrar::add_op(OpDef def) {
   c.doc = def.doc;
   c.op = std::move(def);
   staged_.push_back(std::move(c));
+}
+
+StagedKernels& PluginRegistrar::kernels_of(const std::string& op, const std::string& backend) {
+  for (auto& c : staged_) {
+    if (c.kind == ComponentKind::op && c.name == op) return c.kernels;
+  }
+  throw UsageError(fmt::format("a '{}' kernel for op '{}', which this plugin has not added (add_op first)", backend, op));
+}
+
+void PluginRegistrar::add_kernel(const std::string& op, const std::string& backend, KernelFn kernel) {
+  kernels_of(op, backend).kernels[backend] = std::move(kernel);
+}
+
+void PluginRegistrar::add_factory(const std::string& op, const std::string& backend, KernelFactory factory,
+                                  std::set<int> layout_inputs) {
+  StagedKernels& k = kernels_of(op, backend);
+  k.factories[backend] = std::move(factory);
+  if (!layout_inputs.empty()) k.layout_inputs[backend] = std::move(layout_inputs);
 }
 
 namespace {

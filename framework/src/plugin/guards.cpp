@@ -164,7 +164,7 @@ class GuardedRegularizer final : public GuardedExtension<Regularizer> {
 
 }  // namespace
 
-void guard_op(OpDef& op, const std::string& who) {
+void guard_op(OpDef& op, StagedKernels& kernels, const std::string& who) {
   if (op.infer) {
     op.infer = [f = op.infer, who](const InferContext& c) { return guarded(who, "inferring its types", [&] { return f(c); }); };
   }
@@ -176,12 +176,12 @@ void guard_op(OpDef& op, const std::string& who) {
   if (op.samples) {
     op.samples = [f = op.samples, who] { return guarded(who, "making its samples", [&] { return f(); }); };
   }
-  for (auto& [backend, k] : op.kernels) {
+  for (auto& [backend, k] : kernels.kernels) {
     k = [f = k, who, what = fmt::format("running its {} kernel", backend)](const KernelContext& c) {
       guarded(who, fmt::format("{} at node {}", what, c.node.label()), [&] { f(c); });
     };
   }
-  for (auto& [backend, make] : op.factories) {
+  for (auto& [backend, make] : kernels.factories) {
     make = [f = make, who, backend = backend](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
       auto k = guarded(who, fmt::format("preparing its {} kernel for node {}", backend, c.node.label()),
                        [&] { return f(c); });

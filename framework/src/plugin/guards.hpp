@@ -9,6 +9,7 @@
 
 #include "symgrad/graph/op_def.hpp"
 #include "symgrad/plugin/components.hpp"
+#include "symgrad/plugin/registrar.hpp"
 
 namespace symgrad::plugin_detail {
 
@@ -27,7 +28,7 @@ auto guarded(const std::string& who, const std::string& what, F&& f) -> decltype
 
 /// The op's functions (infer, pullback, samples, kernels, factories and the kernels they make),
 /// each wrapped.
-void guard_op(OpDef& op, const std::string& who);
+void guard_op(OpDef& op, StagedKernels& kernels, const std::string& who);
 
 std::unique_ptr<Initializer> guard(std::unique_ptr<Initializer> x, const std::string& who);
 std::unique_ptr<UpdateRule> guard(std::unique_ptr<UpdateRule> x, const std::string& who);

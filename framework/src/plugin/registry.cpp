@@ -260,7 +260,7 @@ void PluginRegistry::Impl::check_and_commit(const PluginDescriptor& d, const fs:
         if (OpRegistry::global().find(c.name) != nullptr) fail(fmt::format("{} is already a built-in op", label));
         if (!c.op.infer) fail(fmt::format("{} has no type inference", label));
         if (!c.op.samples) fail(fmt::format("{} has no samples (the gradient checks need them)", label));
-        if (!c.op.kernels.count("reference")) fail(fmt::format("{} has no reference kernel", label));
+        if (!c.kernels.kernels.count("reference")) fail(fmt::format("{} has no reference kernel", label));
         if (!c.op.pullback) fail(fmt::format("{} has no pullback", label));
         break;
       case ComponentKind::initializer:
@@ -288,9 +288,17 @@ void PluginRegistry::Impl::check_and_commit(const PluginDescriptor& d, const fs:
     Entry e{ComponentInfo{c.kind, c.name, c.doc, c.schema, name, file.string(), bool(c.make_host_optimizer)}, c};
     if (c.kind == ComponentKind::op) {
       OpDef op = c.op;
-      plugin_detail::guard_op(op, who(e));
+      StagedKernels kernels = c.kernels;
+      plugin_detail::guard_op(op, kernels, who(e));
       OpRegistry::global().add(std::move(op));
+      KernelRegistry& registry = KernelRegistry::global();
+      for (auto& [backend, k] : kernels.kernels) registry.add_kernel(c.name, backend, std::move(k));
+      for (auto& [backend, f] : kernels.factories) {
+        auto l = kernels.layout_inputs.find(backend);
+        registry.add_factory(c.name, backend, std::move(f), l == kernels.layout_inputs.end() ? std::set<int>{} : l->second);
+      }
       e.made.op = OpDef{};
+      e.made.kernels = StagedKernels{};
     }
     info.components.emplace_back(c.kind, c.name);
     components.emplace(std::pair{c.kind, c.name}, std::move(e));

@@ -163,13 +163,11 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     } else {
       const Node& node = node_of(unit[0]);
       st.node = &node;
-      if (auto f = node.op->factories.find(options.backend); f != node.op->factories.end()) {
-        st.factory = &f->second;
-      }
+      const KernelRegistry& kernels = KernelRegistry::global();
+      st.factory = kernels.factory(node.op->name, options.backend);
       for (const std::string& b : {options.backend, options.fallback}) {
-        auto k = node.op->kernels.find(b);
-        if (!b.empty() && k != node.op->kernels.end()) {
-          st.kernel = &k->second;
+        if (const KernelFn* k = b.empty() ? nullptr : kernels.kernel(node.op->name, b)) {
+          st.kernel = k;
           st.kernel_backend = b;
           break;
         }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "symgrad/graph/op_def.hpp"
+#include "symgrad/runtime/kernel.hpp"
 
 namespace symgrad::fusion {
 

@@ -36,7 +36,7 @@ void Plan::Impl::find_views() {
 
 // Which slots may hold a backend layout for the current shapes: buffers that are neither outputs
 // nor updates, read only by steps that run their backend's factory and accept a layout at every
-// position they read the slot (OpDef::layout_inputs). `chained[i]`: step i runs a chain kernel.
+// position they read the slot (KernelRegistry::layout_inputs). `chained[i]`: step i runs a chain kernel.
 std::vector<bool> Plan::Impl::layout_allowed(const std::vector<std::unique_ptr<PreparedKernel>>& chained) const {
   std::vector<bool> allowed(slots.size(), false);
   std::vector<bool> read(slots.size(), false);
@@ -48,8 +48,7 @@ std::vector<bool> Plan::Impl::layout_allowed(const std::vector<std::unique_ptr<P
     const bool factory_step = !st.view && st.chain.empty() && !chained[i] && st.factory != nullptr;
     const std::set<int>* accepts = nullptr;
     if (factory_step) {
-      auto it = st.node->op->layout_inputs.find(backend);
-      if (it != st.node->op->layout_inputs.end()) accepts = &it->second;
+      accepts = &KernelRegistry::global().layout_inputs(st.node->op->name, backend);
     }
     for (std::size_t k = 0; k < st.ins.size(); ++k) {
       const auto s = static_cast<std::size_t>(st.ins[k]);

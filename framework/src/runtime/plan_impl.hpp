@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "symgrad/graph/op_def.hpp"
+#include "symgrad/runtime/kernel.hpp"
 #include "symgrad/runtime/plan.hpp"
 
 namespace symgrad {

@@ -22,9 +22,10 @@ void register_components(PluginRegistrar& r) {
     return std::vector<Sample>{{"matrix", {sample_floats(Shape{3, 4}, -3, 3)}, {}, true},
                                {"scalar", {sample_floats(Shape{}, 0.5, 2)}, {}, true}};
   };
-  op.kernels["reference"] = elementwise_kernel([](auto x) { return x / (1 + std::exp(-x)); });
-  op.kernels["onednn"] = op.kernels["reference"];  // f32 on the onednn backend: the same loop
   r.add_op(std::move(op));
+  const KernelFn kernel = elementwise_kernel([](auto x) { return x / (1 + std::exp(-x)); });
+  r.add_kernel("swish", "reference", kernel);
+  r.add_kernel("swish", "onednn", kernel);  // f32 on the onednn backend: the same loop
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// What an op declares: its type inference, its pullback (gradient built from other ops), its
-/// kernels per backend and sample inputs for checks.
+/// traits (a formula, a view) and sample inputs for checks. Its kernels are the backends'
+/// (symgrad/runtime/kernel.hpp: each backend registers its own for an op name).
 
 #include <functional>
 #include <map>
@@ -17,7 +18,6 @@
 
 namespace symgrad {
 
-class Communicator;  // symgrad/runtime/communicator.hpp
 
 /// Arguments of an op's type inference.
 struct InferContext {
@@ -76,19 +76,6 @@ struct PullbackContext {
   Value g(std::size_t i = 0) const { return grads.at(i); }
 };
 
-/// Arguments of a kernel: attributes, input tensors, and output tensors already allocated with
-/// their (static) shapes; the plan's communicator (CompileOptions::communicator; null without),
-/// for the ops that sum over the processes of data-parallel training.
-struct KernelContext {
-  const Node& node;
-  std::span<const Tensor> inputs;
-  std::span<Tensor> outputs;
-  Communicator* communicator = nullptr;
-  const Attrs& attrs() const { return node.attrs; }
-  const Tensor& in(std::size_t i) const { return inputs[i]; }
-  Tensor& out(std::size_t i = 0) const { return outputs[i]; }
-};
-
 /// One input of a sample: its type, and either a fixed value or a range to draw from.
 struct SampleInput {
   TensorType type;
@@ -106,60 +93,9 @@ struct Sample {
   bool second_order = true;  ///< also check second derivatives (gradgradcheck)
 };
 
-/// A backend's memory layout of a tensor (e.g. oneDNN's blocked nChw16c), opaque to the plan. A
-/// plan keeps a value in its producer's layout when every consumer accepts that layout
-/// (OpDef::layout_inputs), so that no reorder runs between them; everything else sees plain
-/// row-major tensors.
-struct Layout {
-  std::shared_ptr<const void> desc;  ///< the backend's descriptor
-  std::size_t bytes = 0;             ///< storage it needs (padding may make it exceed the plain size)
-  std::string name;                  ///< for Plan::to_string, e.g. "aBcd16b"
-};
-using LayoutPtr = std::shared_ptr<const Layout>;
-
-/// The concrete types a kernel is prepared for.
-struct PrepareContext {
-  const Node& node;
-  std::span<const TensorType> inputs;
-  std::span<const TensorType> outputs;
-  /// Identity of each input within the plan: equal ids are the same tensor.
-  std::span<const std::int64_t> input_ids = {};
-  /// State shared by the kernels of one plan (and set of shapes), prepared in execution order,
-  /// e.g. a pooling workspace the forward writes and the backward reads. Null outside a plan.
-  std::map<std::string, std::shared_ptr<void>>* shared = nullptr;
-  /// The layout each input is stored in (null or absent: plain). Only inputs the op lists in
-  /// OpDef::layout_inputs for this backend are ever given one.
-  std::span<const LayoutPtr> input_layouts = {};
-  /// output_may_use_layout[k]: output k may be written in a backend layout (every consumer
-  /// accepts one). The factory records its choice in (*output_layouts)[k]; null is plain.
-  std::vector<bool> output_may_use_layout = {};
-  std::vector<LayoutPtr>* output_layouts = nullptr;
-  const Attrs& attrs() const { return node.attrs; }
-  const LayoutPtr& input_layout(std::size_t i) const {
-    static const LayoutPtr none;
-    return i < input_layouts.size() ? input_layouts[i] : none;
-  }
-  bool may_use_layout(std::size_t k) const {
-    return output_layouts != nullptr && k < output_may_use_layout.size() && output_may_use_layout[k];
-  }
-};
-
-/// A kernel prepared once for fixed types (for example oneDNN primitives built at compile time)
-/// and run many times on tensors of those types.
-class PreparedKernel {
- public:
-  virtual ~PreparedKernel() = default;
-  virtual void run(const KernelContext& ctx) = 0;
-};
-
 using InferFn = std::function<std::vector<TensorType>(const InferContext&)>;
 using PullbackFn = std::function<std::vector<Grad>(const PullbackContext&)>;
-using KernelFn = std::function<void(const KernelContext&)>;
 using SamplesFn = std::function<std::vector<Sample>()>;
-/// Prepares a kernel for the given types, or returns nullptr when it does not handle them (the
-/// plan then uses the fallback backend's kernel, e.g. f64 on the oneDNN backend).
-using KernelFactory = std::function<std::unique_ptr<PreparedKernel>(const PrepareContext&)>;
-
 /// One step of an elementwise op's formula (OpDef::formula): `op`, a built-in elementwise op the
 /// chain compiler takes ("add", "sub", "mul", "div", "neg", "exp", "log", "sqrt", "square", "abs",
 /// "sign", "pow", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "sin", "cos", the
@@ -180,10 +116,6 @@ struct OpDef {
   InferFn infer;           ///< required
   PullbackFn pullback;     ///< empty: "not implemented" for every input
   SamplesFn samples;       ///< required for the registry-wide checks
-  std::map<std::string, KernelFn> kernels;  ///< stateless kernels by backend ("reference")
-  std::map<std::string, KernelFactory> factories;  ///< prepared kernels by backend ("onednn")
-  /// By backend: the inputs its factory accepts in that backend's layouts (PrepareContext).
-  std::map<std::string, std::set<int>> layout_inputs;
   /// An elementwise op's value as a formula of built-in elementwise ops (the last step's value;
   /// inputs of one floating dtype, broadcasting like add). An op that has one fuses into the
   /// compiled elementwise chains of the onednn backend like a built-in, a plugin's op included, and

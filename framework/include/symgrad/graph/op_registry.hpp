@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// The registry of ops, with their kernels per backend.
+/// The registry of ops (their kernels: runtime/kernel.hpp).
 
 #include <map>
 #include <memory>
@@ -11,8 +11,7 @@
 
 namespace symgrad {
 
-/// Maps op names to definitions. The global registry holds every built-in op and kernel from
-/// its first use; plugins (a later layer) add to it. Definitions never move once added.
+/// Maps op names to definitions. The global registry holds every built-in op from its first use; plugins (a later layer) add to it. Definitions never move once added.
 class OpRegistry {
  public:
   /// The process-wide registry, with the built-in ops registered.
@@ -20,12 +19,6 @@ class OpRegistry {
 
   /// Adds an op; throws UsageError if the name is taken or infer is missing.
   const OpDef& add(OpDef def);
-  /// Attaches a kernel for `backend` to op `name`; throws if the op is unknown.
-  void add_kernel(const std::string& name, const std::string& backend, KernelFn kernel);
-  /// Attaches a prepared-kernel factory for `backend` to op `name`; `layout_inputs` are the
-  /// inputs it accepts in the backend's own layouts (PrepareContext::input_layouts).
-  void add_factory(const std::string& name, const std::string& backend, KernelFactory factory,
-                   std::set<int> layout_inputs = {});
   /// The op, or a UsageError that suggests the nearest names.
   const OpDef& get(const std::string& name) const;
   const OpDef* find(const std::string& name) const;

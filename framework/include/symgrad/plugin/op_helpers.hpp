@@ -7,6 +7,7 @@
 
 #include "symgrad/core/error.hpp"
 #include "symgrad/graph/op_def.hpp"
+#include "symgrad/runtime/kernel.hpp"
 
 namespace symgrad {
 

@@ -8,8 +8,16 @@
 
 #include "symgrad/graph/op_def.hpp"
 #include "symgrad/plugin/components.hpp"
+#include "symgrad/runtime/kernel.hpp"
 
 namespace symgrad {
+
+/// A plugin op's kernels by backend (registered in the KernelRegistry with the op).
+struct StagedKernels {
+  std::map<std::string, KernelFn> kernels;
+  std::map<std::string, KernelFactory> factories;
+  std::map<std::string, std::set<int>> layout_inputs;
+};
 
 /// One staged component (exactly one of the op or the factories is set, by kind).
 struct StagedComponent {
@@ -18,6 +26,7 @@ struct StagedComponent {
   std::string doc;
   Schema schema;
   OpDef op;
+  StagedKernels kernels;  ///< an op's
   InitializerFactory make_initializer;
   UpdateRuleFactory make_update_rule;      ///< first-order optimizers
   HostOptimizerFactory make_host_optimizer;  ///< host-driven optimizers
@@ -28,9 +37,16 @@ struct StagedComponent {
 /// Passed to a plugin's registration function.
 class PluginRegistrar {
  public:
-  /// An op: infer, pullback, samples and a "reference" kernel are required; an "onednn" kernel or
-  /// factory runs it on the onednn backend (without one it falls back to the reference kernel).
+  /// An op: infer, pullback and samples are required, and a "reference" kernel (add_kernel); an
+  /// "onednn" kernel or factory runs it on the onednn backend (without one it falls back to the
+  /// reference kernel, or runs the op's formula in a chain).
   void add_op(OpDef def);
+  /// A kernel of the op `op` added before by this plugin, for `backend` ("reference", "onednn").
+  void add_kernel(const std::string& op, const std::string& backend, KernelFn kernel);
+  /// A prepared-kernel factory (runtime/kernel.hpp) of the op `op` for `backend`; `layout_inputs`:
+  /// the inputs it accepts in the backend's own layouts.
+  void add_factory(const std::string& op, const std::string& backend, KernelFactory factory,
+                   std::set<int> layout_inputs = {});
   void add_initializer(std::string name, std::string doc, Schema schema, InitializerFactory make);
   /// A first-order optimizer (its schema must declare a real "lr").
   void add_optimizer(std::string name, std::string doc, Schema schema, UpdateRuleFactory make);
@@ -42,6 +58,7 @@ class PluginRegistrar {
   const std::vector<StagedComponent>& staged() const { return staged_; }
 
  private:
+  StagedKernels& kernels_of(const std::string& op, const std::string& backend);
   std::vector<StagedComponent> staged_;
 };
 

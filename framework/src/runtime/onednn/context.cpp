@@ -11,7 +11,7 @@
 
 namespace symgrad {
 
-void register_onednn_kernels(OpRegistry& r) {
+void register_onednn_kernels(KernelRegistry& r) {
   using namespace onednn;
   register_elementwise_kernels(r);
   register_matmul_kernels(r);

@@ -12,6 +12,7 @@
 
 #include "symgrad/graph/op_def.hpp"
 #include "symgrad/graph/op_registry.hpp"
+#include "symgrad/runtime/kernel.hpp"
 
 namespace symgrad::onednn {
 
@@ -106,13 +107,13 @@ KernelFactory with_plain_inputs(KernelFactory inner);
 #define SYMGRAD_ONEDNN_F32_ONLY(ctx) \
   if (!::symgrad::onednn::all_f32(ctx)) return nullptr
 
-void register_elementwise_kernels(OpRegistry& r);
-void register_matmul_kernels(OpRegistry& r);
-void register_reduce_kernels(OpRegistry& r);
-void register_nn_kernels(OpRegistry& r);
-void register_conv_kernels(OpRegistry& r);
-void register_pool_kernels(OpRegistry& r);
-void register_shape_kernels(OpRegistry& r);
-void register_host_kernels(OpRegistry& r);
+void register_elementwise_kernels(KernelRegistry& r);
+void register_matmul_kernels(KernelRegistry& r);
+void register_reduce_kernels(KernelRegistry& r);
+void register_nn_kernels(KernelRegistry& r);
+void register_conv_kernels(KernelRegistry& r);
+void register_pool_kernels(KernelRegistry& r);
+void register_shape_kernels(KernelRegistry& r);
+void register_host_kernels(KernelRegistry& r);
 
 }  // namespace symgrad::onednn

@@ -40,7 +40,7 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvShapes& s) {
 
 }  // namespace
 
-void register_conv_kernels(OpRegistry& r) {
+void register_conv_kernels(KernelRegistry& r) {
   // inputs (x, w) -> y
   r.add_factory("conv2d", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);

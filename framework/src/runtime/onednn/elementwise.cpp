@@ -118,7 +118,7 @@ KernelFactory eltwise_backward(algorithm alg) {
 
 }  // namespace
 
-void register_elementwise_kernels(OpRegistry& r) {
+void register_elementwise_kernels(KernelRegistry& r) {
   auto f = [&](const char* op, KernelFactory fn) { r.add_factory(op, kBackend, std::move(fn)); };
   // the activations of convolutional layers also take x in a blocked layout
   auto activation = [&](const char* op, KernelFactory fn) { r.add_factory(op, kBackend, std::move(fn), {0}); };

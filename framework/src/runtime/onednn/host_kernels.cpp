@@ -77,7 +77,7 @@ void one_hot(const KernelContext& c) {
 
 }  // namespace
 
-void register_host_kernels(OpRegistry& r) {
+void register_host_kernels(KernelRegistry& r) {
   r.add_factory("softmax_cross_entropy", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     if (c.inputs[0].dtype != DType::f32 || !is_label_type(c.inputs[1].dtype)) return nullptr;
     return std::make_unique<HostKernel>(c.inputs[1].dtype == DType::i32 ? cross_entropy<std::int32_t>

@@ -247,7 +247,7 @@ std::unique_ptr<PreparedKernel> blocked_channel_sum(const PrepareContext& c) {
 
 }  // namespace
 
-void register_reduce_kernels(OpRegistry& r) {
+void register_reduce_kernels(KernelRegistry& r) {
   r.add_factory("sum", kBackend, reduction(Op::sum));
   r.add_factory("mean", kBackend, reduction(Op::mean));
   r.add_factory("max", kBackend, reduction(Op::max));

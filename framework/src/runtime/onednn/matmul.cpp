@@ -20,7 +20,7 @@ md operand(const Shape& s, std::size_t rank, bool transposed) {
 
 }  // namespace
 
-void register_matmul_kernels(OpRegistry& r) {
+void register_matmul_kernels(KernelRegistry& r) {
   // y = act(x w + b): the bias as matmul's bias argument, the activation as an eltwise post-op
   r.add_factory("linear", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);

@@ -107,7 +107,7 @@ std::unique_ptr<PreparedKernel> softmax_backward(const PrepareContext& c) {
 
 }  // namespace
 
-void register_nn_kernels(OpRegistry& r) {
+void register_nn_kernels(KernelRegistry& r) {
   r.add_factory("softmax_backward", kBackend, softmax_backward);
   // x (and g) may arrive in a convolution's blocked layout
   r.add_factory("batch_norm_backward", kBackend, batch_norm_backward, {0, 1});

@@ -67,7 +67,7 @@ KernelFactory forward(algorithm alg) {
 
 }  // namespace
 
-void register_pool_kernels(OpRegistry& r) {
+void register_pool_kernels(KernelRegistry& r) {
   r.add_factory("max_pool2d", kBackend, forward(algorithm::pooling_max), {0});
   r.add_factory("avg_pool2d", kBackend, forward(algorithm::pooling_avg_include_padding), {0});
   // inputs (g, like_x) -> dx

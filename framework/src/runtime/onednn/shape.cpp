@@ -18,7 +18,7 @@ void copy_kernel(PrimitiveKernel& k) {
 
 }  // namespace
 
-void register_shape_kernels(OpRegistry& r) {
+void register_shape_kernels(KernelRegistry& r) {
   r.add_factory("reshape", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto k = std::make_unique<PrimitiveKernel>();

@@ -30,7 +30,7 @@ void normalize(const Layout& l, const T* x, const T* gamma, const T* beta, const
 
 }  // namespace
 
-void register_batch_norm_kernels(OpRegistry& r) {
+void register_batch_norm_kernels(KernelRegistry& r) {
   // outputs y, batch mean, biased batch variance (two-pass for accuracy)
   r.add_kernel("batch_norm", kBackend, [](const KernelContext& c) {
     const Layout l = layout(c.in(0).shape());

@@ -6,7 +6,7 @@
 
 namespace symgrad::reference {
 
-void register_collective_kernels(OpRegistry& r) {
+void register_collective_kernels(KernelRegistry& r) {
   r.add_kernel("cross_replica_sum", kBackend, [](const KernelContext& c) {
     c.out().copy_from(c.in(0));
     Communicator* comm = c.communicator;

@@ -50,7 +50,7 @@ void conv_loop(const ConvGeometry& g, F&& f) {
 
 }  // namespace
 
-void register_conv_kernels(OpRegistry& r) {
+void register_conv_kernels(KernelRegistry& r) {
   // y[n,o,i,j] = sum_{c,a,b} x[n,c,i s + a - p, j s + b - p] w[o,c,a,b]
   r.add_kernel("conv2d", kBackend, [](const KernelContext& c) {
     auto g = geometry(c.in(0).shape(), c.in(1).shape(), c.out().shape(), c.attrs());

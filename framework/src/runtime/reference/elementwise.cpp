@@ -51,7 +51,7 @@ KernelFn compare(F f) {
 
 }  // namespace
 
-void register_elementwise_kernels(OpRegistry& r) {
+void register_elementwise_kernels(KernelRegistry& r) {
   auto k = [&](const char* op, KernelFn fn) { r.add_kernel(op, kBackend, std::move(fn)); };
   k("add", binary([](auto a, auto b) { return a + b; }));
   k("sub", binary([](auto a, auto b) { return a - b; }));

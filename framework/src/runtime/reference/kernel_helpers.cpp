@@ -2,7 +2,7 @@
 
 namespace symgrad {
 
-void register_reference_kernels(OpRegistry& r) {
+void register_reference_kernels(KernelRegistry& r) {
   using namespace reference;
   register_elementwise_kernels(r);
   register_reduce_kernels(r);

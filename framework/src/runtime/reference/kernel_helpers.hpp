@@ -12,6 +12,7 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/graph/op_def.hpp"
 #include "symgrad/graph/op_registry.hpp"
+#include "symgrad/runtime/kernel.hpp"
 
 namespace symgrad::reference {
 
@@ -83,15 +84,15 @@ void activate(Activation act, T* v, std::int64_t n) {
   }
 }
 
-void register_elementwise_kernels(OpRegistry& r);
-void register_reduce_kernels(OpRegistry& r);
-void register_shape_kernels(OpRegistry& r);
-void register_matmul_kernels(OpRegistry& r);
-void register_nn_kernels(OpRegistry& r);
-void register_conv_kernels(OpRegistry& r);
-void register_pool_kernels(OpRegistry& r);
-void register_collective_kernels(OpRegistry& r);
-void register_batch_norm_kernels(OpRegistry& r);
+void register_elementwise_kernels(KernelRegistry& r);
+void register_reduce_kernels(KernelRegistry& r);
+void register_shape_kernels(KernelRegistry& r);
+void register_matmul_kernels(KernelRegistry& r);
+void register_nn_kernels(KernelRegistry& r);
+void register_conv_kernels(KernelRegistry& r);
+void register_pool_kernels(KernelRegistry& r);
+void register_collective_kernels(KernelRegistry& r);
+void register_batch_norm_kernels(KernelRegistry& r);
 
 inline constexpr const char* kBackend = "reference";
 

@@ -20,9 +20,9 @@ std::vector<std::int64_t> matrix_strides(const Shape& batch_in, const Shape& bat
 
 }  // namespace
 
-void register_linear_kernel(OpRegistry& r);
+void register_linear_kernel(KernelRegistry& r);
 
-void register_matmul_kernels(OpRegistry& r) {
+void register_matmul_kernels(KernelRegistry& r) {
   register_linear_kernel(r);
   r.add_kernel("matmul", kBackend, [](const KernelContext& c) {
     const Shape& as = c.in(0).shape();
@@ -67,7 +67,7 @@ void register_matmul_kernels(OpRegistry& r) {
 namespace symgrad::reference {
 
 // y = act(x w + b), row by row.
-void register_linear_kernel(OpRegistry& r) {
+void register_linear_kernel(KernelRegistry& r) {
   r.add_kernel("linear", kBackend, [](const KernelContext& c) {
     const std::int64_t n = c.in(0).shape()[0], k = c.in(0).shape()[1], m = c.in(1).shape()[1];
     const Activation act = activation_of(c.attrs());

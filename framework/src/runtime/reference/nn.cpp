@@ -46,7 +46,7 @@ KernelFn softmax_kernel(bool log) {
 
 }  // namespace
 
-void register_nn_kernels(OpRegistry& r) {
+void register_nn_kernels(KernelRegistry& r) {
   // dx = y (g - sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax, along the axis
   r.add_kernel("softmax_backward", kBackend, [](const KernelContext& c) {
     const AxisSplit s = split_at(c.in(0).shape(), c.attrs().get_int("axis"));

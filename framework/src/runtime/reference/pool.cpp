@@ -53,7 +53,7 @@ std::int64_t argmax(const T* x, const std::vector<std::int64_t>& taps) {
 
 }  // namespace
 
-void register_pool_kernels(OpRegistry& r) {
+void register_pool_kernels(KernelRegistry& r) {
   r.add_kernel("max_pool2d", kBackend, [](const KernelContext& c) {
     auto g = geometry(c.in(0).shape(), c.out().shape(), c.attrs());
     dispatch_float(c, c.in(0).dtype(), [&](auto z) {

@@ -54,7 +54,7 @@ void broadcast_kernel(const KernelContext& c) {
 
 }  // namespace
 
-void register_reduce_kernels(OpRegistry& r) {
+void register_reduce_kernels(KernelRegistry& r) {
   r.add_kernel("sum", kBackend, reduction(Reduce::sum));
   r.add_kernel("mean", kBackend, reduction(Reduce::mean));
   r.add_kernel("max", kBackend, reduction(Reduce::max));

@@ -17,7 +17,7 @@ std::int64_t slice_base(const Shape& in, const std::vector<std::int64_t>& begins
 
 }  // namespace
 
-void register_shape_kernels(OpRegistry& r) {
+void register_shape_kernels(KernelRegistry& r) {
   r.add_kernel("reshape", kBackend, [](const KernelContext& c) { c.out().copy_from(c.in(0)); });
   r.add_kernel("transpose", kBackend, [](const KernelContext& c) {
     const auto& perm = c.attrs().get_ints("perm");
