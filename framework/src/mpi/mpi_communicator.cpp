@@ -37,7 +37,13 @@ void in_pieces(std::size_t n, F f) {
 // blocking calls would wait forever for a rank that hangs without dying.
 struct MpiCommunicator::Pending {
   std::vector<MPI_Request> requests;
-  std::string calls;  // what they are, for the timeout's message
+  std::vector<std::pair<const char*, std::size_t>> calls;  // what they are (formatted only on a timeout)
+  void add(const char* what, std::size_t n) { calls.emplace_back(what, n); }
+  std::string describe() const {
+    std::string s;
+    for (const auto& [what, n] : calls) s += fmt::format("{}{}", s.empty() ? "" : ", ", fmt::format(fmt::runtime(what), n));
+    return s;
+  }
 };
 
 bool launched_by_mpirun() {
@@ -77,7 +83,7 @@ void MpiCommunicator::start_allreduce_sum(float* data, std::size_t n) {
     check(MPI_Iallreduce(MPI_IN_PLACE, data + at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r), "MPI_Iallreduce", rank_);
     pending_->requests.push_back(r);
   });
-  pending_->calls += fmt::format("{}a sum of {} floats", pending_->calls.empty() ? "" : ", ", n);
+  pending_->add("a sum of {} floats", n);
 }
 
 void MpiCommunicator::start_allreduce_sum(double* data, std::size_t n) {
@@ -86,7 +92,7 @@ void MpiCommunicator::start_allreduce_sum(double* data, std::size_t n) {
     check(MPI_Iallreduce(MPI_IN_PLACE, data + at, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &r), "MPI_Iallreduce", rank_);
     pending_->requests.push_back(r);
   });
-  pending_->calls += fmt::format("{}a sum of {} doubles", pending_->calls.empty() ? "" : ", ", n);
+  pending_->add("a sum of {} doubles", n);
 }
 
 void MpiCommunicator::progress() {
@@ -105,7 +111,7 @@ void MpiCommunicator::wait_all() {
       // the requests stay pending: the caller ends the job (MPI_Abort), which no rank can refuse
       throw Error(fmt::format("{} ({}) waited {} s for the other processes: one of them hangs or is stopped "
                               "(the limit is the timeout of the MPI communicator: symgrad train --comm-timeout)",
-                              describe(), pending_->calls, timeout_.count()));
+                              describe(), pending_->describe(), timeout_.count()));
     }
   }
 }
@@ -125,7 +131,7 @@ void MpiCommunicator::allreduce_min_max(double& min, double& max) {
   check(MPI_Iallreduce(MPI_IN_PLACE, &min, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD, &r[0]), "MPI_Iallreduce", rank_);
   check(MPI_Iallreduce(MPI_IN_PLACE, &max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD, &r[1]), "MPI_Iallreduce", rank_);
   pending_->requests.insert(pending_->requests.end(), r, r + 2);
-  pending_->calls += fmt::format("{}a minimum and a maximum", pending_->calls.empty() ? "" : ", ");
+  pending_->add("a minimum and a maximum of {} value", 1);
   wait_all();
 }
 
@@ -135,7 +141,7 @@ void MpiCommunicator::broadcast(void* data, std::size_t bytes, int root) {
     check(MPI_Ibcast(static_cast<char*>(data) + at, count, MPI_BYTE, root, MPI_COMM_WORLD, &r), "MPI_Ibcast", rank_);
     pending_->requests.push_back(r);
   });
-  pending_->calls += fmt::format("{}a broadcast of {} bytes from rank {}", pending_->calls.empty() ? "" : ", ", bytes, root);
+  pending_->add(root == 0 ? "a broadcast of {} bytes from rank 0" : "a broadcast of {} bytes", bytes);
   wait_all();
 }
 

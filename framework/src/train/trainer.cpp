@@ -759,24 +759,30 @@ std::string name_list(const std::string& kind, const std::vector<std::string>& n
   if (names.size() > 6) out += fmt::format(" and {} more", names.size() - 6);
   return fmt::format("; {} ({}): {}", kind, names.size(), out);
 }
+// "'name' is f32[2, 32] in the file, f32[2, 16] in the model" for each variable both hold with
+// different types.
+std::vector<std::string> type_mismatches(const VariableStore& model, const VariableStore& loaded) {
+  std::vector<std::string> out;
+  for (const auto& n : loaded.names()) {
+    if (model.has(n) && model.get(n).type() != loaded.get(n).type()) {
+      out.push_back(fmt::format("'{}' is {} in the file, {} in the model", n, loaded.get(n).type().to_string(),
+                                model.get(n).type().to_string()));
+    }
+  }
+  return out;
+}
 }  // namespace
 
 // `loaded` must hold every variable of the model and its step, of the same type; an extension may
 // keep more under its own name (early_stopping/best_epoch); the trainer's position is not checked.
 void Trainer::check_model_file(const VariableStore& loaded, const std::string& path, const char* what) const {
-  std::vector<std::string> missing, unexpected, mismatched;
+  std::vector<std::string> missing, unexpected;
+  const std::vector<std::string> mismatched = type_mismatches(store_, loaded);
   for (const auto& n : store_.names()) {
     if (!loaded.has(n)) missing.push_back(n);
   }
   for (const auto& n : loaded.names()) {
-    if (n.rfind("trainer/", 0) == 0) continue;
-    if (store_.has(n)) {
-      if (store_.get(n).type() != loaded.get(n).type()) {
-        mismatched.push_back(fmt::format("'{}' is {} in the file, {} in the model", n, loaded.get(n).type().to_string(),
-                                         store_.get(n).type().to_string()));
-      }
-      continue;
-    }
+    if (n.rfind("trainer/", 0) == 0 || store_.has(n)) continue;
     const bool extensions_own = std::any_of(impl_->extensions.begin(), impl_->extensions.end(), [&](const NamedExtension& e) {
       return !e.name.empty() && n.rfind(e.name + "/", 0) == 0;
     });
@@ -794,15 +800,10 @@ void Trainer::check_model_file(const VariableStore& loaded, const std::string& p
 void Trainer::load_variables(const std::string& path) {
   VariableStore loaded = symgrad::load_variables(path);
   prepare();
-  std::vector<std::string> missing, mismatched;
+  std::vector<std::string> missing;
+  const std::vector<std::string> mismatched = type_mismatches(store_, loaded);
   for (const auto& n : impl_->eval->variable_names()) {
     if (!loaded.has(n)) missing.push_back(n);
-  }
-  for (const auto& n : loaded.names()) {
-    if (store_.has(n) && store_.get(n).type() != loaded.get(n).type()) {
-      mismatched.push_back(fmt::format("'{}' is {} in the file, {} in the model", n, loaded.get(n).type().to_string(),
-                                       store_.get(n).type().to_string()));
-    }
   }
   if (!missing.empty() || !mismatched.empty()) {
     throw Error(fmt::format("'{}' is not a variables file of this model{}{}", path,
