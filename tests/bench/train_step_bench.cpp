@@ -3,7 +3,8 @@
 //
 //   MlpStep/handwritten   one SGD step of MLP 784-1024-1024-10, batch 128, on oneDNN by hand
 //   MlpStep/symgrad       the same step as one compiled symgrad plan (onednn backend)
-//   CnnStep/symgrad       the small CNN of the issue, batch 128
+//   CnnStep/handwritten   one SGD step of the benchmark's CNN, batch 128, on oneDNN by hand
+//   CnnStep/symgrad       the same step as one compiled symgrad plan (onednn backend)
 //   TinyNodes             200 elementwise nodes on 16 floats: time per node, fused and not
 //   Copy, CopyThreaded, AdamLikeChain   memory bandwidth of a copy (memcpy; a loop on every
 //                         thread) vs an optimizer-like elementwise chain
@@ -18,6 +19,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "handwritten_cnn.hpp"
 #include "handwritten_mlp.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/objective.hpp"
@@ -44,6 +46,39 @@ void MlpStepSymgrad(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step.run());
 }
 BENCHMARK(MlpStepSymgrad)->Name("MlpStep/symgrad")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The hand-written step and symgrad's compute the same model: their first losses must agree, or
+// the comparison is void (the benchmark then fails).
+bool same_cnn_losses(HandwrittenCnn& hand, TrainStep& step, const std::vector<float>& x,
+                     const std::vector<std::int32_t>& y, benchmark::State& state) {
+  for (int i = 0; i < 3; ++i) {
+    const double a = hand.step(x.data(), y.data()), b = step.run();
+    if (!(std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(b)))) {  // NaN fails too
+      state.SkipWithError(("step " + std::to_string(i) + ": hand-written loss " + std::to_string(a) +
+                           ", symgrad's " + std::to_string(b)).c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+template <class T>
+std::vector<T> elements(const Tensor& t) {
+  return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
+}
+
+void CnnStepHandwritten(benchmark::State& state) {
+  HandwrittenCnn hand(kBatch, 0.01f);
+  TrainStep step = cnn_step(kBatch, "onednn");  // its data, and its losses as the check
+  const auto x = elements<float>(step.feeds.at("x"));
+  const auto y = elements<std::int32_t>(step.feeds.at("y"));
+  {
+    HandwrittenCnn check(kBatch, 0.01f);
+    if (!same_cnn_losses(check, step, x, y, state)) return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(hand.step(x.data(), y.data()));
+}
+BENCHMARK(CnnStepHandwritten)->Name("CnnStep/handwritten")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void CnnStepSymgrad(benchmark::State& state) {
   TrainStep step = cnn_step(kBatch, "onednn");
