@@ -402,6 +402,56 @@ TEST(Onednn, BatchNormKeepsConvLayouts) {
   }
 }
 
+// The buffer a step writes output k to ("bufN" in the schedule), or -1.
+int output_buffer(const std::string& line, std::size_t k = 0) {
+  std::size_t at = line.find("-> ");
+  for (std::size_t i = 0; i <= k && at != std::string::npos; ++i) at = line.find("buf", at + 1);
+  return at == std::string::npos ? -1 : std::stoi(line.substr(at + 3));
+}
+
+// Activations and their gradients write over an input that no later step reads (oneDNN's eltwise
+// primitives run in place; KernelRegistry::allow_in_place): relu over batch normalization's output,
+// relu_backward over the gradient pooling's backward gives it. An input that lives on (an output of
+// the plan) keeps its buffer. Results match the reference either way.
+TEST(Onednn, ActivationsWriteOverInputsThatDie) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{4, 3, 12, 12}});
+  auto w = g.input("w", {DType::f32, Shape{16, 3, 3, 3}});
+  auto gamma = g.input("gamma", {DType::f32, Shape{16}});
+  auto beta = g.input("beta", {DType::f32, Shape{16}});
+  auto bn = batch_norm(conv2d(x, w, {1, 1}, {1, 1}), gamma, beta, 1e-5);
+  auto loss = mean(square(max_pool2d(relu(bn.y), {2, 2})));
+  auto grads = gradients(loss, {w, gamma, beta});
+  Feeds feeds = wave_feeds({{"x", Shape{4, 3, 12, 12}}, {"w", Shape{16, 3, 3, 3}}, {"gamma", Shape{16}},
+                            {"beta", Shape{16}}},
+                           0.29);
+  for (bool keep : {false, true}) {
+    std::vector<Value> outs = {loss};
+    outs.insert(outs.end(), grads.begin(), grads.end());
+    if (keep) outs.push_back(bn.y);  // relu's input is now an output: it must survive relu
+    CompileOptions o;
+    o.backend = "onednn";
+    Plan fused = compile(g, outs, o);
+    Plan ref = compile(g, outs);
+    expect_runs_agree(fused, ref, feeds, keep ? "bn.y returned" : "bn.y dies at relu");
+    if (HasFatalFailure()) return;
+    const std::string schedule = fused.to_string();
+    const int bn_out = output_buffer(schedule_line(schedule, "batch_norm ["));
+    const int relu_out = output_buffer(schedule_line(schedule, "relu ["));
+    const int pool_grad = output_buffer(schedule_line(schedule, "max_pool2d_backward ["));
+    const int relu_grad = output_buffer(schedule_line(schedule, "relu_backward ["));
+    ASSERT_GE(bn_out, 0) << schedule;
+    ASSERT_GE(relu_out, 0) << schedule;
+    ASSERT_GE(relu_grad, 0) << schedule;
+    EXPECT_EQ(relu_grad, pool_grad) << schedule;
+    if (keep) {
+      EXPECT_NE(relu_out, bn_out) << schedule;
+    } else {
+      EXPECT_EQ(relu_out, bn_out) << schedule;
+    }
+  }
+}
+
 // Chains merge an add or sub with a product used nowhere else into one pass (muladd, submul);
 // a product that is also an output, or read twice, stays its own instruction. Values match the
 // reference either way.

@@ -44,6 +44,13 @@ void KernelRegistry::add_factory(const std::string& op, const std::string& backe
   if (!layout_inputs.empty()) k.layout_inputs[backend] = std::move(layout_inputs);
 }
 
+void KernelRegistry::allow_in_place(const std::string& op, const std::string& backend, int input) {
+  if (factory(op, backend) == nullptr) {
+    throw UsageError(fmt::format("op '{}' has no kernel factory for backend '{}' to run in place", op, backend));
+  }
+  ops_[op].in_place_input[backend] = input;
+}
+
 const KernelFn* KernelRegistry::kernel(const std::string& op, const std::string& backend) const {
   auto it = ops_.find(op);
   if (it == ops_.end()) return nullptr;
@@ -64,6 +71,13 @@ const std::set<int>& KernelRegistry::layout_inputs(const std::string& op, const 
   if (it == ops_.end()) return none;
   auto l = it->second.layout_inputs.find(backend);
   return l == it->second.layout_inputs.end() ? none : l->second;
+}
+
+int KernelRegistry::in_place_input(const std::string& op, const std::string& backend) const {
+  auto it = ops_.find(op);
+  if (it == ops_.end()) return -1;
+  auto i = it->second.in_place_input.find(backend);
+  return i == it->second.in_place_input.end() ? -1 : i->second;
 }
 
 std::vector<std::string> KernelRegistry::backends(const std::string& op) const {

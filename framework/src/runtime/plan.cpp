@@ -68,6 +68,7 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
     if (fresh) {
       kernels.resize(steps.size());
       set.layouts.assign(slots.size(), nullptr);
+      set.overwrites.assign(steps.size(), -1);
       // Chain kernels first (fused chains; small elementwise ops alone): they read plain tensors.
       for (std::size_t i = 0; i < steps.size(); ++i) {
         Step& st = steps[i];
@@ -118,13 +119,17 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
           }
           set.layouts[static_cast<std::size_t>(st.outs[k])] = out_layouts[k];
         }
+        if (kernels[i]) set.overwrites[i] = KernelRegistry::global().in_place_input(st.node->op->name, backend);
       }
     }
   } catch (...) {
     kernel_cache.erase(it);  // never keep a half-prepared set
     throw;
   }
-  for (std::size_t i = 0; i < steps.size(); ++i) steps[i].prepared = steps[i].view ? nullptr : kernels[i].get();
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    steps[i].prepared = steps[i].view ? nullptr : kernels[i].get();
+    steps[i].overwrites = steps[i].view ? -1 : set.overwrites[i];
+  }
   for (std::size_t s = 0; s < slots.size(); ++s) slots[s].layout = set.layouts[s];
 }
 
@@ -180,10 +185,37 @@ void Plan::Impl::assign_buffers() {
     const auto plain = static_cast<std::size_t>(sl.type.shape.numel()) * dtype_size(sl.type.dtype);
     return sl.layout ? std::max(plain, sl.layout->bytes) : plain;
   };
+  // The slot output 0 of step i may take the buffer of: the input its kernel may write over
+  // (Step::overwrites), when nothing reads that input later and both are stored alike; else -1.
+  auto overwritten = [&](std::size_t i) {
+    const Step& st = steps[i];
+    if (st.overwrites < 0 || static_cast<std::size_t>(st.overwrites) >= st.ins.size()) return -1;
+    const int in = st.ins[static_cast<std::size_t>(st.overwrites)];
+    const Slot& a = slots[static_cast<std::size_t>(in)];
+    const Slot& out = slots[static_cast<std::size_t>(st.outs[0])];
+    const auto same_layout = [](const LayoutPtr& x, const LayoutPtr& y) {
+      return x == y || (x && y && x->name == y->name && x->bytes == y->bytes);
+    };
+    const bool alone = std::count(st.ins.begin(), st.ins.end(), in) == 1 &&
+                       users[static_cast<std::size_t>(a.buffer)] == 1;  // no view of it lives on
+    if (a.kind != SlotKind::buffer || a.pinned || !a.in_place.empty() || a.last_use != static_cast<int>(i) ||
+        !alone || !out.in_place.empty() || a.type != out.type || !same_layout(a.layout, out.layout)) {
+      return -1;
+    }
+    return a.buffer;
+  };
   for (std::size_t i = 0; i < steps.size(); ++i) {
     for (int s : steps[i].outs) {
       Slot& sl = slots[static_cast<std::size_t>(s)];
       if (!sl.in_place.empty()) continue;
+      if (s == steps[i].outs[0]) {
+        if (const int b = overwritten(i); b >= 0) {  // written over its input, which dies here
+          unshared += bytes_of(sl);
+          sl.buffer = b;
+          ++users[static_cast<std::size_t>(b)];
+          continue;
+        }
+      }
       if (steps[i].view) {  // the same bytes as the input: share its buffer
         sl.buffer = slots[static_cast<std::size_t>(steps[i].ins[0])].buffer;
         ++users[static_cast<std::size_t>(sl.buffer)];

@@ -45,6 +45,7 @@ struct Step {
   std::string kernel_backend;              // whose stateless kernel that is
   PreparedKernel* prepared = nullptr;      // for the current shapes; null: run `kernel`
   bool view = false;  // for the current shapes, the output is the input's bytes: nothing to run
+  int overwrites = -1;  // for the current shapes: the input output 0 may be written over, or -1
   std::vector<int> ins, outs;
   std::vector<Tensor> in_tensors, out_tensors;
 };
@@ -95,6 +96,7 @@ struct Plan::Impl {
     std::vector<std::unique_ptr<PreparedKernel>> kernels;  // per step
     std::map<std::string, std::shared_ptr<void>> shared;   // PrepareContext::shared
     std::vector<LayoutPtr> layouts;                        // per slot (Slot::layout)
+    std::vector<int> overwrites;                           // per step (Step::overwrites)
   };
   std::map<std::vector<Shape>, PreparedSet> kernel_cache;
   std::vector<Tensor> results;

@@ -98,10 +98,18 @@ class KernelRegistry {
   /// the backend's own layouts (PrepareContext::input_layouts).
   void add_factory(const std::string& op, const std::string& backend, KernelFactory factory,
                    std::set<int> layout_inputs = {});
+  /// Declares that the prepared kernels of `op` on `backend` may write output 0 over input
+  /// `input` (each element of the input is read before that element of the output is written,
+  /// as oneDNN's eltwise primitives allow). A plan then gives the output the input's buffer when
+  /// the input has no later reader and both are stored alike (same bytes and layout): one tensor
+  /// less to stream through the cache. Throws UsageError without a factory for `op` there.
+  void allow_in_place(const std::string& op, const std::string& backend, int input);
   /// The kernel, factory or layout inputs of `op` on `backend` (null / empty when there are none).
   const KernelFn* kernel(const std::string& op, const std::string& backend) const;
   const KernelFactory* factory(const std::string& op, const std::string& backend) const;
   const std::set<int>& layout_inputs(const std::string& op, const std::string& backend) const;
+  /// The input output 0 of `op`'s prepared kernel on `backend` may overwrite, or -1.
+  int in_place_input(const std::string& op, const std::string& backend) const;
   /// The backends with a kernel or a factory for `op`, in name order.
   std::vector<std::string> backends(const std::string& op) const;
 
@@ -110,6 +118,7 @@ class KernelRegistry {
     std::map<std::string, KernelFn> kernels;
     std::map<std::string, KernelFactory> factories;
     std::map<std::string, std::set<int>> layout_inputs;
+    std::map<std::string, int> in_place_input;
   };
   std::map<std::string, Kernels> ops_;
 };

@@ -121,7 +121,11 @@ KernelFactory eltwise_backward(algorithm alg) {
 void register_elementwise_kernels(KernelRegistry& r) {
   auto f = [&](const char* op, KernelFactory fn) { r.add_factory(op, kBackend, std::move(fn)); };
   // the activations of convolutional layers also take x in a blocked layout
-  auto activation = [&](const char* op, KernelFactory fn) { r.add_factory(op, kBackend, std::move(fn), {0}); };
+  // and may write y over x (the plan does when x has no later reader)
+  auto activation = [&](const char* op, KernelFactory fn) {
+    r.add_factory(op, kBackend, std::move(fn), {0});
+    r.allow_in_place(op, kBackend, 0);
+  };
   f("neg", eltwise(algorithm::eltwise_linear, fixed(-1.f)));
   f("exp", eltwise(algorithm::eltwise_exp, fixed(0.f)));
   f("log", eltwise(algorithm::eltwise_log, fixed(0.f)));
@@ -140,10 +144,13 @@ void register_elementwise_kernels(KernelRegistry& r) {
   f("pow", eltwise(algorithm::eltwise_pow, [](const Attrs& a) {
       return std::pair{1.f, static_cast<float>(a.get_float("p"))};
     }));
-  // (g, y) may arrive in a convolution's layout
-  r.add_factory("relu_backward", kBackend, eltwise_backward(algorithm::eltwise_relu_use_dst_for_bwd), {0, 1});
-  r.add_factory("tanh_backward", kBackend, eltwise_backward(algorithm::eltwise_tanh_use_dst_for_bwd), {0, 1});
-  r.add_factory("sigmoid_backward", kBackend, eltwise_backward(algorithm::eltwise_logistic_use_dst_for_bwd), {0, 1});
+  // (g, y) may arrive in a convolution's layout; dx may be written over g
+  for (auto [op, alg] : {std::pair{"relu_backward", algorithm::eltwise_relu_use_dst_for_bwd},
+                         std::pair{"tanh_backward", algorithm::eltwise_tanh_use_dst_for_bwd},
+                         std::pair{"sigmoid_backward", algorithm::eltwise_logistic_use_dst_for_bwd}}) {
+    r.add_factory(op, kBackend, eltwise_backward(alg), {0, 1});
+    r.allow_in_place(op, kBackend, 0);
+  }
   f("add", binary(algorithm::binary_add));
   f("sub", binary(algorithm::binary_sub));
   f("mul", binary(algorithm::binary_mul));
