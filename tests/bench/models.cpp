@@ -27,12 +27,14 @@ Tensor labels(std::int64_t n, std::int64_t classes) {
 }
 
 // Compiles loss, gradients and the SGD update w <- w - lr dw of every parameter.
-void finish(TrainStep& s, Value loss, const std::vector<Value>& params, const std::string& backend) {
+void finish(TrainStep& s, Value loss, const std::vector<Value>& params, const std::string& backend,
+            Precision precision) {
   auto grads = gradients(loss, params);
   Value lr = s.graph->input("lr", {DType::f32, Shape{}});
   s.feeds["lr"] = Tensor::scalar(DType::f32, 0.01);
   CompileOptions o;
   o.backend = backend;
+  o.precision = precision;
   for (std::size_t i = 0; i < params.size(); ++i) {
     o.updates[params[i].producer().name] = params[i] - lr * grads[i];
   }
@@ -64,13 +66,14 @@ MlpLoss mlp_loss(const std::vector<std::int64_t>& widths, std::int64_t batch) {
   return m;
 }
 
-TrainStep mlp_step(const std::vector<std::int64_t>& widths, std::int64_t batch, const std::string& backend) {
+TrainStep mlp_step(const std::vector<std::int64_t>& widths, std::int64_t batch, const std::string& backend,
+                   Precision precision) {
   MlpLoss m = mlp_loss(widths, batch);
-  finish(m.parts, m.loss, m.params, backend);
+  finish(m.parts, m.loss, m.params, backend, precision);
   return std::move(m.parts);
 }
 
-TrainStep cnn_step(std::int64_t batch, const std::string& backend) {
+TrainStep cnn_step(std::int64_t batch, const std::string& backend, Precision precision) {
   TrainStep s;
   Graph& g = *s.graph;
   Value x = g.input("x", {DType::f32, Shape{Shape::kOpen, 1, 28, 28}});
@@ -89,7 +92,7 @@ TrainStep cnn_step(std::int64_t batch, const std::string& backend) {
   Value loss = mean(softmax_cross_entropy(matmul(h, w4) + b4, y));
   s.feeds["x"] = synthetic(Shape{batch, 1, 28, 28});
   s.feeds["y"] = labels(batch, 10);
-  finish(s, loss, {k1, c1, k2, c2, w3, b3, w4, b4}, backend);
+  finish(s, loss, {k1, c1, k2, c2, w3, b3, w4, b4}, backend, precision);
   return s;
 }
 

@@ -31,9 +31,9 @@ MlpLoss mlp_loss(const std::vector<std::int64_t>& widths, std::int64_t batch);
 
 /// An MLP with ReLU, softmax cross-entropy and plain SGD (lr 0.01), f32.
 TrainStep mlp_step(const std::vector<std::int64_t>& widths, std::int64_t batch,
-                   const std::string& backend);
+                   const std::string& backend, Precision precision = Precision::f32);
 /// conv 1->32 3x3, relu, max-pool 2; conv 32->64 3x3, relu, max-pool 2; dense 1600->128, relu;
 /// dense 128->10; softmax cross-entropy, SGD; 28x28 inputs, f32.
-TrainStep cnn_step(std::int64_t batch, const std::string& backend);
+TrainStep cnn_step(std::int64_t batch, const std::string& backend, Precision precision = Precision::f32);
 
 }  // namespace symgrad::bench

@@ -47,6 +47,12 @@ void MlpStepSymgrad(benchmark::State& state) {
 }
 BENCHMARK(MlpStepSymgrad)->Name("MlpStep/symgrad")->Unit(benchmark::kMillisecond)->UseRealTime();
 
+void MlpStepSymgradBf16(benchmark::State& state) {
+  TrainStep step = mlp_step(kMlp, kBatch, "onednn", Precision::bf16);
+  for (auto _ : state) benchmark::DoNotOptimize(step.run());
+}
+BENCHMARK(MlpStepSymgradBf16)->Name("MlpStep/symgrad_bf16")->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // The hand-written step and symgrad's compute the same model: their first losses must agree, or
 // the comparison is void (the benchmark then fails).
 bool same_cnn_losses(HandwrittenCnn& hand, TrainStep& step, const std::vector<float>& x,
@@ -85,6 +91,12 @@ void CnnStepSymgrad(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(step.run());
 }
 BENCHMARK(CnnStepSymgrad)->Name("CnnStep/symgrad")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void CnnStepSymgradBf16(benchmark::State& state) {
+  TrainStep step = cnn_step(kBatch, "onednn", Precision::bf16);
+  for (auto _ : state) benchmark::DoNotOptimize(step.run());
+}
+BENCHMARK(CnnStepSymgradBf16)->Name("CnnStep/symgrad_bf16")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // state.range(0): 1 fused (the default: one chain kernel), 0 every node its own oneDNN call
 void TinyNodes(benchmark::State& state) {

@@ -105,6 +105,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
   impl->small_on_chain = options.backend != "reference";
   impl->compile_chains = options.compile_chains;
   impl->communicator = options.communicator;
+  impl->precision = options.precision;
   std::set<Key> pinned_keys;
   for (const auto& v : roots) pinned_keys.insert(canon.at({v.node, v.index}));
   std::map<std::int32_t, const Node*> replaced;

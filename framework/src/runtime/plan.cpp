@@ -103,7 +103,8 @@ void Plan::Impl::prepare_kernels(const std::vector<Shape>& shapes) {
         }
         std::vector<LayoutPtr> out_layouts(st.outs.size());
         const std::vector<std::int64_t> ids(st.ins.begin(), st.ins.end());
-        kernels[i] = (*st.factory)(PrepareContext{*st.node, in, out, ids, &set.shared, in_layouts, may, &out_layouts});
+        kernels[i] = (*st.factory)(
+            PrepareContext{*st.node, in, out, ids, &set.shared, in_layouts, may, &out_layouts, precision});
         const bool given = std::any_of(in_layouts.begin(), in_layouts.end(), [](const auto& l) { return l != nullptr; });
         if (!kernels[i] && (given || st.kernel == nullptr)) {
           std::string types;

@@ -83,6 +83,7 @@ struct Plan::Impl {
   bool small_on_chain = false;  // small elementwise ops run alone on the chain kernel (not reference)
   bool compile_chains = true;   // CompileOptions::compile_chains
   Communicator* communicator = nullptr;  // CompileOptions::communicator
+  Precision precision = Precision::f32;  // CompileOptions::precision
 
   // Run-time state.
   std::vector<Tensor> values;  // per slot

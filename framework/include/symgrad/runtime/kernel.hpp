@@ -19,6 +19,13 @@ namespace symgrad {
 
 class Communicator;  // symgrad/runtime/communicator.hpp
 
+/// The arithmetic of matmuls and convolutions (CompileOptions::precision). f32: all in float32.
+/// bf16 (mixed precision): their operands are rounded to bfloat16 and multiplied with float32
+/// accumulation, into float32 results; every tensor the plan holds, returns or updates stays
+/// float32 (so parameters and optimizer state are f32 masters). Backends without bf16 kernels,
+/// and CPUs without native bf16 instructions, compute in f32.
+enum class Precision { f32, bf16 };
+
 /// Arguments of a kernel: attributes, input tensors, and output tensors already allocated with
 /// their (static) shapes; the plan's communicator (CompileOptions::communicator; null without),
 /// for the ops that sum over the processes of data-parallel training.
@@ -60,6 +67,8 @@ struct PrepareContext {
   /// accepts one). The factory records its choice in (*output_layouts)[k]; null is plain.
   std::vector<bool> output_may_use_layout = {};
   std::vector<LayoutPtr>* output_layouts = nullptr;
+  /// CompileOptions::precision of the plan.
+  Precision precision = Precision::f32;
   const Attrs& attrs() const { return node.attrs; }
   const LayoutPtr& input_layout(std::size_t i) const {
     static const LayoutPtr none;

@@ -11,6 +11,7 @@
 
 #include "symgrad/graph/graph.hpp"
 #include "symgrad/runtime/communicator.hpp"
+#include "symgrad/runtime/kernel.hpp"
 #include "symgrad/runtime/variable_store.hpp"
 
 namespace symgrad {
@@ -39,6 +40,10 @@ struct CompileOptions {
   /// one process, the op passes its input through. Every process runs the same plan, so the sums
   /// come in the same order everywhere, as collective calls must.
   Communicator* communicator = nullptr;
+  /// Precision of matmuls and convolutions (runtime/kernel.hpp): bf16 runs them on bfloat16
+  /// operands with float32 accumulation on the onednn backend (CPUs with AVX512_BF16); the
+  /// plan's tensors stay float32. The reference backend always computes in full precision.
+  Precision precision = Precision::f32;
 };
 
 /// Input tensors of one run, by input name.

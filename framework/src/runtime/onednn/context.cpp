@@ -82,6 +82,33 @@ bool all_f32(const PrepareContext& ctx) {
   return true;
 }
 
+bool bf16_operands(const PrepareContext& c) {
+  static const bool native = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
+  return c.precision == Precision::bf16 && native;
+}
+
+md with_type(const md& d, dnnl::memory::data_type t) {
+  if (d.data.format_kind == dnnl_format_kind_any) return md(d.dims(), t, dnnl::memory::format_tag::any);
+  const auto& b = d.data.format_desc.blocking;
+  if (d.data.format_kind != dnnl_blocked || b.inner_nblks != 0) {
+    throw Error("onednn: with_type takes plain or strided descriptors");
+  }
+  return md(d.dims(), t, dims(b.strides, b.strides + d.data.ndims));
+}
+
+dnnl::memory bf16_copy(PrimitiveKernel& k, const PrepareContext& c, std::size_t i, const md& plain_md) {
+  const std::string key = i < c.input_ids.size() ? "bf16/" + std::to_string(c.input_ids[i]) : std::string();
+  if (c.shared != nullptr && !key.empty()) {
+    if (auto it = c.shared->find(key); it != c.shared->end()) return *static_cast<dnnl::memory*>(it->second.get());
+  }
+  auto copy = std::make_shared<dnnl::memory>(with_type(plain_md, dnnl::memory::data_type::bf16), engine());
+  k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain_md, engine(), copy->get_desc())),
+        {{DNNL_ARG_FROM, plain_md, in(static_cast<int>(i))}});
+  k.share(DNNL_ARG_TO, *copy);
+  if (c.shared != nullptr && !key.empty()) (*c.shared)[key] = copy;
+  return *copy;
+}
+
 // oneDNN's tag notation of a blocked descriptor: dims as letters from the outermost stride in,
 // upper case where blocked, then the inner blocks ("aBcd16b" is nChw16c).
 std::string layout_name(const md& desc) {
@@ -115,6 +142,19 @@ md stored_md(const PrepareContext& c, std::size_t i, const md& plain_md) {
 
 md any(const md& d) { return md(d.dims(), d.data_type(), dnnl::memory::format_tag::any); }
 
+namespace {
+
+// The key under which the copy of an input reordered into `a.chosen` is shared in the plan, or ""
+// outside a plan.
+std::string reordered_key(const PrepareContext& c, const LayoutArg& a) {
+  const auto i = static_cast<std::size_t>(a.source.index);
+  if (c.shared == nullptr || a.source.kind != Source::input || i >= c.input_ids.size()) return {};
+  return fmt::format("reordered/{}/{}/{}/{}", c.input_ids[i], layout_name(a.chosen),
+                     static_cast<int>(a.chosen.data_type()), fmt::join(a.chosen.dims(), "x"));
+}
+
+}  // namespace
+
 void add_with_layouts(PrimitiveKernel& k, dnnl::primitive prim, const std::vector<LayoutArg>& args,
                       const PrepareContext& c, const std::vector<std::pair<int, dnnl::memory>>& extra) {
   std::vector<std::tuple<int, md, Source>> direct;
@@ -128,14 +168,24 @@ void add_with_layouts(PrimitiveKernel& k, dnnl::primitive prim, const std::vecto
       (*c.output_layouts)[static_cast<std::size_t>(a.source.index)] = make_layout(a.chosen);
       direct.push_back({a.arg, a.chosen, a.source});
     } else {
-      dnnl::memory mem(a.chosen, engine());  // allocated once
-      staged.push_back({a.arg, mem});
+      // An input reordered (or converted) into the same layout by an earlier kernel of the plan is
+      // read from that kernel's copy: the value cannot change while it has readers.
+      const std::string key = output ? std::string() : reordered_key(c, a);
+      if (!key.empty()) {
+        if (auto it = c.shared->find(key); it != c.shared->end()) {
+          staged.push_back({a.arg, *static_cast<dnnl::memory*>(it->second.get())});
+          continue;
+        }
+      }
+      auto mem = std::make_shared<dnnl::memory>(a.chosen, engine());  // allocated once
+      staged.push_back({a.arg, *mem});
       if (output) {
-        reorder_out.push_back({&a, mem});
+        reorder_out.push_back({&a, *mem});
       } else {
         k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), a.stored, engine(), a.chosen)),
               {{DNNL_ARG_FROM, a.stored, a.source}});
-        k.share(DNNL_ARG_TO, mem);
+        k.share(DNNL_ARG_TO, *mem);
+        if (!key.empty()) (*c.shared)[key] = mem;
       }
     }
   }

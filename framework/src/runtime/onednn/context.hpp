@@ -41,6 +41,14 @@ dnnl::primitive_attr activation_post_op(const Attrs& attrs);
 /// True when every input and output of the context is f32 (the backend's dtype).
 bool all_f32(const PrepareContext& ctx);
 
+/// True when matmuls and convolutions prepared in `c` take bf16 operands: the plan asks for it
+/// (Precision::bf16) and the CPU has native bf16 instructions (AVX512_BF16 or newer; oneDNN
+/// would emulate them elsewhere, slower than f32).
+bool bf16_operands(const PrepareContext& c);
+/// `d` (plain, strided or format_tag::any) with elements of type `t`.
+md with_type(const md& d, dnnl::memory::data_type t);
+
+
 /// Where a primitive argument comes from at run time.
 struct Source {
   enum Kind { input, output, scratch } kind;
@@ -77,6 +85,12 @@ class PrimitiveKernel : public PreparedKernel {
   };
   std::vector<Item> items_;
 };
+
+/// Input `i` of the context (stored plain as `plain_md`, f32) rounded to bf16 in a memory of the
+/// plan: the first kernel of the plan that asks converts it at every run (the reorder is added
+/// to `k` here); later kernels reading the same value share the copy (PrepareContext::shared).
+/// The returned memory is plain bf16 with `plain_md`'s dims.
+dnnl::memory bf16_copy(PrimitiveKernel& k, const PrepareContext& c, std::size_t i, const md& plain_md);
 
 /// Backend layouts (PrepareContext::input_layouts / output_layouts) as oneDNN descriptors.
 LayoutPtr make_layout(const md& desc);

@@ -4,6 +4,8 @@
 // NCHW only a GEMM-based one). Their inputs may arrive in a producer's blocked layout and their
 // outputs stay in the chosen layout when every consumer accepts it (PrepareContext layouts);
 // otherwise they are reordered from and to plain NCHW / OIHW (through memories allocated once).
+// With bf16 operands (CompileOptions::precision) the primitives read x, w and the gradient g in
+// bf16 (the reorders into their layouts round them) and write f32: y, dx and dw.
 
 #include <string>
 
@@ -16,25 +18,39 @@ using dnnl::algorithm;
 using dnnl::prop_kind;
 using tag = dnnl::memory::format_tag;
 
+// Input channels from which a convolution takes bf16 operands (CompileOptions::precision).
+constexpr std::int64_t kBf16MinChannels = 16;
+
 struct ConvShapes {
-  md x, w, y;          // plain
-  md ax, aw, ay;       // any: the primitive chooses
+  md x, w, y;          // plain f32
+  md ax, aw, ay;       // any: the primitive chooses; f32, the type of every result
+  md ox, ow, oy;       // any, in the type the primitives read operands in (bf16 or f32)
   dims stride, pad;
 };
 
-ConvShapes conv_shapes(const Shape& x, const Shape& w, const Shape& y, const Attrs& a) {
-  const auto& s = a.get_ints("stride");
-  const auto& p = a.get_ints("padding");
-  ConvShapes c{plain(x), plain(w), plain(y), {}, {}, {}, dims(s.begin(), s.end()), dims(p.begin(), p.end())};
-  c.ax = any(c.x);
-  c.aw = any(c.w);
-  c.ay = any(c.y);
-  return c;
+ConvShapes conv_shapes(const PrepareContext& c, const Shape& x, const Shape& w, const Shape& y) {
+  const auto& s = c.attrs().get_ints("stride");
+  const auto& p = c.attrs().get_ints("padding");
+  ConvShapes r{plain(x), plain(w), plain(y), {}, {}, {}, {}, {}, {}, dims(s.begin(), s.end()), dims(p.begin(), p.end())};
+  r.ax = any(r.x);
+  r.aw = any(r.w);
+  r.ay = any(r.y);
+  // A convolution with few input channels (the first layer on images) stays f32: its arithmetic is
+  // small, and rounding its large image-sized operands (x, and g in the backward) to bf16 took
+  // longer than bf16 saved (the benchmark's first layer, 1 -> 32 channels: 1.0 ms of conversions
+  // and bf16 kernels against 0.57 ms in f32, ONEDNN_VERBOSE=1).
+  const bool low = bf16_operands(c) && x.rank() == 4 && x[1] >= kBf16MinChannels;
+  const auto t = low ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+  r.ox = with_type(r.ax, t);
+  r.ow = with_type(r.aw, t);
+  r.oy = with_type(r.ay, t);
+  return r;
 }
 
+// The forward (x and w as operands, y f32): the backward primitives' hint.
 dnnl::convolution_forward::primitive_desc forward_pd(const ConvShapes& s) {
   return {dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                          s.ax, s.aw, s.ay, s.stride, s.pad, s.pad),
+                                          s.ox, s.ow, s.ay, s.stride, s.pad, s.pad),
           engine()};
 }
 
@@ -44,7 +60,7 @@ void register_conv_kernels(KernelRegistry& r) {
   // inputs (x, w) -> y
   r.add_factory("conv2d", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
-    auto s = conv_shapes(c.inputs[0].shape, c.inputs[1].shape, c.outputs[0].shape, c.attrs());
+    auto s = conv_shapes(c, c.inputs[0].shape, c.inputs[1].shape, c.outputs[0].shape);
     auto pd = forward_pd(s);
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_forward(pd),
@@ -57,11 +73,11 @@ void register_conv_kernels(KernelRegistry& r) {
   // inputs (x, w, b) -> act(conv(x, w) + b): the bias argument and an eltwise post-op
   r.add_factory("conv2d_bias", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
-    auto s = conv_shapes(c.inputs[0].shape, c.inputs[1].shape, c.outputs[0].shape, c.attrs());
+    auto s = conv_shapes(c, c.inputs[0].shape, c.inputs[1].shape, c.outputs[0].shape);
     const md b = plain(dims{c.inputs[1].shape[0]});  // [1, O, 1, 1] or [O, 1, 1]: the same bytes
     const dnnl::primitive_attr attr = activation_post_op(c.attrs());
     dnnl::convolution_forward::primitive_desc pd(
-        dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, s.ax, s.aw, b,
+        dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, s.ox, s.ow, b,
                                         s.ay, s.stride, s.pad, s.pad),
         attr, engine());
     auto k = std::make_unique<PrimitiveKernel>();
@@ -76,9 +92,9 @@ void register_conv_kernels(KernelRegistry& r) {
   // inputs (g, w, like_x) -> dx (like_x only gives the shape: any layout will do)
   r.add_factory("conv2d_backward_data", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
-    auto s = conv_shapes(c.outputs[0].shape, c.inputs[1].shape, c.inputs[0].shape, c.attrs());
+    auto s = conv_shapes(c, c.outputs[0].shape, c.inputs[1].shape, c.inputs[0].shape);
     dnnl::convolution_backward_data::primitive_desc pd(
-        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, s.ax, s.aw, s.ay, s.stride,
+        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, s.ax, s.ow, s.oy, s.stride,
                                               s.pad, s.pad),
         engine(), forward_pd(s));
     auto k = std::make_unique<PrimitiveKernel>();
@@ -92,9 +108,9 @@ void register_conv_kernels(KernelRegistry& r) {
   // inputs (x, g, like_w) -> dw
   r.add_factory("conv2d_backward_filter", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
-    auto s = conv_shapes(c.inputs[0].shape, c.outputs[0].shape, c.inputs[1].shape, c.attrs());
+    auto s = conv_shapes(c, c.inputs[0].shape, c.outputs[0].shape, c.inputs[1].shape);
     dnnl::convolution_backward_weights::primitive_desc pd(
-        dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, s.ax, s.aw, s.ay,
+        dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, s.ox, s.aw, s.oy,
                                                  s.stride, s.pad, s.pad),
         engine(), forward_pd(s));
     auto k = std::make_unique<PrimitiveKernel>();
