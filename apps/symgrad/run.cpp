@@ -114,8 +114,11 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   if (verbose) {
     fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model().to_string(),
                options.output_dir, data.train.size(), data.validation.size(), data.test.size());
-    fmt::print("optimizer {}, initializer {}, {} epochs of batches of {}, seed {}, {} backend\n", x.optimizer.name,
-               x.initializer.name, x.epochs, x.batch_size, x.seed, x.backend);
+    const std::string precision = x.precision == "bf16"
+                                      ? (native_bf16() ? ", bf16 mixed precision" : ", bf16 asked (no native bf16 here: f32)")
+                                      : "";
+    fmt::print("optimizer {}, initializer {}, {} epochs of batches of {}, seed {}, {} backend{}\n", x.optimizer.name,
+               x.initializer.name, x.epochs, x.batch_size, x.seed, x.backend, precision);
     std::string extras;
     for (const auto& r : x.regularizers) extras += (extras.empty() ? "" : ", ") + r.name;
     for (const auto& s : x.strategies) extras += (extras.empty() ? "" : ", ") + s.name;

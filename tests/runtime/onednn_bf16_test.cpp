@@ -8,14 +8,10 @@
 
 #include <gtest/gtest.h>
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include "symgrad/symgrad.hpp"
 
 namespace symgrad {
 namespace {
-
-bool native_bf16() { return dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16; }
 
 // f32 -> bf16 -> f32, rounding to nearest even (what vcvtneps2bf16 does; the feeds hold no NaN).
 float round_bf16(float x) {

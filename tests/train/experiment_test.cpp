@@ -9,7 +9,9 @@
 
 #include "support/temp_dir.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/runtime/plan.hpp"
 #include "symgrad/train/experiment.hpp"
+#include "symgrad/train/trainer.hpp"
 
 namespace symgrad {
 namespace {
@@ -117,6 +119,31 @@ TEST(Experiment, MistakesNameFileLineAndKey) {
   const std::string sync = error_of(replace(kGood, "{ type = \"dropout\", p = 0.1 }", "{ type = \"batch_norm\", sync = 1 }"));
   EXPECT_NE(sync.find("exp.toml:14: 'sync' in [model.layers] must be true or false"), std::string::npos) << sync;
   EXPECT_NE(error_of(kGood, {"bucket_cap_mb=0"}).find("bucket_cap_mb must be > 0"), std::string::npos);
+  const std::string precision = error_of(replace(kGood, "batch_size = 16", "batch_size = 16\nprecision = \"fp16\""));
+  EXPECT_NE(precision.find("exp.toml:5: precision 'fp16': f32 or bf16"), std::string::npos) << precision;
+  const std::string reference = error_of(kGood, {"precision=bf16", "backend=reference"});
+  EXPECT_NE(reference.find("precision 'bf16' needs backend 'onednn'"), std::string::npos) << reference;
+}
+
+// precision = "bf16" reaches the trainer and the plans it compiles: the same run in bf16 learns as
+// well, with other bits (its matmuls rounded their operands).
+TEST(Experiment, PrecisionReachesTheTrainer) {
+  if (!native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU: bf16 plans compute in f32";
+  testing::TempDir dir;
+  const std::string file = write(dir, kGood);
+  EXPECT_EQ(load_experiment(file).trainer_options().precision, Precision::f32);
+  double loss[2];
+  for (int bf16 = 0; bf16 < 2; ++bf16) {
+    const Experiment x = load_experiment(file, {"output=", bf16 ? "precision=bf16" : "precision=f32"});
+    TrainerOptions o = x.trainer_options();
+    EXPECT_EQ(o.precision, bf16 ? Precision::bf16 : Precision::f32);
+    const ExperimentData data = load_experiment_data(x);
+    Trainer trainer(x.model(), data.example, data.num_classes, o);
+    const auto records = trainer.fit(data.train);
+    loss[bf16] = records.back().train_loss;
+  }
+  EXPECT_NE(loss[0], loss[1]);
+  EXPECT_NEAR(loss[1], loss[0], 0.05 * loss[0]);
 }
 
 }  // namespace

@@ -222,7 +222,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   }
   x.name = std::filesystem::path(path).stem().string();
   const Reader top(path, root, "", path);
-  top.only({"name", "seed", "epochs", "batch_size", "backend", "output", "clip_norm", "clip_value", "checkpoint_seconds", "nan_policy", "bucket_cap_mb", "data", "model", "initializer",
+  top.only({"name", "seed", "epochs", "batch_size", "backend", "precision", "output", "clip_norm", "clip_value", "checkpoint_seconds", "nan_policy", "bucket_cap_mb", "data", "model", "initializer",
             "optimizer", "schedule", "regularizer", "strategy"});
   top.get("name", x.name, "a string");
   std::int64_t seed = 0;
@@ -235,6 +235,14 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   top.get("backend", x.backend, "a string (onednn or reference)");
   if (x.backend != "onednn" && x.backend != "reference") {
     throw UsageError(fmt::format("{}: backend '{}': onednn or reference", where(path, *root.get("backend")), x.backend));
+  }
+  top.get("precision", x.precision, "a string (f32 or bf16)");
+  if (x.precision != "f32" && x.precision != "bf16") {
+    throw UsageError(fmt::format("{}: precision '{}': f32 or bf16", where(path, *root.get("precision")), x.precision));
+  }
+  if (x.precision == "bf16" && x.backend != "onednn") {
+    throw UsageError(fmt::format("{}: precision 'bf16' needs backend 'onednn' (the reference backend computes in full "
+                                 "precision)", where(path, *root.get("precision"))));
   }
   top.get("clip_norm", x.clip_norm, "a number");
   top.get("clip_value", x.clip_value, "a number");
@@ -395,6 +403,7 @@ TrainerOptions Experiment::trainer_options() const {
                                              : TrainerOptions::NanPolicy::raise;
   o.backend = backend;
   o.dtype = backend == "onednn" ? DType::f32 : DType::f64;
+  o.precision = precision == "bf16" ? Precision::bf16 : Precision::f32;
   o.output_dir = output;
   return o;
 }

@@ -66,7 +66,7 @@ void StepSnapshot::restore(VariableStore& store) const {
 
 std::string describe_first_non_finite(Graph& graph, const std::vector<Value>& roots,
                                       const std::map<std::string, Value>& updates, const std::string& backend,
-                                      const Feeds& feeds, VariableStore& store) {
+                                      Precision precision, const Feeds& feeds, VariableStore& store) {
   // the op nodes the roots and updates depend on, in the graph's (topological) order
   std::set<std::int32_t> needed;
   std::vector<std::int32_t> stack;
@@ -102,6 +102,7 @@ std::string describe_first_non_finite(Graph& graph, const std::vector<Value>& ro
   }
   CompileOptions co;
   co.backend = backend;
+  co.precision = precision;
   co.merge_identical = false;
   co.fusion = CompileOptions::Fusion::off;
   Plan plan = compile(graph, outputs, co);

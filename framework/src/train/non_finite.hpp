@@ -36,6 +36,6 @@ class StepSnapshot {
 /// (forward, gradient, update of a variable) and its inputs. Empty when every value is finite.
 std::string describe_first_non_finite(Graph& graph, const std::vector<Value>& roots,
                                       const std::map<std::string, Value>& updates, const std::string& backend,
-                                      const Feeds& feeds, VariableStore& store);
+                                      Precision precision, const Feeds& feeds, VariableStore& store);
 
 }  // namespace symgrad::trainer_detail

@@ -381,6 +381,7 @@ void Trainer::recompute_state(const Dataset& data) {
   if (!m.state_plan) {
     CompileOptions co;
     co.backend = options_.backend;
+    co.precision = options_.precision;
     co.updates = m.train_forward.state_updates;
     m.state_plan = std::make_unique<Plan>(compile(m.train_graph, {}, co));
   }
@@ -631,7 +632,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
         } else {
           try {
             first = trainer_detail::describe_first_non_finite(m.train_graph, m.step_roots, m.training_step.updates,
-                                                              options_.backend, feeds, store_);
+                                                              options_.backend, options_.precision, feeds, store_);
           } catch (const std::exception& e) {
             first = fmt::format("(rerunning the step to find the op failed: {})", e.what());
           }

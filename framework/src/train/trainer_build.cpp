@@ -61,6 +61,7 @@ void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_t
     Forward f = model.build(x, Mode::eval, hooks);
     CompileOptions co;
     co.backend = o.backend;
+    co.precision = o.precision;
     m.eval = std::make_unique<Plan>(compile(g, {mean(softmax_cross_entropy(f.logits, y)), f.logits}, co));
   }
   // First values: the initializer for weights, zeros for biases (a store that has them keeps them).
@@ -124,6 +125,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
     m.training_step = build_training_step(g, objective, named, spec, m.extensions, store, m.train_forward.state_updates);
     CompileOptions co;
     co.backend = o.backend;
+    co.precision = o.precision;
     co.updates = m.training_step.updates;
     std::vector<Value> outs = {loss, objective, m.train_forward.logits};
     for (const auto& gr : m.training_step.gradients) outs.push_back(sqrt(sum(square(gr))));  // per-parameter norms

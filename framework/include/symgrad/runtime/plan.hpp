@@ -46,6 +46,11 @@ struct CompileOptions {
   Precision precision = Precision::f32;
 };
 
+/// True when this CPU has native bf16 instructions (AVX512_BF16 or newer), so that
+/// Precision::bf16 runs the onednn backend's matmuls and convolutions in bf16; false: they
+/// compute in f32 (oneDNN's emulation of bf16 would be slower than f32).
+bool native_bf16();
+
 /// Input tensors of one run, by input name.
 using Feeds = std::map<std::string, Tensor>;
 

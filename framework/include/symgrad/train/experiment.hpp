@@ -54,6 +54,7 @@ struct Experiment {
   std::uint64_t seed = 0;
   std::int64_t epochs = 10, batch_size = 32;
   std::string backend = "onednn";
+  std::string precision = "f32";  ///< f32 | bf16 (TrainerOptions::precision; bf16 needs onednn)
   std::string output;  ///< the run folder ("runs/<name>" by default)
   double clip_norm = 0, clip_value = 0;
   double bucket_cap_mb = 25;  ///< data-parallel: MiB of gradients summed in one call (TrainerOptions)

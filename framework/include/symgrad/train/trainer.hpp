@@ -34,6 +34,11 @@ struct TrainerOptions {
   double clip_value = 0;          ///< clip each gradient element to [-v, v] (0: off)
   std::string backend = "onednn";
   DType dtype = DType::f32;
+  /// Precision of the matmuls and convolutions of the training step and of evaluation
+  /// (CompileOptions::precision): bf16 is mixed precision (bf16 operands, f32 accumulation);
+  /// parameters, gradients and optimizer state stay f32. Host-driven optimizers' full-batch
+  /// objectives compute in f32.
+  Precision precision = Precision::f32;
   std::string output_dir;  ///< metrics files and checkpoint.bin go here ("" writes none)
   /// A checkpoint at the end of an epoch when this many seconds passed since the last one (0:
   /// every epoch); always after the last epoch and at a stop.

@@ -11,6 +11,11 @@
 
 namespace symgrad {
 
+bool native_bf16() {
+  static const bool native = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
+  return native;
+}
+
 void register_onednn_kernels(KernelRegistry& r) {
   using namespace onednn;
   register_elementwise_kernels(r);
@@ -82,10 +87,7 @@ bool all_f32(const PrepareContext& ctx) {
   return true;
 }
 
-bool bf16_operands(const PrepareContext& c) {
-  static const bool native = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
-  return c.precision == Precision::bf16 && native;
-}
+bool bf16_operands(const PrepareContext& c) { return c.precision == Precision::bf16 && native_bf16(); }
 
 md with_type(const md& d, dnnl::memory::data_type t) {
   if (d.data.format_kind == dnnl_format_kind_any) return md(d.dims(), t, dnnl::memory::format_tag::any);

@@ -13,6 +13,7 @@
 #include "symgrad/graph/op_def.hpp"
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/runtime/kernel.hpp"
+#include "symgrad/runtime/plan.hpp"
 
 namespace symgrad::onednn {
 
