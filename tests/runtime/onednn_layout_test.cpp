@@ -3,6 +3,7 @@
 // tensors reordered into nChw16c here, against sums and products computed on the plain tensors.
 
 #include <cmath>
+#include <cstring>
 
 #include <gtest/gtest.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -43,11 +44,12 @@ Tensor wave(const Shape& shape, double freq) {
 }
 
 // Runs the onednn kernel of `node` on `inputs`; `layouts[i]` (if any) is how input i is stored.
-Tensor run_onednn(const Node& node, const std::vector<Tensor>& inputs, const std::vector<LayoutPtr>& layouts) {
+Tensor run_onednn(const Node& node, const std::vector<Tensor>& inputs, const std::vector<LayoutPtr>& layouts,
+                  Precision precision = Precision::f32) {
   std::vector<TensorType> in, out = node.outputs;
   for (const auto& v : node.inputs) in.push_back(v.type());
   const auto& factory = *KernelRegistry::global().factory(node.op->name, "onednn");
-  auto kernel = factory(PrepareContext{node, in, out, {}, nullptr, layouts});
+  auto kernel = factory(PrepareContext{node, in, out, {}, nullptr, layouts, {}, nullptr, precision});
   EXPECT_TRUE(kernel);
   std::vector<Tensor> outs = {Tensor(out[0])};
   kernel->run(KernelContext{node, inputs, outs, nullptr});
@@ -95,6 +97,41 @@ TEST(OnednnLayouts, ActivationGradientMixesLayouts) {
   for (std::int64_t i = 0; i < y.numel(); ++i) {
     EXPECT_EQ(got.get(i), y.get(i) > 0 ? gr.get(i) : 0.0) << i;
   }
+}
+
+// With bf16 operands, a convolution's input stored in nChw16c f32 is rounded into nChw16c bf16
+// element by element (the padded channels too: 20 pad to 32), the weights by a reorder: the
+// result equals the reference convolution of the rounded operands.
+TEST(OnednnLayouts, Bf16ConvolutionRoundsABlockedInput) {
+  if (!native_bf16()) GTEST_SKIP() << "no native bf16 on this CPU: bf16 plans compute in f32";
+  const Shape xs{2, 20, 6, 6}, ws{8, 20, 3, 3};
+  Tensor x = wave(xs, 0.83), w = wave(ws, 0.29);
+  auto [xb, layout] = blocked(x);
+  Graph g;
+  auto xv = g.input("x", {DType::f32, xs});
+  auto wv = g.input("w", {DType::f32, ws});
+  const Value y = conv2d(xv, wv);
+  const Tensor got = run_onednn(y.producer(), {xb, w}, {layout, nullptr}, Precision::bf16);
+  auto rounded = [](Tensor t) {  // to nearest even, as the conversion
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      float v = static_cast<float>(t.get(i));
+      std::uint32_t u;
+      std::memcpy(&u, &v, 4);
+      u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+      std::memcpy(&v, &u, 4);
+      t.set(i, v);
+    }
+    return t;
+  };
+  Plan ref = compile(g, {y});
+  const Tensor& want = ref.run({{"x", rounded(x.clone())}, {"w", rounded(w.clone())}})[0];
+  double apart = 0;
+  const Tensor full = run_onednn(y.producer(), {xb, w}, {layout, nullptr});
+  for (std::int64_t i = 0; i < want.numel(); ++i) {
+    ASSERT_NEAR(got.get(i), want.get(i), 1e-4 * std::max(1.0, std::abs(want.get(i)))) << i;
+    apart = std::max(apart, std::abs(full.get(i) - got.get(i)));
+  }
+  EXPECT_GT(apart, 1e-4) << "the f32 result: nothing was rounded";
 }
 
 }  // namespace

@@ -46,6 +46,8 @@ bool all_f32(const PrepareContext& ctx);
 /// (Precision::bf16) and the CPU has native bf16 instructions (AVX512_BF16 or newer; oneDNN
 /// would emulate them elsewhere, slower than f32).
 bool bf16_operands(const PrepareContext& c);
+/// y[i] = x[i] rounded to bf16 (to nearest even; NaN stays NaN), i < n; threaded when large.
+void round_to_bf16(const float* x, std::uint16_t* y, std::int64_t n);
 /// `d` (plain, strided or format_tag::any) with elements of type `t`.
 md with_type(const md& d, dnnl::memory::data_type t);
 
