@@ -452,6 +452,30 @@ TEST(Onednn, ActivationsWriteOverInputsThatDie) {
   }
 }
 
+// A convolution's weight and bias gradients (conv2d_backward_filter and sum_to_like of the same g)
+// become one conv2d_backward_filter_bias step: oneDNN's backward-weights primitive sums the bias
+// gradient in the same pass over g. The bias gradient is an output here (its value renamed to the
+// fused node's second output) and is also read by a later op; both match the reference.
+TEST(Onednn, ConvBiasGradientComesWithTheWeights) {
+  Graph g;
+  auto x = g.input("x", {DType::f32, Shape{Shape::kOpen, 3, 10, 10}});
+  auto w = g.input("w", {DType::f32, Shape{16, 3, 3, 3}});
+  auto b = g.input("b", {DType::f32, Shape{1, 16, 1, 1}});
+  auto loss = mean(square(max_pool2d(relu(conv2d(x, w) + b), {2, 2})));
+  auto grads = gradients(loss, {w, b});
+  std::vector<Value> outs = {loss, grads[0], grads[1], sum(square(grads[1]))};
+  CompileOptions o;
+  o.backend = "onednn";
+  Plan fused = compile(g, outs, o);
+  Plan ref = compile(g, outs);
+  Feeds feeds = wave_feeds({{"x", Shape{4, 3, 10, 10}}, {"w", Shape{16, 3, 3, 3}}, {"b", Shape{1, 16, 1, 1}}}, 0.53);
+  expect_runs_agree(fused, ref, feeds, "fused bias gradient");
+  const std::string schedule = fused.to_string();
+  EXPECT_NE(schedule.find("conv2d_backward_filter_bias"), std::string::npos) << schedule;
+  EXPECT_EQ(schedule.find("sum_to_like"), std::string::npos) << schedule;
+  EXPECT_EQ(ref.to_string().find("conv2d_backward_filter_bias"), std::string::npos);  // the oracle stays op by op
+}
+
 // Chains merge an add or sub with a product used nowhere else into one pass (muladd, submul);
 // a product that is also an output, or read twice, stays its own instruction. Values match the
 // reference either way.

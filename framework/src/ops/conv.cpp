@@ -3,6 +3,8 @@
 //   conv2d_backward_data(g, w, like_x)   = dx of <g, conv2d(x, w)>
 //   conv2d_backward_filter(x, g, like_w) = dw of <g, conv2d(x, w)>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "op_helpers.hpp"
@@ -140,6 +142,48 @@ void register_conv_ops(OpRegistry& r) {
         return out;
       },
       samples(2)));
+  // (dw, db) = (Dw(x, g), g summed over N, H, W to b's shape): a convolution's weight and bias
+  // gradients from one pass over g. The compiler forms it from a conv2d_backward_filter and a
+  // sum_to_like of the same g on backends that fuse (oneDNN's backward-weights primitive computes
+  // the bias gradient with the weights'). Bilinear in (x, g) for dw and linear in g for db, so with
+  // cotangents (Gw, Gb):  d/dx = Dx(g, Gw),  d/dg = conv(x, Gw) + Gb broadcast to g.
+  r.add(make_op(
+      "conv2d_backward_filter_bias", "gradients of conv2d's weights and per-channel bias", 4,
+      [](const InferContext& ctx) -> std::vector<TensorType> {
+        require_float(ctx, 0);
+        require_same_dtype(ctx);
+        Shape y = conv_output(ctx, ctx.inputs[0].shape, ctx.inputs[2].shape);
+        if (ctx.inputs[1].shape.rank() != 4 || ctx.inputs[1].shape[1] != y[1]) {
+          ctx.fail(fmt::format("g {} does not match the conv output {}", ctx.inputs[1].shape.to_string(), y.to_string()));
+        }
+        const Shape& b = ctx.inputs[3].shape;
+        if (b != Shape{1, y[1], 1, 1} && b != Shape{y[1], 1, 1} && b != Shape{y[1]}) {
+          ctx.fail(fmt::format("bias must be [1, {0}, 1, 1], [{0}, 1, 1] or [{0}], got {1}", y[1], b.to_string()));
+        }
+        return {ctx.inputs[2], ctx.inputs[3]};
+      },
+      [](const PullbackContext& c) -> std::vector<Grad> {
+        std::vector<Grad> out(4, Grad::disconnected());
+        if (c.needs[0] && c.has_grad[0]) {
+          out[0] = c.graph.apply1("conv2d_backward_data", {c.x(1), c.g(0), c.x(0)}, c.attrs());
+        }
+        if (c.needs[1]) {
+          std::optional<Value> dg;
+          if (c.has_grad[0]) dg = c.graph.apply1("conv2d", {c.x(0), c.g(0)}, c.attrs());
+          if (c.has_grad[1]) dg = dg ? *dg + broadcast_like(c.g(1), c.x(1)) : broadcast_like(c.g(1), c.x(1));
+          if (dg) out[1] = *dg;
+        }
+        return out;
+      },
+      [] {
+        std::vector<Sample> out;
+        for (const auto& gm : geometries) {
+          SampleInput like_w = floats(gm.w), like_b = floats({1, gm.w[0], 1, 1});
+          like_w.differentiable = like_b.differentiable = false;
+          out.push_back(Sample{gm.label, {floats(gm.x), floats(gm.y), like_w, like_b}, conv_attrs(gm.stride, gm.pad), true});
+        }
+        return out;
+      }));
   // y = act(conv(x, w) + b) with b [1, O, 1, 1] or [O, 1, 1] (per output channel); with
   // z = conv(x, w) + b and dz = act'(z) g:  dx = Dx(dz, w),  dw = Dw(x, dz),  db = sum over N, H, W.
   // The compiler also forms it from conv2d, add and activation nodes on backends that fuse.

@@ -113,7 +113,17 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     auto r = replaced.find(id);
     return r != replaced.end() ? *r->second : graph.node(id);
   };
-  if (fuse) fusion::form_layers(node_of, needed, inputs_of, pinned_keys, impl->synthetic, replaced);
+  if (fuse) {
+    fusion::form_layers(node_of, needed, inputs_of, pinned_keys, impl->synthetic, replaced);
+    std::map<Key, Key> renamed;  // values that became another node's output
+    fusion::form_filter_bias(node_of, needed, inputs_of, impl->synthetic, replaced, renamed);
+    for (auto& [k, v] : canon) {
+      if (auto r = renamed.find(v); r != renamed.end()) v = r->second;
+    }
+    for (const auto& [from, to] : renamed) {
+      if (pinned_keys.erase(from)) pinned_keys.insert(to);
+    }
+  }
   impl->inputs_of = inputs_of;
   const auto units = fusion::schedule(node_of, needed, inputs_of, fuse);
   std::map<Key, std::set<std::int32_t>> consumers;

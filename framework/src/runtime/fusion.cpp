@@ -119,6 +119,50 @@ void form_layers(const NodeOf& node_of, std::set<std::int32_t>& needed,
   }
 }
 
+void form_filter_bias(const NodeOf& node_of, std::set<std::int32_t>& needed,
+                      std::map<std::int32_t, std::vector<Key>>& inputs_of, std::deque<Node>& storage,
+                      std::map<std::int32_t, const Node*>& replaced, std::map<Key, Key>& renamed) {
+  const OpDef& fused = OpRegistry::global().get("conv2d_backward_filter_bias");
+  std::map<Key, std::vector<std::int32_t>> sums;  // g -> the sum_to_like nodes of g
+  for (std::int32_t id : needed) {
+    const Node& n = node_of(id);
+    if (n.kind == NodeKind::op && n.op->name == "sum_to_like") sums[inputs_of.at(id)[0]].push_back(id);
+  }
+  for (std::int32_t id : std::vector<std::int32_t>(needed.begin(), needed.end())) {
+    const Node& f = node_of(id);
+    if (f.kind != NodeKind::op || f.op->name != "conv2d_backward_filter") continue;
+    const auto ins = inputs_of.at(id);  // x, g, like_w
+    auto candidates = sums.find(ins[1]);
+    if (candidates == sums.end()) continue;
+    const std::int64_t o = f.outputs[0].shape[0];
+    for (std::int32_t sid : candidates->second) {
+      if (!needed.count(sid)) continue;
+      const Node& s = node_of(sid);
+      const Key like_b = inputs_of.at(sid)[1];
+      const Shape& b = s.outputs[0].shape;
+      const bool bias = o != Shape::kOpen && (b == Shape{1, o, 1, 1} || b == Shape{o, 1, 1} || b == Shape{o});
+      // no cycle: the fused node reads nothing made after either node (ids are topological)
+      if (!bias || s.outputs[0].dtype != f.outputs[0].dtype || ins[0].first >= sid || like_b.first >= id) continue;
+      Node& n = storage.emplace_back();
+      n.id = id;
+      n.kind = NodeKind::op;
+      n.op = &fused;
+      n.attrs = f.attrs;
+      n.outputs = {f.outputs[0], s.outputs[0]};
+      n.name = f.name;
+      n.gradient = f.gradient;
+      inputs_of[id] = {ins[0], ins[1], ins[2], like_b};
+      const Key from{sid, 0}, to{id, 1};
+      needed.erase(sid);
+      inputs_of.erase(sid);
+      for (auto& [user, keys] : inputs_of) std::replace(keys.begin(), keys.end(), from, to);
+      renamed[from] = to;
+      replaced[id] = &n;
+      break;
+    }
+  }
+}
+
 std::vector<std::vector<std::int32_t>> schedule(const NodeOf& node_of, const std::set<std::int32_t>& needed,
                                                 const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                 bool fuse) {

@@ -45,6 +45,16 @@ void form_layers(const NodeOf& node_of, std::set<std::int32_t>& needed,
                  std::map<std::int32_t, std::vector<Key>>& inputs_of, const std::set<Key>& keep,
                  std::deque<Node>& storage, std::map<std::int32_t, const Node*>& replaced);
 
+/// Rewrites, on backends that fuse, a conv2d_backward_filter(x, g, like_w) and a sum_to_like(g,
+/// like_b) of the same g into a bias-shaped like_b ([1, O, 1, 1], [O, 1, 1] or [O]) into one
+/// `conv2d_backward_filter_bias` node with outputs (dw, db): a convolution's weight and bias
+/// gradients, which oneDNN computes in one pass over g. The node takes the filter's id; the sum's
+/// value becomes output 1 of it, recorded in `renamed` (old key -> new key) and rewritten in
+/// `inputs_of`: the caller renames its own references (outputs, updates).
+void form_filter_bias(const NodeOf& node_of, std::set<std::int32_t>& needed,
+                      std::map<std::int32_t, std::vector<Key>>& inputs_of, std::deque<Node>& storage,
+                      std::map<std::int32_t, const Node*>& replaced, std::map<Key, Key>& renamed);
+
 std::vector<std::vector<std::int32_t>> schedule(const NodeOf& node_of, const std::set<std::int32_t>& needed,
                                                 const std::map<std::int32_t, std::vector<Key>>& inputs_of,
                                                 bool fuse);

@@ -105,22 +105,29 @@ void register_conv_kernels(KernelRegistry& r) {
                      c);
     return k;
   }, {0, 1, 2});
-  // inputs (x, g, like_w) -> dw
-  r.add_factory("conv2d_backward_filter", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
-    SYMGRAD_ONEDNN_F32_ONLY(c);
-    auto s = conv_shapes(c, c.inputs[0].shape, c.outputs[0].shape, c.inputs[1].shape);
-    dnnl::convolution_backward_weights::primitive_desc pd(
-        dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, s.ox, s.aw, s.oy,
-                                                 s.stride, s.pad, s.pad),
-        engine(), forward_pd(s));
-    auto k = std::make_unique<PrimitiveKernel>();
-    add_with_layouts(*k, dnnl::convolution_backward_weights(pd),
-                     {{DNNL_ARG_SRC, stored_md(c, 0, s.x), pd.src_desc(), in(0)},
-                      {DNNL_ARG_DIFF_DST, stored_md(c, 1, s.y), pd.diff_dst_desc(), in(1)},
-                      {DNNL_ARG_DIFF_WEIGHTS, s.w, pd.diff_weights_desc(), out(0)}},
-                     c);
-    return k;
-  }, {0, 1, 2});
+  // inputs (x, g, like_w) -> dw; conv2d_backward_filter_bias: (x, g, like_w, like_b) -> (dw, db),
+  // the bias gradient from the same primitive (db [1, O, 1, 1], [O, 1, 1] or [O]: the bytes of [O])
+  for (const bool bias : {false, true}) {
+    r.add_factory(bias ? "conv2d_backward_filter_bias" : "conv2d_backward_filter", kBackend,
+                  [bias](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
+      SYMGRAD_ONEDNN_F32_ONLY(c);
+      auto s = conv_shapes(c, c.inputs[0].shape, c.inputs[2].shape, c.inputs[1].shape);
+      const md b = bias ? plain(dims{c.inputs[2].shape[0]}) : md();
+      dnnl::convolution_backward_weights::primitive_desc pd(
+          bias ? dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, s.ox, s.aw, b, s.oy,
+                                                          s.stride, s.pad, s.pad)
+               : dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, s.ox, s.aw, s.oy,
+                                                          s.stride, s.pad, s.pad),
+          engine(), forward_pd(s));
+      auto k = std::make_unique<PrimitiveKernel>();
+      std::vector<LayoutArg> args = {{DNNL_ARG_SRC, stored_md(c, 0, s.x), pd.src_desc(), in(0)},
+                                     {DNNL_ARG_DIFF_DST, stored_md(c, 1, s.y), pd.diff_dst_desc(), in(1)},
+                                     {DNNL_ARG_DIFF_WEIGHTS, s.w, pd.diff_weights_desc(), out(0)}};
+      if (bias) args.push_back({DNNL_ARG_DIFF_BIAS, b, pd.diff_bias_desc(), out(1)});
+      add_with_layouts(*k, dnnl::convolution_backward_weights(pd), args, c);
+      return k;
+    }, bias ? std::set<int>{0, 1, 2, 3} : std::set<int>{0, 1, 2});
+  }
 }
 
 }  // namespace symgrad::onednn

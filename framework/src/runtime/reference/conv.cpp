@@ -103,6 +103,29 @@ void register_conv_kernels(KernelRegistry& r) {
       conv_loop(g, [&](std::int64_t xi, std::int64_t wi, std::int64_t yi) { dw[wi] += gy[yi] * x[xi]; });
     });
   });
+  // dw as conv2d_backward_filter; db[o] = sum g[n,o,i,j]
+  r.add_kernel("conv2d_backward_filter_bias", kBackend, [](const KernelContext& c) {
+    auto g = geometry(c.in(0).shape(), c.in(2).shape(), c.in(1).shape(), c.attrs());
+    dispatch_float(c, c.in(0).dtype(), [&](auto z) {
+      using T = decltype(z);
+      const T* x = c.in(0).data<T>();
+      const T* gy = c.in(1).data<T>();
+      T* dw = c.out(0).data<T>();
+      T* db = c.out(1).data<T>();
+      std::fill(dw, dw + c.out(0).numel(), T(0));
+      conv_loop(g, [&](std::int64_t xi, std::int64_t wi, std::int64_t yi) { dw[wi] += gy[yi] * x[xi]; });
+      const Shape& ys = c.in(1).shape();
+      const std::int64_t plane = ys[2] * ys[3];
+      for (std::int64_t o = 0; o < ys[1]; ++o) {
+        T acc(0);
+        for (std::int64_t n = 0; n < ys[0]; ++n) {
+          const T* p = gy + (n * ys[1] + o) * plane;
+          for (std::int64_t i = 0; i < plane; ++i) acc += p[i];
+        }
+        db[o] = acc;
+      }
+    });
+  });
 }
 
 }  // namespace symgrad::reference
