@@ -35,6 +35,7 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
 
     mlp, hand, cnn = ms("MlpStep/symgrad"), ms("MlpStep/handwritten"), ms("CnnStep/symgrad")
     cnn_hand = ms("CnnStep/handwritten")
+    mlp_bf16, cnn_bf16 = ms("MlpStep/symgrad_bf16"), ms("CnnStep/symgrad_bf16")
     node_us = bench["TinyNodes/fused:1/real_time"]["ns_per_node"] * 1e6
     node_unfused_us = bench["TinyNodes/fused:0/real_time"]["ns_per_node"] * 1e6
     copy = bench["Copy/real_time"]["bytes_per_second"]
@@ -51,8 +52,10 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
         ("  hand-written oneDNN (limit)", f"{hand:.2f} ms", f"symgrad / limit = {mlp / hand:.2f}x (target <= 1.15x)"),
         (f"  PyTorch {peer['torch_version']}", f"{peer['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer['mlp_ms'] / mlp:.2f}x (target >= 2.5x); {kernel(peer)}"),
         ("  PyTorch, OpenBLAS settings unset", f"{peer_unset['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer_unset['mlp_ms'] / mlp:.2f}x; {kernel(peer_unset)}"),
+        ("  symgrad, precision bf16", f"{mlp_bf16:.2f} ms", f"f32 / bf16 = {mlp / mlp_bf16:.2f}x (target >= 1.6x)"),
         ("CNN step, batch 128", f"{cnn:.2f} ms", ""),
         ("  hand-written oneDNN (limit)", f"{cnn_hand:.2f} ms", f"symgrad / limit = {cnn / cnn_hand:.2f}x (target <= 1.1x)"),
+        ("  symgrad, precision bf16", f"{cnn_bf16:.2f} ms", f"f32 / bf16 = {cnn / cnn_bf16:.2f}x (target >= 1.6x)"),
         (f"  PyTorch {peer['torch_version']}", f"{peer['cnn_ms']:.2f} ms", f"PyTorch / symgrad = {peer['cnn_ms'] / cnn:.2f}x (target >= 3x)"),
         ("  PyTorch, OpenBLAS settings unset", f"{peer_unset['cnn_ms']:.2f} ms", f"PyTorch / symgrad = {peer_unset['cnn_ms'] / cnn:.2f}x"),
         ("per-node time, 200 tiny nodes, fused", f"{node_us:.2f} us", "target <= 2 us"),

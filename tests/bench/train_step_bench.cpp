@@ -3,8 +3,10 @@
 //
 //   MlpStep/handwritten   one SGD step of MLP 784-1024-1024-10, batch 128, on oneDNN by hand
 //   MlpStep/symgrad       the same step as one compiled symgrad plan (onednn backend)
+//   MlpStep/symgrad_bf16  the same plan with bf16 mixed precision (CompileOptions::precision)
 //   CnnStep/handwritten   one SGD step of the benchmark's CNN, batch 128, on oneDNN by hand
 //   CnnStep/symgrad       the same step as one compiled symgrad plan (onednn backend)
+//   CnnStep/symgrad_bf16  the same plan with bf16 mixed precision
 //   TinyNodes             200 elementwise nodes on 16 floats: time per node, fused and not
 //   Copy, CopyThreaded, AdamLikeChain   memory bandwidth of a copy (memcpy; a loop on every
 //                         thread) vs an optimizer-like elementwise chain
