@@ -101,13 +101,14 @@ std::uint16_t bf16_of(float x) {
   return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
+// One thread's part (a function of its own: the OpenMP region around it would not inherit the
+// target attribute).
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) void round_to_bf16_avx512(const float* x, std::uint16_t* y,
                                                                                   std::int64_t n) {
   const std::int64_t whole = n / 32 * 32;
-#pragma omp parallel for schedule(static) if (whole >= (1 << 16))
   for (std::int64_t i = 0; i < whole; i += 32) {
     const __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
-    _mm512_storeu_si512(y + i, reinterpret_cast<__m512i>(r));
+    _mm512_storeu_si512(y + i, (__m512i)r);
   }
   for (std::int64_t i = whole; i < n; ++i) y[i] = bf16_of(x[i]);
 }
@@ -115,11 +116,16 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void round_to_bf16_avx512
 }  // namespace
 
 void round_to_bf16(const float* x, std::uint16_t* y, std::int64_t n) {
-  if (native_bf16()) {
-    round_to_bf16_avx512(x, y, n);
+  if (!native_bf16()) {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = bf16_of(x[i]);
     return;
   }
-  for (std::int64_t i = 0; i < n; ++i) y[i] = bf16_of(x[i]);
+  constexpr std::int64_t kChunk = 1 << 14;  // floats a task converts (a multiple of 32)
+  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks >= 4)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    round_to_bf16_avx512(x + c * kChunk, y + c * kChunk, std::min(kChunk, n - c * kChunk));
+  }
 }
 
 bool bf16_operands(const PrepareContext& c) { return c.precision == Precision::bf16 && native_bf16(); }
