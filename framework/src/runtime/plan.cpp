@@ -197,13 +197,14 @@ void Plan::Impl::assign_buffers() {
     const auto same_layout = [](const LayoutPtr& x, const LayoutPtr& y) {
       return x == y || (x && y && x->name == y->name && x->bytes == y->bytes);
     };
-    const bool alone = std::count(st.ins.begin(), st.ins.end(), in) == 1 &&
-                       users[static_cast<std::size_t>(a.buffer)] == 1;  // no view of it lives on
-    if (a.kind != SlotKind::buffer || a.pinned || !a.in_place.empty() || a.last_use != static_cast<int>(i) ||
-        !alone || !out.in_place.empty() || a.type != out.type || !same_layout(a.layout, out.layout)) {
+    if (a.kind != SlotKind::buffer || a.buffer < 0 || a.pinned || !a.in_place.empty() ||
+        a.last_use != static_cast<int>(i) || !out.in_place.empty() || a.type != out.type ||
+        !same_layout(a.layout, out.layout)) {
       return -1;
     }
-    return a.buffer;
+    const bool alone = std::count(st.ins.begin(), st.ins.end(), in) == 1 &&
+                       users[static_cast<std::size_t>(a.buffer)] == 1;  // no view of it lives on
+    return alone ? a.buffer : -1;
   };
   for (std::size_t i = 0; i < steps.size(); ++i) {
     for (int s : steps[i].outs) {
