@@ -61,6 +61,7 @@ expect 2 "l1 > 0 (the lasso's soft-threshold) needs update = \"exact\"" -- "$sym
 expect 2 "unknown command 'trian' (did you mean 'train'?)" -- "$symgrad" trian
 expect 2 "give the experiment" -- "$symgrad" train
 expect 2 "--resume '$work': the folder has no checkpoint.bin" -- "$symgrad" train "$exp" --resume "$work"
+expect 2 "--comm-timeout must be > 0 seconds, got 0" -- "$symgrad" train "$exp" --comm-timeout 0
 expect 2 "is not a finished run folder" -- "$symgrad" eval "$work"
 expect 2 "give exactly one of --function and --expr" -- "$symgrad" minimize --optimizer sgd
 expect 2 "--vary needs at least two values" -- "$symgrad" compare "$exp" --vary optimizer=sgd

@@ -40,6 +40,9 @@ int train_command(const std::vector<std::string>& args) {
   std::string file;
   po::variables_map vm;
   if (parse_with_positional(args, opts, vm, "experiment", file, "train")) return kOk;
+  if (!(comm_timeout > 0)) {  // checked in one process too: the same command may run under mpirun later
+    throw UsageError(fmt::format("--comm-timeout must be > 0 seconds, got {}", comm_timeout));
+  }
   if (!resume.empty()) {
     if (!output.empty() && output != resume) throw UsageError("--resume DIR writes to DIR: give no other --output");
     if (!std::filesystem::exists(std::filesystem::path(resume) / "checkpoint.bin")) {
