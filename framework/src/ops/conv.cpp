@@ -57,6 +57,15 @@ Shape conv_output(const InferContext& ctx, const Shape& x, const Shape& w) {
   return Shape{x[0], w[0], oh, ow};
 }
 
+// The conv output of x and w (conv_output), checked to be the shape of the gradient input `g`.
+Shape checked_gradient(const InferContext& ctx, const Shape& x, const Shape& w, std::size_t g) {
+  Shape y = conv_output(ctx, x, w);
+  if (ctx.inputs[g].shape.rank() != 4 || ctx.inputs[g].shape[1] != y[1]) {
+    ctx.fail(fmt::format("g {} does not match the conv output {}", ctx.inputs[g].shape.to_string(), y.to_string()));
+  }
+  return y;
+}
+
 }  // namespace
 
 void register_conv_ops(OpRegistry& r) {
@@ -109,10 +118,7 @@ void register_conv_ops(OpRegistry& r) {
       [](const InferContext& ctx) -> std::vector<TensorType> {
         require_float(ctx, 0);
         require_same_dtype(ctx);
-        Shape y = conv_output(ctx, ctx.inputs[2].shape, ctx.inputs[1].shape);
-        if (ctx.inputs[0].shape.rank() != 4 || ctx.inputs[0].shape[1] != y[1]) {
-          ctx.fail(fmt::format("g {} does not match the conv output {}", ctx.inputs[0].shape.to_string(), y.to_string()));
-        }
+        checked_gradient(ctx, ctx.inputs[2].shape, ctx.inputs[1].shape, 0);
         return {ctx.inputs[2]};
       },
       [](const PullbackContext& c) -> std::vector<Grad> {
@@ -129,10 +135,7 @@ void register_conv_ops(OpRegistry& r) {
       [](const InferContext& ctx) -> std::vector<TensorType> {
         require_float(ctx, 0);
         require_same_dtype(ctx);
-        Shape y = conv_output(ctx, ctx.inputs[0].shape, ctx.inputs[2].shape);
-        if (ctx.inputs[1].shape.rank() != 4 || ctx.inputs[1].shape[1] != y[1]) {
-          ctx.fail(fmt::format("g {} does not match the conv output {}", ctx.inputs[1].shape.to_string(), y.to_string()));
-        }
+        checked_gradient(ctx, ctx.inputs[0].shape, ctx.inputs[2].shape, 1);
         return {ctx.inputs[2]};
       },
       [](const PullbackContext& c) -> std::vector<Grad> {
@@ -152,10 +155,7 @@ void register_conv_ops(OpRegistry& r) {
       [](const InferContext& ctx) -> std::vector<TensorType> {
         require_float(ctx, 0);
         require_same_dtype(ctx);
-        Shape y = conv_output(ctx, ctx.inputs[0].shape, ctx.inputs[2].shape);
-        if (ctx.inputs[1].shape.rank() != 4 || ctx.inputs[1].shape[1] != y[1]) {
-          ctx.fail(fmt::format("g {} does not match the conv output {}", ctx.inputs[1].shape.to_string(), y.to_string()));
-        }
+        const Shape y = checked_gradient(ctx, ctx.inputs[0].shape, ctx.inputs[2].shape, 1);
         const Shape& b = ctx.inputs[3].shape;
         if (b != Shape{1, y[1], 1, 1} && b != Shape{y[1], 1, 1} && b != Shape{y[1]}) {
           ctx.fail(fmt::format("bias must be [1, {0}, 1, 1], [{0}, 1, 1] or [{0}], got {1}", y[1], b.to_string()));

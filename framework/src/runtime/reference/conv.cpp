@@ -48,6 +48,19 @@ void conv_loop(const ConvGeometry& g, F&& f) {
   }
 }
 
+// dw[o,c,a,b] = sum g[n,o,i,j] x[n,c,i s + a - p, j s + b - p]: inputs (x, g, ...), output 0 dw
+void filter_gradient(const KernelContext& c) {
+  auto g = geometry(c.in(0).shape(), c.out(0).shape(), c.in(1).shape(), c.attrs());
+  dispatch_float(c, c.in(0).dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* x = c.in(0).data<T>();
+    const T* gy = c.in(1).data<T>();
+    T* dw = c.out(0).data<T>();
+    std::fill(dw, dw + c.out(0).numel(), T(0));
+    conv_loop(g, [&](std::int64_t xi, std::int64_t wi, std::int64_t yi) { dw[wi] += gy[yi] * x[xi]; });
+  });
+}
+
 }  // namespace
 
 void register_conv_kernels(KernelRegistry& r) {
@@ -91,29 +104,14 @@ void register_conv_kernels(KernelRegistry& r) {
       conv_loop(g, [&](std::int64_t xi, std::int64_t wi, std::int64_t yi) { dx[xi] += gy[yi] * w[wi]; });
     });
   });
-  // dw[o,c,a,b] = sum g[n,o,i,j] x[n,c,i s + a - p, j s + b - p]
-  r.add_kernel("conv2d_backward_filter", kBackend, [](const KernelContext& c) {
-    auto g = geometry(c.in(0).shape(), c.out().shape(), c.in(1).shape(), c.attrs());
-    dispatch_float(c, c.in(0).dtype(), [&](auto z) {
-      using T = decltype(z);
-      const T* x = c.in(0).data<T>();
-      const T* gy = c.in(1).data<T>();
-      T* dw = c.out().data<T>();
-      std::fill(dw, dw + c.out().numel(), T(0));
-      conv_loop(g, [&](std::int64_t xi, std::int64_t wi, std::int64_t yi) { dw[wi] += gy[yi] * x[xi]; });
-    });
-  });
-  // dw as conv2d_backward_filter; db[o] = sum g[n,o,i,j]
+  r.add_kernel("conv2d_backward_filter", kBackend, filter_gradient);
+  // filter_gradient's dw; db[o] = sum g[n,o,i,j]
   r.add_kernel("conv2d_backward_filter_bias", kBackend, [](const KernelContext& c) {
-    auto g = geometry(c.in(0).shape(), c.in(2).shape(), c.in(1).shape(), c.attrs());
+    filter_gradient(c);
     dispatch_float(c, c.in(0).dtype(), [&](auto z) {
       using T = decltype(z);
-      const T* x = c.in(0).data<T>();
       const T* gy = c.in(1).data<T>();
-      T* dw = c.out(0).data<T>();
       T* db = c.out(1).data<T>();
-      std::fill(dw, dw + c.out(0).numel(), T(0));
-      conv_loop(g, [&](std::int64_t xi, std::int64_t wi, std::int64_t yi) { dw[wi] += gy[yi] * x[xi]; });
       const Shape& ys = c.in(1).shape();
       const std::int64_t plane = ys[2] * ys[3];
       for (std::int64_t o = 0; o < ys[1]; ++o) {
