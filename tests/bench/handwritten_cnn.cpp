@@ -1,5 +1,7 @@
 #include "handwritten_cnn.hpp"
 
+#include "handwritten_common.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -26,10 +28,7 @@ md plain(const dims& d) {
 }
 md transposed2(memory::dim r, memory::dim c) { return {{r, c}, f32, tag::ba}; }
 
-struct Call {
-  dnnl::primitive p;
-  std::unordered_map<int, memory> args;
-};
+using handwritten::Call;
 
 }  // namespace
 
@@ -208,24 +207,8 @@ struct HandwrittenCnn::Impl {
 
   float step(const float* input, const std::int32_t* labels) {
     x.set_data_handle(const_cast<float*>(input));
-    for (auto& c : forward) c.p.execute(strm, c.args);
-    strm.wait();
-    // softmax cross-entropy: loss and dlogits = (softmax - onehot) / batch
-    const auto* z0 = static_cast<const float*>(logits.get_data_handle());
-    auto* d = static_cast<float*>(dlogits.get_data_handle());
-    float loss = 0.f;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float* z = z0 + i * 10;
-      const float m = *std::max_element(z, z + 10);
-      float total = 0.f;
-      for (int j = 0; j < 10; ++j) total += std::exp(z[j] - m);
-      const float lse = m + std::log(total);
-      loss += lse - z[labels[i]];
-      for (int j = 0; j < 10; ++j) d[i * 10 + j] = (std::exp(z[j] - lse) - (j == labels[i] ? 1.f : 0.f)) / static_cast<float>(n);
-    }
-    for (auto& c : backward) c.p.execute(strm, c.args);
-    strm.wait();
-    return loss / static_cast<float>(n);
+    return handwritten::step(strm, forward, backward, static_cast<const float*>(logits.get_data_handle()),
+                             static_cast<float*>(dlogits.get_data_handle()), labels, n, 10);
   }
 };
 

@@ -1,5 +1,7 @@
 #include "handwritten_mlp.hpp"
 
+#include "handwritten_common.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -17,10 +19,7 @@ constexpr auto f32 = memory::data_type::f32;
 memory::desc plain2(memory::dim r, memory::dim c) { return {{r, c}, f32, tag::ab}; }
 memory::desc transposed2(memory::dim r, memory::dim c) { return {{r, c}, f32, tag::ba}; }
 
-struct Call {
-  dnnl::primitive p;
-  std::unordered_map<int, memory> args;
-};
+using handwritten::Call;
 
 }  // namespace
 
@@ -35,7 +34,6 @@ struct HandwrittenMlp::Impl {
   std::vector<memory> h;                // h[0] = x, h[l] = activation of layer l
   std::vector<memory> dh;               // gradient w.r.t. h[l] (pre-activation after relu bwd)
   std::vector<Call> forward, backward;
-  std::vector<float> probs;
 
   Impl(std::vector<std::int64_t> ws, std::int64_t n, float lr) : batch(n), widths(std::move(ws)) {
     const std::size_t layers = widths.size() - 1;
@@ -100,32 +98,12 @@ struct HandwrittenMlp::Impl {
                                                 {DNNL_ARG_DST, p}}});
       }
     }
-    probs.resize(static_cast<std::size_t>(widths.back()));
   }
 
   float step(const float* input, const std::int32_t* labels) {
     x.set_data_handle(const_cast<float*>(input));
-    for (auto& c : forward) c.p.execute(strm, c.args);
-    strm.wait();
-    // softmax cross-entropy: loss and dlogits = (softmax - onehot) / batch
-    const auto classes = widths.back();
-    const auto* logits = static_cast<const float*>(h.back().get_data_handle());
-    auto* d = static_cast<float*>(dh.back().get_data_handle());
-    float loss = 0.f;
-    for (std::int64_t i = 0; i < batch; ++i) {
-      const float* z = logits + i * classes;
-      const float m = *std::max_element(z, z + classes);
-      float total = 0.f;
-      for (std::int64_t j = 0; j < classes; ++j) total += std::exp(z[j] - m);
-      const float lse = m + std::log(total);
-      loss += lse - z[labels[i]];
-      for (std::int64_t j = 0; j < classes; ++j) {
-        d[i * classes + j] = (std::exp(z[j] - lse) - (j == labels[i] ? 1.f : 0.f)) / static_cast<float>(batch);
-      }
-    }
-    for (auto& c : backward) c.p.execute(strm, c.args);
-    strm.wait();
-    return loss / static_cast<float>(batch);
+    return handwritten::step(strm, forward, backward, static_cast<const float*>(h.back().get_data_handle()),
+                             static_cast<float*>(dh.back().get_data_handle()), labels, batch, widths.back());
   }
 };
 
