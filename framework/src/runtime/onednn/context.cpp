@@ -139,23 +139,6 @@ md with_type(const md& d, dnnl::memory::data_type t) {
   return md(d.dims(), t, dims(b.strides, b.strides + d.data.ndims));
 }
 
-dnnl::memory bf16_copy(PrimitiveKernel& k, const PrepareContext& c, std::size_t i, const md& plain_md) {
-  const std::string key = i < c.input_ids.size() ? "bf16/" + std::to_string(c.input_ids[i]) : std::string();
-  if (c.shared != nullptr && !key.empty()) {
-    if (auto it = c.shared->find(key); it != c.shared->end()) return *static_cast<dnnl::memory*>(it->second.get());
-  }
-  auto copy = std::make_shared<dnnl::memory>(with_type(plain_md, dnnl::memory::data_type::bf16), engine());
-  // the backend's own conversion: oneDNN 2.6's reorder (jit:uni) took 3.7x as long on a hot 1M
-  // floats, 1.6x on a cold one
-  const auto n = static_cast<std::int64_t>(plain_md.get_size() / sizeof(float));
-  auto* to = static_cast<std::uint16_t*>(copy->get_data_handle());
-  k.add_host([i, n, to](const KernelContext& ctx) {
-    round_to_bf16(static_cast<const float*>(ctx.in(i).raw()), to, n);
-  });
-  if (c.shared != nullptr && !key.empty()) (*c.shared)[key] = copy;
-  return *copy;
-}
-
 // oneDNN's tag notation of a blocked descriptor: dims as letters from the outermost stride in,
 // upper case where blocked, then the inner blocks ("aBcd16b" is nChw16c).
 std::string layout_name(const md& desc) {
@@ -193,11 +176,10 @@ namespace {
 
 // The key under which the copy of an input reordered into `a.chosen` is shared in the plan, or ""
 // outside a plan.
-std::string reordered_key(const PrepareContext& c, const LayoutArg& a) {
-  const auto i = static_cast<std::size_t>(a.source.index);
-  if (c.shared == nullptr || a.source.kind != Source::input || i >= c.input_ids.size()) return {};
-  return fmt::format("reordered/{}/{}/{}/{}", c.input_ids[i], layout_name(a.chosen),
-                     static_cast<int>(a.chosen.data_type()), fmt::join(a.chosen.dims(), "x"));
+std::string reordered_key(const PrepareContext& c, std::size_t i, const md& chosen) {
+  if (c.shared == nullptr || i >= c.input_ids.size()) return {};
+  return fmt::format("reordered/{}/{}/{}/{}", c.input_ids[i], layout_name(chosen), static_cast<int>(chosen.data_type()),
+                     fmt::join(chosen.dims(), "x"));
 }
 
 // `to` is `from` (f32) with bf16 elements in the same places: same dims, padding, strides and
@@ -225,6 +207,33 @@ bool only_rounded(const md& from, const md& to) {
 
 }  // namespace
 
+dnnl::memory input_in(PrimitiveKernel& k, const PrepareContext& c, std::size_t i, const md& stored, const md& chosen) {
+  const std::string key = reordered_key(c, i, chosen);
+  if (!key.empty()) {
+    if (auto it = c.shared->find(key); it != c.shared->end()) return *static_cast<dnnl::memory*>(it->second.get());
+  }
+  auto copy = std::make_shared<dnnl::memory>(chosen, engine());  // allocated once
+  if (only_rounded(stored, chosen)) {
+    // element by element, padding included: the backend's own conversion (oneDNN 2.6's reorder,
+    // jit:uni, took 3.7x as long on a hot megabyte of floats, 1.6x on a cold one)
+    const auto n = static_cast<std::int64_t>(stored.get_size() / sizeof(float));
+    auto* to = static_cast<std::uint16_t*>(copy->get_data_handle());
+    k.add_host([i, n, to](const KernelContext& ctx) {
+      round_to_bf16(static_cast<const float*>(ctx.in(i).raw()), to, n);
+    });
+  } else {
+    k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), stored, engine(), chosen)),
+          {{DNNL_ARG_FROM, stored, in(static_cast<int>(i))}});
+    k.share(DNNL_ARG_TO, *copy);
+  }
+  if (!key.empty()) (*c.shared)[key] = copy;
+  return *copy;
+}
+
+dnnl::memory bf16_copy(PrimitiveKernel& k, const PrepareContext& c, std::size_t i, const md& plain_md) {
+  return input_in(k, c, i, plain_md, with_type(plain_md, dnnl::memory::data_type::bf16));
+}
+
 void add_with_layouts(PrimitiveKernel& k, dnnl::primitive prim, const std::vector<LayoutArg>& args,
                       const PrepareContext& c, const std::vector<std::pair<int, dnnl::memory>>& extra) {
   std::vector<std::tuple<int, md, Source>> direct;
@@ -237,35 +246,12 @@ void add_with_layouts(PrimitiveKernel& k, dnnl::primitive prim, const std::vecto
     } else if (output && c.may_use_layout(static_cast<std::size_t>(a.source.index))) {
       (*c.output_layouts)[static_cast<std::size_t>(a.source.index)] = make_layout(a.chosen);
       direct.push_back({a.arg, a.chosen, a.source});
+    } else if (output) {
+      dnnl::memory mem(a.chosen, engine());  // allocated once
+      staged.push_back({a.arg, mem});
+      reorder_out.push_back({&a, mem});
     } else {
-      // An input reordered (or converted) into the same layout by an earlier kernel of the plan is
-      // read from that kernel's copy: the value cannot change while it has readers.
-      const std::string key = output ? std::string() : reordered_key(c, a);
-      if (!key.empty()) {
-        if (auto it = c.shared->find(key); it != c.shared->end()) {
-          staged.push_back({a.arg, *static_cast<dnnl::memory*>(it->second.get())});
-          continue;
-        }
-      }
-      auto mem = std::make_shared<dnnl::memory>(a.chosen, engine());  // allocated once
-      staged.push_back({a.arg, *mem});
-      if (output) {
-        reorder_out.push_back({&a, *mem});
-      } else {
-        if (only_rounded(a.stored, a.chosen)) {  // element by element, padding included
-          const auto n = static_cast<std::int64_t>(a.stored.get_size() / sizeof(float));
-          auto* to = static_cast<std::uint16_t*>(mem->get_data_handle());
-          const auto from = static_cast<std::size_t>(a.source.index);
-          k.add_host([from, n, to](const KernelContext& ctx) {
-            round_to_bf16(static_cast<const float*>(ctx.in(from).raw()), to, n);
-          });
-        } else {
-          k.add(dnnl::reorder(dnnl::reorder::primitive_desc(engine(), a.stored, engine(), a.chosen)),
-                {{DNNL_ARG_FROM, a.stored, a.source}});
-          k.share(DNNL_ARG_TO, *mem);
-        }
-        if (!key.empty()) (*c.shared)[key] = mem;
-      }
+      staged.push_back({a.arg, input_in(k, c, static_cast<std::size_t>(a.source.index), a.stored, a.chosen)});
     }
   }
   k.add(std::move(prim), direct);

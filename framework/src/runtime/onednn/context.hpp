@@ -89,10 +89,13 @@ class PrimitiveKernel : public PreparedKernel {
   std::vector<Item> items_;
 };
 
-/// Input `i` of the context (stored plain as `plain_md`, f32) rounded to bf16 in a memory of the
-/// plan: the first kernel of the plan that asks converts it at every run (the reorder is added
-/// to `k` here); later kernels reading the same value share the copy (PrepareContext::shared).
-/// The returned memory is plain bf16 with `plain_md`'s dims.
+/// Input `i` of the context (stored as `stored`) in the layout `chosen`: a memory of the plan
+/// that the first kernel asking for it fills at every run (the reorder, or the rounding to bf16
+/// when only the element type changes, is added to `k` here); later kernels of the plan reading the
+/// same value in the same layout share it (PrepareContext::shared), since a value cannot change
+/// while it has readers. Outside a plan, a copy of its own.
+dnnl::memory input_in(PrimitiveKernel& k, const PrepareContext& c, std::size_t i, const md& stored, const md& chosen);
+/// Input `i` (plain f32 as `plain_md`) rounded to bf16: input_in with plain bf16 of those dims.
 dnnl::memory bf16_copy(PrimitiveKernel& k, const PrepareContext& c, std::size_t i, const md& plain_md);
 
 /// Backend layouts (PrepareContext::input_layouts / output_layouts) as oneDNN descriptors.
