@@ -214,8 +214,8 @@ dnnl::memory input_in(PrimitiveKernel& k, const PrepareContext& c, std::size_t i
   }
   auto copy = std::make_shared<dnnl::memory>(chosen, engine());  // allocated once
   if (only_rounded(stored, chosen)) {
-    // element by element, padding included: the backend's own conversion (oneDNN 2.6's reorder,
-    // jit:uni, took 3.7x as long on a hot megabyte of floats, 1.6x on a cold one)
+    // element by element, padding included: the backend's own conversion, faster than oneDNN 2.6's
+    // reorder (jit:uni) here (docs/performance.md, "Mixed precision")
     const auto n = static_cast<std::int64_t>(stored.get_size() / sizeof(float));
     auto* to = static_cast<std::uint16_t*>(copy->get_data_handle());
     k.add_host([i, n, to](const KernelContext& ctx) {
