@@ -132,15 +132,22 @@ bool bf16_operands(const PrepareContext& c) { return c.precision == Precision::b
 
 md with_type(const md& d, dnnl::memory::data_type t) {
   if (d.data.format_kind == dnnl_format_kind_any) return md(d.dims(), t, dnnl::memory::format_tag::any);
-  const auto& b = d.data.format_desc.blocking;
-  if (d.data.format_kind != dnnl_blocked || b.inner_nblks != 0) {
-    throw Error("onednn: with_type takes plain or strided descriptors");
+  if (d.data.format_kind != dnnl_blocked || d.data.extra.flags != 0) {
+    throw Error("onednn: with_type takes plain, strided, blocked or format_tag::any descriptors");
   }
-  return md(d.dims(), t, dims(b.strides, b.strides + d.data.ndims));
+  dnnl_memory_desc_t r = d.data;  // dims, padding, strides and blocks kept
+  r.data_type = static_cast<dnnl_data_type_t>(t);
+  return md(r);
+}
+
+dnnl::memory::data_type stored_type(const PrepareContext& c, std::size_t k, dnnl::memory::data_type computed) {
+  using dt = dnnl::memory::data_type;
+  return computed == dt::bf16 && c.may_use_layout(k) ? dt::bf16 : dt::f32;
 }
 
 // oneDNN's tag notation of a blocked descriptor: dims as letters from the outermost stride in,
-// upper case where blocked, then the inner blocks ("aBcd16b" is nChw16c).
+// upper case where blocked, then the inner blocks ("aBcd16b" is nChw16c); ":bf16" when the
+// elements are bf16 (a bf16 plan's activations: stored_type).
 std::string layout_name(const md& desc) {
   const auto& d = desc.data;
   if (d.format_kind != dnnl_blocked) return "opaque";
@@ -154,6 +161,7 @@ std::string layout_name(const md& desc) {
     name += static_cast<char>((blocked ? 'A' : 'a') + i);
   }
   for (int k = 0; k < b.inner_nblks; ++k) name += fmt::format("{}{}", b.inner_blks[k], static_cast<char>('a' + b.inner_idxs[k]));
+  if (desc.data_type() == dnnl::memory::data_type::bf16) name += ":bf16";
   return name;
 }
 

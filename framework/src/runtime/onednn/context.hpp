@@ -48,8 +48,15 @@ bool all_f32(const PrepareContext& ctx);
 bool bf16_operands(const PrepareContext& c);
 /// y[i] = x[i] rounded to bf16 (to nearest even; NaN stays NaN), i < n; threaded when large.
 void round_to_bf16(const float* x, std::uint16_t* y, std::int64_t n);
-/// `d` (plain, strided or format_tag::any) with elements of type `t`.
+/// `d` (plain, strided, blocked or format_tag::any) with elements of type `t`, in the same places.
 md with_type(const md& d, dnnl::memory::data_type t);
+/// The element type output `k` is stored in when the kernel computes it in `computed`: bf16 only
+/// when the output may keep a backend layout (PrepareContext::may_use_layout: every consumer is a
+/// layout-taking kernel of this backend, and each of them reads bf16), else f32. So in a bf16 plan
+/// the activations and activation gradients passed between convolutions, activations, pooling and
+/// batch normalization stay bf16, while anything the plan returns, any plain tensor, parameter or
+/// parameter gradient stays f32.
+dnnl::memory::data_type stored_type(const PrepareContext& c, std::size_t k, dnnl::memory::data_type computed);
 
 
 /// Where a primitive argument comes from at run time.

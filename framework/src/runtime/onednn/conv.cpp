@@ -5,7 +5,9 @@
 // outputs stay in the chosen layout when every consumer accepts it (PrepareContext layouts);
 // otherwise they are reordered from and to plain NCHW / OIHW (through memories allocated once).
 // With bf16 operands (CompileOptions::precision) the primitives read x, w and the gradient g in
-// bf16 (the reorders into their layouts round them) and write f32: y, dx and dw.
+// bf16 (the reorders into their layouts round them; values a bf16 plan already stores in bf16 are
+// read as they are) and accumulate in f32. dw is written in f32; y and dx in bf16 when they stay
+// in the layout for consumers of this backend (stored_type), else in f32.
 
 #include <string>
 
@@ -18,39 +20,34 @@ using dnnl::algorithm;
 using dnnl::prop_kind;
 using tag = dnnl::memory::format_tag;
 
-// Input channels from which a convolution takes bf16 operands (CompileOptions::precision).
-constexpr std::int64_t kBf16MinChannels = 16;
-
 struct ConvShapes {
   md x, w, y;          // plain f32
-  md ax, aw, ay;       // any: the primitive chooses; f32, the type of every result
+  md ax, aw, ay;       // any: the primitive chooses; f32
   md ox, ow, oy;       // any, in the type the primitives read operands in (bf16 or f32)
+  md sx, sy;           // any, in the type dx and y are stored in (stored_type of output 0)
   dims stride, pad;
 };
 
 ConvShapes conv_shapes(const PrepareContext& c, const Shape& x, const Shape& w, const Shape& y) {
   const auto& s = c.attrs().get_ints("stride");
   const auto& p = c.attrs().get_ints("padding");
-  ConvShapes r{plain(x), plain(w), plain(y), {}, {}, {}, {}, {}, {}, dims(s.begin(), s.end()), dims(p.begin(), p.end())};
+  ConvShapes r{plain(x), plain(w), plain(y), {}, {}, {}, {}, {}, {}, {}, {}, dims(s.begin(), s.end()), dims(p.begin(), p.end())};
   r.ax = any(r.x);
   r.aw = any(r.w);
   r.ay = any(r.y);
-  // A convolution with few input channels (the first layer on images) stays f32: its arithmetic is
-  // small, and rounding its large image-sized operands (x, and g in the backward) to bf16 took
-  // longer than bf16 saved (the benchmark's first layer, 1 -> 32 channels: 1.0 ms of conversions
-  // and bf16 kernels against 0.57 ms in f32, ONEDNN_VERBOSE=1).
-  const bool low = bf16_operands(c) && x.rank() == 4 && x[1] >= kBf16MinChannels;
-  const auto t = low ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+  const auto t = bf16_operands(c) ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
   r.ox = with_type(r.ax, t);
   r.ow = with_type(r.aw, t);
   r.oy = with_type(r.ay, t);
+  r.sx = with_type(r.ax, stored_type(c, 0, t));
+  r.sy = with_type(r.ay, stored_type(c, 0, t));
   return r;
 }
 
-// The forward (x and w as operands, y f32): the backward primitives' hint.
-dnnl::convolution_forward::primitive_desc forward_pd(const ConvShapes& s) {
+// The forward (x and w as operands, y as `y`): the forward kernel, and the backward primitives' hint.
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvShapes& s, const md& y) {
   return {dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                          s.ox, s.ow, s.ay, s.stride, s.pad, s.pad),
+                                          s.ox, s.ow, y, s.stride, s.pad, s.pad),
           engine()};
 }
 
@@ -61,7 +58,7 @@ void register_conv_kernels(KernelRegistry& r) {
   r.add_factory("conv2d", kBackend, [](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto s = conv_shapes(c, c.inputs[0].shape, c.inputs[1].shape, c.outputs[0].shape);
-    auto pd = forward_pd(s);
+    auto pd = forward_pd(s, s.sy);
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_forward(pd),
                      {{DNNL_ARG_SRC, stored_md(c, 0, s.x), pd.src_desc(), in(0)},
@@ -78,7 +75,7 @@ void register_conv_kernels(KernelRegistry& r) {
     const dnnl::primitive_attr attr = activation_post_op(c.attrs());
     dnnl::convolution_forward::primitive_desc pd(
         dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, s.ox, s.ow, b,
-                                        s.ay, s.stride, s.pad, s.pad),
+                                        s.sy, s.stride, s.pad, s.pad),
         attr, engine());
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_forward(pd),
@@ -94,9 +91,9 @@ void register_conv_kernels(KernelRegistry& r) {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto s = conv_shapes(c, c.outputs[0].shape, c.inputs[1].shape, c.inputs[0].shape);
     dnnl::convolution_backward_data::primitive_desc pd(
-        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, s.ax, s.ow, s.oy, s.stride,
+        dnnl::convolution_backward_data::desc(algorithm::convolution_direct, s.sx, s.ow, s.oy, s.stride,
                                               s.pad, s.pad),
-        engine(), forward_pd(s));
+        engine(), forward_pd(s, s.ay));
     auto k = std::make_unique<PrimitiveKernel>();
     add_with_layouts(*k, dnnl::convolution_backward_data(pd),
                      {{DNNL_ARG_DIFF_DST, stored_md(c, 0, s.y), pd.diff_dst_desc(), in(0)},
@@ -118,7 +115,7 @@ void register_conv_kernels(KernelRegistry& r) {
                                                           s.stride, s.pad, s.pad)
                : dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, s.ox, s.aw, s.oy,
                                                           s.stride, s.pad, s.pad),
-          engine(), forward_pd(s));
+          engine(), forward_pd(s, s.ay));
       auto k = std::make_unique<PrimitiveKernel>();
       std::vector<LayoutArg> args = {{DNNL_ARG_SRC, stored_md(c, 0, s.x), pd.src_desc(), in(0)},
                                      {DNNL_ARG_DIFF_DST, stored_md(c, 1, s.y), pd.diff_dst_desc(), in(1)},

@@ -2,6 +2,8 @@
 // (with broadcasting of the second operand) for arithmetic, comparisons, dropout and
 // broadcasting. sign, where, cast and fill_like have no primitive and use the fallback.
 
+#include <immintrin.h>
+
 #include <cstring>
 
 #include "context.hpp"
@@ -95,14 +97,56 @@ std::unique_ptr<PreparedKernel> broadcast(const PrepareContext& c) {
   return k;
 }
 
+// dx = (y > 0 ? g : 0) on bf16 values (n of them; dx may be g): a select on the bits, as signed
+// 16-bit integers (positive bf16 numbers are the positive integers; -0 and negatives are not).
+// oneDNN 2.6's bf16 eltwise backward (jit:avx512_core_bf16) took as long as the f32 one on half
+// the bytes (docs/performance.md, "Mixed precision"). Plans hold bf16 values only on CPUs with
+// AVX512_BF16 (native_bf16), which have AVX512BW.
+__attribute__((target("avx512f,avx512bw"))) void relu_backward_bf16_avx512(const std::uint16_t* g,
+                                                                          const std::uint16_t* y,
+                                                                          std::uint16_t* dx, std::int64_t n) {
+  const std::int64_t whole = n / 32 * 32;
+  for (std::int64_t i = 0; i < whole; i += 32) {
+    const __mmask32 positive = _mm512_cmpgt_epi16_mask(_mm512_loadu_si512(y + i), _mm512_setzero_si512());
+    _mm512_storeu_si512(dx + i, _mm512_maskz_mov_epi16(positive, _mm512_loadu_si512(g + i)));
+  }
+  for (std::int64_t i = whole; i < n; ++i) dx[i] = static_cast<std::int16_t>(y[i]) > 0 ? g[i] : 0;
+}
+
+void relu_backward_bf16(const std::uint16_t* g, const std::uint16_t* y, std::uint16_t* dx, std::int64_t n) {
+  constexpr std::int64_t kChunk = 1 << 15;
+  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks >= 4)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    relu_backward_bf16_avx512(g + c * kChunk, y + c * kChunk, dx + c * kChunk, std::min(kChunk, n - c * kChunk));
+  }
+}
+
 // dx = g * act'(from the output y): eltwise backward with a *_use_dst_for_bwd algorithm, the
 // training forward as its hint. Runs in y's layout (a convolution's blocked one, or plain); g is
-// reordered to it if it differs.
+// reordered to it if it differs. ReLU's on bf16 values (a bf16 plan's activations) that stay in
+// y's layout is relu_backward_bf16.
 KernelFactory eltwise_backward(algorithm alg) {
   return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     const md p = plain(c.inputs[0].shape);
     const md d = stored_md(c, 1, stored_md(c, 0, p));
+    if (alg == algorithm::eltwise_relu_use_dst_for_bwd && d.data_type() == dnnl::memory::data_type::bf16 &&
+        c.may_use_layout(0)) {
+      auto k = std::make_unique<PrimitiveKernel>();
+      const md g = stored_md(c, 0, p);
+      // g in y's layout: as stored, or a copy made once per run
+      const bool copied = !(g == d);
+      const dnnl::memory copy = copied ? input_in(*k, c, 0, g, d) : dnnl::memory();
+      const auto n = static_cast<std::int64_t>(d.get_size() / sizeof(std::uint16_t));
+      k->add_host([copied, copy, n](const KernelContext& ctx) {
+        const void* gp = copied ? copy.get_data_handle() : ctx.in(0).raw();
+        relu_backward_bf16(static_cast<const std::uint16_t*>(gp), static_cast<const std::uint16_t*>(ctx.in(1).raw()),
+                           static_cast<std::uint16_t*>(ctx.out(0).raw()), n);
+      });
+      (*c.output_layouts)[0] = make_layout(d);
+      return k;
+    }
     dnnl::eltwise_forward::primitive_desc hint(
         dnnl::eltwise_forward::desc(prop_kind::forward_training, alg, d, 0.f, 0.f), engine());
     dnnl::eltwise_backward::primitive_desc pd(dnnl::eltwise_backward::desc(alg, d, d, 0.f, 0.f), engine(), hint);

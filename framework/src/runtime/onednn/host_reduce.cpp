@@ -229,7 +229,7 @@ std::unique_ptr<PreparedKernel> blocked_channel_sum(const PrepareContext& c) {
     if (keep[i] != (i == 1 ? x[1] : 1)) return nullptr;  // only the channels are kept
   }
   const auto& d = static_cast<const md*>(l->desc.get())->data;
-  if (d.format_kind != dnnl_blocked) return nullptr;
+  if (d.format_kind != dnnl_blocked || d.data_type != dnnl_f32) return nullptr;  // bf16: summed as plain f32
   const auto& b = d.format_desc.blocking;
   if (b.inner_nblks != 1 || b.inner_idxs[0] != 1) return nullptr;
   const std::int64_t block = b.inner_blks[0], blocks = (x[1] + block - 1) / block;

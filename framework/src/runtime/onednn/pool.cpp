@@ -26,9 +26,10 @@ PoolShapes pool_shapes(const Shape& x, const Shape& y, const Attrs& a) {
 }
 
 // The forward on x as stored (`sx`): a plain x gives a plain y; a blocked x lets the primitive
-// choose y's layout (its own). The backward's hint is built the same way, so workspaces agree.
+// choose y's layout (its own), in x's element type (bf16 in a bf16 plan; the kernel reorders y to
+// plain f32 for plain consumers). The backward's hint is built the same way, so workspaces agree.
 dnnl::pooling_forward::primitive_desc forward_pd(algorithm alg, const PoolShapes& s, const md& sx, prop_kind pk) {
-  const md y = sx == s.x ? s.y : any(s.y);
+  const md y = sx == s.x ? s.y : with_type(any(s.y), sx.data_type());
   return {dnnl::pooling_forward::desc(pk, alg, sx, y, s.stride, s.kernel, s.pad, s.pad), engine()};
 }
 
