@@ -21,9 +21,11 @@ class Communicator;  // symgrad/runtime/communicator.hpp
 
 /// The arithmetic of matmuls and convolutions (CompileOptions::precision). f32: all in float32.
 /// bf16 (mixed precision): their operands are rounded to bfloat16 and multiplied with float32
-/// accumulation, into float32 results; every tensor the plan holds, returns or updates stays
-/// float32 (so parameters and optimizer state are f32 masters). Backends without bf16 kernels,
-/// and CPUs without native bf16 instructions, compute in f32.
+/// accumulation. Every tensor the plan returns or updates, and every plain tensor it holds, is
+/// float32 (so parameters and optimizer state are f32 masters); only values kept in a backend's
+/// layout between its kernels (a CNN's activations and their gradients) may be stored in bf16
+/// (docs/backends.md, "Mixed precision"). Backends without bf16 kernels, and CPUs without native
+/// bf16 instructions, compute in f32.
 enum class Precision { f32, bf16 };
 
 /// Arguments of a kernel: attributes, input tensors, and output tensors already allocated with

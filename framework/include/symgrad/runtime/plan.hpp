@@ -41,8 +41,9 @@ struct CompileOptions {
   /// come in the same order everywhere, as collective calls must.
   Communicator* communicator = nullptr;
   /// Precision of matmuls and convolutions (runtime/kernel.hpp): bf16 runs them on bfloat16
-  /// operands with float32 accumulation on the onednn backend (CPUs with AVX512_BF16); the
-  /// plan's tensors stay float32. The reference backend always computes in full precision.
+  /// operands with float32 accumulation on the onednn backend (CPUs with AVX512_BF16); what the
+  /// plan returns or updates stays float32, activations between convolutions, activations and
+  /// pooling are stored in bf16. The reference backend always computes in full precision.
   Precision precision = Precision::f32;
 };
 
