@@ -120,12 +120,8 @@ void round_to_bf16(const float* x, std::uint16_t* y, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i) y[i] = bf16_of(x[i]);
     return;
   }
-  constexpr std::int64_t kChunk = 1 << 14;  // floats a task converts (a multiple of 32)
-  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (chunks >= 4)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    round_to_bf16_avx512(x + c * kChunk, y + c * kChunk, std::min(kChunk, n - c * kChunk));
-  }
+  // chunks of 16K floats (a multiple of 32: only the last one has a scalar tail)
+  in_chunks(n, std::int64_t{1} << 14, [&](std::int64_t b, std::int64_t m) { round_to_bf16_avx512(x + b, y + b, m); });
 }
 
 bool bf16_operands(const PrepareContext& c) { return c.precision == Precision::bf16 && native_bf16(); }

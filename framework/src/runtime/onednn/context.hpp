@@ -3,6 +3,8 @@
 // and PrimitiveKernel, a primitive built once whose arguments are bound to the kernel's tensors
 // (by data handle, without copies) at every run. Internal to framework/src/runtime/onednn.
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <tuple>
 #include <unordered_map>
@@ -46,6 +48,15 @@ bool all_f32(const PrepareContext& ctx);
 /// (Precision::bf16) and the CPU has native bf16 instructions (AVX512_BF16 or newer; oneDNN
 /// would emulate them elsewhere, slower than f32).
 bool bf16_operands(const PrepareContext& c);
+/// Runs part(begin, count) over [0, n) in chunks of `chunk` elements, on the backend's threads when
+/// there are at least 4 chunks (the elementwise passes the backend writes itself: a chunk is a
+/// task of cache-sized work).
+template <class Part>
+void in_chunks(std::int64_t n, std::int64_t chunk, const Part& part) {
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (chunks >= 4)
+  for (std::int64_t c = 0; c < chunks; ++c) part(c * chunk, std::min(chunk, n - c * chunk));
+}
 /// y[i] = x[i] rounded to bf16 (to nearest even; NaN stays NaN), i < n; threaded when large.
 void round_to_bf16(const float* x, std::uint16_t* y, std::int64_t n);
 /// `d` (plain, strided, blocked or format_tag::any) with elements of type `t`, in the same places.

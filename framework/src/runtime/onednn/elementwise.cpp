@@ -114,18 +114,15 @@ __attribute__((target("avx512f,avx512bw"))) void relu_backward_bf16_avx512(const
 }
 
 void relu_backward_bf16(const std::uint16_t* g, const std::uint16_t* y, std::uint16_t* dx, std::int64_t n) {
-  constexpr std::int64_t kChunk = 1 << 15;
-  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (chunks >= 4)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    relu_backward_bf16_avx512(g + c * kChunk, y + c * kChunk, dx + c * kChunk, std::min(kChunk, n - c * kChunk));
-  }
+  in_chunks(n, std::int64_t{1} << 15, [&](std::int64_t b, std::int64_t m) {
+    relu_backward_bf16_avx512(g + b, y + b, dx + b, m);
+  });
 }
 
 // dx = g * act'(from the output y): eltwise backward with a *_use_dst_for_bwd algorithm, the
 // training forward as its hint. Runs in y's layout (a convolution's blocked one, or plain); g is
-// reordered to it if it differs. ReLU's on bf16 values (a bf16 plan's activations) that stay in
-// y's layout is relu_backward_bf16.
+// reordered to it if it differs. ReLU's gradient of bf16 values (a bf16 plan's activations) that
+// stays in y's layout runs relu_backward_bf16 instead.
 KernelFactory eltwise_backward(algorithm alg) {
   return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
