@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <regex>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -393,11 +394,13 @@ TEST(Onednn, BatchNormKeepsConvLayouts) {
       if (HasFatalFailure()) return;
       if (batch == 4) schedule = fused.to_string();
     }
-    // the batch normalization step's output (and, training, its gradient's) stays blocked
+    // the batch normalization step's output (and, training, its gradient's) stays blocked by
+    // channels, in whatever block the CPU's vectors give the convolution (16 on AVX-512, 8 on AVX2)
+    const std::regex blocked(R"(\(aBcd[0-9]+b\))");
     const std::string op = outs == &train ? "batch_norm [" : "batch_norm_inference [";
-    EXPECT_NE(schedule_line(schedule, op).find("(aBcd16b)"), std::string::npos) << schedule;
+    EXPECT_TRUE(std::regex_search(schedule_line(schedule, op), blocked)) << schedule;
     if (outs == &train) {
-      EXPECT_NE(schedule_line(schedule, "batch_norm_backward [").find("(aBcd16b)"), std::string::npos) << schedule;
+      EXPECT_TRUE(std::regex_search(schedule_line(schedule, "batch_norm_backward ["), blocked)) << schedule;
     }
   }
 }
