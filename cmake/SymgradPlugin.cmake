@@ -42,9 +42,18 @@ function(symgrad_add_plugin name)
   elseif(DEFINED SYMGRAD_PLUGIN_OUTPUT_DIRECTORY)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${SYMGRAD_PLUGIN_OUTPUT_DIRECTORY}")
   endif()
-  if(DEFINED SYMGRAD_PLUGIN_INSTALL_DIR AND NOT P_NO_INSTALL)
-    # installed in <libdir>/symgrad/plugins: libsymgrad is two folders up
-    set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
-    install(TARGETS ${name} LIBRARY DESTINATION "${SYMGRAD_PLUGIN_INSTALL_DIR}")
+  if(DEFINED SYMGRAD_PLUGIN_INSTALL_DIR)
+    # In the source tree, built with its install RUNPATH (CMAKE_BUILD_WITH_INSTALL_RPATH): in
+    # <libdir>/symgrad/plugins libsymgrad is two folders up; a plugin built elsewhere in the tree
+    # (a test fixture) finds build/lib from where it is. $ORIGIN-based, never empty or relative.
+    if(P_OUTPUT_DIRECTORY)
+      file(RELATIVE_PATH up "${P_OUTPUT_DIRECTORY}" "${CMAKE_LIBRARY_OUTPUT_DIRECTORY}")
+      set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/${up}")
+    else()
+      set_target_properties(${name} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
+    endif()
+    if(NOT P_NO_INSTALL)
+      install(TARGETS ${name} LIBRARY DESTINATION "${SYMGRAD_PLUGIN_INSTALL_DIR}")
+    endif()
   endif()
 endfunction()

@@ -15,6 +15,9 @@ cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
 resolved=$(ldd "$work/prefix/lib/symgrad/plugins/symgrad-sgd.so" | awk '$1 == "libsymgrad.so.0" { print $3 }')
 test -n "$resolved" && test "$(realpath "$resolved")" = "$(realpath "$work/prefix/lib/libsymgrad.so.0")" ||
   { echo "installed plugin does not resolve libsymgrad:"; ldd "$work/prefix/lib/symgrad/plugins/symgrad-sgd.so"; exit 1; }
+# no RUNPATH of the installed tree is empty or relative (no library from the current folder)
+"$here/../apps/runpath_test.sh" "$work/prefix/bin/symgrad" "$work/prefix/bin" "$work/prefix/lib" | grep -q "runpath test passed" ||
+  { "$here/../apps/runpath_test.sh" "$work/prefix/bin/symgrad" "$work/prefix/bin" "$work/prefix/lib"; exit 1; }
 cmake -S "$here/project" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" \
   > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
