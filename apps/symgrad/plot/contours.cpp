@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <limits>
 
 #include <unistd.h>
@@ -37,21 +37,23 @@ void plot_contours(const std::string& file, const std::string& title, const std:
     const double span = std::max(hi[k] - lo[k], 1.0);
     lo[k] -= 0.15 * span, hi[k] += 0.15 * span;
   }
-  const fs::path dir = scratch_dir();
+  const ScratchDir scratch;
+  const fs::path& dir = scratch.path();
   // The grid, and contour levels at quantiles of its values (they follow the function's scale).
   const int n = 101;
   std::vector<double> values;
   {
-    std::ofstream grid(dir / "grid.dat");
+    std::string grid;
     for (int i = 0; i < n; ++i) {
       for (int j = 0; j < n; ++j) {
         const double x = lo[0] + (hi[0] - lo[0]) * i / (n - 1), y = lo[1] + (hi[1] - lo[1]) * j / (n - 1);
         const double v = f(x, y);
-        grid << fmt::format("{:.10g} {:.10g} {:.10g}\n", x, y, v);
+        grid += fmt::format("{:.10g} {:.10g} {:.10g}\n", x, y, v);
         if (std::isfinite(v)) values.push_back(v);
       }
-      grid << "\n";
+      grid += "\n";
     }
+    write_scratch_file(dir / "grid.dat", grid);
   }
   std::sort(values.begin(), values.end());
   std::string levels;
@@ -60,30 +62,32 @@ void plot_contours(const std::string& file, const std::string& title, const std:
     const double v = values[static_cast<std::size_t>(u * static_cast<double>(values.size() - 1))];
     levels += fmt::format("{}{:.6g}", levels.empty() ? "" : ",", v);
   }
-  std::string plots = fmt::format("'{}' with lines lc rgb '#b0b0b0' notitle", (dir / "contours.dat").string());
+  std::string plots = fmt::format("{} with lines lc rgb '#b0b0b0' notitle", gnuplot_string((dir / "contours.dat").string(), "path"));
   for (std::size_t r = 0; r < paths.size(); ++r) {
     const fs::path data = dir / fmt::format("path{}.dat", r);
-    std::ofstream out(data);
+    std::string points;
     for (const auto& p : paths[r].points) {
-      if (p.size() >= 2 && std::isfinite(p[0]) && std::isfinite(p[1])) out << fmt::format("{:.10g} {:.10g}\n", p[0], p[1]);
+      if (p.size() >= 2 && std::isfinite(p[0]) && std::isfinite(p[1])) points += fmt::format("{:.10g} {:.10g}\n", p[0], p[1]);
     }
-    plots += fmt::format(", '{}' with linespoints pt 7 ps 0.4 lw 1.5 title '{}'", data.string(), paths[r].label);
+    write_scratch_file(data, points);
+    plots += fmt::format(", {} with linespoints pt 7 ps 0.4 lw 1.5 title {}", gnuplot_string(data.string(), "path"),
+                         gnuplot_string(paths[r].label, "label"));
   }
   {
-    std::ofstream script(dir / "plot.gp");
-    script << "set table '" << (dir / "contours.dat").string() << "'\n"
+    std::ostringstream script;
+    script << "set table " << gnuplot_string((dir / "contours.dat").string(), "path") << "\n"
            << "set view map\nunset surface\nset contour base\n"
            << (levels.empty() ? "" : "set cntrparam levels discrete " + levels + "\n")
-           << "splot '" << (dir / "grid.dat").string() << "' with lines\nunset table\nreset\n"
+           << "splot " << gnuplot_string((dir / "grid.dat").string(), "path") << " with lines\nunset table\nreset\n"
            << terminal_for(file)
-           << "set output '" << file << "'\n"
-           << "set title '" << title << "' noenhanced\nset key below noenhanced\n"
+           << "set output " << gnuplot_string(file, "plot file") << "\n"
+           << "set title " << gnuplot_string(title, "title") << " noenhanced\nset key below noenhanced\n"
            << fmt::format("set xrange [{}:{}]\nset yrange [{}:{}]\n", lo[0], hi[0], lo[1], hi[1])
            << "set xlabel 'x0'\nset ylabel 'x1'\n"
            << "plot " << plots << "\n";
+    write_scratch_file(dir / "plot.gp", script.str());
   }
   run_gnuplot(dir / "plot.gp", file);
-  fs::remove_all(dir);
 }
 
 }  // namespace symgrad::cli

@@ -32,21 +32,22 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
       if (at == names.end()) continue;  // e.g. no validation data
       const auto index = at - names.begin() + 1;
       const std::string label = runs.size() == 1 ? c : fmt::format("{} {}", run.label, c);
-      plots += fmt::format("{}'{}' every ::1 using 1:{} with linespoints pt 7 ps 0.5 title '{}'", plots.empty() ? "" : ", ",
-                           run.epochs_csv, index, label);
+      plots += fmt::format("{}{} every ::1 using 1:{} with linespoints pt 7 ps 0.5 title {}", plots.empty() ? "" : ", ",
+                           gnuplot_string(run.epochs_csv, "metrics file"), index, gnuplot_string(label, "label"));
     }
   }
   if (plots.empty()) throw Error(fmt::format("no column of [{}] in the runs' metrics", fmt::join(columns, ", ")));
-  const fs::path dir = scratch_dir();
+  const ScratchDir scratch;
+  const fs::path script_file = scratch.path() / "plot.gp";
   {
-    std::ofstream script(dir / "plot.gp");
-    script << terminal << "set output '" << file << "'\n"
-           << "set datafile separator ','\nset title '" << title << "' noenhanced\nset key noenhanced\n"
-           << "set xlabel 'epoch'\nset ylabel '" << ylabel << "'\nset grid\n"
+    std::ostringstream script;
+    script << terminal << "set output " << gnuplot_string(file, "plot file") << "\n"
+           << "set datafile separator ','\nset title " << gnuplot_string(title, "title") << " noenhanced\nset key noenhanced\n"
+           << "set xlabel 'epoch'\nset ylabel " << gnuplot_string(ylabel, "label") << "\nset grid\n"
            << "plot " << plots << "\n";
+    write_scratch_file(script_file, script.str());
   }
-  run_gnuplot(dir / "plot.gp", file);
-  fs::remove_all(dir);
+  run_gnuplot(script_file, file);
 }
 
 }  // namespace symgrad::cli
