@@ -1,67 +1,197 @@
 #include "symgrad/train/model.hpp"
 
-#include <algorithm>
-#include <map>
+#include <cmath>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "symgrad/core/error.hpp"
-#include "symgrad/core/names.hpp"
 #include "symgrad/ops/ops.hpp"
-#include "symgrad/plugin/layers.hpp"
 
 namespace symgrad {
 
 namespace {
 
-const std::vector<std::string>& activations() {
-  static const std::vector<std::string> names = {"none", "relu", "tanh", "sigmoid", "leaky_relu", "softplus"};
-  return names;
+Shape batch_shape(const Shape& example) {
+  std::vector<std::int64_t> d = {Shape::kOpen};
+  d.insert(d.end(), example.dims().begin(), example.dims().end());
+  return Shape(d);
 }
 
-// Throws a UsageError for a name activate() does not know.
-void check_activation(const std::string& name) {
-  const auto& names = activations();
-  if (std::find(names.begin(), names.end(), name) != names.end()) return;
-  throw UsageError(fmt::format("unknown activation '{}'{} (none, relu, tanh, sigmoid, leaky_relu, softplus)", name,
-                               did_you_mean(name, names)));
+bool floating(DType t) { return t == DType::f32 || t == DType::f64; }
+
+// The names of `m`'s keys, for messages.
+template <class M>
+std::string key_list(const M& m) {
+  std::vector<std::string> names;
+  for (const auto& [name, v] : m) names.push_back(name);
+  return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
+}
+
+// Whether `from` is reached from `to` through the graph (a walk from `to` toward its inputs).
+bool depends_on(const Graph& g, Value to, Value from) {
+  std::vector<std::int32_t> stack = {to.node};
+  std::set<std::int32_t> seen;
+  while (!stack.empty()) {
+    const std::int32_t id = stack.back();
+    stack.pop_back();
+    if (id == from.node) return true;
+    if (!seen.insert(id).second) continue;
+    for (const Value& in : g.node(id).inputs) stack.push_back(in.node);
+  }
+  return false;
 }
 
 }  // namespace
 
-Value activate(Value x, const std::string& name) {
-  check_activation(name);
-  if (name == "relu") return relu(x);
-  if (name == "tanh") return tanh(x);
-  if (name == "sigmoid") return sigmoid(x);
-  if (name == "leaky_relu") return leaky_relu(x);
-  if (name == "softplus") return softplus(x);
-  return x;
+// -- Model -------------------------------------------------------------------------------------
+
+Model& Model::input(const std::string& name, TensorType example) {
+  if (name.empty()) throw UsageError("a model input needs a name (the name its data is fed by)");
+  for (const auto& in : inputs_) {
+    if (in.name == name) throw UsageError(fmt::format("the model has two inputs named '{}'", name));
+  }
+  inputs_.push_back({name, std::move(example)});
+  return *this;
+}
+
+Model& Model::body(Body body) {
+  body_ = std::move(body);
+  return *this;
+}
+
+Model& Model::loss(LossSpec spec) {
+  if (!(spec.weight >= 0) || !std::isfinite(spec.weight)) {
+    throw UsageError(fmt::format("the loss on output '{}' has weight {}; a weight is finite and >= 0", spec.output,
+                                 spec.weight));
+  }
+  make_loss(spec.loss, spec.settings, "");  // its name and settings, checked now
+  losses_.push_back(std::move(spec));
+  return *this;
+}
+
+BuiltModel Model::build(Graph& g, Mode mode, DType dtype, const std::vector<Extension*>& hooks) const {
+  if (!body_) throw UsageError("the model has no body (Model::body)");
+  if (inputs_.empty()) throw UsageError("the model has no input (Model::input)");
+  if (losses_.empty()) throw UsageError("the model has no loss (Model::loss)");
+  auto run = [&](Graph& graph, const std::vector<Extension*>& with, const std::set<std::string>& last,
+                 BuiltModel& built) {
+    ModelContext ctx(graph, mode, dtype, with);
+    ModelScope scope(ctx, with, last);
+    NamedValues fed;
+    for (const auto& in : inputs_) {
+      const DType t = floating(in.example.dtype) ? dtype : in.example.dtype;
+      Value v = graph.find_leaf(NodeKind::input, in.name);
+      if (!v.valid()) v = graph.input(in.name, {t, batch_shape(in.example.shape)});
+      built.inputs[in.name] = v;
+      fed[in.name] = scope.model_input(in.name, v);
+    }
+    built.outputs = body_(scope, fed);
+    built.forward = std::move(ctx.forward());
+    built.layers = scope.calls();
+    std::set<std::string> producers;
+    for (const auto& [name, v] : built.outputs) {
+      if (!v.valid() || v.graph != &graph) {
+        throw UsageError(fmt::format("the model's output '{}' is not a value of the graph being built", name));
+      }
+      const std::string p = scope.producer(v);
+      if (!p.empty()) producers.insert(p);
+    }
+    return producers;
+  };
+  // A first pass, without hooks, tells which layers give the outputs (LayerOutput::last).
+  std::set<std::string> last;
+  {
+    Graph scratch;
+    BuiltModel trace;
+    last = run(scratch, {}, {}, trace);
+  }
+  BuiltModel built;
+  run(g, hooks, last, built);
+  if (built.outputs.empty()) throw UsageError("the model's body gives no output");
+  for (const auto& in : inputs_) {
+    bool read = false;
+    for (const auto& [name, v] : built.outputs) read = read || depends_on(g, v, built.inputs.at(in.name));
+    if (!read) throw UsageError(fmt::format("the model's input '{}' is read by no output", in.name));
+  }
+  std::set<std::string> with_loss;
+  for (const LossSpec& spec : losses_) {
+    const auto out = built.outputs.find(spec.output);
+    if (out == built.outputs.end()) {
+      throw UsageError(fmt::format("a loss is on output '{}', which the model does not give; its outputs: {}",
+                                   spec.output, key_list(built.outputs)));
+    }
+    with_loss.insert(spec.output);
+    const auto loss = make_loss(spec.loss, spec.settings, "");
+    Value output = out->second;
+    Value target;
+    if (const auto in = built.inputs.find(spec.target); in != built.inputs.end()) {
+      target = in->second;  // e.g. an autoencoder's input
+    } else if (const auto known = built.targets.find(spec.target); known != built.targets.end()) {
+      target = known->second;  // two losses against one target
+    } else {
+      const TensorType type = loss->task() == Task::classification ? TensorType{DType::i32, Shape{Shape::kOpen}}
+                                                                    : output.type();
+      target = g.find_leaf(NodeKind::input, spec.target);
+      if (!target.valid()) target = g.input(spec.target, type);
+    }
+    built.targets[spec.target] = target;
+    Value per = loss->per_example(output, target);
+    Value term = mean(per);
+    built.per_example.push_back(per);
+    built.loss_terms.push_back(term);
+    built.tasks.push_back(loss->task());
+    Value weighted = spec.weight == 1 ? term : spec.weight * term;
+    built.loss = built.loss.valid() ? built.loss + weighted : weighted;
+  }
+  for (const auto& [name, v] : built.outputs) {
+    if (!with_loss.count(name)) {
+      throw UsageError(fmt::format("the model's output '{}' has no loss; give it one (a weight of 0 to only watch it)", name));
+    }
+  }
+  built.forward.logits = built.outputs.at(losses_.front().output);
+  return built;
+}
+
+std::string Model::summary(DType dtype) const {
+  Graph g;
+  const BuiltModel built = build(g, Mode::eval, dtype);
+  std::string s;
+  for (const auto& call : built.layers) {
+    s += fmt::format("{:<14} {:<28} <- {:<20} {}\n", call.layer, call.description, fmt::join(call.inputs, ", "),
+                     call.output.to_string());
+  }
+  return s;
+}
+
+// -- Sequential --------------------------------------------------------------------------------
+
+std::string Sequential::next_name(const std::string& prefix) { return fmt::format("{}{}", prefix, ++counts_[prefix]); }
+
+Sequential& Sequential::add(std::shared_ptr<const Layer> layer) {
+  layers_.push_back(std::move(layer));
+  return *this;
 }
 
 Sequential& Sequential::dense(std::int64_t units, const std::string& act) {
-  if (units < 1) throw UsageError(fmt::format("dense layer of {} units", units));
   check_activation(act);
-  layers_.push_back({Layer::dense, units, act, 0});
-  return *this;
+  if (units < 1) throw UsageError(fmt::format("dense layer of {} units", units));
+  return add(std::make_shared<Dense>(next_name("dense"), units, act));
 }
 
 Sequential& Sequential::activation(const std::string& name) {
   check_activation(name);
-  if (name != "none") layers_.push_back({Layer::activation, 0, name, 0});
-  return *this;
+  if (name == "none") return *this;
+  return add(std::make_shared<Activation>(next_name("activation"), name));
 }
 
 Sequential& Sequential::dropout(double p) {
   if (!(p >= 0 && p < 1)) throw UsageError(fmt::format("dropout probability must be in [0, 1), got {}", p));
-  layers_.push_back({Layer::dropout, 0, "none", p});
-  return *this;
+  return add(std::make_shared<Dropout>(next_name("dropout"), p));
 }
 
-Sequential& Sequential::flatten() {
-  layers_.push_back({Layer::flatten, 0, "none", 0});
-  return *this;
-}
+Sequential& Sequential::flatten() { return add(std::make_shared<Flatten>(next_name("flatten"))); }
 
 Sequential& Sequential::conv2d(std::int64_t filters, std::int64_t kernel, std::int64_t stride, std::int64_t padding,
                                const std::string& act) {
@@ -69,113 +199,46 @@ Sequential& Sequential::conv2d(std::int64_t filters, std::int64_t kernel, std::i
     throw UsageError(fmt::format("conv2d needs filters, kernel, stride >= 1 and padding >= 0; got {}, {}, {}, {}", filters,
                                  kernel, stride, padding));
   }
-  check_activation(act);
-  Layer l{Layer::conv2d, filters, act, 0};
-  l.kernel = kernel, l.stride = stride, l.padding = padding;
-  layers_.push_back(l);
-  return *this;
+  return add(std::make_shared<Conv2D>(next_name("conv"), filters, kernel, stride, padding, act));
 }
 
 Sequential& Sequential::max_pool(std::int64_t kernel, std::int64_t stride) {
   if (kernel < 1 || stride < 0) throw UsageError(fmt::format("pooling needs kernel >= 1, stride >= 0; got {}, {}", kernel, stride));
-  Layer l{Layer::max_pool, 0, "none", 0};
-  l.kernel = kernel, l.stride = stride == 0 ? kernel : stride;
-  layers_.push_back(l);
-  return *this;
+  return add(std::make_shared<Pool2D>(next_name("max_pool"), Pool2D::Kind::max, kernel, stride));
 }
 
 Sequential& Sequential::avg_pool(std::int64_t kernel, std::int64_t stride) {
-  max_pool(kernel, stride);
-  layers_.back().kind = Layer::avg_pool;
-  return *this;
+  if (kernel < 1 || stride < 0) throw UsageError(fmt::format("pooling needs kernel >= 1, stride >= 0; got {}, {}", kernel, stride));
+  return add(std::make_shared<Pool2D>(next_name("avg_pool"), Pool2D::Kind::average, kernel, stride));
 }
 
 Sequential& Sequential::batch_norm(double momentum, double eps, bool sync) {
-  if (!(momentum > 0 && momentum <= 1) || !(eps > 0)) {
-    throw UsageError(fmt::format("batch_norm needs 0 < momentum <= 1 and eps > 0; got {}, {}", momentum, eps));
-  }
-  Layer l{Layer::batch_norm, 0, "none", momentum};
-  l.eps = eps;
-  l.sync = sync;
-  layers_.push_back(l);
-  return *this;
+  return add(std::make_shared<BatchNorm>(next_name("bn"), momentum, eps, sync));
 }
 
-namespace {
+Sequential& Sequential::layer_norm(double eps) { return add(std::make_shared<LayerNorm>(next_name("ln"), eps)); }
 
-const char* kind_name(int kind) {
-  static const char* names[] = {"dense", "activation", "dropout", "flatten", "conv2d", "max_pool", "avg_pool", "batch_norm"};
-  return names[kind];
+Value Sequential::apply(ModelScope& scope, Value x) const {
+  Value h = x;
+  for (const auto& layer : layers_) h = (*layer)(scope, h);
+  return h;
 }
 
-}  // namespace
+Model Sequential::to_model(TensorType example, const std::string& loss, const std::string& input) const {
+  Model m;
+  m.input(input, std::move(example));
+  const Sequential self = *this;
+  m.body([self, input](ModelScope& scope, const NamedValues& in) {
+    return NamedValues{{"logits", self.apply(scope, in.at(input))}};
+  });
+  m.loss({"logits", loss, {}, "y", 1});
+  return m;
+}
 
 Forward Sequential::build(Value x, Mode mode, const std::vector<Extension*>& hooks) const {
   ModelContext ctx(*x.graph, mode, x.dtype(), hooks);
-  Value h = x;
-  std::map<std::string, int> counts;  // layers of each kind so far: dense1, dense2, conv1, ...
-  using Start = ParamInfo::Start;
-  {  // the input, as the output of a layer "input"
-    LayerOutput in{"input", "input", 0, LayerOutput::Stage::output, "none", false, h};
-    for (Extension* e : hooks) in.value = e->on_layer_output(ctx, in);
-    h = in.value;
-  }
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
-    const Layer& l = layers_[i];
-    const std::string kind = kind_name(l.kind);
-    const std::string prefix = l.kind == Layer::conv2d ? "conv" : l.kind == Layer::batch_norm ? "bn" : kind;
-    const std::string name = fmt::format("{}{}", prefix, ++counts[prefix]);
-    LayerOutput out{name, kind, i, LayerOutput::Stage::output, l.function, i + 1 == layers_.size(), Value{}};
-    const auto hook = [&](LayerOutput::Stage stage, Value v) {
-      out.stage = stage;
-      out.value = v;
-      for (Extension* e : hooks) out.value = e->on_layer_output(ctx, out);
-      return out.value;
-    };
-    // an affine layer's output, hooked before and after its own activation
-    const auto affine = [&](Value z) {
-      if (l.function == "none") return hook(LayerOutput::Stage::output, z);
-      return hook(LayerOutput::Stage::output, activate(hook(LayerOutput::Stage::pre_activation, z), l.function));
-    };
-    switch (l.kind) {
-      case Layer::flatten: {
-        std::int64_t features = 1;
-        for (std::size_t d = 1; d < h.shape().rank(); ++d) features *= h.shape()[d];
-        h = hook(LayerOutput::Stage::output, reshape(h, Shape{-1, features}));
-        break;
-      }
-      case Layer::dense: {
-        if (h.shape().rank() != 2) {
-          throw ShapeError(fmt::format("dense layer {} needs [N, features] inputs, got {} (add flatten before it)", name,
-                                       h.type().to_string()));
-        }
-        const std::int64_t in = h.shape()[1];
-        Value w = ctx.parameter(name + "/W", Shape{in, l.units}, Start::initializer, in, l.units);
-        Value b = ctx.parameter(name + "/b", Shape{l.units}, Start::zeros, in, l.units);
-        h = affine(matmul(h, w) + b);
-        break;
-      }
-      case Layer::activation: h = hook(LayerOutput::Stage::output, activate(h, l.function)); break;
-      case Layer::conv2d: {
-        if (h.shape().rank() != 4) {
-          throw ShapeError(fmt::format("conv2d layer {} needs [N, C, H, W] inputs, got {}", name, h.type().to_string()));
-        }
-        const std::int64_t c = h.shape()[1], k = l.kernel;
-        Value w = ctx.parameter(name + "/W", Shape{l.units, c, k, k}, Start::initializer, c * k * k, l.units * k * k);
-        Value b = ctx.parameter(name + "/b", Shape{1, l.units, 1, 1}, Start::zeros, c * k * k, l.units * k * k);
-        h = affine(symgrad::conv2d(h, w, {l.stride, l.stride}, {l.padding, l.padding}) + b);
-        break;
-      }
-      case Layer::max_pool:
-        h = hook(LayerOutput::Stage::output, max_pool2d(h, {l.kernel, l.kernel}, {l.stride, l.stride}));
-        break;
-      case Layer::avg_pool:
-        h = hook(LayerOutput::Stage::output, avg_pool2d(h, {l.kernel, l.kernel}, {l.stride, l.stride}));
-        break;
-      case Layer::batch_norm: h = hook(LayerOutput::Stage::output, batch_norm_layer(ctx, h, name, l.p, l.eps, l.sync)); break;
-      case Layer::dropout: h = hook(LayerOutput::Stage::output, dropout_layer(ctx, h, name, l.p)); break;
-    }
-  }
+  ModelScope scope(ctx, hooks, layers_.empty() ? std::set<std::string>{} : std::set<std::string>{layers_.back()->name()});
+  Value h = apply(scope, scope.model_input("input", x));
   Forward f = std::move(ctx.forward());
   f.logits = h;
   return f;
@@ -183,25 +246,7 @@ Forward Sequential::build(Value x, Mode mode, const std::vector<Extension*>& hoo
 
 std::string Sequential::to_string() const {
   std::string s;
-  for (const Layer& l : layers_) {
-    std::string part;
-    switch (l.kind) {
-      case Layer::dense: part = l.function == "none" ? fmt::format("dense({})", l.units) : fmt::format("dense({}, {})", l.units, l.function); break;
-      case Layer::activation: part = l.function; break;
-      case Layer::dropout: part = fmt::format("dropout({})", l.p); break;
-      case Layer::flatten: part = "flatten"; break;
-      case Layer::conv2d:
-        part = fmt::format("conv2d({}, {}x{}{}{}{})", l.units, l.kernel, l.kernel,
-                           l.stride != 1 ? fmt::format(", stride {}", l.stride) : "",
-                           l.padding != 0 ? fmt::format(", padding {}", l.padding) : "",
-                           l.function == "none" ? "" : ", " + l.function);
-        break;
-      case Layer::max_pool: part = fmt::format("max_pool({})", l.kernel); break;
-      case Layer::avg_pool: part = fmt::format("avg_pool({})", l.kernel); break;
-      case Layer::batch_norm: part = "batch_norm"; break;
-    }
-    s += (s.empty() ? "" : " -> ") + part;
-  }
+  for (const auto& l : layers_) s += (s.empty() ? "" : " -> ") + l->describe();
   return s;
 }
 
