@@ -105,7 +105,7 @@ printf '1,2,0\n3,4,0.5\n' > "$work/half.csv"; printf 'a,b,label\n1,nan,0\n2,3,1\
 expect 2 "training data '$work/big.csv': example 1 has label 5, but the model has 2 classes" -- "$symgrad" train "$(csv c4 "$work/big.csv")"
 printf '[data]\nset = "csv"\ntrain_csv = "%s"\ntest_csv = "%s"\nvalidation = 0\n[model]\nlayers = [{ type = "dense", units = 2 }]\n' \
   "$work/ok.csv" "$work/big.csv" > "$work/testlabel.toml"
-expect 2 "data '$work/big.csv': example 1 has label 5, but the model has 2 classes (its last layer has 2 outputs; labels are 0 to 1)" -- "$symgrad" train "$work/testlabel.toml" --output "$work/testlabel"
+expect 2 "data '$work/big.csv': example 1 has label 5, but the model has 2 classes (its output 'logits' has 2 columns; labels are 0 to 1)" -- "$symgrad" train "$work/testlabel.toml" --output "$work/testlabel"
 expect 1 "neg.csv:2:5: label '-1' is not a class" -- "$symgrad" train "$(csv c5 "$work/neg.csv")"
 expect 1 "half.csv:2:5: label '0.5' is not a class" -- "$symgrad" train "$(csv c6 "$work/half.csv")"
 expect 1 "nan.csv:2:3: 'nan' is not a number" -- "$symgrad" train "$(csv c7 "$work/nan.csv")"

@@ -285,7 +285,7 @@ namespace {
 // training (unbiased variance, momentum 0.1) and drive evaluation, which is deterministic; and
 // the bright-or-dark images are learned.
 TEST(Trainer, ConvolutionsPoolingAndBatchNorm) {
-  Dataset d{"bright", Tensor(DType::f32, Shape{128, 1, 8, 8}), Tensor(DType::i32, Shape{128}), 2};
+  Dataset d{"bright", Tensor(DType::f32, Shape{128, 1, 8, 8}), Tensor(DType::i32, Shape{128}), 2, {}};
   Random rng(11);
   for (std::int64_t i = 0; i < 128; ++i) {
     const double level = i % 2 == 0 ? 0.3 : 0.7;  // class 1: brighter

@@ -87,7 +87,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   }
   if (labels.empty()) throw Error(fmt::format("'{}' has no data rows", path));
   const auto n = static_cast<std::int64_t>(labels.size()), f = static_cast<std::int64_t>(columns - 1);
-  Dataset d{path, Tensor(DType::f32, Shape{n, f}), Tensor(DType::i32, Shape{n}), 0};
+  Dataset d{path, Tensor(DType::f32, Shape{n, f}), Tensor(DType::i32, Shape{n}), 0, {}};
   std::copy(features.begin(), features.end(), d.features.data<float>());
   std::copy(labels.begin(), labels.end(), d.labels.data<std::int32_t>());
   for (auto l : labels) d.num_classes = std::max<std::int64_t>(d.num_classes, l + 1);

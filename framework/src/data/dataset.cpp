@@ -19,8 +19,9 @@ Shape with_rows(const Shape& s, std::int64_t rows) {
   return Shape(d);
 }
 
-// Rows of t at `index`.
+// Rows of t at `index` (an undefined tensor stays undefined).
 Tensor take(const Tensor& t, const std::vector<std::int64_t>& index) {
+  if (!t.defined()) return t;
   Tensor out(t.dtype(), with_rows(t.shape(), static_cast<std::int64_t>(index.size())));
   const std::size_t row = t.nbytes() / static_cast<std::size_t>(t.shape()[0]);
   auto* dst = static_cast<std::byte*>(out.raw());
@@ -31,7 +32,40 @@ Tensor take(const Tensor& t, const std::vector<std::int64_t>& index) {
   return out;
 }
 
+// The rows of a and then of b, of one type but the first dimension.
+Tensor stack(const Tensor& a, const Tensor& b, const std::string& what) {
+  if (!a.defined() && !b.defined()) return a;
+  const auto& da = a.shape().dims();
+  const auto& db = b.shape().dims();
+  if (!a.defined() || !b.defined() || a.dtype() != b.dtype() || !std::equal(da.begin() + 1, da.end(), db.begin() + 1, db.end())) {
+    throw UsageError(fmt::format("cannot join data sets whose {} are {} and {}", what,
+                                 a.defined() ? a.type().to_string() : "missing", b.defined() ? b.type().to_string() : "missing"));
+  }
+  std::vector<std::int64_t> dims(da.begin(), da.end());
+  dims[0] = a.shape()[0] + b.shape()[0];
+  Tensor out(a.dtype(), Shape(dims));
+  std::memcpy(out.raw(), a.raw(), a.nbytes());
+  std::memcpy(static_cast<std::byte*>(out.raw()) + a.nbytes(), b.raw(), b.nbytes());
+  return out;
+}
+
 }  // namespace
+
+std::map<std::string, Tensor> Dataset::named() const {
+  std::map<std::string, Tensor> all = arrays;
+  all["x"] = features;
+  if (labels.defined()) all["y"] = labels;
+  return all;
+}
+
+const Tensor& Dataset::array(const std::string& name) const {
+  if (name == "x" && features.defined()) return features;
+  if (name == "y" && labels.defined()) return labels;
+  if (const auto at = arrays.find(name); at != arrays.end()) return at->second;
+  std::string names;
+  for (const auto& [n, t] : named()) names += (names.empty() ? "" : ", ") + n;
+  throw UsageError(fmt::format("data set '{}' has no array '{}'; it has: {}", this->name, name, names));
+}
 
 Dataset Dataset::rows(std::int64_t begin, std::int64_t count) const {
   if (begin < 0 || count < 0 || begin + count > size()) {
@@ -46,26 +80,23 @@ Dataset Dataset::gather(const std::vector<std::int64_t>& index) const {
   for (auto i : index) {
     if (i < 0 || i >= size()) throw UsageError(fmt::format("data set '{}' has {} rows; row {} asked for", name, size(), i));
   }
-  return {name, take(features, index), take(labels, index), num_classes};
+  Dataset out{name, take(features, index), take(labels, index), num_classes, {}};
+  for (const auto& [n, t] : arrays) out.arrays[n] = take(t, index);
+  return out;
 }
 
 Dataset join(const Dataset& a, const Dataset& b) {
   if (a.size() == 0) return b;
   if (b.size() == 0) return a;
-  const auto& da = a.features.shape().dims();
-  const auto& db = b.features.shape().dims();
-  if (a.features.dtype() != b.features.dtype() || !std::equal(da.begin() + 1, da.end(), db.begin() + 1, db.end())) {
-    throw UsageError(fmt::format("cannot join data sets of examples {} and {}", a.features.type().to_string(),
-                                 b.features.type().to_string()));
+  Dataset out{a.name, stack(a.features, b.features, "examples"), stack(a.labels, b.labels, "labels"),
+              std::max(a.num_classes, b.num_classes), {}};
+  for (const auto& [n, t] : a.arrays) {
+    const auto other = b.arrays.find(n);
+    out.arrays[n] = stack(t, other == b.arrays.end() ? Tensor() : other->second, "'" + n + "' arrays");
   }
-  std::vector<std::int64_t> dims(da.begin(), da.end());
-  dims[0] = a.size() + b.size();
-  Dataset out{a.name, Tensor(a.features.dtype(), Shape(dims)), Tensor(DType::i32, Shape{dims[0]}),
-              std::max(a.num_classes, b.num_classes)};
-  std::memcpy(out.features.raw(), a.features.raw(), a.features.nbytes());
-  std::memcpy(static_cast<std::byte*>(out.features.raw()) + a.features.nbytes(), b.features.raw(), b.features.nbytes());
-  std::memcpy(out.labels.raw(), a.labels.raw(), a.labels.nbytes());
-  std::memcpy(static_cast<std::byte*>(out.labels.raw()) + a.labels.nbytes(), b.labels.raw(), b.labels.nbytes());
+  for (const auto& [n, t] : b.arrays) {
+    if (!a.arrays.count(n)) stack(Tensor(), t, "'" + n + "' arrays");  // (throws: only one has it)
+  }
   return out;
 }
 

@@ -211,7 +211,7 @@ Dataset load_mnist_format(const std::string& images, const std::string& labels, 
                             images, y.type().to_string()));
   }
   const std::int64_t n = x.dims[0], rows = x.dims[1], cols = x.dims[2];
-  Dataset d{name, Tensor(DType::f32, Shape{n, 1, rows, cols}), y, 0};
+  Dataset d{name, Tensor(DType::f32, Shape{n, 1, rows, cols}), y, 0, {}};
   float* dst = d.features.data<float>();
   for (std::size_t i = 0; i < x.bytes.size(); ++i) dst[i] = static_cast<float>(x.bytes[i]) / 255.0f;
   std::int32_t top = 0;

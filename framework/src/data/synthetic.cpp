@@ -20,7 +20,7 @@ Dataset make(const std::string& name, std::int64_t n, int classes, double noise,
   if (n < 1) throw UsageError(fmt::format("{}: the number of points must be >= 1, got {}", name, n));
   if (!(noise >= 0)) throw UsageError(fmt::format("{}: noise must be >= 0, got {}", name, noise));
   Random rng(seed);
-  Dataset d{name, Tensor(DType::f32, Shape{n, 2}), Tensor(DType::i32, Shape{n}), classes};
+  Dataset d{name, Tensor(DType::f32, Shape{n, 2}), Tensor(DType::i32, Shape{n}), classes, {}};
   float* x = d.features.data<float>();
   std::int32_t* y = d.labels.data<std::int32_t>();
   for (std::int64_t i = 0; i < n; ++i) {

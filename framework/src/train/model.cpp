@@ -87,6 +87,14 @@ BuiltModel Model::build(Graph& g, Mode mode, DType dtype, const std::vector<Exte
       built.inputs[in.name] = v;
       fed[in.name] = scope.model_input(in.name, v);
     }
+    // classes to classify into are known before the body: graph inputs it may read (an extension's
+    // hook that needs the labels, label smoothing); other targets take their output's type after it
+    for (const LossSpec& spec : losses_) {
+      const bool classes = make_loss(spec.loss, spec.settings, "")->task() == Task::classification;
+      if (classes && !built.inputs.count(spec.target) && !graph.find_leaf(NodeKind::input, spec.target).valid()) {
+        graph.input(spec.target, {DType::i32, Shape{Shape::kOpen}});
+      }
+    }
     built.outputs = body_(scope, fed);
     built.forward = std::move(ctx.forward());
     built.layers = scope.calls();

@@ -15,6 +15,7 @@
 #include "symgrad/core/hash.hpp"
 #include "symgrad/core/random.hpp"
 #include "symgrad/io/variables_file.hpp"
+#include "metrics.hpp"
 #include "non_finite.hpp"
 #include "trainer_impl.hpp"
 
@@ -23,23 +24,10 @@ namespace symgrad {
 using trainer_detail::all_finite;
 using trainer_detail::build;
 using trainer_detail::draw_random_inputs;
-using trainer_detail::features_of;
+using trainer_detail::data_feeds;
+using trainer_detail::Score;
 
 namespace {
-
-// Correct predictions: argmax of each row of logits [B, C] against labels [B].
-std::int64_t correct(const Tensor& logits, const Tensor& labels) {
-  const std::int64_t b = logits.shape()[0], c = logits.shape()[1];
-  std::int64_t n = 0;
-  for (std::int64_t i = 0; i < b; ++i) {
-    std::int64_t best = 0;
-    for (std::int64_t j = 1; j < c; ++j) {
-      if (logits.get(i * c + j) > logits.get(i * c + best)) best = j;
-    }
-    n += best == static_cast<std::int64_t>(labels.get(i));
-  }
-  return n;
-}
 
 // A metrics file in CSV and JSON lines, with the columns of its first row.
 class MetricsFile {
@@ -116,16 +104,33 @@ std::string non_finite_in_step(const std::vector<Tensor>& out, const VariableSto
   return "";
 }
 
-// Every label of `d` is a class of the model (an output of its logits [N, C]): one that is not is
-// named with its example, before a kernel meets it in the middle of a step.
-void check_labels(const Dataset& d, Value logits, const char* role) {
-  const std::int64_t classes = logits.shape()[logits.shape().rank() - 1];
-  const std::int32_t* label = d.labels.data<std::int32_t>();
-  for (std::int64_t i = 0; i < d.size(); ++i) {
-    if (label[i] < 0 || label[i] >= classes) {
-      throw UsageError(fmt::format("{}data '{}': example {} has label {}, but the model has {} classes (its last layer "
-                                   "has {} outputs; labels are 0 to {})",
-                                   role, d.name, i, label[i], classes, classes, classes - 1));
+// Every classification target of `d` is a class of its output (an output [N, C]): one that is
+// not is named with its example, before a kernel meets it in the middle of a step; and every array
+// the model reads is there.
+void check_targets(const Trainer::Impl& m, const Dataset& d, const char* role) {
+  for (const auto& name : m.data_names) {
+    try {
+      d.array(name);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("{}data: {} (the model reads it as an input or a loss's target)", role, e.what()));
+    }
+  }
+  for (std::size_t k = 0; k < m.tasks.size(); ++k) {
+    if (m.tasks[k] != Task::classification) continue;
+    const Tensor& t = d.array(m.targets[k]);
+    if (t.dtype() != DType::i32 || t.shape().rank() != 1) {
+      throw UsageError(fmt::format("{}data '{}': the target '{}' of output '{}' is {}; a classification loss takes "
+                                   "integer classes i32[N]",
+                                   role, d.name, m.targets[k], m.outputs[k], t.type().to_string()));
+    }
+    const std::int64_t classes = m.classes[k];
+    const std::int32_t* label = t.data<std::int32_t>();
+    for (std::int64_t i = 0; i < d.size(); ++i) {
+      if (label[i] < 0 || label[i] >= classes) {
+        throw UsageError(fmt::format("{}data '{}': example {} has label {}, but the model has {} classes (its output "
+                                     "'{}' has {} columns; labels are 0 to {})",
+                                     role, d.name, i, label[i], classes, m.outputs[k], classes, classes - 1));
+      }
     }
   }
 }
@@ -259,7 +264,7 @@ void plan_buckets(Trainer::Impl& m, std::size_t first, double cap_bytes) {
 // forward pass has them). The result has the one-process plan's layout: loss, objective (over the
 // whole batch), logits (this rank's), gradient norms.
 std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, const Feeds& feeds, std::int64_t size,
-                                       VariableStore& store, double cap_bytes, std::int64_t& right, double& comm_seconds) {
+                                       VariableStore& store, double cap_bytes, Score& score, double& comm_seconds) {
   if (size < comm.size()) {
     throw UsageError(fmt::format("a batch of {} examples cannot be shared by {} processes: use a batch size (and a "
                                  "training set) whose every batch has at least one example per process",
@@ -270,16 +275,17 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   for (const auto& feed : feeds) {
     const std::string& name = feed.first;  // (clang 14 does not capture structured bindings)
     const Tensor& t = feed.second;
-    const bool batched = name == "x" || name == "y" || std::any_of(m.train_forward.randoms.begin(), m.train_forward.randoms.end(), [&](const RandomInput& r) {
+    const bool data = std::find(m.data_names.begin(), m.data_names.end(), name) != m.data_names.end();
+    const bool batched = data || std::any_of(m.train_forward.randoms.begin(), m.train_forward.randoms.end(), [&](const RandomInput& r) {
       return r.name == name && r.value.shape().rank() > 0 && r.value.shape()[0] == Shape::kOpen;
     });
     local[name] = batched ? rows_of(t, lo, hi) : t;
   }
   const double share = static_cast<double>(hi - lo) / static_cast<double>(size);
   local["shard/share"] = Tensor::scalar(m.training_step.raw_gradients[0].dtype(), share);
-  constexpr std::size_t kFirst = 3;  // the gradient plan's outputs: loss, objective, logits, then the gradients
-  const Tensor& y = local["y"];
-  std::vector<double> scalars(3, 0.0);
+  constexpr std::size_t kFirst = 3;  // the gradient plan's outputs: loss, objective, first output, then the gradients
+  const Tensor& target = local.at(m.targets.front());
+  std::vector<double> scalars(2 + score.sums().size(), 0.0);
   std::size_t scalars_waiting = kFirst;
   double started = 0;  // seconds spent starting and moving the sums along inside the plan's run
   auto timed = [&](auto&& f) {
@@ -294,7 +300,10 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
       if (o < kFirst) {
         finished[o] = value;
         if (--scalars_waiting == 0) {
-          scalars = {finished[0].get(0) * share, finished[1].get(0) * share, static_cast<double>(correct(finished[2], y))};
+          Score mine(m.tasks.front());
+          mine.add(finished[2], target);
+          scalars = {finished[0].get(0) * share, finished[1].get(0) * share};
+          scalars.insert(scalars.end(), mine.sums().begin(), mine.sums().end());
           timed([&] { comm.start_allreduce_sum(scalars.data(), scalars.size()); });
         }
         return;
@@ -324,7 +333,7 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   const auto wait_start = std::chrono::steady_clock::now();
   comm.wait_all();
   comm_seconds += started + std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
-  right = std::llround(scalars[2]);
+  std::copy(scalars.begin() + 2, scalars.end(), score.sums().begin());
   // the model's own state (batch norm's running statistics, from each rank's shard unless
   // synchronized) is rank 0's on every rank, as torch DDP's broadcast_buffers makes it
   for (const auto& state : m.train_forward.state_updates) {
@@ -351,9 +360,13 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
 
 }  // namespace
 
-Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options)
-    : impl_(std::make_unique<Impl>()), model_(std::move(model)), example_(std::move(example)),
-      num_classes_(num_classes), options_(std::move(options)) {
+Trainer::Trainer(const Sequential& model, TensorType example, std::int64_t num_classes, TrainerOptions options)
+    : Trainer(model.empty() ? Model() : model.to_model(std::move(example)), std::move(options)) {
+  (void)num_classes;  // the labels are checked against the output's width when training starts
+}
+
+Trainer::Trainer(Model model, TrainerOptions options)
+    : impl_(std::make_unique<Impl>()), model_(std::move(model)), options_(std::move(options)) {
   if (model_.empty()) throw UsageError("the trainer needs a model with at least one layer");
   if (options_.epochs < 0 || options_.batch_size < 1) {
     throw UsageError(fmt::format("epochs must be >= 0 and batch_size >= 1, got {} and {}", options_.epochs,
@@ -367,6 +380,11 @@ Trainer::Trainer(Sequential model, TensorType example, std::int64_t num_classes,
 
 Trainer::~Trainer() = default;
 
+void Trainer::ensure_built() {
+  if (impl_->built) return;
+  build(*impl_, model_, options_, store_);
+}
+
 void Trainer::add(Extension& extension, const std::string& name) {
   if (!impl_->built) {
     impl_->extensions.push_back({name.empty() ? fmt::format("extension{}", impl_->extensions.size() + 1) : name, &extension});
@@ -375,7 +393,7 @@ void Trainer::add(Extension& extension, const std::string& name) {
 }
 
 void Trainer::recompute_state(const Dataset& data) {
-  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  ensure_built();
   Impl& m = *impl_;
   if (m.train_forward.state_updates.empty() || data.size() == 0) return;
   if (!m.state_plan) {
@@ -395,7 +413,7 @@ void Trainer::recompute_state(const Dataset& data) {
   const std::int64_t n = data.size(), b = options_.batch_size;
   for (std::int64_t at = 0, k = 0; at < n; at += b, ++k) {
     const Dataset part = data.rows(at, std::min(b, n - at));
-    Feeds feeds = {{"x", features_of(part, options_.dtype)}, {"y", part.labels}};
+    Feeds feeds = data_feeds(m, part, options_.dtype);
     draw_random_inputs(m.train_forward.randoms, part.size(), derive_seed(options_.seed, fmt::format("recompute/{}", k)),
                        feeds);
     m.state_plan->run(feeds, &view);
@@ -403,26 +421,28 @@ void Trainer::recompute_state(const Dataset& data) {
 }
 
 void Trainer::prepare() {
-  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  ensure_built();
 }
 
 const std::vector<std::string>& Trainer::warnings() const { return impl_->warnings; }
 
 VariableStore Trainer::evaluation_store() {
-  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  ensure_built();
   return evaluation_view(store_, impl_->training_step.evaluation_variables);
 }
 
 namespace {
 
 // Runs the inference plan over `data` in batches (at least 256 examples) with the evaluation
-// store; f(part, outputs) sees each batch's mean loss and logits.
+// store; f(part, feeds, outputs) sees each batch's outputs (Trainer::Impl: the loss, each loss's
+// output and term, the first loss's per-example values).
 template <class F>
-void for_each_eval_batch(Plan& eval, VariableStore& view, const Dataset& data, const TrainerOptions& o, F&& f) {
+void for_each_eval_batch(const Trainer::Impl& m, VariableStore& view, const Dataset& data, const TrainerOptions& o, F&& f) {
   const std::int64_t n = data.size(), b = std::max<std::int64_t>(o.batch_size, 256);
   for (std::int64_t at = 0; at < n; at += b) {
     const Dataset part = data.rows(at, std::min(b, n - at));
-    f(part, eval.run({{"x", features_of(part, o.dtype)}, {"y", part.labels}}, &view));
+    const Feeds feeds = data_feeds(m, part, o.dtype);
+    f(part, feeds, m.eval->run(feeds, &view));
   }
 }
 
@@ -432,11 +452,15 @@ Tensor Trainer::predict(const Dataset& data) {
   VariableStore view = evaluation_store();
   Tensor all;
   std::int64_t row = 0;
-  for_each_eval_batch(*impl_->eval, view, data, options_, [&](const Dataset& part, const std::vector<Tensor>& out) {
-    const Tensor& logits = out[1];
-    const std::int64_t c = logits.shape()[1];
-    if (!all.defined()) all = Tensor(DType::f64, Shape{data.size(), c});
-    for (std::int64_t i = 0; i < part.size() * c; ++i) all.set(row * c + i, logits.get(i));
+  for_each_eval_batch(*impl_, view, data, options_, [&](const Dataset& part, const Feeds&, const std::vector<Tensor>& out) {
+    const Tensor& first = out[1];
+    const std::int64_t per = first.numel() / std::max<std::int64_t>(part.size(), 1);
+    if (!all.defined()) {
+      std::vector<std::int64_t> dims(first.shape().dims().begin(), first.shape().dims().end());
+      dims[0] = data.size();
+      all = Tensor(DType::f64, Shape(dims));
+    }
+    for (std::int64_t i = 0; i < part.size() * per; ++i) all.set(row * per + i, first.get(i));
     row += part.size();
   });
   return all;
@@ -446,41 +470,49 @@ std::vector<double> Trainer::example_losses(const Dataset& data) {
   VariableStore view = evaluation_store();
   std::vector<double> losses;
   losses.reserve(static_cast<std::size_t>(data.size()));
-  for_each_eval_batch(*impl_->eval, view, data, options_, [&](const Dataset& part, const std::vector<Tensor>& out) {
-    const Tensor& logits = out[1];
-    const std::int64_t c = logits.shape()[1];
-    for (std::int64_t i = 0; i < part.size(); ++i) {  // log sum exp(z) - z_label, stably
-      double top = logits.get(i * c);
-      for (std::int64_t j = 1; j < c; ++j) top = std::max(top, logits.get(i * c + j));
-      double s = 0;
-      for (std::int64_t j = 0; j < c; ++j) s += std::exp(logits.get(i * c + j) - top);
-      losses.push_back(top + std::log(s) - logits.get(i * c + static_cast<std::int64_t>(part.labels.get(i))));
-    }
+  for_each_eval_batch(*impl_, view, data, options_, [&](const Dataset& part, const Feeds&, const std::vector<Tensor>& out) {
+    const Tensor& per_example = out.back();
+    for (std::int64_t i = 0; i < part.size(); ++i) losses.push_back(per_example.get(i));
   });
   return losses;
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {
   VariableStore view = evaluation_store();
-  check_labels(data, impl_->train_forward.logits, "");
+  const Impl& m = *impl_;
+  check_targets(m, data, "");
+  const std::size_t k = m.outputs.size();
   double loss = 0;
-  std::int64_t right = 0;
-  for_each_eval_batch(*impl_->eval, view, data, options_, [&](const Dataset& part, const std::vector<Tensor>& out) {
-    loss += out[0].get(0) * static_cast<double>(part.size());
-    right += correct(out[1], part.labels);
+  std::vector<double> terms(k, 0.0);
+  std::vector<Score> scores;
+  for (Task t : m.tasks) scores.emplace_back(t);
+  for_each_eval_batch(m, view, data, options_, [&](const Dataset& part, const Feeds& feeds, const std::vector<Tensor>& out) {
+    const auto rows = static_cast<double>(part.size());
+    loss += out[0].get(0) * rows;
+    for (std::size_t i = 0; i < k; ++i) {
+      scores[i].add(out[1 + i], feeds.at(m.targets[i]));
+      terms[i] += out[1 + k + i].get(0) * rows;
+    }
   });
+  const auto n = static_cast<double>(data.size());
   Evaluation e;
-  e.loss = loss / static_cast<double>(data.size());
-  e.accuracy = static_cast<double>(right) / static_cast<double>(data.size());
+  e.loss = loss / n;
+  e.accuracy = scores.front().primary();
+  e.metric = scores.front().primary_name();
+  for (std::size_t i = 0; i < k; ++i) {
+    e.metrics[m.outputs[i] + "/loss"] = terms[i] / n;
+    for (const auto& [name, value] : scores[i].metrics()) e.metrics[m.outputs[i] + "/" + name] = value;
+  }
   return e;
 }
 
 std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* validation) {
   if (train.size() == 0) throw UsageError("the training set is empty");
-  if (!impl_->built) build(*impl_, model_, example_, options_, store_);
+  ensure_built();
   Impl& m = *impl_;
-  check_labels(train, m.train_forward.logits, "training ");
-  if (validation != nullptr) check_labels(*validation, m.train_forward.logits, "validation ");
+  check_targets(m, train, "training ");
+  const std::string metric = Score(m.tasks.front()).primary_name();  // accuracy, or rmse
+  if (validation != nullptr) check_targets(m, *validation, "validation ");
   MetricsFile step_file, epoch_file;
   if (!options_.output_dir.empty()) {
     std::filesystem::create_directories(options_.output_dir);
@@ -526,7 +558,8 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     std::map<std::string, Tensor> before;  // for the update / weight ratios
     for (const auto& name : m.param_names) before[name] = store_.get(name).clone();
     double loss_sum = 0, objective_sum = 0;
-    std::int64_t right = 0;
+    Score epoch_score(m.tasks.front());
+    double host_metric = 0;  // a host-driven iteration's: the full training set's
     std::vector<double> grad_norms(m.param_names.size(), 0.0);
     std::int64_t batches = 0;
     std::int64_t skipped = 0, skipped_examples = 0;  // steps undone by nan_policy = skip_step
@@ -543,7 +576,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
           part = train.rows(lo, hi - lo);
         }
         m.full_batch = std::make_unique<GraphObjective>(m.train_graph, m.objective, m.param_values, store_,
-                                                        Feeds{{"x", features_of(part, options_.dtype)}, {"y", part.labels}},
+                                                        data_feeds(m, part, options_.dtype),
                                                         options_.backend);
       }
       if (comm != nullptr) {
@@ -563,21 +596,21 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       // the epoch's sums, as the minibatch loop keeps them (divided by n below)
       loss_sum = now.loss * static_cast<double>(n);
       objective_sum = objective * static_cast<double>(n);
-      right = std::llround(now.accuracy * static_cast<double>(n));
+      host_metric = now.accuracy;
       batches = 1;
       ++m.steps;
       event.step = m.steps;
-      event.metrics = {{"loss", now.loss}, {"objective", objective}, {"accuracy", now.accuracy}};
+      event.metrics = {{"loss", now.loss}, {"objective", objective}, {now.metric, now.accuracy}};
       step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", now.loss}, {"objective", objective},
-                       {"accuracy", now.accuracy}});
+                       {now.metric, now.accuracy}});
       for (auto* c : m.callbacks) c->on_step_end(event);
       if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
     }
     for (std::int64_t at = skip * b; at < n && !event.stop && !m.host; at += b) {
       const std::vector<std::int64_t> index(order.begin() + at, order.begin() + std::min(n, at + b));
       const Dataset batch = train.gather(index);
-      Feeds feeds = {{"x", features_of(batch, options_.dtype)}, {"y", batch.labels}};
-      if (!m.extensions.empty()) {  // the batch is its own copy (gathered): transformed in place
+      Feeds feeds = data_feeds(m, batch, options_.dtype);
+      if (!m.extensions.empty() && feeds.count("x")) {  // the batch is its own copy (gathered): transformed in place
         BatchData bd{epoch, m.steps, derive_seed(options_.seed, fmt::format("batch/{}", m.steps)), feeds["x"], &batch.labels};
         for (const auto& e : m.extensions) e.extension->transform_batch(bd);
         feeds["x"] = bd.features;
@@ -597,16 +630,16 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       };
       const std::vector<Tensor>* result = nullptr;
       std::vector<Tensor> combined;  // data-parallel: the outputs of both plans, as the one plan's
-      std::int64_t batch_right = 0;
+      Score batch_score(m.tasks.front());
       if (undoable) snapshot.take(store_, written);
       try {
         if (comm != nullptr) {
           combined = data_parallel_step(m, *comm, feeds, batch.size(), store_, options_.bucket_cap_mb * 1024 * 1024,
-                                        batch_right, comm_seconds);
+                                        batch_score, comm_seconds);
           result = &combined;
         } else {
           result = &m.step->run(feeds, &store_);
-          batch_right = correct((*result)[2], batch.labels);
+          batch_score.add((*result)[2], feeds.at(m.targets.front()));
         }
       } catch (const std::exception& e) {
         if (undoable) snapshot.restore(store_);
@@ -660,17 +693,17 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       loss_sum += loss * count;
       objective_sum += objective * count;
 
-      right += batch_right;
+      epoch_score.merge(batch_score);
       for (std::size_t k = 0; k < grad_norms.size(); ++k) grad_norms[k] += out[3 + k].get(0);
       ++batches;
       ++m.steps;
       event.step = m.steps;
       event.metrics = {{"loss", loss},
                        {"objective", objective},
-                       {"accuracy", static_cast<double>(batch_right) / count},
+                       {metric, batch_score.primary()},
                        {"lr", store_.get("optimizer/lr").get(0)}};
       step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", loss}, {"objective", objective},
-                       {"accuracy", event.metrics["accuracy"]}, {"lr", event.metrics["lr"]}});
+                       {metric, event.metrics[metric]}, {"lr", event.metrics["lr"]}});
       for (auto* c : m.callbacks) c->on_step_end(event);
       if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
       if (event.stop && at + b < n) {  // stopped inside the epoch: keep the place and leave
@@ -692,19 +725,27 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     const auto counted = static_cast<double>(n - skipped_examples);
     r.train_loss = loss_sum / counted;
     r.train_objective = objective_sum / counted;
-    r.train_accuracy = static_cast<double>(right) / counted;
+    r.train_accuracy = m.host ? host_metric : epoch_score.primary();
+    r.metric = metric;
     r.lr = store_.has("optimizer/lr") ? store_.get("optimizer/lr").get(0) : 0.0;
     std::vector<std::pair<std::string, double>> row = {{"epoch", double(epoch)},
                                                       {"train_loss", r.train_loss},
                                                       {"train_objective", r.train_objective},
-                                                      {"train_accuracy", r.train_accuracy}};
-    event.metrics = {{"loss", r.train_loss}, {"objective", r.train_objective}, {"accuracy", r.train_accuracy}};
+                                                      {"train_" + metric, r.train_accuracy}};
+    event.metrics = {{"loss", r.train_loss}, {"objective", r.train_objective}, {metric, r.train_accuracy}};
     if (validation != nullptr) {
       const Evaluation v = evaluate(*validation);
-      r.val_loss = v.loss, r.val_accuracy = v.accuracy;
-      row.insert(row.end(), {{"val_loss", v.loss}, {"val_accuracy", v.accuracy}});
+      r.val_loss = v.loss, r.val_accuracy = v.accuracy, r.val_metrics = v.metrics;
+      row.insert(row.end(), {{"val_loss", v.loss}, {"val_" + metric, v.accuracy}});
       event.metrics["val_loss"] = v.loss;
-      event.metrics["val_accuracy"] = v.accuracy;
+      event.metrics["val_" + metric] = v.accuracy;
+      // a model of several losses, or one that is not a classifier: every output's figures too
+      if (m.outputs.size() > 1 || m.tasks.front() != Task::classification) {
+        for (const auto& [name, value] : v.metrics) {
+          row.emplace_back("val_" + name, value);
+          event.metrics["val_" + name] = value;
+        }
+      }
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     row.insert(row.end(), {{"lr", r.lr}, {"seconds", r.seconds}});

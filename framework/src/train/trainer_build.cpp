@@ -10,12 +10,6 @@ namespace symgrad::trainer_detail {
 
 namespace {
 
-Shape batch_shape(const TensorType& example) {
-  std::vector<std::int64_t> d = {Shape::kOpen};
-  d.insert(d.end(), example.shape.dims().begin(), example.shape.dims().end());
-  return Shape(d);
-}
-
 // True when every unit of a weight starts identical: the columns of a dense W [in, units], the
 // output channels of a convolution W [out, in, kh, kw] (more than one unit).
 bool units_identical(const Tensor& w) {
@@ -31,8 +25,8 @@ bool units_identical(const Tensor& w) {
   return true;
 }
 
-void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_type, const TensorType& y_type,
-                const TrainerOptions& o, const std::vector<Extension*>& hooks, VariableStore& store);
+void build_eval(Trainer::Impl& m, const Model& model, const TrainerOptions& o, const std::vector<Extension*>& hooks,
+                VariableStore& store);
 
 // A host-driven optimizer minimizes the full training set's objective (loss and penalties) from
 // its own loop: nothing random, no state the step updates, no per-step transforms.
@@ -53,16 +47,19 @@ void build_host_driven(Trainer::Impl& m, const TrainerOptions& o, Value objectiv
 }
 
 // The evaluation graph and plan, and the parameters' first values.
-void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_type, const TensorType& y_type,
-                const TrainerOptions& o, const std::vector<Extension*>& hooks, VariableStore& store) {
+void build_eval(Trainer::Impl& m, const Model& model, const TrainerOptions& o, const std::vector<Extension*>& hooks,
+                VariableStore& store) {
   {
     Graph& g = m.eval_graph;
-    Value x = g.input("x", x_type), y = g.input("y", y_type);
-    Forward f = model.build(x, Mode::eval, hooks);
+    const BuiltModel e = model.build(g, Mode::eval, o.dtype, hooks);
+    std::vector<Value> outs = {e.loss};
+    for (const auto& spec : model.losses()) outs.push_back(e.outputs.at(spec.output));
+    outs.insert(outs.end(), e.loss_terms.begin(), e.loss_terms.end());
+    outs.push_back(e.per_example.front());
     CompileOptions co;
     co.backend = o.backend;
     co.precision = o.precision;
-    m.eval = std::make_unique<Plan>(compile(g, {mean(softmax_cross_entropy(f.logits, y)), f.logits}, co));
+    m.eval = std::make_unique<Plan>(compile(g, outs, co));
   }
   // First values: the initializer for weights, zeros for biases (a store that has them keeps them).
   auto init = PluginRegistry::global().make_initializer(o.initializer, o.initializer_settings);
@@ -93,17 +90,27 @@ void build_eval(Trainer::Impl& m, const Sequential& model, const TensorType& x_t
 
 // The training step's graph: loss, penalties, gradients, update, extensions; and the inference
 // graph, built from the same model and hooks.
-void build(Trainer::Impl& m, const Sequential& model, const TensorType& example, const TrainerOptions& o,
-           VariableStore& store) {
-  const TensorType x_type{o.dtype, batch_shape(example)};
-  const TensorType y_type{DType::i32, Shape{Shape::kOpen}};
+void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, VariableStore& store) {
   std::vector<Extension*> hooks;
   for (const auto& e : m.extensions) hooks.push_back(e.extension);
   {
     Graph& g = m.train_graph;
-    Value x = g.input("x", x_type), y = g.input("y", y_type);
-    m.train_forward = model.build(x, Mode::train, hooks);
-    Value loss = mean(softmax_cross_entropy(m.train_forward.logits, y));
+    BuiltModel built = model.build(g, Mode::train, o.dtype, hooks);
+    m.train_forward = std::move(built.forward);
+    for (const auto& spec : model.losses()) {
+      m.outputs.push_back(spec.output);
+      m.targets.push_back(spec.target);
+    }
+    m.tasks = built.tasks;
+    for (const auto& spec : model.losses()) {
+      const Shape& shape = built.outputs.at(spec.output).shape();
+      m.classes.push_back(shape.rank() == 2 ? shape[1] : 0);
+    }
+    for (const auto& [name, v] : built.inputs) m.data_names.push_back(name);
+    for (const auto& [name, v] : built.targets) {
+      if (!built.inputs.count(name)) m.data_names.push_back(name);
+    }
+    Value loss = built.loss;
     Value objective = loss;
     for (Value pen : m.train_forward.penalties) objective = objective + pen;
     std::vector<NamedParam> named;
@@ -118,7 +125,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
     }
     if (PluginRegistry::global().get(ComponentKind::optimizer, o.optimizer).host_driven) {
       build_host_driven(m, o, objective, named);
-      return build_eval(m, model, x_type, y_type, o, hooks, store);
+      return build_eval(m, model, o, hooks, store);
     }
     StepSpec spec{o.optimizer, o.optimizer_settings, o.groups, o.clip_norm, o.clip_value};
     spec.gradients_as_inputs = o.communicator != nullptr && o.communicator->size() > 1;
@@ -144,7 +151,7 @@ void build(Trainer::Impl& m, const Sequential& model, const TensorType& example,
     m.step = std::make_unique<Plan>(compile(g, outs, co));
     m.step_roots = outs;
   }
-  build_eval(m, model, x_type, y_type, o, hooks, store);
+  build_eval(m, model, o, hooks, store);
 }
 
 void draw_random_inputs(const std::vector<RandomInput>& randoms, std::int64_t batch, std::uint64_t seed, Feeds& feeds) {
@@ -172,6 +179,14 @@ void draw_random_inputs(const std::vector<RandomInput>& randoms, std::int64_t ba
   }
 }
 
-Tensor features_of(const Dataset& d, DType dtype) { return dtype == d.features.dtype() ? d.features : d.features.to(dtype); }
+Feeds data_feeds(const Trainer::Impl& m, const Dataset& data, DType dtype) {
+  Feeds feeds;
+  for (const auto& name : m.data_names) {
+    const Tensor& t = data.array(name);
+    const bool real = t.dtype() == DType::f32 || t.dtype() == DType::f64;
+    feeds[name] = real && t.dtype() != dtype ? t.to(dtype) : t;
+  }
+  return feeds;
+}
 
 }  // namespace symgrad::trainer_detail

@@ -40,8 +40,15 @@ struct Trainer::Impl {
       return reduce_f64;
     }
   }
-  std::vector<Value> step_roots;  // the step plan's outputs (loss, objective, logits, gradient norms)
+  std::vector<Value> step_roots;  // the step plan's outputs (loss, objective, first output, gradient norms)
   Forward train_forward;
+  // The model's losses: each one's output, target and task, in order. The evaluation plan's
+  // outputs are the loss, each loss's output, each loss's term, then the first one's per-example
+  // values; the data arrays the plans are fed (model inputs and targets) by name.
+  std::vector<std::string> outputs, targets;
+  std::vector<Task> tasks;
+  std::vector<std::int64_t> classes;  // a classification output's classes (its width)
+  std::vector<std::string> data_names;
   TrainingStep training_step;
   // a host-driven optimizer: one iteration an epoch over the full training set's objective
   std::unique_ptr<HostOptimizer> host;
@@ -68,15 +75,18 @@ namespace trainer_detail {
 
 /// Builds the training step's plan (or the host-driven optimizer's objective) and the inference
 /// plan from the model and the extensions, and gives the parameters their first values.
-void build(Trainer::Impl& m, const Sequential& model, const TensorType& example, const TrainerOptions& o,
-           VariableStore& store);
+void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, VariableStore& store);
+
+/// The feeds of `data` for the model's plans: each array the model reads (its inputs and
+/// targets), floating ones in the training dtype (data sets hold f32). UsageError naming the data
+/// set and the array when one is missing, or when a classification target is not integer classes
+/// of the output's width.
+Feeds data_feeds(const Trainer::Impl& m, const Dataset& data, DType dtype);
 
 /// The random inputs of one step, drawn in the order declared from one generator (a step's seed):
 /// keep masks (1 with probability 1 - p) and Gaussian noise (standard deviation p).
 void draw_random_inputs(const std::vector<RandomInput>& randoms, std::int64_t batch, std::uint64_t seed, Feeds& feeds);
 
-/// The features in the training dtype (data sets hold f32).
-Tensor features_of(const Dataset& d, DType dtype);
 
 }  // namespace trainer_detail
 }  // namespace symgrad

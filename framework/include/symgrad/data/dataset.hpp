@@ -1,10 +1,15 @@
 #pragma once
 /// @file
-/// A labelled data set in memory: features [N, ...] (f32) and integer class labels [N] (i32).
+/// A data set in memory: named arrays of N rows each. `features` [N, ...] (f32) is fed as "x" and,
+/// when present, integer class labels [N] (i32) as "y"; `arrays` holds any others by name (real
+/// targets of a regression, a second label column, a second input). A model takes its inputs and
+/// its losses' targets from them by name (train/model.hpp).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "symgrad/core/tensor.hpp"
 
@@ -13,10 +18,15 @@ namespace symgrad {
 struct Dataset {
   std::string name;
   Tensor features;  ///< [N, ...], f32
-  Tensor labels;    ///< [N], i32: classes 0..num_classes-1
+  Tensor labels;    ///< [N], i32: classes 0..num_classes-1 (undefined: no labels)
   std::int64_t num_classes = 0;
+  std::map<std::string, Tensor> arrays;  ///< more named arrays [N, ...]
 
   std::int64_t size() const { return features.defined() ? features.shape()[0] : 0; }
+  /// Every array by the name it is fed by: "x" (features), "y" (labels, when defined), then arrays.
+  std::map<std::string, Tensor> named() const;
+  /// The array fed as `name`; UsageError naming the data set and the names it has when there is none.
+  const Tensor& array(const std::string& name) const;
   /// Rows [begin, begin + count) as a new data set (copies).
   Dataset rows(std::int64_t begin, std::int64_t count) const;
   /// The rows at `index` in that order (copies): a shuffled minibatch.

@@ -6,6 +6,7 @@
 /// written as CSV and JSON lines. The same seed and thread count give bitwise the same weights.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,10 +69,16 @@ struct TrainerOptions {
   double bucket_cap_mb = 25;
 };
 
-/// Loss and accuracy over a data set.
+/// A model's loss and metrics over a data set.
 struct Evaluation {
-  double loss = 0;
+  double loss = 0;  ///< the model's loss (its weighted loss terms), averaged over the examples
+  /// The first loss's output's main metric: accuracy for classification and multi-label outputs,
+  /// RMSE for regression (`metric` says which).
   double accuracy = 0;
+  std::string metric = "accuracy";
+  /// Every loss's output, by "<output>/<metric>": loss (its unweighted term), then accuracy for
+  /// classification and multi-label outputs, or rmse, mae and r2 for regression.
+  std::map<std::string, double> metrics;
 };
 
 /// What one epoch measured.
@@ -79,16 +86,28 @@ struct EpochRecord {
   std::int64_t epoch = 0;  ///< 1-based
   double train_loss = 0;        ///< data loss, averaged over the epoch's examples
   double train_objective = 0;   ///< the loss with the penalty terms
+  /// The first loss's output's main metric over the epoch's steps: accuracy for classification
+  /// and multi-label outputs, RMSE for regression (`metric` says which).
   double train_accuracy = 0;
-  double val_loss = 0, val_accuracy = 0;  ///< when there is validation data
+  double val_loss = 0, val_accuracy = 0;  ///< when there is validation data (val_accuracy: as train_accuracy)
+  std::string metric = "accuracy";
+  /// Validation: every output's metrics (Evaluation::metrics).
+  std::map<std::string, double> val_metrics;
   double lr = 0;
   double seconds = 0;
 };
 
 class Trainer {
  public:
-  /// `example` is the type of one example's features (e.g. f32[2] or f32[1, 28, 28]).
-  Trainer(Sequential model, TensorType example, std::int64_t num_classes, TrainerOptions options);
+  /// Trains any model (train/model.hpp): its inputs and its losses' targets are fed from the data
+  /// sets' arrays of the same names (Dataset::named: "x" the features, "y" the labels, and any
+  /// other array); a name the data do not have is refused when training or evaluation starts.
+  Trainer(Model model, TrainerOptions options);
+  /// A classifier: the Sequential's layers on inputs "x" whose examples are of type `example`
+  /// (e.g. f32[2] or f32[1, 28, 28]), softmax cross-entropy against the labels "y" of
+  /// `num_classes` classes (kept for existing callers: every label is checked against the last
+  /// layer's width when training or evaluation starts).
+  Trainer(const Sequential& model, TensorType example, std::int64_t num_classes, TrainerOptions options);
   ~Trainer();
 
   /// Adds a regularizer or strategy (extension.hpp: its layer hooks, penalty, gradient transform,
@@ -106,15 +125,17 @@ class Trainer {
   /// What the first values look like to be a mistake, e.g. every unit of a layer starting
   /// identical (a constant initializer: symmetry is never broken).
   const std::vector<std::string>& warnings() const;
-  /// Loss and accuracy with the inference plan (dropout off).
+  /// Loss and metrics with the inference plan (dropout off).
   Evaluation evaluate(const Dataset& data);
   /// Recomputes the model's own state (batch-norm running statistics) for the weights evaluation
   /// uses (evaluation_store(): Polyak's averages): they start at their first values and are
   /// updated by one training-mode forward pass over `data` in batches, in order.
   void recompute_state(const Dataset& data);
-  /// The logits [N, C] of every example of `data` with the inference plan (ensembles).
+  /// The first loss's output for every example of `data` with the inference plan: [N, ...] in
+  /// f64 (a classifier's logits [N, C]: ensembles).
   Tensor predict(const Dataset& data);
-  /// The cross-entropy of every example of `data` with the inference plan (curriculum scores).
+  /// The first loss's per-example value on every example of `data` with the inference plan
+  /// (curriculum scores).
   std::vector<double> example_losses(const Dataset& data);
 
   /// Writes every variable and the trainer's position (epoch, batch within it, steps) to `path`
@@ -150,10 +171,9 @@ class Trainer {
 
  private:
   void check_model_file(const VariableStore& loaded, const std::string& path, const char* what) const;
+  void ensure_built();
   std::unique_ptr<Impl> impl_;
-  Sequential model_;
-  TensorType example_;
-  std::int64_t num_classes_;
+  Model model_;
   TrainerOptions options_;
   VariableStore store_;
 };

@@ -1,0 +1,39 @@
+#pragma once
+// An output's metrics over a data set or an epoch, by the task of its loss: sums over batches
+// (and over the processes of data-parallel training), then accuracy for classification and
+// multi-label outputs, RMSE, MAE and R^2 for regression. Internal to framework/src/train.
+
+#include <array>
+#include <map>
+#include <string>
+
+#include "symgrad/core/tensor.hpp"
+#include "symgrad/train/losses.hpp"
+
+namespace symgrad::trainer_detail {
+
+class Score {
+ public:
+  explicit Score(Task task = Task::classification) : task_(task) {}
+  /// Adds a batch: the output [B, ...] against its target (classes [B], or the output's shape).
+  void add(const Tensor& output, const Tensor& target);
+  /// Adds another score's sums (of the same task).
+  void merge(const Score& other) {
+    for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += other.sums_[i];
+  }
+  /// The sums, to add up over processes (allreduce) and to restore from them.
+  std::array<double, 7>& sums() { return sums_; }
+  /// The main metric: accuracy (classification, multi-label) or RMSE (regression).
+  double primary() const;
+  const char* primary_name() const { return task_ == Task::regression ? "rmse" : "accuracy"; }
+  /// Every metric of the task: accuracy; or rmse, mae, r2.
+  std::map<std::string, double> metrics() const;
+
+ private:
+  Task task_;
+  // classification: right, examples; multi-label: right labels, labels; regression: squared and
+  // absolute errors, sum and sum of squares of the targets, elements
+  std::array<double, 7> sums_{};
+};
+
+}  // namespace symgrad::trainer_detail
