@@ -112,7 +112,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     if (writer && verbose) fmt::print("data-parallel over {} processes ({})\n", comm->size(), comm->describe());
   }
   if (verbose) {
-    fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model().to_string(),
+    fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model_spec.describe(),
                options.output_dir, data.train.size(), data.validation.size(), data.test.size());
     const std::string precision = x.precision == "bf16"
                                       ? (native_bf16() ? ", bf16 mixed precision" : ", bf16 asked (no native bf16 here: f32)")
@@ -124,7 +124,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     for (const auto& s : x.strategies) extras += (extras.empty() ? "" : ", ") + s.name;
     if (!extras.empty()) fmt::print("regularizers and strategies: {}\n", extras);
   }
-  Trainer trainer(x.model(), data.example, data.num_classes, options);
+  Trainer trainer(x.model(data.train), options);
   const ExperimentComponents components = make_components(x);
   components.attach(trainer);
   namespace fs = std::filesystem;

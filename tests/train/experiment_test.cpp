@@ -75,7 +75,7 @@ TEST(Experiment, ReadsEverySection) {
   EXPECT_EQ(x.seed, 4u);
   EXPECT_EQ(x.epochs, 3);
   EXPECT_EQ(x.data.set, "xor");
-  EXPECT_EQ(x.model().to_string(), "dense(8, tanh) -> dropout(0.1) -> dense(2)");
+  EXPECT_EQ(x.model_spec.describe(), "dense(8, tanh) -> dropout(0.1) -> dense(2)");
   EXPECT_EQ(x.optimizer.name, "sgd");
   EXPECT_EQ(std::get<double>(x.optimizer.settings.at("momentum")), 0.9);
   EXPECT_EQ(x.trainer_options().schedule, "step");
@@ -138,7 +138,7 @@ TEST(Experiment, PrecisionReachesTheTrainer) {
     TrainerOptions o = x.trainer_options();
     EXPECT_EQ(o.precision, bf16 ? Precision::bf16 : Precision::f32);
     const ExperimentData data = load_experiment_data(x);
-    Trainer trainer(x.model(), data.example, data.num_classes, o);
+    Trainer trainer(x.model(data.train), o);
     const auto records = trainer.fit(data.train);
     loss[bf16] = records.back().train_loss;
   }
@@ -159,7 +159,7 @@ TEST(Experiment, ShippedExperimentsAreValid) {
     if (e.path().extension() != ".toml") continue;
     SCOPED_TRACE(e.path().string());
     const Experiment x = load_experiment(e.path().string());
-    EXPECT_FALSE(x.model().empty());
+    EXPECT_FALSE(x.model_spec.describe().empty());
     ++n;
   }
   EXPECT_GE(n, 12u);
@@ -177,7 +177,7 @@ TEST(Experiment, ShippedSyntheticExperimentsRun) {
     const ExperimentData data = load_experiment_data(x);
     TrainerOptions o = x.trainer_options();
     o.output_dir.clear();
-    Trainer trainer(x.model(), data.example, data.num_classes, o);
+    Trainer trainer(x.model(data.train), o);
     const ExperimentComponents components = make_components(x);
     components.attach(trainer);
     const auto records = trainer.fit(data.train, data.validation.size() > 0 ? &data.validation : nullptr);

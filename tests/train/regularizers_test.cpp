@@ -220,7 +220,7 @@ TEST(EarlyStoppingRetraining, BothAlgorithmsOfTheBook) {
                                        {"output=", "epochs=120", "regularizer.early_stopping.patience=5"});
   const ExperimentData data = load_experiment_data(x);
   auto first_run = [&](std::vector<std::unique_ptr<Regularizer>>& keep) {
-    auto t = std::make_unique<Trainer>(x.model(), data.example, data.num_classes, x.trainer_options());
+    auto t = std::make_unique<Trainer>(x.model(data.train), x.trainer_options());
     keep.push_back(PluginRegistry::global().make_regularizer("early_stopping", {{"patience", std::int64_t{5}}}));
     t->add(*keep.back(), "early_stopping");
     t->fit(data.train, &data.validation);

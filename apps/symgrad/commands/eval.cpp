@@ -39,7 +39,7 @@ int eval_command(const std::vector<std::string>& args) {
   const ExperimentData data = load_experiment_data(x);
   TrainerOptions options = x.trainer_options();
   options.output_dir.clear();  // evaluation writes nothing
-  Trainer trainer(x.model(), data.example, data.num_classes, options);
+  Trainer trainer(x.model(data.train), options);
   const ExperimentComponents components = make_components(x);  // the same model rewrites
   components.attach(trainer);
   trainer.load_variables((dir / "variables.bin").string());  // refused when not this model's

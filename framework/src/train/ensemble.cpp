@@ -27,7 +27,7 @@ EnsembleResult train_bagging(const Experiment& x, const ExperimentData& data, st
     TrainerOptions o = x.trainer_options();
     o.seed = derive_seed(x.seed, fmt::format("bagging/{}/seed", i));  // its own initialization and order
     o.output_dir = output_dir.empty() ? "" : (std::filesystem::path(output_dir) / fmt::format("member{}", i)).string();
-    Trainer t(x.model(), data.example, data.num_classes, o);
+    Trainer t(x.model(data.train), o);
     const ExperimentComponents components = make_components(x);
     components.attach(t);
     t.fit(data.train.gather(sample), data.validation.size() > 0 ? &data.validation : nullptr);

@@ -17,69 +17,17 @@
 #include "symgrad/data/synthetic.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/lr_schedule.hpp"
+#include "experiment_reader.hpp"
 
 namespace symgrad {
 
-namespace {
+namespace experiment_detail {
 
-// Where a node was written: "file:line", or "file (--set)" for an override.
 std::string where(const std::string& file, const toml::node& n) {
   const auto& s = n.source();
   return s.begin.line > 0 ? fmt::format("{}:{}", file, s.begin.line) : fmt::format("{} (--set)", file);
 }
 
-class Reader {
- public:
-  Reader(std::string file, const toml::table& t, std::string section, const std::string& at)
-      : file_(std::move(file)), t_(t), section_(std::move(section)), at_(at) {}
-
-  // Every key must be one of `allowed`.
-  void only(const std::vector<std::string>& allowed) const {
-    for (const auto& [k, v] : t_) {
-      const std::string key(k.str());
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      throw UsageError(fmt::format("{}: unknown key '{}'{}{}; it takes: {}", where(file_, v), key,
-                                   section_.empty() ? "" : " in [" + section_ + "]", did_you_mean(key, allowed), list));
-    }
-  }
-  template <class T>
-  void get(const char* key, T& out, const char* what) const {
-    const toml::node* n = t_.get(key);
-    if (n == nullptr) return;
-    if constexpr (std::is_same_v<T, double>) {
-      if (auto v = n->value<double>()) return void(out = *v);
-    } else if constexpr (std::is_same_v<T, bool>) {
-      if (n->is_boolean()) return void(out = n->as_boolean()->get());
-    } else if constexpr (std::is_integral_v<T>) {
-      if (n->is_integer()) return void(out = static_cast<T>(n->as_integer()->get()));
-    } else {
-      if (auto v = n->value<std::string>()) return void(out = *v);
-    }
-    throw UsageError(fmt::format("{}: '{}'{} must be {}", where(file_, *n), key,
-                                 section_.empty() ? "" : " in [" + section_ + "]", what));
-  }
-  void positive(const char* key, std::int64_t v, std::int64_t min) const {
-    if (v < min) {
-      const toml::node* n = t_.get(key);
-      throw UsageError(fmt::format("{}: '{}' = {} is out of range: allowed >= {}", n ? where(file_, *n) : at_, key, v, min));
-    }
-  }
-  const toml::table& table() const { return t_; }
-
- private:
-  std::string file_;
-  const toml::table& t_;
-  std::string section_, at_;
-};
-
-// The schema of a plugin component of `kind`.
-std::function<Schema(const std::string&)> plugin_schema(ComponentKind kind) {
-  return [kind](const std::string& name) { return PluginRegistry::global().get(kind, name).schema; };
-}
-
-// A component table: `name` and its settings, checked against its schema.
 ComponentSpec component(const std::string& file, const toml::table& t, const std::string& section,
                         const std::string& default_name, const std::function<Schema(const std::string&)>& schema_of) {
   ComponentSpec c{default_name, {}, fmt::format("{}:{}", file, t.source().begin.line)};
@@ -120,6 +68,19 @@ ComponentSpec component(const std::string& file, const toml::table& t, const std
     Hyperparams(schema, {{key, value}}, fmt::format("{}: {} '{}'", where(file, *t.get(key)), section, c.name));
   }
   return c;
+}
+
+}  // namespace experiment_detail
+
+using experiment_detail::component;
+using experiment_detail::Reader;
+using experiment_detail::where;
+
+namespace {
+
+// The schema of a plugin component of `kind`.
+std::function<Schema(const std::string&)> plugin_schema(ComponentKind kind) {
+  return [kind](const std::string& name) { return PluginRegistry::global().get(kind, name).schema; };
 }
 
 // The table of the array `kind` ([[strategy]], [[regularizer]]) named `name`, or nullptr.
@@ -222,7 +183,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   }
   x.name = std::filesystem::path(path).stem().string();
   const Reader top(path, root, "", path);
-  top.only({"name", "seed", "epochs", "batch_size", "backend", "precision", "output", "clip_norm", "clip_value", "checkpoint_seconds", "nan_policy", "bucket_cap_mb", "data", "model", "initializer",
+  top.only({"name", "seed", "epochs", "batch_size", "backend", "precision", "output", "clip_norm", "clip_value", "checkpoint_seconds", "nan_policy", "bucket_cap_mb", "data", "model", "loss", "initializer",
             "optimizer", "schedule", "regularizer", "strategy"});
   top.get("name", x.name, "a string");
   std::int64_t seed = 0;
@@ -296,45 +257,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
       throw UsageError(fmt::format("{}: unknown data set '{}'{}", where(path, *d->get("set")), s.set, did_you_mean(s.set, sets)));
     }
   }
-  if (const toml::table* m = table("model")) {
-    const Reader r(path, *m, "model", path);
-    r.only({"layers"});
-    const toml::array* layers = m->get_as<toml::array>("layers");
-    if (layers == nullptr) throw UsageError(fmt::format("{}: [model] needs layers = [...]", where(path, *m)));
-    for (const auto& node : *layers) {
-      const toml::table* l = node.as_table();
-      if (l == nullptr) throw UsageError(fmt::format("{}: a layer is a table {{ type = \"dense\", ... }}", where(path, node)));
-      const Reader lr(path, *l, "model.layers", path);
-      lr.only({"type", "units", "activation", "p", "filters", "kernel", "stride", "padding", "momentum", "eps", "sync"});
-      LayerSpec spec;
-      lr.get("type", spec.type, "a string");
-      lr.get("units", spec.units, "an integer");
-      lr.get("activation", spec.activation, "a string");
-      lr.get("p", spec.p, "a number");
-      lr.get("filters", spec.filters, "an integer");
-      lr.get("kernel", spec.kernel, "an integer");
-      lr.get("stride", spec.stride, "an integer");
-      lr.get("padding", spec.padding, "an integer");
-      lr.get("momentum", spec.momentum, "a number");
-      lr.get("eps", spec.eps, "a number");
-      lr.get("sync", spec.sync, "true or false");
-      const std::vector<std::string> types = {"dense",  "activation", "dropout",  "flatten",
-                                              "conv2d", "max_pool",   "avg_pool", "batch_norm"};
-      if (std::find(types.begin(), types.end(), spec.type) == types.end()) {
-        throw UsageError(fmt::format("{}: unknown layer type '{}'{} (dense, activation, dropout, flatten, conv2d, "
-                                     "max_pool, avg_pool, batch_norm)",
-                                     where(path, node), spec.type, did_you_mean(spec.type, types)));
-      }
-      try {
-        Sequential check;  // the layer's own checks (units, activation name, p, ...)
-        add_layer(check, spec);
-      } catch (const UsageError& e) {
-        throw UsageError(fmt::format("{}: {}", where(path, node), e.what()));
-      }
-      x.layers.push_back(spec);
-    }
-  }
-  if (x.layers.empty()) throw UsageError(fmt::format("{}: the experiment has no [model] layers", path));
+  x.model_spec = experiment_detail::read_model_spec(path, root);
   if (const toml::table* t = table("initializer")) {
     x.initializer = component(path, *t, "initializer", "he", plugin_schema(ComponentKind::initializer));
   }
@@ -377,10 +300,8 @@ void ExperimentComponents::attach(Trainer& trainer) const {
   for (const auto& [name, s] : strategies) trainer.add(*s, name);
 }
 
-Sequential Experiment::model() const {
-  Sequential m;
-  for (const auto& l : layers) add_layer(m, l);
-  return m;
+Model Experiment::model(const Dataset& train) const {
+  return model_spec.build(train, backend == "onednn" ? DType::f32 : DType::f64);
 }
 
 TrainerOptions Experiment::trainer_options() const {

@@ -167,8 +167,8 @@ std::string Model::summary(DType dtype) const {
   const BuiltModel built = build(g, Mode::eval, dtype);
   std::string s;
   for (const auto& call : built.layers) {
-    s += fmt::format("{:<14} {:<28} <- {:<20} {}\n", call.layer, call.description, fmt::join(call.inputs, ", "),
-                     call.output.to_string());
+    s += fmt::format("{:<14} {:<28} <- {:<24} {}\n", call.layer, call.description,
+                     fmt::format("{}", fmt::join(call.inputs, ", ")), call.output.to_string());
   }
   return s;
 }

@@ -57,7 +57,7 @@ Retraining retrain_after_early_stopping(const Experiment& x, const ExperimentDat
   } else {
     r.target = first.evaluate(data.train).loss;  // epsilon: the training loss at the best point
   }
-  r.trainer = std::make_unique<Trainer>(x.model(), data.example, data.num_classes, o);
+  r.trainer = std::make_unique<Trainer>(x.model(data.train), o);
   if (how == "continue") {
     for (const auto& n : first.store().names()) {  // the best model and its optimizer state
       if (n.rfind("early_stopping/", 0) != 0) r.trainer->store().set(n, first.store().get(n).clone());

@@ -6,6 +6,8 @@
 /// the line and the key. docs/experiments.md describes the format.
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,17 +39,55 @@ struct DataSpec {
 };
 
 struct LayerSpec {
-  std::string type;  ///< dense, activation, dropout, flatten, conv2d, max_pool, avg_pool, batch_norm
+  /// dense, activation, dropout, flatten, conv2d, max_pool, avg_pool, batch_norm; and in the graph
+  /// form also layer_norm, add, multiply, concat, block
+  std::string type;
   std::int64_t units = 0;    ///< dense
   std::string activation = "none";
   double p = 0;              ///< dropout
   std::int64_t filters = 0, kernel = 0, stride = 0, padding = 0;  ///< conv2d, pooling (stride 0: default)
-  double momentum = 0.1, eps = 1e-5;                              ///< batch_norm
+  double momentum = 0.1, eps = 1e-5;                              ///< batch_norm (eps: layer_norm too)
   bool sync = false;  ///< batch_norm: statistics summed over the processes of data-parallel training
+  std::int64_t axis = 0;  ///< concat: the example's axis (0: the first after the batch's)
 };
 
 /// Appends the layer `spec` describes to `m` (UsageError for bad settings).
 void add_layer(Sequential& m, const LayerSpec& spec);
+/// The layer `spec` describes, named `name` (UsageError for bad settings; not for a block).
+std::shared_ptr<const Layer> make_layer(const std::string& name, const LayerSpec& spec);
+
+/// A layer of [model]'s graph form ([[model.layer]] tables, in order), or of a block.
+struct GraphLayerSpec {
+  std::string name;
+  /// Model inputs or layers above it (in a block: "in", the block's input, or its layers above);
+  /// empty: the layer above (the first model input, or "in", for the first layer).
+  std::vector<std::string> inputs;
+  LayerSpec layer;
+  std::string block;        ///< type = "block": the [model.blocks.NAME] it repeats
+  std::int64_t repeat = 1;  ///< type = "block": how many times, one after the other
+  std::string where;        ///< "file:line"
+};
+
+/// The model of an experiment: the list form (`layers`: a Sequential classifier of "x") or the
+/// graph form (`graph`, `blocks`, `inputs`, `outputs`), and its [[loss]] tables.
+struct ModelSpec {
+  std::vector<LayerSpec> layers;
+  std::vector<GraphLayerSpec> graph;
+  /// [model.blocks.NAME]: layers = [...]; a block layer's k-th copy names its layers
+  /// "<block layer><k>_<layer>" (res1_fc, res2_fc, ...).
+  std::map<std::string, std::vector<GraphLayerSpec>> blocks;
+  std::vector<std::string> inputs = {"x"};  ///< graph form: data arrays read as the model's inputs
+  std::vector<std::string> outputs;         ///< graph form: layers whose values are outputs (default: the last)
+  /// [[loss]] tables; none: softmax cross-entropy of the one output against the labels "y".
+  std::vector<LossSpec> losses;
+  std::vector<std::string> loss_where;
+
+  /// The Model, its inputs' example types taken from the data set's arrays of those names (and
+  /// floating ones in `dtype`).
+  Model build(const Dataset& data, DType dtype) const;
+  /// "dense(16, relu) -> dense(2)", or the graph form's layers and losses.
+  std::string describe() const;
+};
 
 struct Experiment {
   std::string file, name;
@@ -61,7 +101,7 @@ struct Experiment {
   double checkpoint_seconds = 10;  ///< a checkpoint at the end of an epoch at most this often (0: every epoch)
   std::string nan_policy = "raise";  ///< raise | stop | skip_step (TrainerOptions::nan_policy)
   DataSpec data;
-  std::vector<LayerSpec> layers;
+  ModelSpec model_spec;
   ComponentSpec initializer{"he", {}, ""}, optimizer{"adam", {}, ""}, schedule;
   std::vector<ComponentSpec> regularizers;  ///< [[regularizer]] tables, in file order
   std::vector<ComponentSpec> strategies;    ///< [[strategy]] tables, in file order
@@ -69,7 +109,8 @@ struct Experiment {
   /// folder's experiment.toml holds, so that the folder says what produced it).
   std::string effective;
 
-  Sequential model() const;
+  /// The experiment's model for its data (ExperimentData::train gives the inputs' types).
+  Model model(const Dataset& train) const;
   TrainerOptions trainer_options() const;
 };
 
