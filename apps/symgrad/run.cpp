@@ -43,10 +43,11 @@ class Progress final : public Strategy {
     const double rate = static_cast<double>(step_in_epoch_ * batch_) / std::max(s, 1e-9);
     const double eta = s / static_cast<double>(step_in_epoch_) * static_cast<double>(steps_ - step_in_epoch_);
     const int width = 30, filled = static_cast<int>(width * step_in_epoch_ / std::max<std::int64_t>(steps_, 1));
-    fmt::print("\repoch {}/{} [{}{}] {}/{} loss {:.4f}  accuracy {:.4f}  {:.0f} samples/s  ETA {:.1f} s   ", epoch_,
+    const std::string metric = e.metrics.count("rmse") ? "rmse" : "accuracy";
+    fmt::print("\repoch {}/{} [{}{}] {}/{} loss {:.4f}  {} {:.4f}  {:.0f} samples/s  ETA {:.1f} s   ", epoch_,
                epochs_, std::string(static_cast<std::size_t>(filled), '='),
                std::string(static_cast<std::size_t>(width - filled), ' '), step_in_epoch_, steps_, e.metrics["loss"],
-               e.metrics["accuracy"], rate, eta);
+               metric, e.metrics[metric], rate, eta);
     std::fflush(stdout);
   }
   void on_epoch_end(TrainEvent& e) override {
@@ -54,9 +55,10 @@ class Progress final : public Strategy {
     const std::int64_t every = std::max<std::int64_t>(1, (epochs_ + 49) / 50);
     if (e.epoch != 1 && e.epoch != epochs_ && e.epoch % every != 0 && !e.stop) return;
     const double s = seconds();
-    const auto get = [&](const char* k) { return e.metrics.count(k) ? e.metrics.at(k) : 0.0; };
-    fmt::print("{}epoch {}/{}  loss {:.4f}  accuracy {:.4f}", tty_ ? "\r" : "", e.epoch, epochs_, get("loss"), get("accuracy"));
-    if (e.metrics.count("val_loss")) fmt::print("  val_loss {:.4f}  val_accuracy {:.4f}", get("val_loss"), get("val_accuracy"));
+    const auto get = [&](const std::string& k) { return e.metrics.count(k) ? e.metrics.at(k) : 0.0; };
+    const std::string metric = e.metrics.count("rmse") ? "rmse" : "accuracy";
+    fmt::print("{}epoch {}/{}  loss {:.4f}  {} {:.4f}", tty_ ? "\r" : "", e.epoch, epochs_, get("loss"), metric, get(metric));
+    if (e.metrics.count("val_loss")) fmt::print("  val_loss {:.4f}  val_{} {:.4f}", get("val_loss"), metric, get("val_" + metric));
     if (e.metrics.count("lr")) fmt::print("  lr {:.3g}", get("lr"));
     fmt::print("  {:.0f} samples/s  {:.1f} s{}\n", static_cast<double>(steps_ * batch_) / std::max(s, 1e-9), s,
                tty_ ? "          " : "");
@@ -86,12 +88,21 @@ class StopOnInterrupt final : public Strategy {
 
 }  // namespace
 
-void draw_run_plots(const std::string& dir, const std::string& name) {
+std::string run_metric(const std::string& epochs_csv) {
+  std::ifstream in(epochs_csv);
+  std::string header;
+  std::getline(in, header);
+  return header.find(",train_rmse") != std::string::npos ? "rmse" : "accuracy";
+}
+
+std::vector<std::string> draw_run_plots(const std::string& dir, const std::string& name) {
   namespace fs = std::filesystem;
-  const std::vector<CurveRun> run = {{name, (fs::path(dir) / "metrics-epochs.csv").string()}};
-  plot_curves((fs::path(dir) / "loss.svg").string(), name + ": loss", "loss", run, {"train_loss", "val_loss"});
-  plot_curves((fs::path(dir) / "accuracy.svg").string(), name + ": accuracy", "accuracy", run,
-              {"train_accuracy", "val_accuracy"});
+  const std::string csv = (fs::path(dir) / "metrics-epochs.csv").string(), metric = run_metric(csv);
+  const std::vector<CurveRun> run = {{name, csv}};
+  const std::vector<std::string> files = {(fs::path(dir) / "loss.svg").string(), (fs::path(dir) / (metric + ".svg")).string()};
+  plot_curves(files[0], name + ": loss", "loss", run, {"train_loss", "val_loss"});
+  plot_curves(files[1], name + ": " + metric, metric, run, {"train_" + metric, "val_" + metric});
+  return files;
 }
 
 RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm) {

@@ -25,7 +25,11 @@ struct RunOutcome {
 /// `comm`: data-parallel over its processes (mpirun); rank 0 alone prints and writes the folder.
 RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm = nullptr);
 
-/// loss.svg and accuracy.svg of one run folder.
-void draw_run_plots(const std::string& dir, const std::string& name);
+/// The main metric of a run folder's model, from its metrics-epochs.csv: "accuracy" (a
+/// classifier's first output) or "rmse" (a regression's).
+std::string run_metric(const std::string& epochs_csv);
+
+/// loss.svg and <metric>.svg (accuracy.svg, rmse.svg) of one run folder; returns their paths.
+std::vector<std::string> draw_run_plots(const std::string& dir, const std::string& name);
 
 }  // namespace symgrad::cli

@@ -45,7 +45,14 @@ int eval_command(const std::vector<std::string>& args) {
   trainer.load_variables((dir / "variables.bin").string());  // refused when not this model's
   const Dataset& d = part == "test" ? data.test : part == "validation" ? data.validation : data.train;
   const Evaluation e = trainer.evaluate(d);
-  fmt::print("{} on {} ({} examples): loss {:.4f}, accuracy {:.2f}%\n", x.name, part, d.size(), e.loss, 100 * e.accuracy);
+  if (e.metric == "accuracy") {
+    fmt::print("{} on {} ({} examples): loss {:.4f}, accuracy {:.2f}%\n", x.name, part, d.size(), e.loss, 100 * e.accuracy);
+  } else {
+    fmt::print("{} on {} ({} examples): loss {:.4f}, {} {:.4g}\n", x.name, part, d.size(), e.loss, e.metric, e.accuracy);
+  }
+  if (e.metrics.size() > 2 || e.metric != "accuracy") {
+    for (const auto& [name, value] : e.metrics) fmt::print("  {:<28} {:.6g}\n", name, value);
+  }
   return kOk;
 }
 

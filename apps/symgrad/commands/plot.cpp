@@ -38,17 +38,18 @@ int plot_command(const std::vector<std::string>& args) {
     const fs::path csv = fs::path(r) / "metrics-epochs.csv";
     if (!fs::exists(csv)) throw UsageError(fmt::format("'{}' is not a run folder (no metrics-epochs.csv)", r));
     const std::string name = fs::path(r).filename().string();
-    draw_run_plots(r, name);
+    const auto files = draw_run_plots(r, name);
     curves.push_back({name, csv.string()});
-    fmt::print("{}: {}, {}\n", r, (fs::path(r) / "loss.svg").string(), (fs::path(r) / "accuracy.svg").string());
+    fmt::print("{}: {}, {}\n", r, files[0], files[1]);
   }
   if (curves.size() > 1) {
     fs::create_directories(output);
+    const std::string metric = run_metric(curves.front().epochs_csv);
     plot_curves((fs::path(output) / "val_loss.svg").string(), "validation loss", "loss", curves, {"val_loss"});
-    plot_curves((fs::path(output) / "val_accuracy.svg").string(), "validation accuracy", "accuracy", curves,
-                {"val_accuracy"});
+    plot_curves((fs::path(output) / ("val_" + metric + ".svg")).string(), "validation " + metric, metric, curves,
+                {"val_" + metric});
     fmt::print("comparison: {}, {}\n", (fs::path(output) / "val_loss.svg").string(),
-               (fs::path(output) / "val_accuracy.svg").string());
+               (fs::path(output) / ("val_" + metric + ".svg")).string());
   }
   return kOk;
 }

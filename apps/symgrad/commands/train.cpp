@@ -72,16 +72,22 @@ int train_command(const std::vector<std::string>& args) {
   const auto& records = out.records;
   const auto& test = out.test;
   const std::filesystem::path dir = out.dir;
-  const std::string plots =
-      records.empty() ? "" : fmt::format("; plots: {}, {}", (dir / "loss.svg").string(), (dir / "accuracy.svg").string());
-  fmt::print("\n{:12} {:>10} {:>10}\n", "", "loss", "accuracy");
+  const std::string& metric = test.metric;  // accuracy, or rmse for a regression
+  const std::string plots = records.empty() ? ""
+                                            : fmt::format("; plots: {}, {}", (dir / "loss.svg").string(),
+                                                          (dir / (metric + ".svg")).string());
+  fmt::print("\n{:12} {:>10} {:>10}\n", "", "loss", metric);
   if (!records.empty()) {
     fmt::print("{:12} {:>10.4f} {:>10.4f}\n", "train", records.back().train_loss, records.back().train_accuracy);
     fmt::print("{:12} {:>10.4f} {:>10.4f}\n", "validation", records.back().val_loss, records.back().val_accuracy);
   }
   fmt::print("{:12} {:>10.4f} {:>10.4f}\n", "test", test.loss, test.accuracy);
-  fmt::print("\ntest accuracy {:.2f}% after {} epochs; run folder {}{}\n", 100 * test.accuracy, records.size(),
-             dir.string(), plots);
+  if (test.metrics.size() > 2 || metric != "accuracy") {  // several outputs, or a regression: each output's figures
+    for (const auto& [name, value] : test.metrics) fmt::print("  test {:<28} {:>10.4f}\n", name, value);
+  }
+  const std::string figure = metric == "accuracy" ? fmt::format("test accuracy {:.2f}%", 100 * test.accuracy)
+                                                  : fmt::format("test {} {:.4g}", metric, test.accuracy);
+  fmt::print("\n{} after {} epochs; run folder {}{}\n", figure, records.size(), dir.string(), plots);
   return kOk;
 }
 

@@ -24,8 +24,8 @@ const std::vector<std::string>& list_types() {
 
 const std::vector<std::string>& graph_types() {
   static const std::vector<std::string> t = {"dense",    "activation", "dropout",    "flatten", "conv2d",   "max_pool",
-                                             "avg_pool", "batch_norm", "layer_norm", "add",     "multiply", "concat",
-                                             "block"};
+                                             "avg_pool", "batch_norm", "layer_norm", "reshape", "add",     "multiply",
+                                             "concat",   "block"};
   return t;
 }
 
@@ -36,7 +36,7 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
   const Reader r(path, *l, section, path);
   std::vector<std::string> keys = {"type", "units", "activation", "p", "filters", "kernel", "stride", "padding",
                                    "momentum", "eps", "sync"};
-  if (graph) keys.insert(keys.end(), {"name", "inputs", "axis", "block", "repeat"});
+  if (graph) keys.insert(keys.end(), {"name", "inputs", "axis", "shape", "block", "repeat"});
   r.only(keys);
   GraphLayerSpec g;
   g.where = where(path, node);
@@ -57,6 +57,16 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
   r.get("block", g.block, "a string");
   r.get("repeat", g.repeat, "an integer");
   r.positive("repeat", g.repeat, 1);
+  if (const toml::node* sh = l->get("shape")) {
+    const toml::array* a = sh->as_array();
+    for (std::size_t i = 0; a != nullptr && i < a->size(); ++i) {
+      if (!a->get(i)->is_integer()) break;
+      spec.shape.push_back(a->get(i)->as_integer()->get());
+    }
+    if (a == nullptr || spec.shape.size() != a->size()) {
+      throw UsageError(fmt::format("{}: 'shape' must be a list of integers (the example's shape)", where(path, *sh)));
+    }
+  }
   if (const toml::node* in = l->get("inputs")) {
     const toml::array* a = in->as_array();
     if (a == nullptr) throw UsageError(fmt::format("{}: 'inputs' must be a list of names", where(path, *in)));
@@ -279,6 +289,7 @@ std::shared_ptr<const Layer> make_layer(const std::string& name, const LayerSpec
   if (l.type == "avg_pool") return std::make_shared<Pool2D>(name, Pool2D::Kind::average, l.kernel, l.stride);
   if (l.type == "batch_norm") return std::make_shared<BatchNorm>(name, l.momentum, l.eps, l.sync);
   if (l.type == "layer_norm") return std::make_shared<LayerNorm>(name, l.eps);
+  if (l.type == "reshape") return std::make_shared<Reshape>(name, Shape(l.shape));
   if (l.type == "add") return std::make_shared<Merge>(name, Merge::Kind::add);
   if (l.type == "multiply") return std::make_shared<Merge>(name, Merge::Kind::multiply);
   if (l.type == "concat") return std::make_shared<Merge>(name, Merge::Kind::concat, l.axis);

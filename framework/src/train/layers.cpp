@@ -236,6 +236,28 @@ Value Flatten::build(ModelScope&, const std::vector<Value>& inputs) const {
   return reshape(h, Shape{-1, features});
 }
 
+Reshape::Reshape(std::string name, Shape shape) : Layer(std::move(name)), shape_(std::move(shape)) {
+  if (shape_.rank() == 0) throw UsageError(fmt::format("reshape layer '{}' needs the example's new shape", this->name()));
+  for (std::size_t d = 0; d < shape_.rank(); ++d) {
+    if (shape_[d] < 1) throw UsageError(fmt::format("reshape layer '{}': {} is not a shape", this->name(), shape_.to_string()));
+  }
+}
+
+std::string Reshape::describe() const { return fmt::format("reshape({})", shape_.to_string()); }
+
+Value Reshape::build(ModelScope&, const std::vector<Value>& inputs) const {
+  Value h = inputs.front();
+  std::int64_t have = 1;
+  for (std::size_t d = 1; d < h.shape().rank(); ++d) have *= h.shape()[d];
+  if (have != shape_.numel()) {
+    throw ShapeError(fmt::format("reshape layer '{}' cannot make examples of {} from {} ({} elements, not {})", name(),
+                                 shape_.to_string(), h.type().to_string(), have, shape_.numel()));
+  }
+  std::vector<std::int64_t> dims = {-1};
+  dims.insert(dims.end(), shape_.dims().begin(), shape_.dims().end());
+  return reshape(h, Shape(dims));
+}
+
 Pool2D::Pool2D(std::string name, Kind kind, std::int64_t kernel, std::int64_t stride)
     : Layer(std::move(name)), kind_(kind), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {
   if (kernel < 1 || stride < 0) throw UsageError(fmt::format("pooling needs kernel >= 1, stride >= 0; got {}, {}", kernel, stride));

@@ -40,7 +40,7 @@ struct DataSpec {
 
 struct LayerSpec {
   /// dense, activation, dropout, flatten, conv2d, max_pool, avg_pool, batch_norm; and in the graph
-  /// form also layer_norm, add, multiply, concat, block
+  /// form also layer_norm, reshape, add, multiply, concat, block
   std::string type;
   std::int64_t units = 0;    ///< dense
   std::string activation = "none";
@@ -49,6 +49,7 @@ struct LayerSpec {
   double momentum = 0.1, eps = 1e-5;                              ///< batch_norm (eps: layer_norm too)
   bool sync = false;  ///< batch_norm: statistics summed over the processes of data-parallel training
   std::int64_t axis = 0;  ///< concat: the example's axis (0: the first after the batch's)
+  std::vector<std::int64_t> shape;  ///< reshape: the example's new shape
 };
 
 /// Appends the layer `spec` describes to `m` (UsageError for bad settings).

@@ -180,6 +180,20 @@ class Flatten final : public Layer {
   Value build(ModelScope& scope, const std::vector<Value>& inputs) const override;
 };
 
+/// [N, ...] to [N, shape...] (the example's new shape, of as many elements).
+class Reshape final : public Layer {
+ public:
+  Reshape(std::string name, Shape shape);
+  std::string kind() const override { return "reshape"; }
+  std::string describe() const override;
+
+ protected:
+  Value build(ModelScope& scope, const std::vector<Value>& inputs) const override;
+
+ private:
+  Shape shape_;
+};
+
 /// Max or average pooling over kernel x kernel windows of [N, C, H, W] (stride: the kernel when 0).
 class Pool2D final : public Layer {
  public:
