@@ -1,7 +1,9 @@
 #pragma once
 // Which layer outputs the regularizers that act on hidden units (dropout, noise, activation
-// penalties) take: the output of a dense or conv layer (after its activation) that is not the
-// last layer (the logits), whose name matches a glob.
+// penalties) take: a hidden unit's value after its activation, whose layer's name matches a glob.
+// That is the output of a dense or conv layer with an activation of its own, or of an activation
+// layer (after conv -> batch_norm -> activation, the activation's); never a model output (the
+// logits), nor a layer's affine output before its activation.
 
 #include <string>
 
@@ -10,8 +12,8 @@
 namespace symgrad::plugins {
 
 inline bool hidden_output(const LayerOutput& out, const std::string& layers) {
-  return out.stage == LayerOutput::Stage::output && !out.last && (out.kind == "dense" || out.kind == "conv2d") &&
-         name_matches(layers, out.layer);
+  const bool activated = out.kind == "activation" || ((out.kind == "dense" || out.kind == "conv2d") && out.activation != "none");
+  return out.stage == LayerOutput::Stage::output && !out.last && activated && name_matches(layers, out.layer);
 }
 
 }  // namespace symgrad::plugins

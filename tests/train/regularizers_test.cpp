@@ -91,6 +91,32 @@ TEST(DropoutRegularizer, IsTheDropoutLayer) {
   EXPECT_EQ(a.evaluate(data).loss, b.evaluate(data).loss);
 }
 
+// The hidden-unit regularizers act on a hidden unit's value after its activation, wherever the
+// activation is: on a CNN whose convolution is followed by batch norm and an activation layer, the
+// activation layer's output (not the convolution's, before batch norm); and on a dense layer with
+// its own activation, its output. Every such regularizer, through the real loader.
+TEST(HiddenUnitRegularizers, ActAfterTheActivationWhereverItIs) {
+  Sequential cnn;
+  cnn.conv2d(4, 3).batch_norm().activation("relu").flatten().dense(8, "tanh").dense(2);
+  const Model m = cnn.to_model({DType::f32, Shape{1, 6, 6}});
+  auto dropout = PluginRegistry::global().make_regularizer("dropout", {{"p", 0.5}});
+  auto noise = PluginRegistry::global().make_regularizer("noise", {{"target", std::string("hidden")}});
+  for (Extension* e : std::vector<Extension*>{dropout.get(), noise.get()}) {
+    Graph g;
+    const BuiltModel b = m.build(g, Mode::train, DType::f32, {e});
+    std::vector<std::string> names;
+    for (const auto& r : b.forward.randoms) names.push_back(r.name);
+    const std::string kind = e == dropout.get() ? "dropout" : "noise";
+    EXPECT_EQ(names, (std::vector<std::string>{kind + "/activation1" + (kind == "dropout" ? "/mask" : ""),
+                                               kind + "/dense1" + (kind == "dropout" ? "/mask" : "")}))
+        << kind;
+  }
+  auto penalty = PluginRegistry::global().make_regularizer("activation_l1", {{"lambda", 0.1}});
+  Graph g;
+  const BuiltModel b = m.build(g, Mode::train, DType::f32, {penalty.get()});
+  EXPECT_EQ(b.forward.penalties.size(), 2u);  // activation1's and dense1's outputs
+}
+
 // Noise on inputs, hidden units or weights changes training (and the same seed the same way), never
 // evaluation; a zero standard deviation is no noise at all.
 TEST(NoiseRegularizer, TrainingOnlyAndReproducible) {
