@@ -59,5 +59,27 @@ TEST(Csv, ErrorsNameLineAndColumn) {
   EXPECT_NE(error_of("a,b\n").find("has no data rows"), std::string::npos);
 }
 
+// Regression: the last `targets` columns are real targets, the array "y" [N, targets]; no labels.
+TEST(Csv, RealTargetColumnsForRegression) {
+  const fs::path p = write("a, b, t1, t2\n0.5, -1, 1.5, -0.25\n2, 3, 0, 7\n");
+  CsvOptions o;
+  o.targets = 2;
+  const Dataset d = read_csv(p.string(), o);
+  EXPECT_EQ(d.features.type().to_string(), "f32[2, 2]");
+  EXPECT_FALSE(d.labels.defined());
+  EXPECT_EQ(d.array("y").type().to_string(), "f32[2, 2]");
+  EXPECT_EQ(d.array("y").to_vector(), (std::vector<double>{1.5, -0.25, 0, 7}));
+  EXPECT_EQ(d.features.to_vector(), (std::vector<double>{0.5, -1, 2, 3}));
+  o.targets = 4;  // no feature column left
+  try {
+    read_csv(p.string(), o);
+    ADD_FAILURE() << "read a data set with no features";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a row needs features and 4 target columns, found 4 columns"), std::string::npos)
+        << e.what();
+  }
+  fs::remove(p);
+}
+
 }  // namespace
 }  // namespace symgrad

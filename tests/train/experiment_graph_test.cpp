@@ -3,6 +3,8 @@
 // and every mistake reported with the file, the line and the layer.
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
@@ -185,6 +187,91 @@ TEST(ExperimentGraph, SkipConnectionsTrainTheDeepNetFaster) {
     loss[k++] = t.fit(data.train).back().train_loss;
   }
   EXPECT_LT(loss[1], 0.75 * loss[0]) << "plain " << loss[0] << ", residual " << loss[1];
+}
+
+}  // namespace
+}  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// experiments/regression_outliers.toml at small scale: Huber stays close to the true function
+// where MSE follows the outliers (the comment's figures on the whole run).
+TEST(ExperimentGraph, HuberAgainstMseOnTheShippedRegression) {
+  double rmse[2];
+  int k = 0;
+  for (const char* loss : {"mse", "huber"}) {
+    const Experiment x = load_experiment(std::string(SYMGRAD_EXPERIMENTS_DIR) + "/regression_outliers.toml",
+                                         {"epochs=30", "output=", std::string("loss.y.name=") + loss});
+    const ExperimentData data = load_experiment_data(x);
+    EXPECT_FALSE(data.train.labels.defined());  // real targets "y", no classes
+    Trainer t(x.model(data.train), x.trainer_options());
+    t.fit(data.train);
+    const Evaluation e = t.evaluate(data.test);
+    EXPECT_EQ(e.metric, "rmse");
+    rmse[k++] = e.accuracy;
+  }
+  EXPECT_LT(rmse[1], 0.5 * rmse[0]) << "mse " << rmse[0] << ", huber " << rmse[1];
+}
+
+// experiments/fashion_multitask.toml: the relabelled coarse target feeds the second head, and both
+// outputs' figures are reported.
+TEST(ExperimentGraph, TheMultitaskExperimentTrainsBothHeads) {
+  const Experiment x = load_experiment(std::string(SYMGRAD_EXPERIMENTS_DIR) + "/fashion_multitask.toml",
+                                       {"epochs=1", "data.limit=2000", "output="});
+  const ExperimentData data = load_experiment_data(x);
+  const Tensor& coarse = data.test.array("coarse");
+  for (std::int64_t i = 0; i < 50; ++i) {  // clothing 0, footwear 1 (5, 7, 9), bags 2 (8)
+    const int y = static_cast<int>(data.test.labels.get(i));
+    EXPECT_EQ(coarse.get(i), y == 8 ? 2 : (y == 5 || y == 7 || y == 9) ? 1 : 0);
+  }
+  Trainer t(x.model(data.train), x.trainer_options());
+  const auto records = t.fit(data.train, &data.validation);
+  EXPECT_GT(records.back().val_metrics.at("coarse/accuracy"), 0.8);
+  EXPECT_GT(records.back().val_metrics.at("fine/accuracy"), 0.5);
+}
+
+}  // namespace
+}  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Data from NumPy (.npz of named arrays) and a derived label: read by an experiment file, with
+// the mistakes named.
+TEST(ExperimentGraph, NpzDataAndRelabelling) {
+  const std::string npz = std::string(SYMGRAD_NPY_DIR) + "/deflated.npz";
+  const std::string text = fmt::format(R"(name = "npz"
+epochs = 2
+
+[data]
+set = "npz"
+train_npz = "{0}"
+test_npz = "{0}"
+validation = 0
+
+[data.relabel]
+even = [1, 0, 1]
+
+[model]
+layers = [{{ type = "dense", units = 3 }}]
+)",
+                                       npz);
+  testing::TempDir dir;
+  const Experiment x = load_experiment(write(dir, text));
+  const ExperimentData data = load_experiment_data(x);
+  EXPECT_EQ(data.train.size(), 3);
+  EXPECT_EQ(data.train.array("even").to_vector(), (std::vector<double>{1, 1, 0}));  // y = 0, 2, 1
+  EXPECT_EQ(data.train.array("target").type().to_string(), "f32[3, 1]");
+  TrainerOptions o = x.trainer_options();
+  o.output_dir.clear();
+  Trainer t(x.model(data.train), o);
+  t.fit(data.train);
+  EXPECT_NE(error_of(edit(text, "even = [1, 0, 1]", "even = [1, 0]")).find("example 1 has label 2, which relabel 'even' does not map"),
+            std::string::npos);
+  EXPECT_NE(error_of(edit(text, "even = [1, 0, 1]", "even = [1, -1, 0]")).find("relabel 'even' must be a list of classes"),
+            std::string::npos);
+  EXPECT_NE(error_of(edit(text, npz + "\"\ntest", npz + "x\"\ntest")).find("cannot open '" + npz + "x'"), std::string::npos);
 }
 
 }  // namespace

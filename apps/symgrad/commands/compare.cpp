@@ -98,19 +98,21 @@ int compare_command(const std::vector<std::string>& args) {
     if (outcomes.back().interrupted) return 130;
     curves.push_back({fmt::format("{}={}", key, values[i]), (fs::path(outcomes.back().dir) / "metrics-epochs.csv").string()});
   }
-  fmt::print("\n{:36} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "variant", "train loss", "train acc", "val loss",
-             "val acc", "test acc", "seconds");
+  const std::string metric = outcomes.front().test.metric;  // accuracy, or rmse (a regression)
+  const std::string m = metric == "accuracy" ? "acc" : metric;
+  fmt::print("\n{:36} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "variant", "train loss", "train " + m, "val loss",
+             "val " + m, "test " + m, "seconds");
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& o = outcomes[i];
     const EpochRecord last = o.records.empty() ? EpochRecord{} : o.records.back();
     fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}\n", fmt::format("{}={}", key, values[i]),
                last.train_loss, last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds);
   }
-  plot_curves((dir / "val_loss.svg").string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves,
-              {"val_loss"});
-  plot_curves((dir / "val_accuracy.svg").string(), fmt::format("{}: validation accuracy by {}", base.name, key),
-              "accuracy", curves, {"val_accuracy"});
-  fmt::print("\nruns in {}; plots: {}, {}\n", dir.string(), (dir / "val_loss.svg").string(), (dir / "val_accuracy.svg").string());
+  const fs::path loss_plot = dir / "val_loss.svg", metric_plot = dir / ("val_" + metric + ".svg");
+  plot_curves(loss_plot.string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves, {"val_loss"});
+  plot_curves(metric_plot.string(), fmt::format("{}: validation {} by {}", base.name, metric, key), metric, curves,
+              {"val_" + metric});
+  fmt::print("\nruns in {}; plots: {}, {}\n", dir.string(), loss_plot.string(), metric_plot.string());
   return kOk;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -45,16 +46,21 @@ bool number(const std::string& s, double& v) {
 Dataset read_csv(const std::string& path, const CsvOptions& options) {
   std::ifstream in(path);
   if (!in) throw Error(fmt::format("cannot open '{}'", path));
-  std::vector<float> features;
+  std::vector<float> features, targets;
   std::vector<std::int32_t> labels;
-  std::size_t columns = 0, label = 0;
+  std::size_t columns = 0, label = 0, rows = 0;
+  const auto regression = static_cast<std::size_t>(std::max(options.targets, 0));
   std::string line;
   for (std::size_t lineno = 1; std::getline(in, line); ++lineno) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank
     const auto cells = split(line, options.separator);
     if (columns == 0) {
       columns = cells.size();
-      if (columns < 2) throw Error(fmt::format("{}:{}: a row needs features and a label, found 1 column", path, lineno));
+      if (columns < 2 + (regression > 0 ? regression - 1 : 0)) {
+        throw Error(fmt::format("{}:{}: a row needs features and {}, found {} column{}", path, lineno,
+                                regression > 0 ? fmt::format("{} target columns", regression) : "a label", columns,
+                                columns == 1 ? "" : "s"));
+      }
       const int lc = options.label_column < 0 ? static_cast<int>(columns) + options.label_column : options.label_column;
       if (lc < 0 || lc >= static_cast<int>(columns)) {
         throw Error(fmt::format("{}: label column {} does not exist in {} columns", path, options.label_column, columns));
@@ -74,7 +80,9 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       if (!number(cells[c].text, v)) {
         throw Error(fmt::format("{}:{}:{}: '{}' is not a number", path, lineno, cells[c].column, cells[c].text));
       }
-      if (c == label) {
+      if (regression > 0 && c >= columns - regression) {
+        targets.push_back(static_cast<float>(v));
+      } else if (regression == 0 && c == label) {
         if (v < 0 || v != std::floor(v) || v > 1e6) {
           throw Error(fmt::format("{}:{}:{}: label '{}' is not a class (a non-negative integer)", path, lineno,
                                   cells[c].column, cells[c].text));
@@ -84,8 +92,18 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
         features.push_back(static_cast<float>(v));
       }
     }
+    ++rows;
   }
-  if (labels.empty()) throw Error(fmt::format("'{}' has no data rows", path));
+  if (rows == 0) throw Error(fmt::format("'{}' has no data rows", path));
+  if (regression > 0) {
+    const auto n = static_cast<std::int64_t>(rows), k = static_cast<std::int64_t>(regression);
+    Dataset d{path, Tensor(DType::f32, Shape{n, static_cast<std::int64_t>(columns) - k}), Tensor(), 0, {}};
+    std::copy(features.begin(), features.end(), d.features.data<float>());
+    Tensor y(DType::f32, Shape{n, k});
+    std::copy(targets.begin(), targets.end(), y.data<float>());
+    d.arrays["y"] = y;
+    return d;
+  }
   const auto n = static_cast<std::int64_t>(labels.size()), f = static_cast<std::int64_t>(columns - 1);
   Dataset d{path, Tensor(DType::f32, Shape{n, f}), Tensor(DType::i32, Shape{n}), 0, {}};
   std::copy(features.begin(), features.end(), d.features.data<float>());

@@ -80,4 +80,26 @@ Dataset make_xor(std::int64_t n, double noise, std::uint64_t seed) {
   });
 }
 
+double regression_function(double x0, double x1) { return std::sin(x0) + 0.5 * x1; }
+
+Dataset make_regression(std::int64_t n, double noise, double outliers, std::uint64_t seed) {
+  if (n < 1) throw UsageError(fmt::format("regression: the number of points must be >= 1, got {}", n));
+  if (!(noise >= 0)) throw UsageError(fmt::format("regression: noise must be >= 0, got {}", noise));
+  if (!(outliers >= 0 && outliers <= 1)) throw UsageError(fmt::format("regression: outliers must be in [0, 1], got {}", outliers));
+  Random rng(seed);
+  Dataset d{"regression", Tensor(DType::f32, Shape{n, 2}), Tensor(), 0, {}};
+  Tensor t(DType::f32, Shape{n, 1});
+  float* x = d.features.data<float>();
+  float* y = t.data<float>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double a = 4 * rng.uniform() - 2, b = 4 * rng.uniform() - 2;
+    x[2 * i] = static_cast<float>(a);
+    x[2 * i + 1] = static_cast<float>(b);
+    const double shift = rng.uniform() < outliers ? 8.0 : 0.0;
+    y[i] = static_cast<float>(regression_function(a, b) + noise * rng.normal() + shift);
+  }
+  d.arrays["y"] = t;
+  return d;
+}
+
 }  // namespace symgrad

@@ -83,13 +83,17 @@ std::function<Schema(const std::string&)> plugin_schema(ComponentKind kind) {
   return [kind](const std::string& name) { return PluginRegistry::global().get(kind, name).schema; };
 }
 
-// The table of the array `kind` ([[strategy]], [[regularizer]]) named `name`, or nullptr.
+// The key that names a table of the array `kind`: a [[loss]] by its output, the others by name.
+const char* naming_key(const std::string& kind) { return kind == "loss" ? "output" : "name"; }
+
+// The table of the array `kind` ([[strategy]], [[regularizer]], [[loss]]) named `name`, or nullptr.
 toml::table* named_table(toml::table& root, const std::string& kind, const std::string& name) {
   toml::array* a = root.get_as<toml::array>(kind);
   if (a == nullptr) return nullptr;
+  const char* key = naming_key(kind);
   for (auto& n : *a) {
     toml::table* t = n.as_table();
-    if (t != nullptr && t->get_as<std::string>("name") && t->get_as<std::string>("name")->get() == name) return t;
+    if (t != nullptr && t->get_as<std::string>(key) && t->get_as<std::string>(key)->get() == name) return t;
   }
   return nullptr;
 }
@@ -106,7 +110,8 @@ void apply_override(toml::table& root, const std::string& text) {
       return;
     }
   }
-  for (const std::string kind : {"strategy", "regularizer"}) {
+  for (const std::string kind : {"strategy", "regularizer", "loss"}) {
+    if (path == kind && kind == "loss") throw UsageError(fmt::format("--set '{}': loss.OUTPUT.KEY=VALUE", text));
     if (path == kind) {  // strategy=NAME: only the table of that name (the file's, with its settings,
                          // or a new one); "none": no table
       toml::array tables;
@@ -118,10 +123,15 @@ void apply_override(toml::table& root, const std::string& text) {
       return;
     }
     if (path.rfind(kind + ".", 0) == 0) {  // strategy.NAME.key=value: a key of the table of that name
+      // (loss.OUTPUT.key=value: of the [[loss]] on that output)
       const auto dot = path.find('.', kind.size() + 1);
       const std::string name = path.substr(kind.size() + 1, dot == std::string::npos ? std::string::npos : dot - kind.size() - 1);
-      if (dot == std::string::npos) throw UsageError(fmt::format("--set '{}': {}.NAME.KEY=VALUE", text, kind));
+      const std::string naming = kind == "loss" ? "OUTPUT" : "NAME";
+      if (dot == std::string::npos) throw UsageError(fmt::format("--set '{}': {}.{}.KEY=VALUE", text, kind, naming));
       t = named_table(root, kind, name);
+      if (t == nullptr && kind == "loss") {
+        throw UsageError(fmt::format("--set '{}': the experiment has no [[loss]] on output '{}'", text, name));
+      }
       if (t == nullptr) {
         throw UsageError(fmt::format("--set '{}': the experiment has no [[{}]] named '{}' (add one with --set {}={})",
                                      text, kind, name, kind, name));
@@ -227,36 +237,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     if (!n->is_table()) throw UsageError(fmt::format("{}: '{}' must be a table ([{}])", where(path, *n), key, key));
     return n->as_table();
   };
-  if (const toml::table* d = table("data")) {
-    const Reader r(path, *d, "data", path);
-    r.only({"set", "n", "noise", "factor", "classes", "validation", "limit", "dir", "images", "labels", "test_images",
-            "test_labels", "train_csv", "test_csv"});
-    DataSpec& s = x.data;
-    r.get("set", s.set, "a string");
-    r.get("n", s.n, "an integer");
-    r.positive("n", s.n, 2);
-    r.get("noise", s.noise, "a number");
-    r.get("factor", s.factor, "a number");
-    r.get("classes", s.classes, "an integer");
-    r.get("validation", s.validation, "a number");
-    r.get("limit", s.limit, "an integer");
-    r.positive("limit", s.limit, 0);
-    if (!(s.validation >= 0 && s.validation < 1)) {
-      throw UsageError(fmt::format("{}: 'validation' = {} is out of range: allowed [0, 1)", where(path, *d->get("validation")),
-                                   s.validation));
-    }
-    r.get("dir", s.dir, "a string");
-    r.get("images", s.images, "a string");
-    r.get("labels", s.labels, "a string");
-    r.get("test_images", s.test_images, "a string");
-    r.get("test_labels", s.test_labels, "a string");
-    r.get("train_csv", s.train_csv, "a string");
-    r.get("test_csv", s.test_csv, "a string");
-    const std::vector<std::string> sets = {"fashion-mnist", "idx", "csv", "moons", "circles", "spirals", "blobs", "xor"};
-    if (std::find(sets.begin(), sets.end(), s.set) == sets.end()) {
-      throw UsageError(fmt::format("{}: unknown data set '{}'{}", where(path, *d->get("set")), s.set, did_you_mean(s.set, sets)));
-    }
-  }
+  if (const toml::table* d = table("data")) x.data = experiment_detail::read_data_spec(path, *d);
   x.model_spec = experiment_detail::read_model_spec(path, root);
   if (const toml::table* t = table("initializer")) {
     x.initializer = component(path, *t, "initializer", "he", plugin_schema(ComponentKind::initializer));
@@ -327,46 +308,6 @@ TrainerOptions Experiment::trainer_options() const {
   o.precision = precision == "bf16" ? Precision::bf16 : Precision::f32;
   o.output_dir = output;
   return o;
-}
-
-ExperimentData load_experiment_data(const Experiment& e) {
-  const DataSpec& s = e.data;
-  Dataset all, test;
-  if (s.set == "fashion-mnist") {
-    all = load_fashion_mnist("train", s.dir);
-    test = load_fashion_mnist("test", s.dir);
-  } else if (s.set == "idx") {
-    all = load_mnist_format(s.images, s.labels, "idx");
-    test = load_mnist_format(s.test_images, s.test_labels, "idx/test");
-  } else if (s.set == "csv") {
-    all = read_csv(s.train_csv);
-    test = read_csv(s.test_csv);
-  } else {
-    auto make = [&](std::uint64_t seed) {
-      if (s.set == "moons") return make_moons(s.n, s.noise, seed);
-      if (s.set == "circles") return make_circles(s.n, s.noise, s.factor, seed);
-      if (s.set == "spirals") return make_spirals(s.n, static_cast<int>(s.classes), s.noise, seed);
-      if (s.set == "blobs") return make_blobs(s.n, static_cast<int>(s.classes), s.noise, seed);
-      return make_xor(s.n, s.noise, seed);
-    };
-    all = make(derive_seed(e.seed, "data/train"));
-    test = make(derive_seed(e.seed, "data/test"));
-  }
-  ExperimentData d;
-  if (s.validation == 0) {  // no held-out data: train on all of it
-    d.train = std::move(all);
-  } else {
-    auto [train, val] = split_validation(all, s.validation, derive_seed(e.seed, "data/validation"));
-    d.train = std::move(train);
-    d.validation = std::move(val);
-  }
-  if (s.limit > 0 && s.limit < d.train.size()) d.train = d.train.rows(0, s.limit);  // a small training set
-  d.test = std::move(test);
-  const Dataset& any = d.train;
-  std::vector<std::int64_t> dims(any.features.shape().dims().begin() + 1, any.features.shape().dims().end());
-  d.example = {e.backend == "onednn" ? DType::f32 : DType::f64, Shape(dims)};
-  d.num_classes = std::max(any.num_classes, d.test.num_classes);
-  return d;
 }
 
 }  // namespace symgrad

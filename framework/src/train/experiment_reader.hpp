@@ -73,6 +73,9 @@ class Reader {
 ComponentSpec component(const std::string& file, const toml::table& t, const std::string& section,
                         const std::string& default_name, const std::function<Schema(const std::string&)>& schema_of);
 
+/// The [data] table of an experiment file.
+DataSpec read_data_spec(const std::string& path, const toml::table& data);
+
 /// [model] (the list or the graph form) and the [[loss]] tables of an experiment file.
 ModelSpec read_model_spec(const std::string& path, const toml::table& root);
 

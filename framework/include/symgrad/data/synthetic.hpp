@@ -22,5 +22,11 @@ Dataset make_spirals(std::int64_t n, int classes, double noise, std::uint64_t se
 Dataset make_blobs(std::int64_t n, int centers, double spread, std::uint64_t seed);
 /// XOR: points uniform in [-1, 1]^2, class 1 where x y < 0.
 Dataset make_xor(std::int64_t n, double noise, std::uint64_t seed);
+/// Regression with outliers: points uniform in [-2, 2]^2 and real targets "y" [n, 1] (an array;
+/// no labels) f(x) = sin(x0) + x1 / 2, plus Gaussian noise of standard deviation `noise`, and a
+/// fraction `outliers` of the targets shifted by +8. The noise is on the targets, not the points.
+Dataset make_regression(std::int64_t n, double noise, double outliers, std::uint64_t seed);
+/// The true function of make_regression.
+double regression_function(double x0, double x1);
 
 }  // namespace symgrad

@@ -26,7 +26,8 @@ struct ComponentSpec {
 };
 
 struct DataSpec {
-  std::string set = "fashion-mnist";  ///< fashion-mnist, idx, csv, moons, circles, spirals, blobs, xor
+  /// fashion-mnist, idx, csv, npz, npy, moons, circles, spirals, blobs, xor, regression
+  std::string set = "fashion-mnist";
   std::int64_t n = 1000;              ///< synthetic: examples (a test set of the same size is drawn too)
   double noise = 0.2;                 ///< synthetic: noise
   double factor = 0.5;                ///< circles: inner radius
@@ -36,6 +37,13 @@ struct DataSpec {
   std::string dir = "/usr/share/datasets/fashion-mnist";  ///< fashion-mnist
   std::string images, labels, test_images, test_labels;    ///< idx
   std::string train_csv, test_csv;                         ///< csv
+  std::int64_t targets = 0;  ///< csv: the last `targets` columns are real targets "y" (regression)
+  std::string train_npz, test_npz;                         ///< npz: named arrays ("x", "y", ...)
+  std::string train_x, train_y, test_x, test_y;            ///< npy: one array a file
+  double outliers = 0.1;  ///< regression: the fraction of training targets shifted by +8 (none in the test set)
+  /// [data.relabel]: NAME = [c0, c1, ...]: an integer array NAME with NAME[i] = map[y[i]] (a coarse
+  /// label derived from a fine one: a second task's target).
+  std::map<std::string, std::vector<std::int32_t>> relabel;
 };
 
 struct LayerSpec {
