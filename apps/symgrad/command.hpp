@@ -41,6 +41,7 @@ int compare_command(const std::vector<std::string>& args);
 int ensemble_command(const std::vector<std::string>& args);
 int plot_command(const std::vector<std::string>& args);
 int eval_command(const std::vector<std::string>& args);
+int predict_command(const std::vector<std::string>& args);
 /// symgrad plugins check PLUGIN (plugin_check.cpp).
 int plugin_check_command(const std::string& target);
 

@@ -70,6 +70,7 @@ const std::vector<Command>& commands() {
       {"train", "train the model of an experiment file on its data; metrics, plots, test accuracy",
        symgrad::cli::train_command},
       {"eval", "evaluate a trained run on its test (or validation, training) data", symgrad::cli::eval_command},
+      {"predict", "the outputs of a trained run's model for new data (.csv, .npy, .npz)", symgrad::cli::predict_command},
       {"compare", "train variants of an experiment (--vary KEY=V1,V2) and show them side by side",
        symgrad::cli::compare_command},
       {"ensemble", "bagging: train members on bootstrap resamples, average and vote their predictions",

@@ -16,6 +16,15 @@ done
 grep -q "<svg" "$work/run/loss.svg" && grep -q "<svg" "$work/run/accuracy.svg"
 test "$(wc -l < "$work/run/metrics-epochs.csv")" -eq 61  # a header and 60 epochs
 
+# symgrad predict: the trained model's class and probabilities for new points (the moons' two
+# half circles: (0, 1) on class 0's, (1, -0.5) on class 1's), as CSV; the same from a .npy file
+printf 'x0,x1\n0,1\n1,-0.5\n' > "$work/points.csv"
+"$symgrad" predict "$work/run" --data "$work/points.csv" --output "$work/pred.csv" > /dev/null
+test "$(head -1 "$work/pred.csv")" = "logits_class,logits_p0,logits_p1" || { cat "$work/pred.csv"; exit 1; }
+test "$(sed -n 2p "$work/pred.csv" | cut -d, -f1)$(sed -n 3p "$work/pred.csv" | cut -d, -f1)" = "01" || { cat "$work/pred.csv"; exit 1; }
+"$symgrad" predict "$work/run" --data "$(dirname "$0")/../data/npy/f4.npy" > "$work/pred4.csv" 2>&1 && exit 1  # 4 features: refused
+grep -q "the examples of '.*f4.npy' (f32\[4\] each) do not fit the model" "$work/pred4.csv" || { cat "$work/pred4.csv"; exit 1; }
+
 # --set overrides a key: one epoch; the run folder's experiment.toml is the experiment as it ran
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/one" --set epochs=1 --set optimizer.lr=0.5 | grep -q "after 1 epochs"
 grep -q "^epochs = 1$" "$work/one/experiment.toml" && grep -q "^lr = 0.5$" "$work/one/experiment.toml" &&

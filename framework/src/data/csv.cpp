@@ -50,13 +50,14 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   std::vector<std::int32_t> labels;
   std::size_t columns = 0, label = 0, rows = 0;
   const auto regression = static_cast<std::size_t>(std::max(options.targets, 0));
+  const bool unlabelled = options.features_only;
   std::string line;
   for (std::size_t lineno = 1; std::getline(in, line); ++lineno) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank
     const auto cells = split(line, options.separator);
     if (columns == 0) {
       columns = cells.size();
-      if (columns < 2 + (regression > 0 ? regression - 1 : 0)) {
+      if (columns < (unlabelled ? 1 : 2 + (regression > 0 ? regression - 1 : 0))) {
         throw Error(fmt::format("{}:{}: a row needs features and {}, found {} column{}", path, lineno,
                                 regression > 0 ? fmt::format("{} target columns", regression) : "a label", columns,
                                 columns == 1 ? "" : "s"));
@@ -82,7 +83,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       }
       if (regression > 0 && c >= columns - regression) {
         targets.push_back(static_cast<float>(v));
-      } else if (regression == 0 && c == label) {
+      } else if (regression == 0 && !unlabelled && c == label) {
         if (v < 0 || v != std::floor(v) || v > 1e6) {
           throw Error(fmt::format("{}:{}:{}: label '{}' is not a class (a non-negative integer)", path, lineno,
                                   cells[c].column, cells[c].text));
@@ -95,13 +96,15 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     ++rows;
   }
   if (rows == 0) throw Error(fmt::format("'{}' has no data rows", path));
-  if (regression > 0) {
+  if (regression > 0 || unlabelled) {
     const auto n = static_cast<std::int64_t>(rows), k = static_cast<std::int64_t>(regression);
     Dataset d{path, Tensor(DType::f32, Shape{n, static_cast<std::int64_t>(columns) - k}), Tensor(), 0, {}};
     std::copy(features.begin(), features.end(), d.features.data<float>());
-    Tensor y(DType::f32, Shape{n, k});
-    std::copy(targets.begin(), targets.end(), y.data<float>());
-    d.arrays["y"] = y;
+    if (k > 0) {
+      Tensor y(DType::f32, Shape{n, k});
+      std::copy(targets.begin(), targets.end(), y.data<float>());
+      d.arrays["y"] = y;
+    }
     return d;
   }
   const auto n = static_cast<std::int64_t>(labels.size()), f = static_cast<std::int64_t>(columns - 1);

@@ -448,22 +448,49 @@ void for_each_eval_batch(const Trainer::Impl& m, VariableStore& view, const Data
 
 }  // namespace
 
-Tensor Trainer::predict(const Dataset& data) {
+std::map<std::string, Tensor> Trainer::predict_all(const Dataset& data) {
   VariableStore view = evaluation_store();
-  Tensor all;
-  std::int64_t row = 0;
-  for_each_eval_batch(*impl_, view, data, options_, [&](const Dataset& part, const Feeds&, const std::vector<Tensor>& out) {
-    const Tensor& first = out[1];
-    const std::int64_t per = first.numel() / std::max<std::int64_t>(part.size(), 1);
-    if (!all.defined()) {
-      std::vector<std::int64_t> dims(first.shape().dims().begin(), first.shape().dims().end());
-      dims[0] = data.size();
-      all = Tensor(DType::f64, Shape(dims));
+  Impl& m = *impl_;
+  if (!m.predict) {
+    CompileOptions co;
+    co.backend = options_.backend;
+    co.precision = options_.precision;
+    m.predict = std::make_unique<Plan>(compile(m.eval_graph, m.eval_outputs, co));
+  }
+  std::vector<Tensor> all(m.outputs.size());
+  const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
+  for (std::int64_t at = 0; at < n; at += b) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    Feeds feeds;
+    for (const auto& name : m.input_names) {
+      const Tensor& t = part.array(name);
+      const bool real = t.dtype() == DType::f32 || t.dtype() == DType::f64;
+      feeds[name] = real && t.dtype() != options_.dtype ? t.to(options_.dtype) : t;
     }
-    for (std::int64_t i = 0; i < part.size() * per; ++i) all.set(row * per + i, first.get(i));
-    row += part.size();
-  });
-  return all;
+    const std::vector<Tensor>& out = m.predict->run(feeds, &view);
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const std::int64_t per = out[k].numel() / std::max<std::int64_t>(part.size(), 1);
+      if (!all[k].defined()) {
+        std::vector<std::int64_t> dims(out[k].shape().dims().begin(), out[k].shape().dims().end());
+        dims[0] = n;
+        all[k] = Tensor(DType::f64, Shape(dims));
+      }
+      double* dst = all[k].data<double>() + at * per;
+      for (std::int64_t i = 0; i < part.size() * per; ++i) dst[i] = out[k].get(i);
+    }
+  }
+  std::map<std::string, Tensor> named;
+  for (std::size_t k = 0; k < all.size(); ++k) named[m.outputs[k]] = all[k];
+  return named;
+}
+
+Tensor Trainer::predict(const Dataset& data) { return predict_all(data).at(impl_->outputs.front()); }
+
+std::vector<std::pair<std::string, Task>> Trainer::output_tasks() {
+  ensure_built();
+  std::vector<std::pair<std::string, Task>> r;
+  for (std::size_t k = 0; k < impl_->outputs.size(); ++k) r.emplace_back(impl_->outputs[k], impl_->tasks[k]);
+  return r;
 }
 
 std::vector<double> Trainer::example_losses(const Dataset& data) {

@@ -54,6 +54,8 @@ void build_eval(Trainer::Impl& m, const Model& model, const TrainerOptions& o, c
     const BuiltModel e = model.build(g, Mode::eval, o.dtype, hooks);
     std::vector<Value> outs = {e.loss};
     for (const auto& spec : model.losses()) outs.push_back(e.outputs.at(spec.output));
+    m.eval_outputs.assign(outs.begin() + 1, outs.end());
+    for (const auto& [name, v] : e.inputs) m.input_names.push_back(name);
     outs.insert(outs.end(), e.loss_terms.begin(), e.loss_terms.end());
     outs.push_back(e.per_example.front());
     CompileOptions co;

@@ -49,6 +49,10 @@ struct Trainer::Impl {
   std::vector<Task> tasks;
   std::vector<std::int64_t> classes;  // a classification output's classes (its width)
   std::vector<std::string> data_names;
+  // Prediction: the evaluation graph's outputs (one per loss, in order) from the model inputs alone.
+  std::vector<Value> eval_outputs;
+  std::vector<std::string> input_names;
+  std::unique_ptr<Plan> predict;
   TrainingStep training_step;
   // a host-driven optimizer: one iteration an epoch over the full training set's objective
   std::unique_ptr<HostOptimizer> host;

@@ -17,6 +17,8 @@ struct CsvOptions {
   /// Regression: the last `targets` columns are real targets, the array "y" [N, targets] (f32),
   /// and there is no label column (0: one integer label column, label_column).
   int targets = 0;
+  /// Every column is a feature, no label nor target (data to predict, symgrad predict).
+  bool features_only = false;
 };
 
 /// Features [N, columns - 1] (f32) and labels [N] (i32, non-negative integers); or, with targets,

@@ -132,8 +132,12 @@ class Trainer {
   /// updated by one training-mode forward pass over `data` in batches, in order.
   void recompute_state(const Dataset& data);
   /// The first loss's output for every example of `data` with the inference plan: [N, ...] in
-  /// f64 (a classifier's logits [N, C]: ensembles).
+  /// f64 (a classifier's logits [N, C]: ensembles). Only the model's inputs are read (no targets).
   Tensor predict(const Dataset& data);
+  /// Every loss's output for every example, by output name (f64), from the model's inputs alone.
+  std::map<std::string, Tensor> predict_all(const Dataset& data);
+  /// Each loss's output name and the task of its loss, in the model's order.
+  std::vector<std::pair<std::string, Task>> output_tasks();
   /// The first loss's per-example value on every example of `data` with the inference plan
   /// (curriculum scores).
   std::vector<double> example_losses(const Dataset& data);
