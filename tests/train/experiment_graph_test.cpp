@@ -276,3 +276,27 @@ layers = [{{ type = "dense", units = 3 }}]
 
 }  // namespace
 }  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// experiments/fashion_tied_autoencoder.toml: the decoder has no weights of its own, the encoder's
+// W (used twice) learns; a tie to something that is not a dense layer above is refused.
+TEST(ExperimentGraph, ATiedDecoderUsesTheEncodersWeights) {
+  const std::string file = std::string(SYMGRAD_EXPERIMENTS_DIR) + "/fashion_tied_autoencoder.toml";
+  const Experiment x = load_experiment(file, {"epochs=1", "data.limit=500", "output="});
+  const ExperimentData data = load_experiment_data(x);
+  Trainer t(x.model(data.train), x.trainer_options());
+  const double before = t.evaluate(data.train).loss;
+  t.fit(data.train);
+  EXPECT_TRUE(t.store().has("enc/W") && t.store().has("dec/b"));
+  EXPECT_FALSE(t.store().has("dec/W"));
+  EXPECT_LT(t.evaluate(data.train).loss, before);
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(error_of(edit(text, "\ntied = \"enc\"", "\ntied = \"flat\"")).find("layer 'dec' is tied to 'flat', which is not a dense layer above it"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace symgrad

@@ -284,3 +284,31 @@ TEST(CurriculumStrategy, AnnealsTheInputNoise) {
 
 }  // namespace
 }  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Greedy layer-wise pretraining trains heads for one output: a model of two is refused, naming
+// both outputs (through the real loader).
+TEST(PretrainingStrategy, RefusesAModelOfSeveralOutputs) {
+  Model m;
+  m.input("x", {DType::f32, Shape{2}});
+  m.body([](ModelScope& s, const NamedValues& in) {
+    static const Dense h("h", 8, "relu"), a("a", 2), b("b", 3);
+    Value x = h(s, in.at("x"));
+    return NamedValues{{"a", a(s, x)}, {"b", b(s, x)}};
+  });
+  m.loss({"a", "softmax_cross_entropy", {}, "y"});
+  m.loss({"b", "mse", {}, "t"});
+  auto pre = PluginRegistry::global().make_strategy("pretraining", {{"epochs_per_stage", std::int64_t{1}}});
+  Graph g;
+  try {
+    m.build(g, Mode::train, DType::f32, {pre.get()});
+    FAIL() << "built";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("this model has several ('a' and 'b')"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace symgrad

@@ -36,7 +36,7 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
   const Reader r(path, *l, section, path);
   std::vector<std::string> keys = {"type", "units", "activation", "p", "filters", "kernel", "stride", "padding",
                                    "momentum", "eps", "sync"};
-  if (graph) keys.insert(keys.end(), {"name", "inputs", "axis", "shape", "block", "repeat"});
+  if (graph) keys.insert(keys.end(), {"name", "inputs", "axis", "shape", "tied", "block", "repeat"});
   r.only(keys);
   GraphLayerSpec g;
   g.where = where(path, node);
@@ -55,6 +55,7 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
   r.get("axis", spec.axis, "an integer");
   r.get("name", g.name, "a string");
   r.get("block", g.block, "a string");
+  r.get("tied", spec.tied, "a string (the name of a dense layer above)");
   r.get("repeat", g.repeat, "an integer");
   r.positive("repeat", g.repeat, 1);
   if (const toml::node* sh = l->get("shape")) {
@@ -95,6 +96,7 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
 void check_names(const std::vector<GraphLayerSpec>& layers, std::vector<std::string> known, const std::string& what,
                  const std::map<std::string, std::vector<GraphLayerSpec>>* blocks) {
   std::set<std::string> seen(known.begin(), known.end());
+  std::set<std::string> dense;  // the dense layers above
   for (const auto& l : layers) {
     if (l.name.empty()) throw UsageError(fmt::format("{}: a layer of the graph form needs a name", l.where));
     if (seen.count(l.name)) throw UsageError(fmt::format("{}: a second layer (or input) named '{}'", l.where, l.name));
@@ -104,6 +106,10 @@ void check_names(const std::vector<GraphLayerSpec>& layers, std::vector<std::str
                                      "what is defined before it, so a model has no cycle){}; known: {}",
                                      l.where, l.name, in, what, did_you_mean(in, known), fmt::join(known, ", ")));
       }
+    }
+    if (!l.layer.tied.empty() && (l.layer.type != "dense" || !dense.count(l.layer.tied))) {
+      throw UsageError(fmt::format("{}: layer '{}' is tied to '{}', which is not a dense layer above it", l.where, l.name,
+                                   l.layer.tied));
     }
     if (l.layer.type == "block") {
       if (blocks == nullptr) throw UsageError(fmt::format("{}: a block cannot hold a block", l.where));
@@ -117,6 +123,7 @@ void check_names(const std::vector<GraphLayerSpec>& layers, std::vector<std::str
     }
     seen.insert(l.name);
     known.push_back(l.name);
+    if (l.layer.type == "dense") dense.insert(l.name);
   }
 }
 
@@ -147,7 +154,9 @@ void unroll(const std::vector<GraphLayerSpec>& layers, const std::map<std::strin
       above = from;
       continue;
     }
-    out.push_back({make_layer(name, l.layer), inputs, name, l.where});
+    LayerSpec spec = l.layer;
+    if (!spec.tied.empty()) spec.tied = name_of(spec.tied);  // a block's own layer: its copy's name
+    out.push_back({make_layer(name, spec), inputs, name, l.where});
     renamed[l.name] = name;
     above = name;
   }
@@ -278,7 +287,7 @@ ModelSpec read_model_spec(const std::string& path, const toml::table& root) {
 }  // namespace experiment_detail
 
 std::shared_ptr<const Layer> make_layer(const std::string& name, const LayerSpec& l) {
-  if (l.type == "dense") return std::make_shared<Dense>(name, l.units, l.activation);
+  if (l.type == "dense") return std::make_shared<Dense>(name, l.units, l.activation, l.tied);
   if (l.type == "activation") return std::make_shared<Activation>(name, l.activation);
   if (l.type == "dropout") return std::make_shared<Dropout>(name, l.p);
   if (l.type == "flatten") return std::make_shared<Flatten>(name);

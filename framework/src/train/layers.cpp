@@ -165,22 +165,34 @@ Value Layer::affine(ModelScope& scope, Value z) const {
 
 // -- the layers --------------------------------------------------------------------------------
 
-Dense::Dense(std::string name, std::int64_t units, std::string activation)
-    : Layer(std::move(name)), units_(units), activation_(std::move(activation)) {
+Dense::Dense(std::string name, std::int64_t units, std::string activation, std::string tied)
+    : Layer(std::move(name)), units_(units), activation_(std::move(activation)), tied_(std::move(tied)) {
   if (units_ < 1) throw UsageError(fmt::format("dense layer of {} units", units_));
   check_activation(activation_);
 }
 
 std::string Dense::describe() const {
-  return activation_ == "none" ? fmt::format("dense({})", units_) : fmt::format("dense({}, {})", units_, activation_);
+  const std::string tied = tied_.empty() ? "" : fmt::format(", tied to {}", tied_);
+  return activation_ == "none" ? fmt::format("dense({}{})", units_, tied)
+                               : fmt::format("dense({}, {}{})", units_, activation_, tied);
 }
 
 Value Dense::build(ModelScope& scope, const std::vector<Value>& inputs) const {
   Value h = single(*this, inputs, 2, "[N, features]");
   const std::int64_t in = h.shape()[1];
   using Start = ParamInfo::Start;
-  Value w = scope.context().parameter(name() + "/W", Shape{in, units_}, Start::initializer, in, units_);
   Value b = scope.context().parameter(name() + "/b", Shape{units_}, Start::zeros, in, units_);
+  if (!tied_.empty()) {  // x W_tied^T, the other layer's variable used again (no copy)
+    Value w = scope.parameter(tied_ + "/W");
+    if (w.shape() != Shape{units_, in}) {
+      throw ShapeError(fmt::format("dense layer '{}' of {} units on {} inputs is tied to '{}', whose W is {}: it needs "
+                                   "{} (the transpose of this layer's [{}, {}])",
+                                   name(), units_, in, tied_, w.type().to_string(), Shape{units_, in}.to_string(), in,
+                                   units_));
+    }
+    return affine(scope, matmul(h, w, false, true) + b);
+  }
+  Value w = scope.context().parameter(name() + "/W", Shape{in, units_}, Start::initializer, in, units_);
   return affine(scope, matmul(h, w) + b);
 }
 

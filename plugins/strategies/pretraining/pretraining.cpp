@@ -27,12 +27,18 @@ class Pretraining final : public Strategy {
 
   Value on_layer_output(ModelContext& ctx, const LayerOutput& out) override {
     if (per_stage_ == 0) return out.value;
-    if (out.kind == "input") hidden_.clear();  // a new graph is being built
+    if (out.kind == "input") hidden_.clear(), output_.clear();  // a new graph is being built
     if (out.kind != "dense" || out.stage != LayerOutput::Stage::output) return out.value;
     if (!out.last) {
       hidden_.push_back(out.value);
       return out.value;
     }
+    // a DAG's dense layers are its hidden layers in the order they are called; one output only
+    if (!output_.empty()) {
+      throw UsageError("pretraining trains one head per hidden layer for the model's one output; this model has several ('" +
+                       output_ + "' and '" + out.layer + "'): pretrain a model of one output");
+    }
+    output_ = out.layer;
     // the last layer: its logits, or head k's on h_k while stage k runs
     stages_ = static_cast<std::int64_t>(hidden_.size());
     Value stage = ctx.state(kStage, Shape{}, ParamInfo::Start::zeros);
@@ -116,6 +122,7 @@ class Pretraining final : public Strategy {
   std::int64_t per_stage_;
   std::string load_, load_pattern_, freeze_;
   std::vector<Value> hidden_, active_;
+  std::string output_;  // the output layer seen in the graph being built
   std::int64_t stages_ = 0;
 };
 

@@ -58,6 +58,7 @@ struct LayerSpec {
   bool sync = false;  ///< batch_norm: statistics summed over the processes of data-parallel training
   std::int64_t axis = 0;  ///< concat: the example's axis (0: the first after the batch's)
   std::vector<std::int64_t> shape;  ///< reshape: the example's new shape
+  std::string tied;  ///< dense: W is the transpose of this dense layer's (graph form)
 };
 
 /// Appends the layer `spec` describes to `m` (UsageError for bad settings).

@@ -106,10 +106,12 @@ class Layer {
 };
 
 /// y = x W + b ("<name>/W" [in, units] from the initializer, "<name>/b" [units] zeros), then the
-/// activation. x is [N, features].
+/// activation. x is [N, features]. `tied`: W is the transpose of the dense layer `tied`'s W (a
+/// tied autoencoder's decoder; hard parameter sharing), declared before this layer is called; only
+/// the bias is this layer's own.
 class Dense final : public Layer {
  public:
-  Dense(std::string name, std::int64_t units, std::string activation = "none");
+  Dense(std::string name, std::int64_t units, std::string activation = "none", std::string tied = "");
   std::string kind() const override { return "dense"; }
   std::string describe() const override;
   std::string activation() const override { return activation_; }
@@ -119,7 +121,7 @@ class Dense final : public Layer {
 
  private:
   std::int64_t units_;
-  std::string activation_;
+  std::string activation_, tied_;
 };
 
 /// A 2-D convolution over [N, C, H, W] ("<name>/W" [filters, C, k, k], "<name>/b" [1, filters, 1, 1]),
