@@ -181,7 +181,6 @@ Value Dense::build(ModelScope& scope, const std::vector<Value>& inputs) const {
   Value h = single(*this, inputs, 2, "[N, features]");
   const std::int64_t in = h.shape()[1];
   using Start = ParamInfo::Start;
-  Value b = scope.context().parameter(name() + "/b", Shape{units_}, Start::zeros, in, units_);
   if (!tied_.empty()) {  // x W_tied^T, the other layer's variable used again (no copy)
     Value w = scope.parameter(tied_ + "/W");
     if (w.shape() != Shape{units_, in}) {
@@ -190,9 +189,12 @@ Value Dense::build(ModelScope& scope, const std::vector<Value>& inputs) const {
                                    name(), units_, in, tied_, w.type().to_string(), Shape{units_, in}.to_string(), in,
                                    units_));
     }
+    Value b = scope.context().parameter(name() + "/b", Shape{units_}, Start::zeros, in, units_);
     return affine(scope, matmul(h, w, false, true) + b);
   }
+  // (W before b: the order parameters are declared in is the order of the store and the metrics)
   Value w = scope.context().parameter(name() + "/W", Shape{in, units_}, Start::initializer, in, units_);
+  Value b = scope.context().parameter(name() + "/b", Shape{units_}, Start::zeros, in, units_);
   return affine(scope, matmul(h, w) + b);
 }
 
