@@ -10,6 +10,7 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/random.hpp"
 #include "symgrad/data/synthetic.hpp"
+#include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
 
 namespace symgrad {
@@ -155,6 +156,33 @@ TEST(ModelTrainer, AResidualNetTrainsAndResumesBitwise) {
     const Tensor& b = second.store().get(name);
     ASSERT_EQ(a.nbytes(), b.nbytes()) << name;
     EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << name;
+  }
+}
+
+// Early stopping (through the real loader) watches any metric the run measures: a regression's
+// validation RMSE (minimized), and restores the weights of the epoch where it was lowest; an unknown
+// name stops the run listing the metrics there are.
+TEST(ModelTrainer, EarlyStoppingWatchesARegressionsValidationRmse) {
+  const Dataset train = regression_set(200, 0.0, 7), validation = regression_set(100, 0.0, 8);
+  auto stop = PluginRegistry::global().make_regularizer("early_stopping", {{"monitor", std::string("val_rmse")},
+                                                                           {"patience", std::int64_t{2}}});
+  Trainer t(regressor("mse"), options(200, 0.05));
+  t.add(*stop, "early_stopping");
+  const auto records = t.fit(train, &validation);
+  ASSERT_LT(records.size(), 200u) << "never stopped";
+  double best = records.front().val_accuracy;
+  for (const auto& r : records) best = std::min(best, r.val_accuracy);
+  EXPECT_EQ(t.store().get("early_stopping/best_value").get(0), best);
+  EXPECT_NEAR(t.evaluate(validation).accuracy, best, 1e-6 * best);  // the best epoch's weights, back
+  auto unknown = PluginRegistry::global().make_regularizer("early_stopping", {{"monitor", std::string("val_accuracy")}});
+  Trainer u(regressor("mse"), options(3));
+  u.add(*unknown, "early_stopping");
+  try {
+    u.fit(train, &validation);
+    FAIL() << "trained watching a metric that is not measured";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("monitors 'val_accuracy', which this run does not measure"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("val_rmse"), std::string::npos) << e.what();
   }
 }
 

@@ -18,12 +18,20 @@ class EarlyStopping final : public Regularizer {
  public:
   explicit EarlyStopping(const Hyperparams& h)
       : monitor_(h.string("monitor")), patience_(h.integer("patience")), min_delta_(h.real("min_delta")),
-        restore_(h.boolean("restore_best")), maximize_(monitor_.find("accuracy") != std::string::npos) {}
+        restore_(h.boolean("restore_best")), maximize_(maximized(monitor_)) {}
+
+  // Accuracies and R^2 grow as a model gets better; losses, RMSE and MAE shrink.
+  static bool maximized(const std::string& metric) {
+    return metric.find("accuracy") != std::string::npos || metric.find("r2") != std::string::npos;
+  }
 
   void on_epoch_end(TrainEvent& e) override {
     auto it = e.metrics.find(monitor_);
     if (it == e.metrics.end()) {
-      throw UsageError("early_stopping monitors '" + monitor_ + "', which this run does not measure (validation data?)");
+      std::string names;
+      for (const auto& [name, value] : e.metrics) names += (names.empty() ? "" : ", ") + name;
+      throw UsageError("early_stopping monitors '" + monitor_ + "', which this run does not measure (validation data?); "
+                       "it measures: " + names);
     }
     const double v = maximize_ ? -it->second : it->second;  // smaller is better
     if (v < best_ - min_delta_) {
@@ -60,8 +68,10 @@ class EarlyStopping final : public Regularizer {
 
 void register_components(PluginRegistrar& r) {
   r.add_regularizer("early_stopping", "stop when the monitored metric stops improving; restore the best epoch",
-                    Schema{choice_param("monitor", "val_loss", {"val_loss", "val_accuracy", "loss", "accuracy"},
-                                        "the epoch metric watched (accuracies are maximized)"),
+                    Schema{string_param("monitor", "val_loss",
+                                        "the epoch metric watched: val_loss (the model's total), val_accuracy or "
+                                        "val_rmse, or one output's val_<output>/<metric>; accuracies and r2 are "
+                                        "maximized"),
                            int_param("patience", 5, "epochs without improvement before stopping").at_least(1),
                            real_param("min_delta", 0.0, "smallest change that counts as improvement").at_least(0),
                            bool_param("restore_best", true, "put back the variables of the best epoch"),
