@@ -186,5 +186,24 @@ TEST(ModelTrainer, EarlyStoppingWatchesARegressionsValidationRmse) {
   }
 }
 
+// A classifier of more than 5 classes also reports top-5 accuracy (the class among the 5 highest
+// scores): at least the accuracy, and every example for a model whose label is always in its top 5.
+TEST(ModelTrainer, TopFiveAccuracyForManyClasses) {
+  const Dataset data = make_blobs(400, 8, 1.5, 9);
+  Sequential s;
+  s.dense(16, "relu").dense(8);
+  Trainer t(s, {DType::f32, Shape{2}}, 8, options(3));
+  t.fit(data);
+  const Evaluation e = t.evaluate(data);
+  ASSERT_TRUE(e.metrics.count("logits/top5"));
+  EXPECT_GE(e.metrics.at("logits/top5"), e.accuracy);
+  EXPECT_LT(e.accuracy, 1.0);
+  const Dataset four = make_blobs(100, 4, 0.5, 9);
+  Sequential s4;
+  s4.dense(4);
+  Trainer t4(s4, {DType::f32, Shape{2}}, 4, options(1));
+  EXPECT_FALSE(t4.evaluate(four).metrics.count("logits/top5"));  // 4 classes: always in the top 5
+}
+
 }  // namespace
 }  // namespace symgrad

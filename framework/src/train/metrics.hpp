@@ -3,6 +3,7 @@
 // (and over the processes of data-parallel training), then accuracy for classification and
 // multi-label outputs, RMSE, MAE and R^2 for regression. Internal to framework/src/train.
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <string>
@@ -20,19 +21,21 @@ class Score {
   /// Adds another score's sums (of the same task).
   void merge(const Score& other) {
     for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += other.sums_[i];
+    if (task_ == Task::classification) sums_[3] = std::max(sums_[3] - other.sums_[3], other.sums_[3]);  // classes: the most
   }
   /// The sums, to add up over processes (allreduce) and to restore from them.
   std::array<double, 7>& sums() { return sums_; }
   /// The main metric: accuracy (classification, multi-label) or RMSE (regression).
   double primary() const;
   const char* primary_name() const { return task_ == Task::regression ? "rmse" : "accuracy"; }
-  /// Every metric of the task: accuracy; or rmse, mae, r2.
+  /// Every metric of the task: accuracy (and top5, a classifier of more than 5 classes: the class
+  /// among the 5 highest scores); or rmse, mae, r2.
   std::map<std::string, double> metrics() const;
 
  private:
   Task task_;
-  // classification: right, examples; multi-label: right labels, labels; regression: squared and
-  // absolute errors, sum and sum of squares of the targets, elements
+  // classification: right, examples, right in the top 5, classes; multi-label: right labels,
+  // labels; regression: squared and absolute errors, sum and sum of squares of the targets, elements
   std::array<double, 7> sums_{};
 };
 

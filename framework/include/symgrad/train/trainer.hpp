@@ -77,7 +77,8 @@ struct Evaluation {
   double accuracy = 0;
   std::string metric = "accuracy";
   /// Every loss's output, by "<output>/<metric>": loss (its unweighted term), then accuracy for
-  /// classification and multi-label outputs, or rmse, mae and r2 for regression.
+  /// classification (and top5 with more than 5 classes) and multi-label outputs, or rmse, mae and r2
+  /// for regression.
   std::map<std::string, double> metrics;
 };
 
