@@ -1,13 +1,22 @@
 #pragma once
-// An output's metrics over a data set or an epoch, by the task of its loss: sums over batches
-// (and over the processes of data-parallel training), then accuracy for classification and
-// multi-label outputs, RMSE, MAE and R^2 for regression. Internal to framework/src/train.
+// Metrics: an output's metrics over a data set or an epoch, by the task of its loss (sums over
+// batches and over the processes of data-parallel training, then accuracy for classification and
+// multi-label outputs, RMSE, MAE and R^2 for regression), and the metrics files a run writes.
+// Internal to framework/src/train.
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
 #include "symgrad/core/tensor.hpp"
 #include "symgrad/train/losses.hpp"
 
@@ -37,6 +46,42 @@ class Score {
   // classification: right, examples, right in the top 5, classes; multi-label: right labels,
   // labels; regression: squared and absolute errors, sum and sum of squares of the targets, elements
   std::array<double, 7> sums_{};
+};
+
+// A metrics file in CSV and JSON lines, with the columns of its first row.
+class MetricsFile {
+ public:
+  // `append`: a resumed run adds to the files of the run it continues
+  void open(const std::filesystem::path& base, bool append) {
+    const std::string csv = base.string() + ".csv";
+    header_ = append && std::filesystem::exists(csv) && std::filesystem::file_size(csv) > 0;
+    const auto mode = append ? std::ios::app : std::ios::trunc;
+    csv_.open(csv, std::ios::out | mode);
+    jsonl_.open(base.string() + ".jsonl", std::ios::out | mode);
+    if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write metrics at '{}'", base.string()));
+  }
+  void write(const std::vector<std::pair<std::string, double>>& row) {
+    if (!csv_.is_open()) return;
+    if (!header_) {
+      for (std::size_t i = 0; i < row.size(); ++i) csv_ << (i ? "," : "") << row[i].first;
+      csv_ << "\n";
+      header_ = true;
+    }
+    std::string json = "{";
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const std::string v = std::isfinite(row[i].second) ? fmt::format("{:.17g}", row[i].second) : "null";
+      csv_ << (i ? "," : "") << (std::isfinite(row[i].second) ? v : "nan");
+      json += fmt::format("{}\"{}\": {}", i ? ", " : "", row[i].first, v);
+    }
+    csv_ << "\n";
+    jsonl_ << json << "}\n";
+    csv_.flush();
+    jsonl_.flush();
+  }
+
+ private:
+  std::ofstream csv_, jsonl_;
+  bool header_ = false;
 };
 
 }  // namespace symgrad::trainer_detail

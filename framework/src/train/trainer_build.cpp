@@ -181,6 +181,37 @@ void draw_random_inputs(const std::vector<RandomInput>& randoms, std::int64_t ba
   }
 }
 
+// Every classification target of `d` is a class of its output (an output [N, C]): one that is
+// not is named with its example, before a kernel meets it in the middle of a step; and every array
+// the model reads is there.
+void check_targets(const Trainer::Impl& m, const Dataset& d, const char* role) {
+  for (const auto& name : m.data_names) {
+    try {
+      d.array(name);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("{}data: {} (the model reads it as an input or a loss's target)", role, e.what()));
+    }
+  }
+  for (std::size_t k = 0; k < m.tasks.size(); ++k) {
+    if (m.tasks[k] != Task::classification) continue;
+    const Tensor& t = d.array(m.targets[k]);
+    if (t.dtype() != DType::i32 || t.shape().rank() != 1) {
+      throw UsageError(fmt::format("{}data '{}': the target '{}' of output '{}' is {}; a classification loss takes "
+                                   "integer classes i32[N]",
+                                   role, d.name, m.targets[k], m.outputs[k], t.type().to_string()));
+    }
+    const std::int64_t classes = m.classes[k];
+    const std::int32_t* label = t.data<std::int32_t>();
+    for (std::int64_t i = 0; i < d.size(); ++i) {
+      if (label[i] < 0 || label[i] >= classes) {
+        throw UsageError(fmt::format("{}data '{}': example {} has label {}, but the model has {} classes (its output "
+                                     "'{}' has {} columns; labels are 0 to {})",
+                                     role, d.name, i, label[i], classes, m.outputs[k], classes, classes - 1));
+      }
+    }
+  }
+}
+
 Feeds data_feeds(const Trainer::Impl& m, const Dataset& data, DType dtype) {
   Feeds feeds;
   for (const auto& name : m.data_names) {

@@ -1,0 +1,119 @@
+// The Trainer's evaluation and prediction: the inference plan over a data set in batches, with
+// the variables evaluation reads (Polyak's averages, batch norm's running statistics).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "symgrad/core/error.hpp"
+#include "metrics.hpp"
+#include "trainer_impl.hpp"
+
+namespace symgrad {
+
+using trainer_detail::check_targets;
+using trainer_detail::data_feeds;
+using trainer_detail::Score;
+
+namespace {
+
+// Runs the inference plan over `data` in batches (at least 256 examples) with the evaluation
+// store; f(part, feeds, outputs) sees each batch's outputs (Trainer::Impl: the loss, each loss's
+// output and term, the first loss's per-example values).
+template <class F>
+void for_each_eval_batch(const Trainer::Impl& m, VariableStore& view, const Dataset& data, const TrainerOptions& o, F&& f) {
+  const std::int64_t n = data.size(), b = std::max<std::int64_t>(o.batch_size, 256);
+  for (std::int64_t at = 0; at < n; at += b) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    const Feeds feeds = data_feeds(m, part, o.dtype);
+    f(part, feeds, m.eval->run(feeds, &view));
+  }
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> Trainer::predict_all(const Dataset& data) {
+  VariableStore view = evaluation_store();
+  Impl& m = *impl_;
+  if (!m.predict) {
+    CompileOptions co;
+    co.backend = options_.backend;
+    co.precision = options_.precision;
+    m.predict = std::make_unique<Plan>(compile(m.eval_graph, m.eval_outputs, co));
+  }
+  std::vector<Tensor> all(m.outputs.size());
+  const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
+  for (std::int64_t at = 0; at < n; at += b) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    Feeds feeds;
+    for (const auto& name : m.input_names) {
+      const Tensor& t = part.array(name);
+      const bool real = t.dtype() == DType::f32 || t.dtype() == DType::f64;
+      feeds[name] = real && t.dtype() != options_.dtype ? t.to(options_.dtype) : t;
+    }
+    const std::vector<Tensor>& out = m.predict->run(feeds, &view);
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const std::int64_t per = out[k].numel() / std::max<std::int64_t>(part.size(), 1);
+      if (!all[k].defined()) {
+        std::vector<std::int64_t> dims(out[k].shape().dims().begin(), out[k].shape().dims().end());
+        dims[0] = n;
+        all[k] = Tensor(DType::f64, Shape(dims));
+      }
+      double* dst = all[k].data<double>() + at * per;
+      for (std::int64_t i = 0; i < part.size() * per; ++i) dst[i] = out[k].get(i);
+    }
+  }
+  std::map<std::string, Tensor> named;
+  for (std::size_t k = 0; k < all.size(); ++k) named[m.outputs[k]] = all[k];
+  return named;
+}
+
+Tensor Trainer::predict(const Dataset& data) { return predict_all(data).at(impl_->outputs.front()); }
+
+std::vector<std::pair<std::string, Task>> Trainer::output_tasks() {
+  ensure_built();
+  std::vector<std::pair<std::string, Task>> r;
+  for (std::size_t k = 0; k < impl_->outputs.size(); ++k) r.emplace_back(impl_->outputs[k], impl_->tasks[k]);
+  return r;
+}
+
+std::vector<double> Trainer::example_losses(const Dataset& data) {
+  VariableStore view = evaluation_store();
+  std::vector<double> losses;
+  losses.reserve(static_cast<std::size_t>(data.size()));
+  for_each_eval_batch(*impl_, view, data, options_, [&](const Dataset& part, const Feeds&, const std::vector<Tensor>& out) {
+    const Tensor& per_example = out.back();
+    for (std::int64_t i = 0; i < part.size(); ++i) losses.push_back(per_example.get(i));
+  });
+  return losses;
+}
+
+Evaluation Trainer::evaluate(const Dataset& data) {
+  VariableStore view = evaluation_store();
+  const Impl& m = *impl_;
+  check_targets(m, data, "");
+  const std::size_t k = m.outputs.size();
+  double loss = 0;
+  std::vector<double> terms(k, 0.0);
+  std::vector<Score> scores;
+  for (Task t : m.tasks) scores.emplace_back(t);
+  for_each_eval_batch(m, view, data, options_, [&](const Dataset& part, const Feeds& feeds, const std::vector<Tensor>& out) {
+    const auto rows = static_cast<double>(part.size());
+    loss += out[0].get(0) * rows;
+    for (std::size_t i = 0; i < k; ++i) {
+      scores[i].add(out[1 + i], feeds.at(m.targets[i]));
+      terms[i] += out[1 + k + i].get(0) * rows;
+    }
+  });
+  const auto n = static_cast<double>(data.size());
+  Evaluation e;
+  e.loss = loss / n;
+  e.accuracy = scores.front().primary();
+  e.metric = scores.front().primary_name();
+  for (std::size_t i = 0; i < k; ++i) {
+    e.metrics[m.outputs[i] + "/loss"] = terms[i] / n;
+    for (const auto& [name, value] : scores[i].metrics()) e.metrics[m.outputs[i] + "/" + name] = value;
+  }
+  return e;
+}
+
+}  // namespace symgrad
