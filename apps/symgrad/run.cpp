@@ -88,6 +88,15 @@ class StopOnInterrupt final : public Strategy {
 
 }  // namespace
 
+Experiment load_finished_run(const std::string& run) {
+  namespace fs = std::filesystem;
+  const fs::path dir = run;
+  if (!fs::exists(dir / "experiment.toml") || !fs::exists(dir / "variables.bin")) {
+    throw UsageError(fmt::format("'{}' is not a finished run folder (experiment.toml and variables.bin)", run));
+  }
+  return load_experiment((dir / "experiment.toml").string(), {"output=" + dir.string()});
+}
+
 std::string run_metric(const std::string& epochs_csv) {
   std::ifstream in(epochs_csv);
   std::string header;

@@ -25,6 +25,10 @@ struct RunOutcome {
 /// `comm`: data-parallel over its processes (mpirun); rank 0 alone prints and writes the folder.
 RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm = nullptr);
 
+/// A finished run folder (experiment.toml and variables.bin, as symgrad train leaves them): its
+/// experiment, with the folder as its output (UsageError naming the folder when it is not one).
+Experiment load_finished_run(const std::string& run);
+
 /// The main metric of a run folder's model, from its metrics-epochs.csv: "accuracy" (a
 /// classifier's first output) or "rmse" (a regression's).
 std::string run_metric(const std::string& epochs_csv);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "../command.hpp"
+#include "../run.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "symgrad/train/experiment.hpp"
@@ -32,10 +33,7 @@ int eval_command(const std::vector<std::string>& args) {
   }
   namespace fs = std::filesystem;
   const fs::path dir = run;
-  if (!fs::exists(dir / "experiment.toml") || !fs::exists(dir / "variables.bin")) {
-    throw UsageError(fmt::format("'{}' is not a finished run folder (experiment.toml and variables.bin)", run));
-  }
-  const Experiment x = load_experiment((dir / "experiment.toml").string(), {"output=" + dir.string()});
+  const Experiment x = load_finished_run(run);
   const ExperimentData data = load_experiment_data(x);
   TrainerOptions options = x.trainer_options();
   options.output_dir.clear();  // evaluation writes nothing

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 
 #include "../command.hpp"
+#include "../run.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/data/csv.hpp"
 #include "symgrad/data/npy.hpp"
@@ -99,10 +100,7 @@ int predict_command(const std::vector<std::string>& args) {
   if (parse_with_positional(args, opts, vm, "run folder", run, "predict")) return kOk;
   if (data.empty()) throw UsageError("--data FILE: the examples to predict (symgrad predict --help)");
   const fs::path dir = run;
-  if (!fs::exists(dir / "experiment.toml") || !fs::exists(dir / "variables.bin")) {
-    throw UsageError(fmt::format("'{}' is not a finished run folder (experiment.toml and variables.bin)", run));
-  }
-  const Experiment x = load_experiment((dir / "experiment.toml").string(), {"output=" + dir.string()});
+  const Experiment x = load_finished_run(run);
   const Dataset examples = read_examples(data);
   TrainerOptions options = x.trainer_options();
   options.output_dir.clear();  // prediction writes no run files
