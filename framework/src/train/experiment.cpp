@@ -10,11 +10,7 @@
 #include <toml++/toml.h>
 
 #include "symgrad/core/error.hpp"
-#include "symgrad/core/random.hpp"
 #include "symgrad/core/names.hpp"
-#include "symgrad/data/csv.hpp"
-#include "symgrad/data/idx.hpp"
-#include "symgrad/data/synthetic.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/lr_schedule.hpp"
 #include "experiment_reader.hpp"
