@@ -109,6 +109,17 @@ expect 2 "data '$work/big.csv': example 1 has label 5, but the model has 2 class
 expect 1 "neg.csv:2:5: label '-1' is not a class" -- "$symgrad" train "$(csv c5 "$work/neg.csv")"
 expect 1 "half.csv:2:5: label '0.5' is not a class" -- "$symgrad" train "$(csv c6 "$work/half.csv")"
 expect 1 "nan.csv:2:3: 'nan' is not a number" -- "$symgrad" train "$(csv c7 "$work/nan.csv")"
+# a value beyond the float range (an infinity once read as f32), in the test set: refused before training
+printf '1,2,0\n1,1e39,1\n' > "$work/huge.csv"
+printf '[data]\nset = "csv"\ntrain_csv = "%s"\ntest_csv = "%s"\nvalidation = 0\n[model]\nlayers = [{ type = "dense", units = 2 }]\n' \
+  "$work/ok.csv" "$work/huge.csv" > "$work/huge.toml"
+expect 1 "data '$work/huge.csv': array 'x' holds inf at row 1 (element 1 of it)" -- "$symgrad" train "$work/huge.toml" --output "$work/huge"
+# a FIFO or a folder as a data file: refused before it is opened (a FIFO would wait for a writer forever)
+mkfifo "$work/fifo.csv"
+expect 1 "'$work/fifo.csv' is not a regular file (a FIFO)" -- timeout 20 "$symgrad" train "$(csv c8 "$work/fifo.csv")"
+expect 1 "'$work' is not a regular file (a folder)" -- "$symgrad" train "$(csv c9 "$work")"
+# a trace that cannot be written in full (a full disk) is an error, not exit 0
+expect 1 "cannot write the trace '/dev/full'" -- "$symgrad" minimize --function sphere --optimizer sgd --steps 2 --trace /dev/full
 idx_files() {  # idx_files NAME IMAGES LABELS: an experiment on IDX files (the test part: 3 good images)
   printf '[data]\nset = "idx"\nimages = "%s"\nlabels = "%s"\ntest_images = "%s"\ntest_labels = "%s"\n[model]\nlayers = [{ type = "flatten" }, { type = "dense", units = 2 }]\n' \
     "$2" "$3" "$work/img3.idx" "$work/lab3.idx" > "$work/$1.toml"

@@ -156,6 +156,8 @@ void write_trace(const std::string& file, const Run& run) {
     for (double v : run.x[k]) out << fmt::format(",{:.17g}", v);
     out << "\n";
   }
+  out.close();  // every byte written, or an error naming the file (a full disk, /dev/full)
+  if (!out) throw Error(fmt::format("cannot write the trace '{}' (is the disk full?)", file));
 }
 
 // trace.csv for one run; trace-<label>.csv for each of several.

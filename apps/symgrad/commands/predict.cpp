@@ -102,6 +102,7 @@ int predict_command(const std::vector<std::string>& args) {
   const fs::path dir = run;
   const Experiment x = load_finished_run(run);
   const Dataset examples = read_examples(data);
+  require_finite(examples);
   TrainerOptions options = x.trainer_options();
   options.output_dir.clear();  // prediction writes no run files
   Trainer trainer(x.model(examples), options);

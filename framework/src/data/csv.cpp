@@ -44,6 +44,7 @@ bool number(const std::string& s, double& v) {
 }  // namespace
 
 Dataset read_csv(const std::string& path, const CsvOptions& options) {
+  require_regular_file(path);
   std::ifstream in(path);
   if (!in) throw Error(fmt::format("cannot open '{}'", path));
   std::vector<float> features, targets;

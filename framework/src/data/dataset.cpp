@@ -1,7 +1,9 @@
 #include "symgrad/data/dataset.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -50,6 +52,32 @@ Tensor stack(const Tensor& a, const Tensor& b, const std::string& what) {
 }
 
 }  // namespace
+
+void require_regular_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw Error(fmt::format("cannot open '{}': no such file", path));
+  if (!fs::is_regular_file(status)) {
+    throw Error(fmt::format("'{}' is not a regular file ({}); a data file is read whole", path,
+                            fs::is_directory(status) ? "a folder" : fs::is_fifo(status) ? "a FIFO" : "a device or socket"));
+  }
+}
+
+void require_finite(const Dataset& d) {
+  for (const auto& [name, t] : d.named()) {
+    if (t.dtype() != DType::f32 && t.dtype() != DType::f64) continue;
+    const std::int64_t per = t.shape().rank() == 0 || t.shape()[0] == 0 ? 1 : t.numel() / t.shape()[0];
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      const double v = t.dtype() == DType::f32 ? static_cast<double>(t.data<float>()[i]) : t.data<double>()[i];
+      if (!std::isfinite(v)) {
+        throw Error(fmt::format("data '{}': array '{}' holds {} at row {} (element {} of it); a data set holds finite "
+                                "numbers only",
+                                d.name, name, v, i / per, i % per));
+      }
+    }
+  }
+}
 
 std::map<std::string, Tensor> Dataset::named() const {
   std::map<std::string, Tensor> all = arrays;

@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 class Source {
  public:
   explicit Source(const std::string& path) : path_(path) {
+    require_regular_file(path);
     std::ifstream probe(path, std::ios::binary);
     if (!probe) throw Error(fmt::format("cannot open '{}'", path));
     unsigned char magic[2] = {0, 0};

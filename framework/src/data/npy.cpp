@@ -19,6 +19,7 @@ namespace {
 constexpr std::int64_t kMaxElements = std::int64_t{1} << 40;
 
 std::string read_file(const std::string& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("cannot open '{}'", path));
   std::ostringstream s;

@@ -149,6 +149,8 @@ ExperimentData load_experiment_data(const Experiment& e) {
     all = make(derive_seed(e.seed, "data/train"));
     test = make(derive_seed(e.seed, "data/test"));
   }
+  require_finite(all);  // (a NaN would become a NaN loss in the middle of training)
+  require_finite(test);
   for (const auto& [name, map] : s.relabel) {
     relabel(all, name, map);
     relabel(test, name, map);

@@ -33,6 +33,14 @@ struct Dataset {
   Dataset gather(const std::vector<std::int64_t>& index) const;
 };
 
+/// Throws Error naming `path` unless it is a regular file: a missing file, a folder, a FIFO (whose
+/// reading would wait for a writer forever) or a device is refused before it is opened.
+void require_regular_file(const std::string& path);
+
+/// Throws Error naming the data set, the array, the row and the value when a floating array of `d`
+/// holds a NaN or an infinity (a value beyond the float range read as f32 becomes one).
+void require_finite(const Dataset& d);
+
 /// A seeded shuffle, then the last `fraction` of the rows held out: (train, validation). The
 /// same seed gives the same split.
 /// The rows of `a` then those of `b` (copies); same example shape and dtype (UsageError otherwise).
