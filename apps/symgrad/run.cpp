@@ -213,7 +213,10 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   save_variables(final_model->evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
   {  // the experiment as it ran, overrides included (a partial file is never left: temp + rename)
     const fs::path tmp = dir / "experiment.toml.tmp";
-    std::ofstream(tmp) << x.effective;
+    std::ofstream file(tmp);
+    file << x.effective;
+    file.close();
+    if (!file) throw Error(fmt::format("cannot write '{}' (is the disk full?)", tmp.string()));
     fs::rename(tmp, dir / "experiment.toml");
   }
   if (fs::exists(dir / "metrics-epochs.csv") && fs::file_size(dir / "metrics-epochs.csv") > 0) {

@@ -53,6 +53,7 @@ class MetricsFile {
  public:
   // `append`: a resumed run adds to the files of the run it continues
   void open(const std::filesystem::path& base, bool append) {
+    base_ = base.string();
     const std::string csv = base.string() + ".csv";
     header_ = append && std::filesystem::exists(csv) && std::filesystem::file_size(csv) > 0;
     const auto mode = append ? std::ios::app : std::ios::trunc;
@@ -77,10 +78,12 @@ class MetricsFile {
     jsonl_ << json << "}\n";
     csv_.flush();
     jsonl_.flush();
+    if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write the metrics '{}.csv' / '.jsonl' (is the disk full?)", base_));
   }
 
  private:
   std::ofstream csv_, jsonl_;
+  std::string base_;
   bool header_ = false;
 };
 
