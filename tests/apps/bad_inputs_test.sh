@@ -57,6 +57,13 @@ expect 2 "checkpoint_seconds must be >= 0" -- "$symgrad" train "$exp" --set chec
 expect 2 "clip_norm and clip_value must be >= 0" -- "$symgrad" train "$exp" --set clip_norm=-1
 expect 2 "l1 > 0 (the lasso's soft-threshold) needs update = \"exact\"" -- "$symgrad" train "$exp" --set strategy=coordinate_descent --set strategy.coordinate_descent.l1=0.1
 
+# nesting the TOML library would recurse into past its stack: refused first, with the line
+awk 'BEGIN { printf "["; for (i = 0; i < 50000; i++) printf "a."; print "b]" }' > "$work/deep.toml"
+expect 2 "deep.toml:1: the dotted parts of a key nest deeper than 64 levels" -- "$symgrad" train "$work/deep.toml"
+awk 'BEGIN { printf "x = "; for (i = 0; i < 5000; i++) printf "["; for (i = 0; i < 5000; i++) printf "]"; print "" }' > "$work/deep2.toml"
+expect 2 "deep2.toml:1: the arrays and tables nest deeper than 64 levels" -- "$symgrad" train "$work/deep2.toml"
+expect 2 "the key has more than 64 dotted parts" -- "$symgrad" train "$exp" --set "$(printf 'a.%.0s' $(seq 100))b=1"
+
 # ---- the command line: usage errors exit with 2
 expect 2 "unknown command 'trian' (did you mean 'train'?)" -- "$symgrad" trian
 expect 2 "give the experiment" -- "$symgrad" train

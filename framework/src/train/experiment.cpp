@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -94,10 +95,16 @@ toml::table* named_table(toml::table& root, const std::string& kind, const std::
   return nullptr;
 }
 
+// How deep an experiment file's keys, arrays and tables may nest (check_toml_depth, --set).
+constexpr int kMaxTomlDepth = 64;
+
 void apply_override(toml::table& root, const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--set '{}' is not key=value", text));
   const std::string path = text.substr(0, eq), value = text.substr(eq + 1);
+  if (std::count(path.begin(), path.end(), '.') > kMaxTomlDepth) {
+    throw UsageError(fmt::format("--set '{}...': the key has more than {} dotted parts", text.substr(0, 60), kMaxTomlDepth));
+  }
   toml::table* t = &root;
   std::size_t start = 0;
   for (const std::string kind : {"optimizer", "initializer", "schedule"}) {
@@ -166,6 +173,60 @@ void add_layer(Sequential& m, const LayerSpec& l) {
   if (l.type == "batch_norm") m.batch_norm(l.momentum, l.eps, l.sync);
 }
 
+namespace {
+
+// The TOML library parses nested keys and values recursively: a header of 50,000 dotted parts (or
+// as many nested arrays) overflows its stack. Refused first, naming the line, as --expr limits
+// its nesting. Counted outside strings: dotted parts of a key, and open brackets and braces.
+
+void check_toml_depth(const std::string& text, const std::string& path) {
+  int depth = 0, braces = 0, dots = 0;
+  bool key = true;  // in a key (a line's start, a header, an inline table's key) rather than a value
+  std::size_t line = 1;
+  char quote = 0;  // inside a "..." or '...' string (or a multi-line one: its quote char, tripled)
+  bool triple = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') ++line;
+    if (quote != 0) {
+      if (c == '\\' && quote == '"') {
+        ++i;
+      } else if (c == quote && (!triple || text.compare(i, 3, std::string(3, quote)) == 0)) {
+        if (triple) i += 2;
+        quote = 0;
+      }
+      continue;
+    }
+    if (c == '\n' && braces == 0 && depth == 0) key = true, dots = 0;
+    if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+      triple = text.compare(i, 3, std::string(3, c)) == 0;
+      if (triple) i += 2;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+      if (c == '{') ++braces, key = true, dots = 0;
+    } else if (c == ']' || c == '}') {
+      --depth;
+      if (c == '}') --braces;
+    } else if (c == '=') {
+      key = false;
+    } else if (c == ',' && braces > 0) {
+      key = true, dots = 0;
+    } else if (c == '.' && key) {
+      ++dots;
+    }
+    if (depth > kMaxTomlDepth || dots > kMaxTomlDepth) {
+      throw UsageError(fmt::format("{}:{}: {} nest deeper than {} levels", path, line,
+                                   dots > kMaxTomlDepth ? "the dotted parts of a key" : "the arrays and tables",
+                                   kMaxTomlDepth));
+    }
+  }
+}
+
+}  // namespace
+
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   toml::table root;
   if (!std::filesystem::is_regular_file(path)) {
@@ -173,7 +234,10 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
                                  std::filesystem::exists(path) ? "not a regular file" : "no such file"));
   }
   try {
-    root = toml::parse_file(path);
+    std::ifstream in(path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    check_toml_depth(text, path);
+    root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     throw UsageError(fmt::format("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description()));
   }
