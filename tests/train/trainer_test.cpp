@@ -2,11 +2,15 @@
 // training and off in evaluation, metrics files are written, and early stopping (a regularizer
 // plugin through the loader) stops and restores the best epoch's weights.
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
@@ -119,6 +123,47 @@ TEST(Trainer, WritesMetricsAsCsvAndJsonLines) {
   rows = 1;
   while (std::getline(steps, line)) ++rows;
   EXPECT_EQ(rows, 4);  // 64 examples in batches of 32, two epochs
+}
+
+// A run killed after writing an epoch's metrics but before its checkpoint, resumed: the metrics
+// end at the checkpoint's epoch and step before the resumed run adds to them (no epoch twice), and
+// the temporary a killed checkpoint write left (its process gone) is removed.
+TEST(Trainer, AResumedRunRepeatsNoMetricsAndCleansStaleTemporaries) {
+  testing::TempDir dir;
+  TrainerOptions o = adam_options(2);
+  o.output_dir = (dir.path / "run").string();
+  const Dataset data = make_xor(64, 0.05, 5);
+  {
+    Trainer t(mlp(), {DType::f32, Shape{2}}, 2, o);
+    t.fit(data);  // epochs 1-2, the checkpoint after epoch 2 (step 4)
+  }
+  const auto run = dir.path / "run";
+  std::ofstream(run / "metrics-epochs.csv", std::ios::app) << "3,0.5,0.5,0.5\n";  // epoch 3, never checkpointed
+  std::ofstream(run / "metrics-epochs.jsonl", std::ios::app) << "{\"epoch\": 3, \"train_loss\": 0.5}\n";
+  std::ofstream(run / "metrics-steps.csv", std::ios::app) << "3,5,0.5,0.5,0.5,0.001\n";
+  std::ofstream(run / "metrics-steps.jsonl", std::ios::app) << "{\"epoch\": 3, \"step\": 5, \"loss\": 0.5}\n";
+  const pid_t gone = ::fork();  // a process id that has just ended
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const auto stale = run / fmt::format("checkpoint.bin.tmp-{}", gone), live = run / fmt::format("checkpoint.bin.tmp-{}", ::getppid());
+  std::ofstream(stale) << "half a checkpoint";
+  std::ofstream(live) << "another process's write in progress";
+  o.epochs = 4;
+  Trainer t(mlp(), {DType::f32, Shape{2}}, 2, o);
+  t.load_checkpoint((run / "checkpoint.bin").string());
+  t.fit(data);
+  std::ifstream epochs(run / "metrics-epochs.csv");
+  std::string line, column;
+  std::getline(epochs, line);
+  std::vector<int> seen;
+  while (std::getline(epochs, line)) seen.push_back(std::stoi(line.substr(0, line.find(','))));
+  EXPECT_EQ(seen, (std::vector<int>{1, 2, 3, 4}));
+  std::ifstream steps(run / "metrics-steps.jsonl");
+  int rows = 0;
+  while (std::getline(steps, line)) ++rows;
+  EXPECT_EQ(rows, 8);  // two steps an epoch, four epochs, none twice
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(live));  // a running process's temporary is left alone
 }
 
 // The plugin watches val_loss: best at epoch 2 (0.5), worse at 3 and 4: with patience 2 it stops

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
 
 namespace symgrad::trainer_detail {
 
@@ -53,6 +57,98 @@ std::map<std::string, double> Score::metrics() const {
   // R^2 = 1 - SSE / SST, SST the targets' squared deviations from their mean (over every element)
   const double sst = sums_[3] - sums_[2] * sums_[2] / n;
   return {{"rmse", std::sqrt(sums_[0] / n)}, {"mae", sums_[1] / n}, {"r2", sst > 0 ? 1 - sums_[0] / sst : nan}};
+}
+
+namespace {
+
+// The lines of `file` (none when it does not exist).
+std::vector<std::string> lines_of(const std::string& file) {
+  std::vector<std::string> lines;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Writes `lines` over `file` atomically (a temporary beside it, renamed).
+void rewrite(const std::string& file, const std::vector<std::string>& lines) {
+  const std::string tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& l : lines) out << l << "\n";
+    out.close();
+    if (!out) throw Error(fmt::format("cannot write '{}' (is the disk full?)", tmp));
+  }
+  std::filesystem::rename(tmp, file);
+}
+
+// The number after "key": in a JSON line, or NaN.
+double json_number(const std::string& line, const std::string& key) {
+  const std::string k = "\"" + key + "\": ";
+  const auto at = line.find(k);
+  return at == std::string::npos ? std::nan("") : std::strtod(line.c_str() + at + k.size(), nullptr);
+}
+
+// Drops the rows of `base`.csv and .jsonl whose `column` is above `last`.
+void keep_until(const std::string& base, const std::string& column, double last) {
+  const std::string csv = base + ".csv", jsonl = base + ".jsonl";
+  std::vector<std::string> rows = lines_of(csv);
+  if (!rows.empty()) {
+    std::size_t index = 0, i = 0;
+    std::stringstream header(rows.front());
+    bool found = false;
+    for (std::string name; std::getline(header, name, ','); ++i) {
+      if (name == column) index = i, found = true;
+    }
+    if (found) {
+      std::vector<std::string> kept = {rows.front()};
+      for (std::size_t r = 1; r < rows.size(); ++r) {
+        std::stringstream row(rows[r]);
+        std::string cell;
+        for (std::size_t c = 0; c <= index && std::getline(row, cell, ','); ++c) {
+        }
+        if (std::strtod(cell.c_str(), nullptr) <= last) kept.push_back(rows[r]);
+      }
+      if (kept.size() != rows.size()) rewrite(csv, kept);
+    }
+  }
+  std::vector<std::string> lines = lines_of(jsonl), kept;
+  for (const auto& l : lines) {
+    if (!(json_number(l, column) > last)) kept.push_back(l);
+  }
+  if (kept.size() != lines.size()) rewrite(jsonl, kept);
+}
+
+}  // namespace
+
+void MetricsFile::open(const std::filesystem::path& base, bool append, const std::string& column, double last) {
+  base_ = base.string();
+  const std::string csv = base_ + ".csv";
+  if (append) keep_until(base_, column, last);
+  header_ = append && std::filesystem::exists(csv) && std::filesystem::file_size(csv) > 0;
+  const auto mode = append ? std::ios::app : std::ios::trunc;
+  csv_.open(csv, std::ios::out | mode);
+  jsonl_.open(base_ + ".jsonl", std::ios::out | mode);
+  if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write metrics at '{}'", base_));
+}
+
+void MetricsFile::write(const std::vector<std::pair<std::string, double>>& row) {
+  if (!csv_.is_open()) return;
+  if (!header_) {
+    for (std::size_t i = 0; i < row.size(); ++i) csv_ << (i ? "," : "") << row[i].first;
+    csv_ << "\n";
+    header_ = true;
+  }
+  std::string json = "{";
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    const std::string v = std::isfinite(row[i].second) ? fmt::format("{:.17g}", row[i].second) : "null";
+    csv_ << (i ? "," : "") << (std::isfinite(row[i].second) ? v : "nan");
+    json += fmt::format("{}\"{}\": {}", i ? ", " : "", row[i].first, v);
+  }
+  csv_ << "\n";
+  jsonl_ << json << "}\n";
+  csv_.flush();
+  jsonl_.flush();
+  if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write the metrics '{}.csv' / '.jsonl' (is the disk full?)", base_));
 }
 
 }  // namespace symgrad::trainer_detail

@@ -14,8 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/tensor.hpp"
 #include "symgrad/train/losses.hpp"
@@ -51,35 +49,11 @@ class Score {
 // A metrics file in CSV and JSON lines, with the columns of its first row.
 class MetricsFile {
  public:
-  // `append`: a resumed run adds to the files of the run it continues
-  void open(const std::filesystem::path& base, bool append) {
-    base_ = base.string();
-    const std::string csv = base.string() + ".csv";
-    header_ = append && std::filesystem::exists(csv) && std::filesystem::file_size(csv) > 0;
-    const auto mode = append ? std::ios::app : std::ios::trunc;
-    csv_.open(csv, std::ios::out | mode);
-    jsonl_.open(base.string() + ".jsonl", std::ios::out | mode);
-    if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write metrics at '{}'", base.string()));
-  }
-  void write(const std::vector<std::pair<std::string, double>>& row) {
-    if (!csv_.is_open()) return;
-    if (!header_) {
-      for (std::size_t i = 0; i < row.size(); ++i) csv_ << (i ? "," : "") << row[i].first;
-      csv_ << "\n";
-      header_ = true;
-    }
-    std::string json = "{";
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      const std::string v = std::isfinite(row[i].second) ? fmt::format("{:.17g}", row[i].second) : "null";
-      csv_ << (i ? "," : "") << (std::isfinite(row[i].second) ? v : "nan");
-      json += fmt::format("{}\"{}\": {}", i ? ", " : "", row[i].first, v);
-    }
-    csv_ << "\n";
-    jsonl_ << json << "}\n";
-    csv_.flush();
-    jsonl_.flush();
-    if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write the metrics '{}.csv' / '.jsonl' (is the disk full?)", base_));
-  }
+  /// Starts `base`.csv and `base`.jsonl. `append`: a resumed run adds to the files of the run it
+  /// continues, after dropping their rows past its checkpoint (rows whose `column` is above `last`:
+  /// written after the last checkpoint by a run that was killed), so no epoch or step is repeated.
+  void open(const std::filesystem::path& base, bool append, const std::string& column, double last);
+  void write(const std::vector<std::pair<std::string, double>>& row);
 
  private:
   std::ofstream csv_, jsonl_;

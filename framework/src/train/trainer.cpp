@@ -208,8 +208,11 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   if (!options_.output_dir.empty()) {
     std::filesystem::create_directories(options_.output_dir);
     const bool resumed = m.epochs_done > 0 || m.batch_in_epoch > 0;
-    step_file.open(std::filesystem::path(options_.output_dir) / "metrics-steps", resumed);
-    epoch_file.open(std::filesystem::path(options_.output_dir) / "metrics-epochs", resumed);
+    trainer_detail::remove_stale_temporaries(options_.output_dir);
+    step_file.open(std::filesystem::path(options_.output_dir) / "metrics-steps", resumed, "step",
+                   static_cast<double>(m.steps));
+    epoch_file.open(std::filesystem::path(options_.output_dir) / "metrics-epochs", resumed, "epoch",
+                    static_cast<double>(m.epochs_done));
   }
   std::vector<EpochRecord> records;
   TrainEvent event;

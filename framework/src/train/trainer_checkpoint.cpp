@@ -1,5 +1,10 @@
 // The Trainer's checkpoints and variables files: the store and the trainer's position written
 // atomically, read back only into the model they were written from (io/variables_file.hpp).
+#include <signal.h>
+
+#include <cerrno>
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
@@ -7,6 +12,24 @@
 #include "trainer_impl.hpp"
 
 namespace symgrad {
+
+namespace trainer_detail {
+
+void remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.rfind(".tmp-");
+    if (at == std::string::npos || !entry.is_regular_file(ec)) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    // the writer is gone (no such process): its temporary is no one's
+    if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
+  }
+}
+
+}  // namespace trainer_detail
 
 namespace {
 constexpr const char* kEpoch = "trainer/epochs_done";

@@ -86,6 +86,9 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
 /// set and the array when one is missing, or when a classification target is not integer classes
 /// of the output's width.
 Feeds data_feeds(const Trainer::Impl& m, const Dataset& data, DType dtype);
+/// Removes the temporaries of atomic writes in `dir` ("checkpoint.bin.tmp-PID" and the like) that
+/// a killed process left: those whose process is gone.
+void remove_stale_temporaries(const std::string& dir);
 /// Every array the model reads is in `d`, and every classification target is a class of its output
 /// (UsageError naming the data set, the example and the label; `role`: "training " ...).
 void check_targets(const Trainer::Impl& m, const Dataset& d, const char* role);
