@@ -50,22 +50,19 @@ class BinaryCrossEntropy final : public Loss {
   }
 };
 
-class SquaredError final : public Loss {
+// A regression loss of the elementwise error d = p - t: (p - t)^2 (mse) or |p - t| (mae).
+class ErrorLoss final : public Loss {
  public:
+  ErrorLoss(const char* name, Value (*of_error)(Value)) : name_(name), of_error_(of_error) {}
   Task task() const override { return Task::regression; }
   Value per_example(Value p, Value t) const override {
-    check_same("mse", p, t);
-    return per_example_mean(square(p - t));
+    check_same(name_, p, t);
+    return per_example_mean(of_error_(p - t));
   }
-};
 
-class AbsoluteError final : public Loss {
- public:
-  Task task() const override { return Task::regression; }
-  Value per_example(Value p, Value t) const override {
-    check_same("mae", p, t);
-    return per_example_mean(abs(p - t));
-  }
+ private:
+  const char* name_;
+  Value (*of_error_)(Value);
 };
 
 class Huber final : public Loss {
@@ -99,8 +96,10 @@ const std::vector<LossInfo>& losses() {
       {"huber", "squared error near 0, absolute error past delta (torch HuberLoss): regression with outliers",
        Schema{real_param("delta", 1.0, "where the loss turns from quadratic to linear").greater_than(0)},
        [](const Hyperparams& h) { return std::make_unique<Huber>(h.real("delta")); }},
-      {"mae", "mean absolute error (torch L1Loss): regression", Schema{}, plain<AbsoluteError>()},
-      {"mse", "mean squared error (torch MSELoss): regression", Schema{}, plain<SquaredError>()},
+      {"mae", "mean absolute error (torch L1Loss): regression", Schema{},
+       [](const Hyperparams&) { return std::make_unique<ErrorLoss>("mae", [](Value d) { return abs(d); }); }},
+      {"mse", "mean squared error (torch MSELoss): regression", Schema{},
+       [](const Hyperparams&) { return std::make_unique<ErrorLoss>("mse", [](Value d) { return square(d); }); }},
       {"softmax_cross_entropy", "one class of C from logits (torch CrossEntropyLoss): classification", Schema{},
        plain<SoftmaxCrossEntropy>()},
   };

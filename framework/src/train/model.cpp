@@ -175,56 +175,36 @@ std::string Model::summary(DType dtype) const {
 
 // -- Sequential --------------------------------------------------------------------------------
 
-std::string Sequential::next_name(const std::string& prefix) { return fmt::format("{}{}", prefix, ++counts_[prefix]); }
-
-Sequential& Sequential::add(std::shared_ptr<const Layer> layer) {
-  layers_.push_back(std::move(layer));
-  return *this;
-}
-
-Sequential& Sequential::dense(std::int64_t units, const std::string& act) {
-  check_activation(act);
-  if (units < 1) throw UsageError(fmt::format("dense layer of {} units", units));
-  return add(std::make_shared<Dense>(next_name("dense"), units, act));
-}
+Sequential& Sequential::dense(std::int64_t units, const std::string& act) { return emplace<Dense>("dense", units, act); }
 
 Sequential& Sequential::activation(const std::string& name) {
   check_activation(name);
   if (name == "none") return *this;
-  return add(std::make_shared<Activation>(next_name("activation"), name));
+  return emplace<Activation>("activation", name);
 }
 
-Sequential& Sequential::dropout(double p) {
-  if (!(p >= 0 && p < 1)) throw UsageError(fmt::format("dropout probability must be in [0, 1), got {}", p));
-  return add(std::make_shared<Dropout>(next_name("dropout"), p));
-}
+Sequential& Sequential::dropout(double p) { return emplace<Dropout>("dropout", p); }
 
-Sequential& Sequential::flatten() { return add(std::make_shared<Flatten>(next_name("flatten"))); }
+Sequential& Sequential::flatten() { return emplace<Flatten>("flatten"); }
 
 Sequential& Sequential::conv2d(std::int64_t filters, std::int64_t kernel, std::int64_t stride, std::int64_t padding,
                                const std::string& act) {
-  if (filters < 1 || kernel < 1 || stride < 1 || padding < 0) {
-    throw UsageError(fmt::format("conv2d needs filters, kernel, stride >= 1 and padding >= 0; got {}, {}, {}, {}", filters,
-                                 kernel, stride, padding));
-  }
-  return add(std::make_shared<Conv2D>(next_name("conv"), filters, kernel, stride, padding, act));
+  return emplace<Conv2D>("conv", filters, kernel, stride, padding, act);
 }
 
 Sequential& Sequential::max_pool(std::int64_t kernel, std::int64_t stride) {
-  if (kernel < 1 || stride < 0) throw UsageError(fmt::format("pooling needs kernel >= 1, stride >= 0; got {}, {}", kernel, stride));
-  return add(std::make_shared<Pool2D>(next_name("max_pool"), Pool2D::Kind::max, kernel, stride));
+  return emplace<Pool2D>("max_pool", Pool2D::Kind::max, kernel, stride);
 }
 
 Sequential& Sequential::avg_pool(std::int64_t kernel, std::int64_t stride) {
-  if (kernel < 1 || stride < 0) throw UsageError(fmt::format("pooling needs kernel >= 1, stride >= 0; got {}, {}", kernel, stride));
-  return add(std::make_shared<Pool2D>(next_name("avg_pool"), Pool2D::Kind::average, kernel, stride));
+  return emplace<Pool2D>("avg_pool", Pool2D::Kind::average, kernel, stride);
 }
 
 Sequential& Sequential::batch_norm(double momentum, double eps, bool sync) {
-  return add(std::make_shared<BatchNorm>(next_name("bn"), momentum, eps, sync));
+  return emplace<BatchNorm>("bn", momentum, eps, sync);
 }
 
-Sequential& Sequential::layer_norm(double eps) { return add(std::make_shared<LayerNorm>(next_name("ln"), eps)); }
+Sequential& Sequential::layer_norm(double eps) { return emplace<LayerNorm>("ln", eps); }
 
 Value Sequential::apply(ModelScope& scope, Value x) const {
   Value h = x;

@@ -147,8 +147,15 @@ class Sequential {
   const std::vector<std::shared_ptr<const Layer>>& layers() const { return layers_; }
 
  private:
-  Sequential& add(std::shared_ptr<const Layer> layer);
-  std::string next_name(const std::string& prefix);
+  // A layer named <prefix><k> (dense1, dense2, conv1, ...), checked by its own constructor; the
+  // count moves only once it is made.
+  template <class L, class... Args>
+  Sequential& emplace(const std::string& prefix, Args&&... args) {
+    int& count = counts_[prefix];
+    layers_.push_back(std::make_shared<L>(prefix + std::to_string(count + 1), std::forward<Args>(args)...));
+    ++count;
+    return *this;
+  }
   std::vector<std::shared_ptr<const Layer>> layers_;
   std::map<std::string, int> counts_;  // layers of each kind so far: dense1, dense2, conv1, ...
 };
