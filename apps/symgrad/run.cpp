@@ -14,6 +14,7 @@
 #include "plot/curves.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/hash.hpp"
+#include "symgrad/io/run_folder.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/retraining.hpp"
@@ -88,6 +89,22 @@ class StopOnInterrupt final : public Strategy {
 
 }  // namespace
 
+std::string new_run_folder(const std::string& dir, bool exact) {
+  if (run_folder_is_free(dir)) return dir;
+  if (exact) {
+    throw UsageError(fmt::format("the folder '{}' holds files already (an earlier run?): a new run does not write "
+                                 "into it; continue that run with --resume {}, remove the folder, or give another "
+                                 "--output",
+                                 dir, dir));
+  }
+  std::string base = dir;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  for (int k = 2;; ++k) {
+    std::string next = fmt::format("{}-{}", base, k);
+    if (run_folder_is_free(next)) return next;
+  }
+}
+
 Experiment load_finished_run(const std::string& run) {
   namespace fs = std::filesystem;
   const fs::path dir = run;
@@ -130,6 +147,17 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     options.communicator = comm;
     if (!writer) options.output_dir.clear(), verbose = false;
     if (writer && verbose) fmt::print("data-parallel over {} processes ({})\n", comm->size(), comm->describe());
+  }
+  // one writer per run folder, and a new run only in a free one (another process may have taken it
+  // since the command chose it)
+  std::unique_ptr<RunFolderLock> lock;
+  if (writer && !folder.empty()) {
+    lock = std::make_unique<RunFolderLock>(folder);
+    if (!resume && !run_folder_is_free(folder)) {
+      throw UsageError(fmt::format("the run folder '{}' holds another run's files (written since this command "
+                                   "chose it): a new run does not write into it",
+                                   folder));
+    }
   }
   if (verbose) {
     fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model_spec.describe(),

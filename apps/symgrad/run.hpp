@@ -25,6 +25,12 @@ struct RunOutcome {
 /// `comm`: data-parallel over its processes (mpirun); rank 0 alone prints and writes the folder.
 RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm = nullptr);
 
+/// The folder a new run writes (docs/experiments.md, "Run folders"): `dir` when it is free (missing
+/// or empty: run_folder_is_free); otherwise, when `exact` (a folder named with --output), a
+/// UsageError naming it, and else the first free one of `dir`-2, `dir`-3, ... A new run never
+/// mixes its files with an earlier run's.
+std::string new_run_folder(const std::string& dir, bool exact);
+
 /// A finished run folder (experiment.toml and variables.bin, as symgrad train leaves them): its
 /// experiment, with the folder as its output (UsageError naming the folder when it is not one).
 Experiment load_finished_run(const std::string& run);

@@ -27,7 +27,8 @@ for i in $(seq 20); do
   if [ -s "$dir/checkpoint.bin" ]; then
     "$symgrad" train "$exp" "${sets[@]}" --resume "$dir" > /dev/null
     resumed=$((resumed + 1))
-  else  # killed before the first checkpoint: nothing to resume, start again
+  else  # killed before the first checkpoint: nothing to resume; a new run needs a free folder
+    rm -r "$dir"
     "$symgrad" train "$exp" "${sets[@]}" --output "$dir" > /dev/null
   fi
   cmp -s "$dir/variables.bin" "$work/straight/variables.bin" || { echo "kill $i: variables.bin differs"; exit 1; }

@@ -16,6 +16,7 @@
 #include "../plot/curves.hpp"
 #include "../run.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/io/run_folder.hpp"
 #include "symgrad/train/experiment.hpp"
 
 namespace symgrad::cli {
@@ -81,7 +82,8 @@ int compare_command(const std::vector<std::string>& args) {
   if (values.size() < 2) throw UsageError("--vary needs at least two values to compare");
   const Experiment base = load_experiment(file, sets);
   namespace fs = std::filesystem;
-  const fs::path dir = output.empty() ? base.output + "-compare" : output;
+  const fs::path dir = new_run_folder(output.empty() ? base.output + "-compare" : output, !output.empty());
+  const RunFolderLock lock(dir.string());
   std::vector<Experiment> variants;  // all checked before any training
   for (const auto& v : values) {
     std::vector<std::string> s = sets;

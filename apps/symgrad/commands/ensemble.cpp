@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "../command.hpp"
+#include "../run.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/io/run_folder.hpp"
 #include "symgrad/train/ensemble.hpp"
 
 namespace symgrad::cli {
@@ -32,7 +34,8 @@ int ensemble_command(const std::vector<std::string>& args) {
   if (members < 1) throw UsageError("--members must be >= 1");
   const Experiment x = load_experiment(file, sets);
   const ExperimentData data = load_experiment_data(x);
-  const std::string dir = output.empty() ? x.output + "-ensemble" : output;
+  const std::string dir = new_run_folder(output.empty() ? x.output + "-ensemble" : output, !output.empty());
+  const RunFolderLock lock(dir);
   fmt::print("{}: {} members on bootstrap resamples of {} training examples\n", x.name, members, data.train.size());
   const EnsembleResult r = train_bagging(x, data, members, dir);
   for (std::size_t i = 0; i < r.members.size(); ++i) {

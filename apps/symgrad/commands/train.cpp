@@ -24,7 +24,8 @@ int train_command(const std::vector<std::string>& args) {
   po::options_description opts(
       "usage: symgrad train EXPERIMENT.toml [--set key=value ...] [--output DIR] [--resume DIR]\n"
       "Trains the experiment (docs/experiments.md): progress per epoch, then the test accuracy. The run\n"
-      "folder (the experiment's output, runs/<name> by default) receives metrics-epochs.csv/.jsonl,\n"
+      "folder (the experiment's output, runs/<name> by default, or runs/<name>-2, -3, ... when it holds an earlier\n"
+      "run; --output DIR must be new or empty) receives metrics-epochs.csv/.jsonl,\n"
       "metrics-steps.csv/.jsonl, variables.bin, experiment.toml, loss.svg, accuracy.svg, and checkpoint.bin\n"
       "after every epoch. Ctrl-C (SIGINT) or SIGTERM writes a checkpoint after the step and exits with\n"
       "status 130; --resume DIR continues from DIR's checkpoint, bitwise as if the run had never\n"
@@ -52,8 +53,18 @@ int train_command(const std::vector<std::string>& args) {
     }
     output = resume;
   }
-  if (!output.empty()) sets.push_back("output=" + output);
-  const Experiment x = load_experiment(file, sets);
+  if (!output.empty()) {
+    if (resume.empty()) new_run_folder(output, true);  // refuses a folder holding files
+    sets.push_back("output=" + output);
+  }
+  Experiment x = load_experiment(file, sets);
+  if (output.empty()) {  // the experiment's folder, or the next free one when it holds an earlier run
+    const std::string folder = new_run_folder(x.output, false);
+    if (folder != x.output) {
+      sets.push_back("output=" + folder);
+      x = load_experiment(file, sets);
+    }
+  }
   // Started by mpirun as one of several processes: data-parallel (docs/distributed.md). A rank that
   // fails ends the job, so that the others do not wait for it.
   std::unique_ptr<MpiCommunicator> mpi;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <numeric>
 #include <utility>
 
@@ -15,6 +16,7 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/hash.hpp"
 #include "symgrad/core/random.hpp"
+#include "symgrad/io/run_folder.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "data_parallel.hpp"
 #include "non_finite.hpp"
@@ -205,8 +207,9 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   const std::string metric = Score(m.tasks.front()).primary_name();  // accuracy, or rmse
   if (validation != nullptr) check_targets(m, *validation, "validation ");
   MetricsFile step_file, epoch_file;
+  std::unique_ptr<RunFolderLock> lock;  // one writer per run folder
   if (!options_.output_dir.empty()) {
-    std::filesystem::create_directories(options_.output_dir);
+    lock = std::make_unique<RunFolderLock>(options_.output_dir);
     const bool resumed = m.epochs_done > 0 || m.batch_in_epoch > 0;
     trainer_detail::remove_stale_temporaries(options_.output_dir);
     step_file.open(std::filesystem::path(options_.output_dir) / "metrics-steps", resumed, "step",

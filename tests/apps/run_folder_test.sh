@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# One writer per run folder, and a new run never mixes with an earlier one (docs/experiments.md,
+# "Run folders"): a second process on a folder in use is refused naming the first; SIGKILL frees
+# the folder; a new run into the experiment's folder goes to <folder>-2 when it holds a run, and
+# --output naming a folder that holds files is refused with the files untouched.
+# Usage: run_folder_test.sh SYMGRAD EXPERIMENTS_DIR
+set -uo pipefail
+symgrad=$1
+experiments=$2
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2> /dev/null; rm -rf "$work"' EXIT
+cd "$work" || exit 1
+failed=0
+fail() { echo "FAILED: $*"; failed=$((failed + 1)); }
+exp="$experiments/moons_adam.toml"
+export SYMGRAD_NUM_THREADS=1
+
+# a long run, holding its folder once it has a checkpoint
+"$symgrad" train "$exp" --set epochs=1000000 --set checkpoint_seconds=0 --output "$work/long" > long.log 2>&1 &
+pid=$!
+for _ in $(seq 300); do [ -s "$work/long/checkpoint.bin" ] && break; sleep 0.1; done
+[ -s "$work/long/checkpoint.bin" ] || fail "the long run wrote no checkpoint"
+# a second process on it: refused (exit 2) naming the first, which goes on
+"$symgrad" train "$exp" --set epochs=2 --resume "$work/long" > second.log 2>&1
+status=$?
+[ $status -eq 2 ] && grep -q "is in use by process $pid " second.log || { cat second.log; fail "a second writer (exit $status)"; }
+kill -0 "$pid" 2> /dev/null || fail "the first run stopped"
+kill -9 "$pid"
+wait "$pid" 2> /dev/null
+pid=
+# SIGKILL released the lock: the run continues
+"$symgrad" train "$exp" --set epochs=2 --resume "$work/long" > resume.log 2>&1 || { cat resume.log; fail "resume after SIGKILL"; }
+
+# a new run into the experiment's folder (here set by a key, as a file's output would) twice
+"$symgrad" train "$exp" --set epochs=2 --set output="$work/runs/moons" > first.log 2>&1 || fail "first run"
+sum=$(cat "$work/runs/moons"/metrics-epochs.csv "$work/runs/moons"/variables.bin | md5sum)
+"$symgrad" train "$exp" --set epochs=3 --set output="$work/runs/moons" > again.log 2>&1 || { cat again.log; fail "second run"; }
+grep -q "runs/moons-2" again.log || { cat again.log; fail "the second run did not go to runs/moons-2"; }
+[ "$(cat "$work/runs/moons"/metrics-epochs.csv "$work/runs/moons"/variables.bin | md5sum)" = "$sum" ] ||
+  fail "the first run's files changed"
+[ "$(wc -l < "$work/runs/moons-2/metrics-epochs.csv")" -eq 4 ] || fail "the second run's metrics are not its 3 epochs"
+# --output naming a folder that holds files: refused, files untouched
+"$symgrad" train "$exp" --set epochs=2 --output "$work/runs/moons" > exact.log 2>&1
+status=$?
+[ $status -eq 2 ] && grep -q "holds files already" exact.log || { cat exact.log; fail "--output into a run (exit $status)"; }
+[ "$(cat "$work/runs/moons"/metrics-epochs.csv "$work/runs/moons"/variables.bin | md5sum)" = "$sum" ] ||
+  fail "the refused run changed the folder"
+# compare twice: the second comparison in a folder of its own
+for k in 1 2; do
+  "$symgrad" compare "$exp" --vary optimizer.lr=0.01,0.02 --set epochs=1 --set output="$work/c" > "compare$k.log" 2>&1 ||
+    { cat "compare$k.log"; fail "compare $k"; }
+done
+[ -d "$work/c-compare/optimizer.lr=0.01" ] && [ -d "$work/c-compare-2/optimizer.lr=0.01" ] || fail "compare's folders"
+[ "$failed" -eq 0 ] && echo "run folder test passed"
