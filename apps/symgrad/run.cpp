@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -86,6 +87,69 @@ class StopOnInterrupt final : public Strategy {
     if (interrupted) e.stop = true;
   }
 };
+
+// Writes `text` to `path` through a temporary file and a rename: a partial file is never left.
+void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  std::ofstream file(tmp);
+  file << text;
+  file.close();
+  if (!file) throw Error(fmt::format("cannot write '{}' (is the disk full?)", tmp.string()));
+  std::filesystem::rename(tmp, path);
+}
+
+// What a resume changes (docs/experiments.md, "Resuming"): the run folder's experiment.toml, the
+// experiment it was started with and the changes of earlier resumes, against `x`. A setting that
+// defines the run and differs is refused (resume_changes), before anything is loaded.
+struct Resume {
+  std::string history;  // the "# resumed after ..." lines of earlier resumes
+  std::vector<SettingChange> changes;
+};
+
+Resume compare_with_run(const Experiment& x, const std::string& dir, bool writer) {
+  const std::filesystem::path recorded = std::filesystem::path(dir) / "experiment.toml";
+  Resume r;
+  if (!std::filesystem::is_regular_file(recorded)) {
+    if (writer) {
+      fmt::print(stderr, "warning: '{}' is missing (a run folder of an older symgrad): the settings of this resume "
+                         "are not compared with the run's\n", recorded.string());
+    }
+    return r;
+  }
+  std::ifstream in(recorded);
+  const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  r.changes = resume_changes(old, recorded.string(), x);
+  std::string line;
+  std::istringstream lines(old);
+  while (std::getline(lines, line)) {
+    if (line.rfind("# resumed after ", 0) == 0) r.history += line + "\n";
+  }
+  return r;
+}
+
+// Applies a resume's changes to the trainer that loaded the checkpoint (a changed learning rate or
+// schedule replaces the checkpoint's rate) and returns the run's new record: the experiment it
+// resumes with, after a line for each resume that changed a setting.
+std::string apply_resume(const Experiment& x, const Resume& r, Trainer& trainer, bool writer) {
+  std::string history = r.history;
+  if (!r.changes.empty()) {
+    std::string what;
+    bool lr_changed = false;
+    for (const auto& c : r.changes) {
+      what += fmt::format("{}{} {} -> {}", what.empty() ? "" : ", ", c.key, c.before, c.after);
+      lr_changed = lr_changed || c.key == "optimizer.lr" || c.key.rfind("schedule", 0) == 0;
+    }
+    const VariableStore& store = trainer.store();
+    const std::int64_t step =
+        store.has("optimizer/step") ? static_cast<std::int64_t>(store.get("optimizer/step").get(0)) : 0;
+    const std::string line = fmt::format("# resumed after epoch {} (step {}) with: {}", trainer.epochs_done(), step, what);
+    history += line + "\n";
+    if (writer) fmt::print("{}\n", line.substr(2));
+    if (lr_changed) trainer.reset_learning_rates();
+  }
+  const std::size_t first_line = x.effective.find('\n');
+  return x.effective.substr(0, first_line + 1) + history + x.effective.substr(first_line + 1);
+}
 
 }  // namespace
 
@@ -177,10 +241,15 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   components.attach(trainer);
   namespace fs = std::filesystem;
   const fs::path dir = folder;
+  // the run's record of its experiment, written now: a killed run has it too, to resume against
+  std::string record = x.effective;
   if (resume) {
+    const Resume changes = compare_with_run(x, dir.string(), writer);
     trainer.load_checkpoint((dir / "checkpoint.bin").string());
     if (writer) fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
+    record = apply_resume(x, changes, trainer, writer);
   }
+  if (writer && !folder.empty()) write_file_atomically(dir / "experiment.toml", record);
   trainer.prepare();
   if (writer) {
     for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);
@@ -239,14 +308,6 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
 
   fs::create_directories(dir);
   save_variables(final_model->evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
-  {  // the experiment as it ran, overrides included (a partial file is never left: temp + rename)
-    const fs::path tmp = dir / "experiment.toml.tmp";
-    std::ofstream file(tmp);
-    file << x.effective;
-    file.close();
-    if (!file) throw Error(fmt::format("cannot write '{}' (is the disk full?)", tmp.string()));
-    fs::rename(tmp, dir / "experiment.toml");
-  }
   if (fs::exists(dir / "metrics-epochs.csv") && fs::file_size(dir / "metrics-epochs.csv") > 0) {
     draw_run_plots(dir.string(), x.name);  // (none when nan_policy = stop ended the first epoch)
   }

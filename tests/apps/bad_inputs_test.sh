@@ -158,6 +158,9 @@ expect 0 "steps had non-finite values and were skipped (nan_policy = skip_step)"
 expect 2 "nan_policy 'ignore': raise, stop or skip_step" -- "$symgrad" train "$exp" --set nan_policy=ignore
 
 # ---- checkpoints and variables of another model, damaged headers, newer files, unwritable folders
+expect 2 "with settings that define another run: batch_size (32 -> 64), initializer.name ('normal' -> (not set)), initializer.std (0.7 -> (not set)), model.layers[0].units (32 -> 16)" -- "$symgrad" train "$exp" --set epochs=2 --resume "$work/ce"
+# the same checkpoint without the run's record of its experiment (a folder of an older symgrad)
+rm "$work/ce/experiment.toml"
 expect 1 "checkpoint.bin' is not a checkpoint of this model; missing from the file (12): dense1/W/adam/exp_avg" -- "$symgrad" train "$exp" --set epochs=2 --resume "$work/ce"
 cp "$work/good.bin" "$work/run/variables.bin"
 printf '\x07' | dd of="$work/run/variables.bin" bs=1 seek=8 conv=notrunc status=none

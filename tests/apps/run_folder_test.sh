@@ -52,4 +52,23 @@ for k in 1 2; do
     { cat "compare$k.log"; fail "compare $k"; }
 done
 [ -d "$work/c-compare/optimizer.lr=0.01" ] && [ -d "$work/c-compare-2/optimizer.lr=0.01" ] || fail "compare's folders"
+# resume (docs/experiments.md, "Resuming"): a changed learning rate applies from the resumed step
+# and the record says so; a changed setting that defines the run is refused, naming it
+for r in same lower; do
+  "$symgrad" train "$exp" --set epochs=2 --set checkpoint_seconds=0 --output "$work/$r" > /dev/null 2>&1 || fail "$r"
+done
+"$symgrad" train "$exp" --set epochs=4 --set checkpoint_seconds=0 --resume "$work/same" > same.log 2>&1 || { cat same.log; fail "resume"; }
+"$symgrad" train "$exp" --set epochs=4 --set checkpoint_seconds=0 --set optimizer.lr=0.001 --resume "$work/lower" > lower.log 2>&1 ||
+  { cat lower.log; fail "resume with another lr"; }
+grep -q "resumed after epoch 2 (step 26) with: epochs 2 -> 4, optimizer.lr 0.01 -> 0.001" lower.log ||
+  { cat lower.log; fail "the resume did not say what changed"; }
+grep -q "^# resumed after epoch 2 (step 26) with: epochs 2 -> 4, optimizer.lr 0.01 -> 0.001" "$work/lower/experiment.toml" ||
+  fail "the run's experiment.toml does not record the change"
+[ "$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "lr") c = i } NR > 1 { printf "%.3g ", $c }' \
+      "$work/lower/metrics-epochs.csv")" = "0.01 0.01 0.001 0.001 " ] || fail "the learning rates by epoch"
+cmp -s "$work/same/variables.bin" "$work/lower/variables.bin" && fail "the new learning rate was ignored"
+"$symgrad" train "$exp" --set epochs=6 --set seed=4 --set data.noise=0.3 --resume "$work/same" > defining.log 2>&1
+status=$?
+[ $status -eq 2 ] && grep -q "settings that define another run: data.noise (0.2 -> 0.3), seed (3 -> 4)" defining.log ||
+  { cat defining.log; fail "a resume with another seed and data (exit $status)"; }
 [ "$failed" -eq 0 ] && echo "run folder test passed"

@@ -98,7 +98,7 @@ int train_command(const std::vector<std::string>& args) {
   }
   const std::string figure = metric == "accuracy" ? fmt::format("test accuracy {:.2f}%", 100 * test.accuracy)
                                                   : fmt::format("test {} {:.4g}", metric, test.accuracy);
-  fmt::print("\n{} after {} epochs; run folder {}{}\n", figure, records.size(), dir.string(), plots);
+  fmt::print("\n{} after {} epochs; run folder {}{}\n", figure, out.epochs_done, dir.string(), plots);
   return kOk;
 }
 

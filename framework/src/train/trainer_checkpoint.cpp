@@ -129,6 +129,14 @@ void Trainer::load_checkpoint(const std::string& path) {
   }
 }
 
+void Trainer::reset_learning_rates() {
+  prepare();
+  const Impl& m = *impl_;
+  for (const auto& [name, lr0] : m.training_step.optimizer.learning_rates) {
+    store_.get(name).set(0, m.schedule ? m.schedule->lr(lr0, m.epochs_done) : lr0);
+  }
+}
+
 std::int64_t Trainer::epochs_done() const { return impl_->epochs_done; }
 bool Trainer::stopped_early() const { return impl_->stopped; }
 const std::string& Trainer::stopped_by() const { return impl_->stopped_by; }

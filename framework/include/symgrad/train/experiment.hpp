@@ -143,6 +143,22 @@ ExperimentComponents make_components(const Experiment& x);
 /// table of that name.
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides = {});
 
+/// A setting that differs between the experiment a run was started with and the one it resumes
+/// with: its full key ("optimizer.lr") and both values as written ("(not set)" when absent).
+struct SettingChange {
+  std::string key, before, after;
+};
+
+/// Compares the experiment a run was started with (`recorded`: the run folder's experiment.toml,
+/// read from `recorded_file`) with `now`, key by key as written. Settings that may change
+/// mid-training (epochs, the optimizer's hyperparameters, the schedule, clip_norm, clip_value,
+/// nan_policy, checkpoint_seconds, bucket_cap_mb and name) are returned (`output`, the folder that
+/// holds both, is not compared); a difference in
+/// any other (the model, the data and its split, the seed, batch_size, the backend, the optimizer,
+/// initializer, regularizers, strategies and their settings) is a UsageError naming every such key.
+std::vector<SettingChange> resume_changes(const std::string& recorded, const std::string& recorded_file,
+                                          const Experiment& now);
+
 /// The experiment's data: training, validation (held out of training) and test sets, and the
 /// type of one example.
 struct ExperimentData {

@@ -150,6 +150,11 @@ class Trainer {
   /// Reads a checkpoint: the next fit() continues where it stopped, bitwise as if it never had
   /// (the order of the data and the dropout masks follow from the seed and the position).
   void load_checkpoint(const std::string& path);
+  /// Sets the optimizer's learning-rate variables to the options' rates (under a schedule, its rate
+  /// for the current epoch), replacing what a checkpoint held: a resumed run whose learning rate
+  /// was changed continues with the new one. (Without this the checkpoint's rate stays, as a
+  /// strategy that lowers the rate on a plateau needs.)
+  void reset_learning_rates();
   /// Reads a variables file (`variables.bin` of symgrad train: the store as evaluation sees it)
   /// into the store; refused, naming the variables at fault, when it is not this model's: a
   /// variable evaluation reads is missing from the file, or one the model has is of another shape
