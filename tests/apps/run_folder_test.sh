@@ -60,6 +60,7 @@ done
 "$symgrad" train "$exp" --set epochs=4 --set checkpoint_seconds=0 --resume "$work/same" > same.log 2>&1 || { cat same.log; fail "resume"; }
 "$symgrad" train "$exp" --set epochs=4 --set checkpoint_seconds=0 --set optimizer.lr=0.001 --resume "$work/lower" > lower.log 2>&1 ||
   { cat lower.log; fail "resume with another lr"; }
+grep -q "after epoch 4 (2 in this run); run folder" lower.log || { cat lower.log; fail "the end line's epochs"; }
 grep -q "resumed after epoch 2 (step 26) with: epochs 2 -> 4, optimizer.lr 0.01 -> 0.001" lower.log ||
   { cat lower.log; fail "the resume did not say what changed"; }
 grep -q "^# resumed after epoch 2 (step 26) with: epochs 2 -> 4, optimizer.lr 0.01 -> 0.001" "$work/lower/experiment.toml" ||

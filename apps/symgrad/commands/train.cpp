@@ -98,7 +98,11 @@ int train_command(const std::vector<std::string>& args) {
   }
   const std::string figure = metric == "accuracy" ? fmt::format("test accuracy {:.2f}%", 100 * test.accuracy)
                                                   : fmt::format("test {} {:.4g}", metric, test.accuracy);
-  fmt::print("\n{} after {} epochs; run folder {}{}\n", figure, out.epochs_done, dir.string(), plots);
+  const auto in_this_run = static_cast<std::int64_t>(records.size());
+  const std::string epochs = in_this_run == out.epochs_done
+                                 ? fmt::format("{} epochs", out.epochs_done)
+                                 : fmt::format("epoch {} ({} in this run)", out.epochs_done, in_this_run);
+  fmt::print("\n{} after {}; run folder {}{}\n", figure, epochs, dir.string(), plots);
   return kOk;
 }
 
