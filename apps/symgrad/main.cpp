@@ -30,6 +30,16 @@ bool parse_arguments(const std::vector<std::string>& args, const boost::program_
   if (positional != nullptr) parser.positional(*positional);
   po::store(parser.run(), vm);
   po::notify(vm);
+  // an empty text given for an option (--output "") is a mistake, never "the default"
+  for (const auto& [key, value] : vm) {
+    const auto* option = opts.find_nothrow(key, false);
+    if (value.defaulted() || (option != nullptr && option->semantic()->max_tokens() == 0)) continue;  // a flag
+    const auto* text = boost::any_cast<std::string>(&value.value());
+    const auto* texts = boost::any_cast<std::vector<std::string>>(&value.value());
+    bool empty = text != nullptr && text->empty();
+    for (std::size_t i = 0; texts != nullptr && i < texts->size(); ++i) empty = empty || (*texts)[i].empty();
+    if (empty) throw UsageError(fmt::format("{}{} is given an empty value", option != nullptr ? "--" : "the ", key));
+  }
   if (!vm.count("help")) return false;
   std::cout << opts << "\n";
   return true;

@@ -42,6 +42,11 @@ int eval_command(const std::vector<std::string>& args) {
   components.attach(trainer);
   trainer.load_variables((dir / "variables.bin").string());  // refused when not this model's
   const Dataset& d = part == "test" ? data.test : part == "validation" ? data.validation : data.train;
+  if (d.size() == 0) {
+    throw UsageError(fmt::format("the run's experiment has no {} set ({}): give --data {}", part,
+                                 part == "validation" ? "data.validation is 0" : "it is empty",
+                                 part == "test" ? "validation or train" : "test"));
+  }
   const Evaluation e = trainer.evaluate(d);
   if (e.metric == "accuracy") {
     fmt::print("{} on {} ({} examples): loss {:.4f}, accuracy {:.2f}%\n", x.name, part, d.size(), e.loss, 100 * e.accuracy);

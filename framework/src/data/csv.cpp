@@ -33,6 +33,11 @@ std::vector<Cell> split(const std::string& line, char sep) {
   }
 }
 
+// A cell as a message shows it: a long one cut (a 50 MB cell is not echoed whole).
+std::string shown(const std::string& text) {
+  return text.size() > 40 ? text.substr(0, 37) + "..." : text;
+}
+
 bool number(const std::string& s, double& v) {
   if (s.empty()) return false;
   char* end = nullptr;
@@ -54,6 +59,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   const bool unlabelled = options.features_only;
   std::string line;
   for (std::size_t lineno = 1; std::getline(in, line); ++lineno) {
+    if (lineno == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank
     const auto cells = split(line, options.separator);
     if (columns == 0) {
@@ -80,14 +86,14 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     for (std::size_t c = 0; c < columns; ++c) {
       double v;
       if (!number(cells[c].text, v)) {
-        throw Error(fmt::format("{}:{}:{}: '{}' is not a number", path, lineno, cells[c].column, cells[c].text));
+        throw Error(fmt::format("{}:{}:{}: '{}' is not a number", path, lineno, cells[c].column, shown(cells[c].text)));
       }
       if (regression > 0 && c >= columns - regression) {
         targets.push_back(static_cast<float>(v));
       } else if (regression == 0 && !unlabelled && c == label) {
         if (v < 0 || v != std::floor(v) || v > 1e6) {
           throw Error(fmt::format("{}:{}:{}: label '{}' is not a class (a non-negative integer)", path, lineno,
-                                  cells[c].column, cells[c].text));
+                                  cells[c].column, shown(cells[c].text)));
         }
         labels.push_back(static_cast<std::int32_t>(v));
       } else {

@@ -83,7 +83,7 @@ bool ParamSpec::allows(const ParamValue& v) const {
     return choices.empty() || std::find(choices.begin(), choices.end(), *s) != choices.end();
   }
   if (auto x = number(v)) {
-    if (std::isnan(*x)) return false;
+    if (!std::isfinite(*x)) return false;  // a real setting is a number (lr = inf is no rate)
     if (min && (min_open ? *x <= *min : *x < *min)) return false;
     if (max && (max_open ? *x >= *max : *x > *max)) return false;
   }
@@ -226,8 +226,11 @@ Hyperparams::Hyperparams(const Schema& schema, const Settings& settings, const s
                                    symgrad::to_string(value)));
     }
     if (!spec->allows(*v)) {
-      throw UsageError(fmt::format("{}: '{}' = {} is out of range: allowed {}", owner, key,
-                                   symgrad::to_string(*v), spec->range_text()));
+      const auto* x = std::get_if<double>(&*v);
+      const std::string range = spec->range_text();
+      throw UsageError(fmt::format("{}: '{}' = {} is out of range: allowed {}{}", owner, key, symgrad::to_string(*v),
+                                   x != nullptr && !std::isfinite(*x) ? "a finite number" : "",
+                                   x != nullptr && !std::isfinite(*x) && !range.empty() ? ", " + range : range));
     }
     values_[key] = *v;
   }

@@ -1,6 +1,8 @@
 #include "symgrad/train/experiment.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -88,11 +90,18 @@ toml::table* named_table(toml::table& root, const std::string& kind, const std::
   toml::array* a = root.get_as<toml::array>(kind);
   if (a == nullptr) return nullptr;
   const char* key = naming_key(kind);
+  toml::table* found = nullptr;
   for (auto& n : *a) {
     toml::table* t = n.as_table();
-    if (t != nullptr && t->get_as<std::string>(key) && t->get_as<std::string>(key)->get() == name) return t;
+    if (t == nullptr || !t->get_as<std::string>(key) || t->get_as<std::string>(key)->get() != name) continue;
+    if (found != nullptr) {  // --set would change one of them, and not say which
+      throw UsageError(fmt::format("the experiment has two [[{}]] tables of {} '{}': --set cannot tell them apart "
+                                   "(edit the file)",
+                                   kind, key, name));
+    }
+    found = t;
   }
-  return nullptr;
+  return found;
 }
 
 // How deep an experiment file's keys, arrays and tables may nest (check_toml_depth, --set).
@@ -152,10 +161,18 @@ void apply_override(toml::table& root, const std::string& text) {
   }
   const std::string key = path.substr(start);
   char* end = nullptr;
+  errno = 0;
   const long long i = std::strtoll(value.c_str(), &end, 10);
-  if (!value.empty() && *end == '\0') return void(t->insert_or_assign(key, static_cast<std::int64_t>(i)));
+  if (!value.empty() && *end == '\0') {
+    if (errno == ERANGE) throw UsageError(fmt::format("--set '{}': the integer does not fit in 64 bits", text));
+    return void(t->insert_or_assign(key, static_cast<std::int64_t>(i)));
+  }
+  errno = 0;
   const double d = std::strtod(value.c_str(), &end);
-  if (!value.empty() && *end == '\0') return void(t->insert_or_assign(key, d));
+  if (!value.empty() && *end == '\0') {
+    if (errno == ERANGE && std::abs(d) > 1) throw UsageError(fmt::format("--set '{}': the number does not fit in a double", text));
+    return void(t->insert_or_assign(key, d));
+  }
   if (value == "true" || value == "false") return void(t->insert_or_assign(key, value == "true"));
   t->insert_or_assign(key, value);
 }
@@ -225,6 +242,22 @@ void check_toml_depth(const std::string& text, const std::string& path) {
   }
 }
 
+// An experiment's name titles its plots (no control character: gnuplot cannot quote one) and,
+// without an `output`, names its run folder runs/<name>: then it must be one folder's name, so
+// that the run stays inside runs/ ("../../x" would write elsewhere).
+void check_name(const std::string& name, const std::string& at, bool names_folder) {
+  for (const char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      throw UsageError(fmt::format("{}: the name holds a control character (it titles the plots)", at));
+    }
+  }
+  if (names_folder && (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)) {
+    throw UsageError(fmt::format("{}: the name '{}' cannot name the run folder runs/<name>: give a name without '/' "
+                                 "that is not empty, '.' or '..', or set output = \"FOLDER\"",
+                                 at, name.size() > 80 ? name.substr(0, 77) + "..." : name));
+  }
+}
+
 }  // namespace
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
@@ -289,6 +322,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   if (x.clip_norm < 0 || x.clip_value < 0) {
     throw UsageError(fmt::format("{}: clip_norm and clip_value must be >= 0 (0: off)", path));
   }
+  check_name(x.name, root.get("name") != nullptr ? where(path, *root.get("name")) : path, root.get("output") == nullptr);
   x.output = "runs/" + x.name;
   top.get("output", x.output, "a string");
   auto table = [&](const char* key) -> const toml::table* {

@@ -1,6 +1,9 @@
 // An experiment's [data] table, and the data it names: training, validation and test sets of named
 // arrays (docs/experiments.md).
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "experiment_reader.hpp"
 #include "symgrad/core/error.hpp"
@@ -108,6 +111,26 @@ void relabel(Dataset& d, const std::string& name, const std::vector<std::int32_t
   d.arrays[name] = t;
 }
 
+// The test data hold examples of the training data's kind: each array both have (the features "x",
+// the targets) has the same element type and per-example shape. Checked before training, naming
+// both files (else evaluation would fail at the end of the run, naming neither).
+void check_same_kind(const Dataset& train, const Dataset& test) {
+  const auto a = train.named(), b = test.named();
+  for (const auto& [name, t] : a) {
+    const auto it = b.find(name);
+    if (it == b.end() || !t.defined() || !it->second.defined()) continue;
+    const auto& x = t.shape().dims();
+    const auto& y = it->second.shape().dims();
+    if (t.dtype() != it->second.dtype() || !std::equal(x.begin() + 1, x.end(), y.begin() + 1, y.end())) {
+      throw UsageError(fmt::format("the test data '{}' do not fit the training data '{}': their array '{}' holds {} "
+                                   "examples of {}[{}], the training data's {}[{}]",
+                                   test.name, train.name, name, y.empty() ? 0 : y[0], to_string(it->second.dtype()),
+                                   fmt::join(y.begin() + (y.empty() ? 0 : 1), y.end(), ", "), to_string(t.dtype()),
+                                   fmt::join(x.begin() + (x.empty() ? 0 : 1), x.end(), ", ")));
+    }
+  }
+}
+
 }  // namespace
 
 ExperimentData load_experiment_data(const Experiment& e) {
@@ -151,6 +174,7 @@ ExperimentData load_experiment_data(const Experiment& e) {
   }
   require_finite(all);  // (a NaN would become a NaN loss in the middle of training)
   require_finite(test);
+  check_same_kind(all, test);
   for (const auto& [name, map] : s.relabel) {
     relabel(all, name, map);
     relabel(test, name, map);

@@ -58,6 +58,7 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
   r.get("tied", spec.tied, "a string (the name of a dense layer above)");
   r.get("repeat", g.repeat, "an integer");
   r.positive("repeat", g.repeat, 1);
+  if (l->get("stride") != nullptr) r.positive("stride", spec.stride, 1);  // left out: 1 (conv2d), the kernel (pooling)
   if (const toml::node* sh = l->get("shape")) {
     const toml::array* a = sh->as_array();
     for (std::size_t i = 0; a != nullptr && i < a->size(); ++i) {

@@ -291,8 +291,12 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
         m.incomplete = fmt::format("step {} (epoch {}) did not complete", m.steps + 1, epoch);
         return Error(fmt::format("{}; variables it updated in place hold part of that step, so the store is not the "
                                  "state after any step: {}",
-                                 what, checkpoint.empty() ? "nothing was saved" :
-                                                            fmt::format("the last checkpoint, {}, is untouched", checkpoint)));
+                                 what,
+                                 checkpoint.empty() ? "nothing was saved"
+                                 : std::filesystem::exists(checkpoint)
+                                     ? fmt::format("the last checkpoint, {}, is untouched", checkpoint)
+                                     : fmt::format("no checkpoint was written yet (the first comes after epoch {})",
+                                                   m.epochs_done + 1)));
       };
       const std::vector<Tensor>* result = nullptr;
       std::vector<Tensor> combined;  // data-parallel: the outputs of both plans, as the one plan's

@@ -88,6 +88,7 @@ std::vector<double> Trainer::example_losses(const Dataset& data) {
 }
 
 Evaluation Trainer::evaluate(const Dataset& data) {
+  if (data.size() == 0) throw UsageError("cannot evaluate on an empty data set");
   VariableStore view = evaluation_store();
   const Impl& m = *impl_;
   check_targets(m, data, "");
