@@ -1,4 +1,5 @@
-# symgrad_add_plugin(<name> SOURCES <files>... [OUTPUT_DIRECTORY <dir>] [ALLOW_UNDEFINED] [NO_INSTALL])
+# symgrad_add_plugin(<name> SOURCES <files>... [OUTPUT_DIRECTORY <dir>] [ALLOW_UNDEFINED] [NO_INSTALL]
+#                    [NO_MANIFEST])
 #
 # Builds a symgrad plugin: a MODULE library named symgrad-<name>.so that links the framework,
 # exports only the SYMGRAD_PLUGIN entry (-fvisibility=hidden, and a version script for the
@@ -14,8 +15,14 @@
 # point SYMGRAD_PLUGIN_PATH there or load the file by path). ALLOW_UNDEFINED drops -z defs (only
 # the test suite's deliberately broken plugins use it). In the source tree the plugin is also
 # installed beside the framework, unless NO_INSTALL.
+#
+# After each build the plugin's manifest, symgrad-<name>.manifest, is written beside the library by
+# `symgrad plugins manifest` (which loads the plugin, so a plugin that cannot register fails its
+# build): the list of its components, from which symgrad loads only the plugins a command needs
+# (docs/security.md). NO_MANIFEST leaves it out (the suite's broken fixtures): such a plugin is
+# loaded only by its own name or path.
 function(symgrad_add_plugin name)
-  cmake_parse_arguments(P "ALLOW_UNDEFINED;NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
+  cmake_parse_arguments(P "ALLOW_UNDEFINED;NO_INSTALL;NO_MANIFEST" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
   if(NOT P_SOURCES)
     message(FATAL_ERROR "symgrad_add_plugin(${name}): no SOURCES")
   endif()
@@ -42,6 +49,17 @@ function(symgrad_add_plugin name)
   elseif(DEFINED SYMGRAD_PLUGIN_OUTPUT_DIRECTORY)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${SYMGRAD_PLUGIN_OUTPUT_DIRECTORY}")
   endif()
+  if(NOT P_NO_MANIFEST)
+    if(DEFINED SYMGRAD_PLUGIN_INSTALL_DIR)  # in the source tree
+      set(tool $<TARGET_FILE:symgrad-cli>)
+      add_dependencies(${name} symgrad-cli)
+    else()  # the installed package's
+      set(tool "${SYMGRAD_EXECUTABLE}")
+    endif()
+    add_custom_command(TARGET ${name} POST_BUILD
+                       COMMAND ${tool} plugins manifest $<TARGET_FILE:${name}> > /dev/null
+                       COMMENT "Writing the manifest of plugin ${name}" VERBATIM)
+  endif()
   if(DEFINED SYMGRAD_PLUGIN_INSTALL_DIR)
     # In the source tree, built with its install RUNPATH (CMAKE_BUILD_WITH_INSTALL_RPATH): in
     # <libdir>/symgrad/plugins libsymgrad is two folders up; a plugin built elsewhere in the tree
@@ -54,6 +72,9 @@ function(symgrad_add_plugin name)
     endif()
     if(NOT P_NO_INSTALL)
       install(TARGETS ${name} LIBRARY DESTINATION "${SYMGRAD_PLUGIN_INSTALL_DIR}")
+      if(NOT P_NO_MANIFEST)
+        install(FILES $<TARGET_FILE_DIR:${name}>/$<TARGET_FILE_BASE_NAME:${name}>.manifest DESTINATION "${SYMGRAD_PLUGIN_INSTALL_DIR}")
+      endif()
     endif()
   endif()
 endfunction()

@@ -62,6 +62,10 @@ int gradcheck_command(const std::vector<std::string>& args) {
     selected = {only};
   } else if (!plugins.empty() && selected.empty()) {
     return kOk;  // nothing to check
+  } else if (plugins.empty()) {  // every op: the built-in ones and those of every plugin on the search path
+    if (const std::string failed = PluginRegistry::global().load_all(); !failed.empty()) {
+      fmt::print(stderr, "warning: plugins that failed to load (their ops are not checked):{}\n", failed);
+    }
   }
   const GradcheckOptions options = backend == "onednn" ? GradcheckOptions::float32() : GradcheckOptions{};
   int checks = 0, failures = 0;

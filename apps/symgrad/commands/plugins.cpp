@@ -29,6 +29,14 @@ void print_component(const ComponentInfo& c) {
 }  // namespace
 
 int plugins_command(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "manifest") {  // symgrad plugins manifest LIBRARY (symgrad_add_plugin runs it)
+    if (args.size() != 2 || args[1].rfind("-", 0) == 0) {
+      throw UsageError("usage: symgrad plugins manifest LIBRARY (the path of a built symgrad-NAME.so)");
+    }
+    const std::string path = args[1].find('/') == std::string::npos ? "./" + args[1] : args[1];
+    fmt::print("{}\n", PluginRegistry::global().write_manifest(path));
+    return kOk;
+  }
   if (!args.empty() && args[0] == "check") {  // symgrad plugins check PLUGIN
     if (args.size() != 2 || args[1].rfind("-", 0) == 0) {
       throw UsageError("usage: symgrad plugins check PLUGIN (a path, or a name on the search path)");
@@ -38,11 +46,13 @@ int plugins_command(const std::vector<std::string>& args) {
   po::options_description opts(
       "usage: symgrad plugins [--kind K] [--path DIR]... [NAME]\n"
       "       symgrad plugins check PLUGIN\n"
+      "       symgrad plugins manifest LIBRARY\n"
       "Lists every plugin found (search path: --path, SYMGRAD_PLUGIN_PATH, then the plugins beside\n"
       "the framework's library): its version, file, components and their hyperparameters.\n"
       "NAME shows one plugin, or the components of that name. 'check PLUGIN' loads a plugin (a path or a\n"
       "name) in a child process and exercises each of its components; a crash is reported with the signal\n"
-      "and what the plugin was doing. Options");
+      "and what the plugin was doing. 'manifest LIBRARY' writes the list of a built plugin's components\n"
+      "beside it (symgrad_add_plugin does this), so that a command loads only the plugins it needs. Options");
   std::string kind_text;
   std::vector<std::string> paths;
   opts.add_options()("help,h", "this help")("kind", po::value(&kind_text), "only components of this kind: op, "
@@ -62,6 +72,7 @@ int plugins_command(const std::vector<std::string>& args) {
   }
   auto& registry = PluginRegistry::global();
   int status = kOk;
+  for (const auto& w : registry.search_warnings(paths)) fmt::print(stderr, "warning: {}\n", w);
   const auto files = registry.find_files(paths);
   for (const auto& f : files) {
     try {

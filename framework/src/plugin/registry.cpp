@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
 
+#include "discovery.hpp"
 #include "guards.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/names.hpp"
@@ -27,20 +29,14 @@ using plugin_detail::guarded;
 
 namespace {
 
-constexpr const char* kPrefix = "symgrad-";
-constexpr const char* kSuffix = ".so";
+using plugin_detail::plugin_name_of;
 
-std::string file_name_of(const std::string& plugin) { return kPrefix + plugin + kSuffix; }
+std::string file_name_of(const std::string& plugin) { return "symgrad-" + plugin + ".so"; }
 
-// "name" of a file symgrad-name.so, or "".
-std::string plugin_name_of(const fs::path& p) {
-  const std::string f = p.filename().string();
-  const std::string prefix = kPrefix, suffix = kSuffix;
-  if (f.size() <= prefix.size() + suffix.size() || f.compare(0, prefix.size(), prefix) != 0 ||
-      f.compare(f.size() - suffix.size(), suffix.size(), suffix) != 0) {
-    return "";
-  }
-  return f.substr(prefix.size(), f.size() - prefix.size() - suffix.size());
+// "strategies", "optimizers"
+std::string plural(ComponentKind kind) {
+  const std::string k = to_string(kind);
+  return k.back() == 'y' ? k.substr(0, k.size() - 1) + "ies" : k + "s";
 }
 
 bool valid_name(const std::string& s) {
@@ -81,8 +77,13 @@ struct PluginRegistry::Impl {
   std::map<std::pair<ComponentKind, std::string>, Entry> components;
   // components two plugins register: what to say when one of them is asked for
   std::map<std::pair<ComponentKind, std::string>, std::string> clashes;
-  bool scanned = false;     // every plugin on the search path loaded once
-  std::string broken;       // the plugins on the path that failed to load, for "unknown" errors
+  std::optional<plugin_detail::Discovery> discovery;  // the search path's libraries, found once
+  std::string broken;  // load_all(): the plugins that failed to load
+
+  const plugin_detail::Discovery& discovered(const PluginRegistry& self) {
+    if (!discovery) discovery = plugin_detail::discover(self.search_path());
+    return *discovery;
+  }
 
   std::string who(const Entry& e) const {
     return fmt::format("{} '{}' of plugin '{}' ({})", to_string(e.info.kind), e.info.name, e.info.plugin, e.info.file);
@@ -123,52 +124,81 @@ std::vector<std::string> PluginRegistry::search_path(const std::vector<std::stri
 
 std::vector<std::string> PluginRegistry::find_files(const std::vector<std::string>& extra) const {
   std::vector<std::string> files;
-  std::set<std::string> names;
-  for (const auto& dir : search_path(extra)) {
-    std::error_code ec;
-    std::vector<fs::path> found;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (!plugin_name_of(e.path()).empty()) found.push_back(e.path());
-    }
-    std::sort(found.begin(), found.end());
-    for (const auto& p : found) {
-      if (names.insert(plugin_name_of(p)).second) files.push_back(p.string());
+  for (const auto& c : plugin_detail::discover(search_path(extra)).candidates) files.push_back(c.file.string());
+  return files;
+}
+
+std::vector<std::string> PluginRegistry::search_warnings(const std::vector<std::string>& extra) const {
+  return plugin_detail::discover(search_path(extra)).warnings;
+}
+
+std::string PluginRegistry::write_manifest(const std::string& path) {
+  std::lock_guard lock(impl_->mutex);
+  std::error_code ec;
+  const fs::path file = fs::canonical(path, ec);
+  if (ec) throw PluginError(fmt::format("plugin file '{}': {}", path, ec.message()));
+  const fs::path manifest = plugin_detail::manifest_path(file);
+  fs::remove(manifest, ec);  // an old one is not checked against what it replaces
+  const std::string text = plugin_detail::manifest_text(impl_->load_file(file));
+  const fs::path tmp = manifest.string() + ".tmp";
+  std::ofstream out(tmp);
+  out << text;
+  out.close();
+  if (!out) throw Error(fmt::format("cannot write '{}'", tmp.string()));
+  fs::rename(tmp, manifest);
+  return manifest.string();
+}
+
+std::string PluginRegistry::load_all() {
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& c : impl_->discovered(*this).candidates) {
+    try {
+      impl_->load_file(c.file);
+    } catch (const PluginError& e) {
+      impl_->broken += fmt::format("\n  {}", e.what());
     }
   }
-  return files;
+  return impl_->broken;
 }
 
 const PluginInfo& PluginRegistry::load(const std::string& name_or_path, const std::vector<std::string>& extra_dirs) {
   std::lock_guard lock(impl_->mutex);
-  const bool is_path = name_or_path.find('/') != std::string::npos ||
-                       (name_or_path.size() > 3 && name_or_path.ends_with(kSuffix));
-  fs::path file;
-  if (is_path) {
-    file = name_or_path;
-    if (!fs::exists(file)) throw PluginError(fmt::format("plugin file '{}' does not exist", name_or_path));
-  } else {
-    if (!valid_name(name_or_path)) throw PluginError(fmt::format("'{}' is not a plugin name", name_or_path));
-    const auto dirs = search_path(extra_dirs);
-    for (const auto& d : dirs) {
-      if (fs::exists(fs::path(d) / file_name_of(name_or_path))) {
-        file = fs::path(d) / file_name_of(name_or_path);
-        break;
-      }
-    }
-    if (file.empty()) {
-      std::vector<std::string> names;
-      std::string available, looked;
-      for (const auto& f : find_files(extra_dirs)) {
-        names.push_back(plugin_name_of(f));
-        available += (available.empty() ? "" : ", ") + names.back();
-      }
-      for (const auto& d : dirs) looked += fmt::format("\n  {}", d);
-      throw PluginError(fmt::format("no plugin named '{}'{}: looked for {} in:{}\navailable: {}", name_or_path,
-                                    did_you_mean(name_or_path, names), file_name_of(name_or_path), looked,
-                                    available.empty() ? "none" : available));
-    }
+  if (name_or_path.find('/') != std::string::npos) {  // a path
+    std::error_code ec;
+    const fs::path file = fs::canonical(name_or_path, ec);
+    if (ec) throw PluginError(fmt::format("plugin file '{}': {}", name_or_path, ec.message()));
+    return impl_->load_file(file);
   }
-  return impl_->load_file(fs::canonical(file));
+  if (name_or_path.ends_with(".so")) {
+    throw PluginError(fmt::format("'{}' is not a plugin name: give the plugin's name ('{}' for {}) or a path ('./{}')",
+                                  name_or_path, plugin_name_of(name_or_path).empty() ? "NAME" : plugin_name_of(name_or_path),
+                                  plugin_name_of(name_or_path).empty() ? "symgrad-NAME.so" : name_or_path, name_or_path));
+  }
+  if (!valid_name(name_or_path)) throw PluginError(fmt::format("'{}' is not a plugin name", name_or_path));
+  const plugin_detail::Discovery found =
+      extra_dirs.empty() ? impl_->discovered(*this) : plugin_detail::discover(search_path(extra_dirs));
+  std::vector<fs::path> files;
+  for (const auto& c : found.candidates) {
+    if (c.plugin == name_or_path) files.push_back(c.file);
+  }
+  if (files.size() > 1) {
+    throw PluginError(fmt::format("plugin '{}' is in two files, '{}' and '{}': remove one from the search path",
+                                  name_or_path, files[0].string(), files[1].string()));
+  }
+  if (files.empty()) {
+    std::vector<std::string> names;
+    std::string available, looked;
+    for (const auto& c : found.candidates) {
+      names.push_back(c.plugin);
+      available += (available.empty() ? "" : ", ") + c.plugin;
+    }
+    for (const auto& d : search_path(extra_dirs)) looked += fmt::format("\n  {}", d);
+    for (const auto& w : found.warnings) looked += fmt::format("\n  ({})", w);
+    throw PluginError(fmt::format("no plugin named '{}'{}: looked for {} in:{}\navailable: {}", name_or_path,
+                                  did_you_mean(name_or_path, names), file_name_of(name_or_path), looked,
+                                  available.empty() ? "none" : available));
+  }
+  return impl_->load_file(files.front());
 }
 
 const PluginInfo& PluginRegistry::Impl::load_file(const fs::path& file) {
@@ -214,6 +244,11 @@ const PluginInfo& PluginRegistry::Impl::load_file(const fs::path& file) {
   if (!valid_name(name)) {
     throw PluginError(fmt::format("plugin file '{}' has an invalid name '{}' (letters, digits, _ . -)", file.string(), name));
   }
+  if (name != plugin_name_of(file)) {
+    throw PluginError(fmt::format("plugin file '{}' holds plugin '{}': a plugin's file must be {} (symgrad finds a plugin "
+                                  "by its file's name; a copy under another name is refused)",
+                                  file.string(), name, file_name_of(name)));
+  }
   if (auto it = file_of_plugin.find(name); it != file_of_plugin.end()) {
     throw PluginError(fmt::format("plugin '{}' from '{}' is already loaded from '{}'", name, file.string(), it->second));
   }
@@ -229,6 +264,17 @@ const PluginInfo& PluginRegistry::Impl::load_file(const fs::path& file) {
   } catch (...) {
     throw PluginError(fmt::format("plugin '{}' ({}) threw during registration; nothing of it was registered", name,
                                   file.string()));
+  }
+  if (const auto manifest = plugin_detail::read_manifest(file)) {  // what discovery read must be what it registers
+    std::vector<std::pair<ComponentKind, std::string>> listed = manifest->components, registered;
+    for (const auto& c : staged.staged()) registered.emplace_back(c.kind, c.name);
+    std::sort(listed.begin(), listed.end());
+    std::sort(registered.begin(), registered.end());
+    if (listed != registered) {
+      throw PluginError(fmt::format("plugin '{}' ({}) registers other components than its manifest {} lists (a stale "
+                                    "manifest: rebuild the plugin, or write it again with `symgrad plugins manifest {}`)",
+                                    name, file.string(), plugin_detail::manifest_path(file).string(), file.string()));
+    }
   }
   check_and_commit(*d, file, staged);
   return by_file.at(file.string());
@@ -332,32 +378,50 @@ const ComponentInfo* PluginRegistry::find(ComponentKind kind, const std::string&
 
 const ComponentInfo& PluginRegistry::get(ComponentKind kind, const std::string& name) {
   std::lock_guard lock(impl_->mutex);
-  // Every plugin on the search path, once: a component is found whatever its plugin is called
-  // (sgd's "momentum"), and a name two plugins register is an error wherever it is asked for,
-  // not a choice made by the order of loading.
-  if (!impl_->scanned) {
-    impl_->scanned = true;
-    for (const auto& f : find_files()) {
-      try {
-        load(f);
-      } catch (const PluginError& e) {  // not the asked component's fault: said if it stays unknown
-        impl_->broken += fmt::format("\n  {}", e.what());
-      }
-    }
-  }
   if (auto it = impl_->clashes.find({kind, name}); it != impl_->clashes.end()) throw PluginError(it->second);
   if (const ComponentInfo* c = find(kind, name)) return *c;
-  const std::string& broken = impl_->broken;
+  // Only the plugin that provides it (its manifest says so; a plugin without one, by its name):
+  // a command loads the plugins it needs, and a name two plugins provide is an error wherever it
+  // is asked for, not a choice made by the order of the search path.
+  const plugin_detail::Discovery& found = impl_->discovered(*this);
+  const std::pair<ComponentKind, std::string> wanted{kind, name};
+  std::vector<const plugin_detail::Candidate*> providers;
+  for (const auto& c : found.candidates) {
+    const bool provides = c.manifest ? std::find(c.manifest->components.begin(), c.manifest->components.end(), wanted) !=
+                                           c.manifest->components.end()
+                                     : c.plugin == name;
+    if (provides) providers.push_back(&c);
+  }
+  const std::string label = fmt::format("{} '{}'", to_string(kind), name);
+  if (providers.size() > 1) {
+    const std::string message = fmt::format(
+        "{} is registered by two plugins: '{}' ({}) and '{}' ({}); remove one of them from the search path", label,
+        providers[0]->plugin, providers[0]->file.string(), providers[1]->plugin, providers[1]->file.string());
+    impl_->clashes[wanted] = message;
+    throw PluginError(message);
+  }
+  if (providers.size() == 1) impl_->load_file(providers.front()->file);  // a failure names the file
+  if (auto it = impl_->clashes.find(wanted); it != impl_->clashes.end()) throw PluginError(it->second);
+  if (const ComponentInfo* c = find(kind, name)) return *c;
   std::vector<std::string> names;
-  for (const auto& f : find_files()) names.push_back(plugin_name_of(f));
+  std::string unindexed;
   for (const auto* c : components(kind)) names.push_back(c->name);
+  for (const auto& c : found.candidates) {
+    if (!c.manifest) unindexed += fmt::format("\n  {} (no manifest: loaded only by its name)", c.file.string());
+    for (std::size_t i = 0; c.manifest && i < c.manifest->components.size(); ++i) {
+      if (c.manifest->components[i].first == kind) names.push_back(c.manifest->components[i].second);
+    }
+  }
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
-  std::string list;
+  std::string list, looked;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  throw UsageError(fmt::format("unknown {} '{}'{}; plugins and {}s found: {}{}", to_string(kind), name,
-                               did_you_mean(name, names), to_string(kind), list.empty() ? "none" : list,
-                               broken.empty() ? "" : "\nplugins that failed to load:" + broken));
+  for (const auto& d : search_path()) looked += fmt::format("\n  {}", d);
+  for (const auto& w : found.warnings) looked += fmt::format("\n  ({})", w);
+  throw UsageError(fmt::format("unknown {}{}; the {} available: {}\nlooked in (the plugin folders, then "
+                               "SYMGRAD_PLUGIN_PATH's, then the built-in plugins):{}{}",
+                               label, did_you_mean(name, names), plural(kind), list.empty() ? "none" : list, looked,
+                               unindexed.empty() ? "" : "\nplugins whose components are not known:" + unindexed));
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/plugin/registry.hpp"
 #include "symgrad/core/names.hpp"
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/ops/ops.hpp"
@@ -28,6 +29,13 @@ bool is_builtin_activation(const std::string& name) {
 // A registered op of one input (an elementwise function such as exp, or a plugin's gelu).
 const OpDef* unary_op(const std::string& name) {
   const OpDef* op = OpRegistry::global().find(name);
+  if (op == nullptr && PluginRegistry::global().find(ComponentKind::op, name) == nullptr) {
+    try {  // a plugin's op: its plugin is loaded when first named
+      PluginRegistry::global().get(ComponentKind::op, name);
+      op = OpRegistry::global().find(name);
+    } catch (const UsageError&) {  // unknown: the caller says so, with the activations it knows
+    }
+  }
   return op != nullptr && op->arity == 1 ? op : nullptr;
 }
 

@@ -42,20 +42,35 @@ class PluginRegistry {
   /// (colon-separated), then "symgrad/plugins" beside the framework's library (the build tree's
   /// build/lib/symgrad/plugins, or an install's <prefix>/lib/symgrad/plugins).
   std::vector<std::string> search_path(const std::vector<std::string>& extra = {}) const;
-  /// Every plugin file (symgrad-<name>.so) on the search path; a name found twice keeps the first.
+  /// Every plugin file (symgrad-<name>.so) on the search path, in its order (a plugin name in two
+  /// folders twice). Skipped: relative entries, folders and files anyone may write, and files that
+  /// cannot be resolved (warnings() says which and why).
   std::vector<std::string> find_files(const std::vector<std::string>& extra = {}) const;
+  /// What find_files(extra) skips, and why (symgrad plugins prints these; an unknown component's
+  /// error says them too).
+  std::vector<std::string> search_warnings(const std::vector<std::string>& extra = {}) const;
 
-  /// Loads a plugin by name ("adam": symgrad-adam.so on the search path) or by path (anything
-  /// with a '/' or ending in ".so"). Loading a file again is a no-op. Throws PluginError.
+  /// Loads a plugin by name ("adam": symgrad-adam.so on the search path; a name in two folders is
+  /// a PluginError naming both files) or by path (anything with a '/'). A plugin's file must be
+  /// symgrad-<its name>.so, and its manifest, when it has one, must list what it registers.
+  /// Loading a file again is a no-op. Throws PluginError.
   const PluginInfo& load(const std::string& name_or_path, const std::vector<std::string>& extra_dirs = {});
+  /// Loads the plugin library at `path` and writes its manifest beside it (symgrad-NAME.manifest:
+  /// its name, version and components), replacing an old one; returns the manifest's path.
+  /// symgrad_add_plugin runs this (`symgrad plugins manifest`) after building a plugin.
+  std::string write_manifest(const std::string& path);
+  /// Loads every plugin on the search path (symgrad plugins, gradcheck of every op); returns the
+  /// failures, one a line (empty: none failed).
+  std::string load_all();
 
   std::vector<const PluginInfo*> plugins() const;
   /// Components, of one kind or all, sorted by kind and name.
   std::vector<const ComponentInfo*> components(std::optional<ComponentKind> kind = std::nullopt) const;
   const ComponentInfo* find(ComponentKind kind, const std::string& name) const;
-  /// The component. The first call loads every plugin on the search path (a component is found
-  /// whatever its plugin is called); a name that two plugins register is a PluginError naming both
-  /// files, an unknown one a UsageError listing what is available (with the nearest name).
+  /// The component, loading the one plugin that provides it: the plugin whose manifest (written
+  /// beside the library when it is built: docs/security.md) lists it, or, without manifests, the
+  /// plugin of that name. A name two plugins provide is a PluginError naming both files, an
+  /// unknown one a UsageError listing the components of that kind and where it looked.
   const ComponentInfo& get(ComponentKind kind, const std::string& name);
 
   /// Components made from checked settings (unknown keys, types and ranges are UsageErrors).
