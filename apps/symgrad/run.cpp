@@ -236,6 +236,11 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     for (const auto& s : x.strategies) extras += (extras.empty() ? "" : ", ") + s.name;
     if (!extras.empty()) fmt::print("regularizers and strategies: {}\n", extras);
   }
+  if (writer && x.batch_size > data.train.size()) {
+    fmt::print(stderr, "warning: batch_size {} is larger than the {} training examples: each epoch is one batch of {}\n",
+               x.batch_size, data.train.size(), data.train.size());
+  }
+  options.batch_size = std::min(options.batch_size, std::max<std::int64_t>(data.train.size(), 1));  // (the same batches)
   Trainer trainer(x.model(data.train), options);
   const ExperimentComponents components = make_components(x);
   components.attach(trainer);

@@ -188,5 +188,30 @@ mkdir -p "$work/empty"
 expect 2 "is not a run folder (no metrics-epochs.csv)" -- "$symgrad" plot "$work/empty"
 expect 2 "--data 'bogus': test, validation or train" -- "$symgrad" eval "$work/run" --data bogus
 
+# ---- the weak cases of the second reliability round: earlier refusals, clearer messages
+expect 2 "the name '../../x' cannot name the run folder runs/<name>" -- "$symgrad" train "$exp" --set epochs=1 --set "name=../../x"
+expect 2 "the name 'a/b' cannot name the run folder" -- "$symgrad" train "$exp" --set epochs=1 --set "name=a/b"
+expect 2 "'lr' = inf is out of range: allowed a finite number, > 0" -- "$symgrad" train "$exp" --set optimizer.lr=inf
+expect 2 "--set 'data.n=99999999999999999999': the integer does not fit in 64 bits" -- "$symgrad" train "$exp" --set data.n=99999999999999999999
+expect 2 "--output is given an empty value" -- "$symgrad" train "$exp" --output ""
+f=$(edit stride '0,/units = 16, activation = "relu" }/s//units = 16, activation = "relu", stride = 0 }/')
+expect 2 "'stride' = 0 is out of range: allowed >= 1" -- "$symgrad" train "$f"
+f=$(edit twol2 '$a [[regularizer]]\nname = "l2"\nlambda = 0.1\n[[regularizer]]\nname = "l2"\nlambda = 0.2')
+expect 2 "two [[regularizer]] tables of name 'l2': --set cannot tell them apart" -- "$symgrad" train "$f" --set regularizer.l2.lambda=0.3
+f=$(edit noval 's/^validation = 0.2/validation = 0/')
+"$symgrad" train "$f" --set epochs=1 --output "$work/noval" > /dev/null 2>&1
+expect 2 "the run's experiment has no validation set (data.validation is 0): give --data test" -- "$symgrad" eval "$work/noval" --data validation
+printf '\xEF\xBB\xBF1,2,0\n3,4,1\n5,6,0\n7,8,1\n' > "$work/bom.csv"
+printf '1,2,9,0\n3,4,9,1\n' > "$work/wide.csv"
+printf '1,%s,0\n' "$(head -c 100000 /dev/zero | tr '\0' 'x')" > "$work/long.csv"
+printf 'name = "csv"\nepochs = 1\n[data]\nset = "csv"\ntrain_csv = "%s"\ntest_csv = "%s"\nvalidation = 0\n[model]\nlayers = [{ type = "dense", units = 2 }]\n' \
+  "$work/bom.csv" "$work/bom.csv" > "$work/csv.toml"
+expect 0 "test accuracy" -- "$symgrad" train "$work/csv.toml" --output "$work/csvrun"
+expect 2 "the test data '$work/wide.csv' do not fit the training data '$work/bom.csv': their array 'x' holds 2 examples of f32[3], the training data's f32[2]" -- "$symgrad" train "$work/csv.toml" --set "data.test_csv=$work/wide.csv" --output "$work/csvwide"
+expect 1 "long.csv:1:3: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not a number" -- "$symgrad" train "$work/csv.toml" --set "data.test_csv=$work/long.csv" --output "$work/csvlong"
+expect 0 "warning: batch_size 1000000000000 is larger than the 800 training examples" -- "$symgrad" train "$exp" --set epochs=1 --set batch_size=1000000000000 --output "$work/hugebatch"
+big=$(edit big 's/units = 16, activation/units = 200000, activation/')
+expect 1 "the model needs about 596.3 GiB (parameters 149.0 GiB x4 for their gradients and optimizer state, the largest 'dense2/W' 149.0 GiB" -- "$symgrad" train "$big" --output "$work/big"
+
 echo "bad inputs: $passed passed, $failed failed"
 test "$failed" -eq 0

@@ -162,7 +162,13 @@ Layer::Layer(std::string name) : name_(std::move(name)) {
 
 Value Layer::operator()(ModelScope& scope, const std::vector<Value>& inputs) const {
   scope.begin(*this, inputs);
-  Value y = build(scope, inputs);
+  Value y;
+  try {
+    y = build(scope, inputs);
+  } catch (const ShapeError& e) {  // ("size overflow" alone names no layer)
+    if (std::string(e.what()).rfind("layer '", 0) == 0) throw;
+    throw ShapeError(fmt::format("layer '{}' ({}): {}", name(), describe(), e.what()));
+  }
   return scope.end(*this, scope.hook(*this, LayerOutput::Stage::output, y));
 }
 

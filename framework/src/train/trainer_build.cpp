@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/memory.hpp"
 #include "symgrad/core/random.hpp"
 #include "symgrad/ops/ops.hpp"
 #include "symgrad/plugin/registry.hpp"
@@ -92,12 +93,42 @@ void build_eval(Trainer::Impl& m, const Model& model, const TrainerOptions& o, c
 
 // The training step's graph: loss, penalties, gradients, update, extensions; and the inference
 // graph, built from the same model and hooks.
+// Refuses a model that cannot fit in this machine's memory before anything of it is allocated
+// (the system would kill an overcommitted process without a message). A rough upper estimate:
+// parameters 4x (themselves, gradients, two optimizer slots as Adam's) and every layer's output
+// for a batch 2x (kept for the backward pass, and its gradient).
+void check_memory(const BuiltModel& built, const TrainerOptions& o) {
+  const auto available = available_memory_bytes();
+  if (!available) return;
+  double params = 0, largest = 0, per_example = 0;
+  std::string largest_name;
+  for (const auto& p : built.forward.params) {
+    const double bytes = static_cast<double>(p.value.shape().numel()) * static_cast<double>(dtype_size(p.value.dtype()));
+    params += bytes;
+    if (bytes > largest) largest = bytes, largest_name = p.value.producer().name;
+  }
+  for (const auto& l : built.layers) {
+    double n = static_cast<double>(dtype_size(l.output.dtype));
+    for (std::size_t i = 1; i < l.output.shape.rank(); ++i) n *= static_cast<double>(std::max<std::int64_t>(l.output.shape[i], 1));
+    per_example += n;
+  }
+  const double activations = per_example * static_cast<double>(o.batch_size);
+  const double estimate = 4 * params + 2 * activations;
+  if (estimate <= static_cast<double>(*available)) return;
+  throw ShapeError(fmt::format("the model needs about {} (parameters {} x4 for their gradients and optimizer state, the "
+                               "largest '{}' {}; layer outputs {} for batches of {} x2 for their gradients), more than "
+                               "the {} of memory this machine has available: make the model or the batch smaller",
+                               format_bytes(estimate), format_bytes(params), largest_name, format_bytes(largest),
+                               format_bytes(activations), o.batch_size, format_bytes(static_cast<double>(*available))));
+}
+
 void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, VariableStore& store) {
   std::vector<Extension*> hooks;
   for (const auto& e : m.extensions) hooks.push_back(e.extension);
   {
     Graph& g = m.train_graph;
     BuiltModel built = model.build(g, Mode::train, o.dtype, hooks);
+    check_memory(built, o);
     m.train_forward = std::move(built.forward);
     for (const auto& spec : model.losses()) {
       m.outputs.push_back(spec.output);
