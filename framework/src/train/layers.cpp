@@ -166,7 +166,7 @@ Value Layer::operator()(ModelScope& scope, const std::vector<Value>& inputs) con
   try {
     y = build(scope, inputs);
   } catch (const ShapeError& e) {  // ("size overflow" alone names no layer)
-    if (std::string(e.what()).rfind("layer '", 0) == 0) throw;
+    if (std::string(e.what()).find("'" + name() + "'") != std::string::npos) throw;  // it names the layer
     throw ShapeError(fmt::format("layer '{}' ({}): {}", name(), describe(), e.what()));
   }
   return scope.end(*this, scope.hook(*this, LayerOutput::Stage::output, y));
