@@ -82,6 +82,19 @@ int gradcheck_command(const std::vector<std::string>& args) {
       continue;
     }
     for (const auto& sample : samples) {
+      if (!op->formula.empty()) {  // first the formula the onednn chains run, against the kernel
+        FormulaCheck f;
+        std::string error;
+        try {
+          f = check_formula_op(*op, sample, options);
+        } catch (const std::exception& e) {
+          error = e.what(), f.passed = false;
+        }
+        fmt::print("{:24} {:14} {:8} {:6} {:10.2e} {:>10}  {}\n", op->name, sample.label, "formula", "-", f.max_error, "-",
+                   f.passed ? "ok" : "FAIL: " + (error.empty() ? f.describe(op->name, sample.label) : error));
+        ++checks;
+        failures += f.passed ? 0 : 1;
+      }
       for (int order = 1; order <= (sample.second_order ? 2 : 1); ++order) {
         GradcheckResult r;
         std::string error;

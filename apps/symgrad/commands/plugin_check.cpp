@@ -61,6 +61,12 @@ int exercise(const std::string& target, int progress) {
       case ComponentKind::op: {
         const OpDef& op = OpRegistry::global().get(name);
         for (const auto& s : op.samples()) {
+          if (!op.formula.empty()) {
+            check(fmt::format("{}: its formula against its reference kernel on sample {}", label, s.label), [&] {
+              const auto r = check_formula_op(op, s);
+              return r.passed ? std::string() : r.describe(name, s.label);
+            });
+          }
           check(fmt::format("{}: first derivatives on sample {}", label, s.label), [&] {
             const auto r = gradcheck_op(op, s);
             return r.passed ? std::string() : r.to_string();

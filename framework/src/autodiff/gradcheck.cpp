@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -208,6 +209,54 @@ GradcheckResult gradgradcheck_op(const OpDef& op, const Sample& sample,
   OpGraph og;
   build_op_graph(og, op, sample, options);
   return gradgradcheck(og.outputs, og.wrt, og.feeds, options);
+}
+
+std::string FormulaCheck::describe(const std::string& op, const std::string& sample) const {
+  if (passed) return fmt::format("the formula of op '{}' agrees with its kernel (max error {:.2e})", op, max_error);
+  return fmt::format("the formula of op '{}' differs from its reference kernel at sample '{}' by {:.3g} (element {}: "
+                     "formula {:.9g}, kernel {:.9g})",
+                     op, sample, max_error, worst_index, formula, kernel);
+}
+
+FormulaCheck check_formula_op(const OpDef& op, const Sample& sample, const GradcheckOptions& options) {
+  FormulaCheck r;
+  if (op.formula.empty()) return r;
+  OpGraph og;
+  GradcheckOptions reference = options;
+  reference.backend = "reference";
+  build_op_graph(og, op, sample, reference);
+  Graph& g = og.graph;
+  std::vector<Value> inputs;
+  for (std::size_t i = 0; i < sample.inputs.size(); ++i) inputs.push_back(g.find_leaf(NodeKind::input, fmt::format("x{}", i)));
+  std::vector<Value> steps;
+  for (const FormulaStep& s : op.formula) {
+    std::vector<Value> args;
+    for (int a : s.args) args.push_back(a < 0 ? inputs.at(static_cast<std::size_t>(-a - 1)) : steps.at(static_cast<std::size_t>(a)));
+    Attrs attrs;
+    if (s.op == "pow") attrs.set("p", s.p);
+    if (s.op == "leaky_relu") attrs.set("alpha", s.p);
+    steps.push_back(g.apply1(s.op, args, attrs));
+  }
+  CompileOptions co;
+  co.backend = "reference";
+  Plan plan = compile(g, {og.outputs.front(), steps.back()}, co);
+  const auto& out = plan.run(og.feeds);
+  const Tensor& kernel = out[0];
+  const Tensor formula = out[1].numel() == kernel.numel() ? out[1] : Tensor();
+  if (!formula.defined()) {
+    r.passed = false;
+    return r;
+  }
+  const double tolerance = options.dtype == DType::f64 ? 1e-6 : 1e-4;
+  for (std::int64_t i = 0; i < kernel.numel(); ++i) {
+    const double k = kernel.get(i), f = formula.get(i);
+    const double e = f == k || (std::isnan(k) && std::isnan(f)) ? 0.0
+                     : std::isfinite(k) && std::isfinite(f)     ? std::abs(f - k) / std::max(1.0, std::abs(k))
+                                                                : std::numeric_limits<double>::infinity();
+    if (e > r.max_error || r.worst_index < 0) r.max_error = e, r.worst_index = i, r.formula = f, r.kernel = k;
+  }
+  r.passed = r.max_error <= tolerance;
+  return r;
 }
 
 }  // namespace symgrad

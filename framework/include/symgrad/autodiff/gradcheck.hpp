@@ -82,4 +82,22 @@ GradcheckResult gradcheck_op(const OpDef& op, const Sample& sample,
 GradcheckResult gradgradcheck_op(const OpDef& op, const Sample& sample,
                                  const GradcheckOptions& options = {});
 
+/// An elementwise op's formula (OpDef::formula, what the onednn backend runs in its fused chains)
+/// against the op's own kernel, on one sample: both evaluated on `options.backend`'s reference
+/// kernels in `options.dtype`, element by element. A formula that computes another function
+/// than the kernel passes every gradient check on the reference backend, and fails only on
+/// onednn, where the gradient check would blame the pullback: this names the formula instead.
+struct FormulaCheck {
+  bool passed = true;
+  double max_error = 0.0;         ///< max over elements of |formula - kernel| / max(1, |kernel|)
+  std::int64_t worst_index = -1;  ///< the element of max_error
+  double formula = 0.0, kernel = 0.0;  ///< the two values there
+  /// "formula and kernel agree (max error E)", or "the formula of op X differs from its reference
+  /// kernel at sample S by E (element k: formula A, kernel B)".
+  std::string describe(const std::string& op, const std::string& sample) const;
+};
+/// Passes when every element is within 1e-6 (f64) or 1e-4 (f32) of the kernel, relative to
+/// max(1, |kernel|). An op without a formula passes.
+FormulaCheck check_formula_op(const OpDef& op, const Sample& sample, const GradcheckOptions& options = {});
+
 }  // namespace symgrad
