@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/random.hpp"
 #include "symgrad/data/synthetic.hpp"
+#include "symgrad/io/variables_file.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
 
@@ -411,6 +413,34 @@ TEST(Checkpoint, AFailedStepLeavesTheLastCheckpointIntact) {
   EXPECT_EQ(bytes(dir.path / "failing" / "checkpoint.bin"), bytes(dir.path / "one" / "checkpoint.bin"));
   EXPECT_THROW(failing.save_checkpoint((dir.path / "failing" / "x.bin").string()), Error);
   EXPECT_FALSE(std::filesystem::exists(dir.path / "failing" / "x.bin"));
+}
+
+// The optimizer's step counter is exact past 2^24 in an f32 run (an f32 counter stops there:
+// 2^24 + 1 rounds to 2^24, so Adam's bias correction and schedules would see time stand still),
+// and a checkpoint that kept it in f32 (written before it was f64) loads with the same count.
+TEST(Checkpoint, TheStepCounterCountsPast2To24InAnF32Run) {
+  const Dataset data = make_moons(64, 0.2, 9);  // two steps of 32
+  testing::TempDir dir;
+  Trainer t(mlp(), {DType::f32, Shape{2}}, 2, adam_options(1));
+  t.prepare();
+  ASSERT_EQ(t.store().get("optimizer/step").dtype(), DType::f64);
+  const double start = 16777217.0;  // 2^24 + 1, no f32
+  t.store().get("optimizer/step").set(0, start);
+  t.fit(data);
+  EXPECT_EQ(t.store().get("optimizer/step").get(0), start + 2);
+  for (const auto& name : t.store().names()) {
+    const Tensor& v = t.store().get(name);
+    for (std::int64_t i = 0; i < v.numel(); ++i) ASSERT_TRUE(std::isfinite(v.get(i))) << name;
+  }
+  const std::string path = (dir.path / "old.bin").string();
+  t.save_checkpoint(path);
+  VariableStore old = load_variables(path);
+  old.set("optimizer/step", Tensor::scalar(DType::f32, 1000));
+  save_variables(old, path);
+  Trainer resumed(mlp(), {DType::f32, Shape{2}}, 2, adam_options(2));
+  resumed.load_checkpoint(path);
+  EXPECT_EQ(resumed.store().get("optimizer/step").dtype(), DType::f64);
+  EXPECT_EQ(resumed.store().get("optimizer/step").get(0), 1000.0);
 }
 
 // A checkpoint of another model: refused, listing what is missing, what is extra and what has

@@ -34,10 +34,10 @@ OptimizerContext::OptimizerContext(Graph& graph, std::string optimizer, Variable
     : graph_(&graph), optimizer_(std::move(optimizer)), store_(&store), dtype_(dtype) {
   const TensorType scalar{dtype, Shape{}};
   lr_ = variable_of(graph, lr_variable, scalar);
-  step_ = variable_of(graph, kStep, scalar);
+  step_ = variable_of(graph, kStep, TensorType{DType::f64, Shape{}});  // counted exactly (to 2^53) in any precision
 }
 
-Value OptimizerContext::step() const { return step_ + 1.0; }
+Value OptimizerContext::step() const { return dtype_ == DType::f64 ? step_ + 1.0 : cast(step_ + 1.0, dtype_); }
 
 Value OptimizerContext::slot(const ParamGrad& p, const std::string& slot, double init) {
   const std::string name = fmt::format("{}/{}/{}", p.name, optimizer_, slot);
@@ -135,8 +135,8 @@ OptimizerStep build_groups(const std::vector<Member>& members, const std::string
       out.updates.insert(ctx.updates().begin(), ctx.updates().end());
       out.slots.insert(out.slots.end(), ctx.slots().begin(), ctx.slots().end());
     }
-    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(dtype, 0.0));
-    Value step = variable_of(graph, kStep, TensorType{dtype, Shape{}});
+    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(DType::f64, 0.0));
+    Value step = variable_of(graph, kStep, TensorType{DType::f64, Shape{}});
     out.updates[kStep] = step + 1.0;
     return out;
   } catch (...) {

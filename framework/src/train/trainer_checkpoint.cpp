@@ -35,6 +35,7 @@ namespace {
 constexpr const char* kEpoch = "trainer/epochs_done";
 constexpr const char* kBatch = "trainer/batch_in_epoch";
 constexpr const char* kSteps = "trainer/steps";
+constexpr const char* kStepCounter = "optimizer/step";
 }  // namespace
 
 void Trainer::save_checkpoint(const std::string& path) {
@@ -50,6 +51,15 @@ void Trainer::save_checkpoint(const std::string& path) {
 }
 
 namespace {
+// A variables file or checkpoint, with the step counter of one written before the counter was f64
+// in every precision (f32 runs kept it in f32) widened: the same count.
+VariableStore read_file(const std::string& path) {
+  VariableStore loaded = symgrad::load_variables(path);
+  if (loaded.has(kStepCounter) && loaded.get(kStepCounter).dtype() == DType::f32) {
+    loaded.set(kStepCounter, loaded.get(kStepCounter).to(DType::f64));
+  }
+  return loaded;
+}
 // "; KIND (N): a, b, ... and M more" for an error message (nothing when `names` is empty).
 std::string name_list(const std::string& kind, const std::vector<std::string>& names) {
   if (names.empty()) return "";
@@ -97,7 +107,7 @@ void Trainer::check_model_file(const VariableStore& loaded, const std::string& p
 // Evaluation needs the variables its plan reads, of the model's types; the file may hold more (an
 // optimizer's slots, another optimizer's), which are loaded where the model has them.
 void Trainer::load_variables(const std::string& path) {
-  VariableStore loaded = symgrad::load_variables(path);
+  VariableStore loaded = read_file(path);
   prepare();
   std::vector<std::string> missing;
   const std::vector<std::string> mismatched = type_mismatches(store_, loaded);
@@ -114,7 +124,7 @@ void Trainer::load_variables(const std::string& path) {
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
-  VariableStore loaded = symgrad::load_variables(path);
+  VariableStore loaded = read_file(path);
   for (const char* k : {kEpoch, kBatch, kSteps}) {
     if (!loaded.has(k)) throw Error(fmt::format("'{}' is not a trainer checkpoint (no '{}')", path, k));
   }

@@ -34,12 +34,14 @@ TrainingStep build_training_step(Graph& g, Value objective, const std::vector<Na
     }
     if (spec.clip_norm > 0) grads = clip_by_global_norm(grads, spec.clip_norm);
     if (spec.clip_value > 0) grads = clip_by_value(grads, spec.clip_value);
-    // t, the number of this step (the optimizer counts steps in the same variable)
-    const TensorType scalar{values[0].dtype(), Shape{}};
-    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(scalar.dtype, 0.0));
+    // t, the number of this step (the optimizer counts steps in the same variable, f64 in any
+    // precision: exact to 2^53 steps, where f32 stops counting at 2^24)
+    const TensorType scalar{DType::f64, Shape{}};
+    if (!store.has(kStep)) store.set(kStep, Tensor::scalar(DType::f64, 0.0));
     Value count = g.find_leaf(NodeKind::variable, kStep);
     if (!count.valid()) count = g.variable(kStep, scalar);
-    StepContext ctx(g, store, params, grads, objective, count + 1.0);
+    const DType dtype = values[0].dtype();
+    StepContext ctx(g, store, params, grads, objective, dtype == DType::f64 ? count + 1.0 : cast(count + 1.0, dtype));
     for (const auto& e : extensions) {
       ctx.begin(e.name, false);
       e.extension->transform_gradients(ctx);

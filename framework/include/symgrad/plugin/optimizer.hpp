@@ -39,7 +39,8 @@ class OptimizerContext {
   /// The learning rate: a scalar variable ("optimizer/lr", or a parameter group's own) that
   /// schedules set in the store between steps.
   Value lr() const { return lr_; }
-  /// t, the number of this step (1 at the first): "optimizer/step" + 1.
+  /// t, the number of this step (1 at the first): "optimizer/step" + 1, in the parameters' dtype.
+  /// The counter itself is f64 in every precision (exact to 2^53 steps).
   Value step() const;
   /// Slot `slot` of `p`: the variable "<p.name>/<optimizer>/<slot>" of p's type, first filled
   /// with `init` (a store that has it already, e.g. from a checkpoint, keeps its value).
