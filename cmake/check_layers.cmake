@@ -1,4 +1,5 @@
-# Fails when a framework file includes a header of a layer above its own (docs/architecture.md):
+# Fails when a framework file includes a header of a layer above its own (docs/architecture.md),
+# or a plugin a header beyond the SDK it may use:
 #   core < graph < ops < autodiff < runtime < data = io < plugin < train < mpi
 # Usage: cmake -DROOT=<source dir> -P cmake/check_layers.cmake   (run by the test layers.includes_go_down)
 cmake_minimum_required(VERSION 3.25)  # IN_LIST and the other policies of the project
@@ -37,7 +38,29 @@ foreach(f IN LISTS files)
     endif()
   endforeach()
 endforeach()
+# Plugins use only the installed SDK: <symgrad/LAYER/...> headers of the plugin layer or below, and
+# their own folder's files ("x.hpp", never "../other/x.hpp": what two plugins share is an SDK helper).
+set(plugin_files 0)
+file(GLOB_RECURSE files "${ROOT}/plugins/*.hpp" "${ROOT}/plugins/*.cpp")
+foreach(f IN LISTS files)
+  file(RELATIVE_PATH rel "${ROOT}" "${f}")
+  math(EXPR plugin_files "${plugin_files} + 1")
+  file(STRINGS "${f}" includes REGEX "^#include")
+  foreach(line IN LISTS includes)
+    if(line MATCHES "^#include \"([^\"]*)\"")
+      if(CMAKE_MATCH_1 MATCHES "/")
+        string(APPEND bad "\n  ${rel}: ${line} (a plugin includes only its own folder's files and the SDK)")
+      endif()
+    elseif(line MATCHES "^#include <symgrad/([a-z_]+)/")
+      set(used "${CMAKE_MATCH_1}")
+      if(NOT DEFINED rank_${used} OR rank_${used} GREATER rank_plugin)
+        string(APPEND bad "\n  ${rel}: ${line} (a plugin includes the SDK up to the plugin layer)")
+      endif()
+    endif()
+  endforeach()
+endforeach()
 if(bad)
   message(FATAL_ERROR "includes that go up a layer (docs/architecture.md):${bad}")
 endif()
-message(STATUS "layers: ${checked} files, every include goes down a layer or stays in its own")
+message(STATUS "layers: ${checked} framework files, every include goes down a layer or stays in its own; "
+               "${plugin_files} plugin files, every include the SDK's or their own folder's")

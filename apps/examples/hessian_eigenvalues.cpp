@@ -9,7 +9,7 @@
 #include "symgrad/data/synthetic.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 
 namespace {
 

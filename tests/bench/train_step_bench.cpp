@@ -24,7 +24,7 @@
 #include "handwritten_cnn.hpp"
 #include "handwritten_mlp.hpp"
 #include "symgrad/plugin/registry.hpp"
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 #include "models.hpp"
 
 namespace symgrad::bench {

@@ -10,7 +10,7 @@
 #include "problems.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 
 namespace symgrad {
 namespace {

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "symgrad/runtime/threads.hpp"
-#include "symgrad/train/vectors.hpp"
+#include "symgrad/plugin/vectors.hpp"
 
 namespace symgrad {
 namespace {

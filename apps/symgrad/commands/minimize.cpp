@@ -18,7 +18,7 @@
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
 #include "symgrad/train/lr_schedule.hpp"
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 #include "symgrad/train/training_step.hpp"
 
 namespace symgrad::cli {

@@ -21,7 +21,7 @@
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 #include "symgrad/train/trainer.hpp"
 
 namespace symgrad::cli {

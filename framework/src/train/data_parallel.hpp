@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "symgrad/runtime/communicator.hpp"
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 #include "metrics.hpp"
 #include "trainer_impl.hpp"
 

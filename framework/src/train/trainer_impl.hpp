@@ -9,7 +9,7 @@
 
 #include "symgrad/runtime/plan.hpp"
 #include "symgrad/train/lr_schedule.hpp"
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 #include "symgrad/train/trainer.hpp"
 #include "symgrad/train/training_step.hpp"
 

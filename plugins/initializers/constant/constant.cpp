@@ -1,6 +1,7 @@
 // constant: every value `value` (torch.nn.init.constant_). Like zeros, a constant weight matrix
 // starts every unit of a layer identical: the trainer warns about it.
-#include "../fill.hpp"
+#include <symgrad/plugin/fill.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -10,7 +11,7 @@ void register_components(PluginRegistrar& r) {
   r.add_initializer("constant", "every value the same constant (torch.nn.init.constant_)",
                     Schema{real_param("value", 0.1, "the constant")}, [](const Hyperparams& h) {
                       const double v = h.real("value");
-                      return std::make_unique<plugins::DrawInitializer>([v](const InitRequest&, Random&) { return v; });
+                      return std::make_unique<DrawInitializer>([v](const InitRequest&, Random&) { return v; });
                     });
 }
 

@@ -3,7 +3,8 @@
 // deep feedforward neural networks", AISTATS 2010; torch.nn.init.xavier_uniform_ / xavier_normal_).
 #include <cmath>
 
-#include "../fill.hpp"
+#include <symgrad/plugin/fill.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -11,7 +12,7 @@ using namespace symgrad;
 
 std::unique_ptr<Initializer> uniform(const Hyperparams& h) {
   const double gain = h.real("gain");
-  return std::make_unique<plugins::DrawInitializer>([=](const InitRequest& q, Random& rng) {
+  return std::make_unique<DrawInitializer>([=](const InitRequest& q, Random& rng) {
     const double a = gain * std::sqrt(6.0 / static_cast<double>(q.fan_in + q.fan_out));
     return rng.uniform(-a, a);
   });
@@ -23,7 +24,7 @@ void register_components(PluginRegistrar& r) {
   r.add_initializer("xavier_uniform", "glorot under torch's name", schema, uniform);
   r.add_initializer("xavier_normal", "N(0, 2 / (fan_in + fan_out)): Glorot (Xavier) normal", schema, [](const Hyperparams& h) {
     const double gain = h.real("gain");
-    return std::make_unique<plugins::DrawInitializer>([=](const InitRequest& q, Random& rng) {
+    return std::make_unique<DrawInitializer>([=](const InitRequest& q, Random& rng) {
       return gain * std::sqrt(2.0 / static_cast<double>(q.fan_in + q.fan_out)) * rng.normal();
     });
   });

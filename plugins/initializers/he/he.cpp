@@ -5,7 +5,8 @@
 // backward pass keeps the gradients' variance).
 #include <cmath>
 
-#include "../fill.hpp"
+#include <symgrad/plugin/fill.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -21,7 +22,7 @@ Schema schema() {
 std::unique_ptr<Initializer> normal(const Hyperparams& h) {
   const double gain = h.real("gain");
   const bool out = h.string("mode") == "fan_out";
-  return std::make_unique<plugins::DrawInitializer>(
+  return std::make_unique<DrawInitializer>(
       [=](const InitRequest& q, Random& rng) { return gain / std::sqrt(fan(q, out)) * rng.normal(); });
 }
 
@@ -31,7 +32,7 @@ void register_components(PluginRegistrar& r) {
   r.add_initializer("he_uniform", "U(-a, a), a = sqrt(6 / fan_in): He (Kaiming) uniform", schema(), [](const Hyperparams& h) {
     const double gain = h.real("gain");
     const bool out = h.string("mode") == "fan_out";
-    return std::make_unique<plugins::DrawInitializer>([=](const InitRequest& q, Random& rng) {
+    return std::make_unique<DrawInitializer>([=](const InitRequest& q, Random& rng) {
       const double a = gain * std::sqrt(3.0 / fan(q, out));
       return rng.uniform(-a, a);
     });

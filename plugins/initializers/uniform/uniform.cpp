@@ -1,5 +1,6 @@
 // uniform: U(low, high) for every parameter (torch.nn.init.uniform_).
-#include "../fill.hpp"
+#include <symgrad/plugin/fill.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -11,7 +12,7 @@ void register_components(PluginRegistrar& r) {
                     [](const Hyperparams& h) {
                       const double lo = h.real("low"), hi = h.real("high");
                       if (!(lo < hi)) throw UsageError("low must be below high");
-                      return std::make_unique<plugins::DrawInitializer>(
+                      return std::make_unique<DrawInitializer>(
                           [=](const InitRequest&, Random& rng) { return rng.uniform(lo, hi); });
                     });
 }

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include <symgrad/plugin/plugin.hpp>
-#include <symgrad/train/line_search.hpp>
+#include <symgrad/plugin/line_search.hpp>
 
 namespace {
 

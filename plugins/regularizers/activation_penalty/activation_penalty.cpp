@@ -4,7 +4,8 @@
 // with it):
 //   activation_l1:  lambda / N sum |h|        activation_l2:  lambda / N sum h^2
 // over the outputs (after the activation) of the chosen hidden layers.
-#include "../hidden.hpp"
+#include <symgrad/plugin/hidden_units.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -15,7 +16,7 @@ class ActivationPenalty final : public Regularizer {
   ActivationPenalty(const Hyperparams& h, bool l1) : lambda_(h.real("lambda")), layers_(h.string("layers")), l1_(l1) {}
 
   Value on_layer_output(ModelContext& ctx, const LayerOutput& out) override {
-    if (ctx.training() && lambda_ > 0 && plugins::hidden_output(out, layers_)) {
+    if (ctx.training() && lambda_ > 0 && hidden_output(out, layers_)) {
       Value size = l1_ ? sum(abs(out.value)) : sum(square(out.value));
       ctx.add_penalty(lambda_ * size / count(out.value, {0}));  // per example: / N at run time
     }

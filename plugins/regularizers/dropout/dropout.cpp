@@ -4,7 +4,8 @@
 // and scaled by 1 / (1 - p), so inference (the identity) needs no weight scaling. The same code as
 // the model's dropout layer (plugin/layers.hpp); masks "dropout/<layer>/mask" drawn every step from
 // the seed and the step.
-#include "../hidden.hpp"
+#include <symgrad/plugin/hidden_units.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -16,7 +17,7 @@ class Dropout final : public Regularizer {
 
   Value on_layer_output(ModelContext& ctx, const LayerOutput& out) override {
     if (out.kind == "input" && input_ > 0) return dropout_layer(ctx, out.value, "dropout/input", input_);
-    if (!plugins::hidden_output(out, layers_)) return out.value;
+    if (!hidden_output(out, layers_)) return out.value;
     return dropout_layer(ctx, out.value, "dropout/" + out.layer, p_);
   }
 

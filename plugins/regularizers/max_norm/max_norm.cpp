@@ -1,7 +1,8 @@
 // max_norm: each unit's incoming weight vector re-projected onto the L2 ball of radius c after every
 // step (Srebro and Shraibman, COLT 2005; Hinton et al., "Improving neural networks by preventing
 // co-adaptation of feature detectors", 2012; Keras's MaxNorm(c, axis=0)). See ../projection.hpp.
-#include "../projection.hpp"
+#include <symgrad/plugin/projection.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -9,8 +10,8 @@ using namespace symgrad;
 
 void register_components(PluginRegistrar& r) {
   r.add_regularizer("max_norm", "after each step, every unit's incoming weights have L2 norm <= c",
-                    plugins::projection_schema(3.0, true),
-                    [](const Hyperparams& h) { return std::make_unique<plugins::Projection>(h, false); });
+                    projection_schema(3.0, true),
+                    [](const Hyperparams& h) { return std::make_unique<Projection>(h, false); });
 }
 
 }  // namespace

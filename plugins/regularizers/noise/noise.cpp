@@ -5,7 +5,8 @@
 //   target = "hidden":  h <- h + std z  or  h (1 + std z)      after the chosen hidden layers
 //   target = "weights": the forward pass of a step uses W + std z (or W (1 + std z)); the gradient
 //                       is taken at the perturbed weights and applied to W itself
-#include "../hidden.hpp"
+#include <symgrad/plugin/hidden_units.hpp>
+#include <symgrad/plugin/plugin.hpp>
 
 namespace {
 
@@ -20,7 +21,7 @@ class Noise final : public Regularizer {
   Value on_layer_output(ModelContext& ctx, const LayerOutput& out) override {
     if (!ctx.training() || std_ == 0) return out.value;
     if (target_ == "input" && out.kind == "input") return perturb(ctx, out.value, "noise/input");
-    if (target_ == "hidden" && plugins::hidden_output(out, layers_)) return perturb(ctx, out.value, "noise/" + out.layer);
+    if (target_ == "hidden" && hidden_output(out, layers_)) return perturb(ctx, out.value, "noise/" + out.layer);
     return out.value;
   }
 

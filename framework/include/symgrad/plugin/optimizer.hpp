@@ -67,7 +67,7 @@ class OptimizerContext {
 
 /// A full-batch objective over one flat vector of parameters, for host-driven optimizers (Newton,
 /// conjugate gradient, BFGS, L-BFGS) that evaluate where their line search needs to. Each call
-/// runs a compiled plan (train/objective.hpp makes one from a graph).
+/// runs a compiled plan (plugin/objective.hpp makes one from a graph).
 class Objective {
  public:
   virtual ~Objective() = default;

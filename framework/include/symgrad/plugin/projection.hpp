@@ -1,19 +1,23 @@
 #pragma once
-// Norm constraints as explicit re-projection after each step (Goodfellow, Bengio and Courville,
-// "Deep Learning", section 7.2; Srebro and Shraibman 2005, Hinton et al. 2012 for max-norm; Lasagne's
-// norm_constraint, Keras's MaxNorm). Shared by the max_norm, l2_ball and l1_ball plugins.
-//   per unit: the norm of each unit's incoming weights (a dense W [in, units]: each column; a
-//             convolution W [out, in, k, k]: each output channel); whole: the tensor's norm.
-//   L2:  W <- W min(1, c / ||W||_2)
-//   L1:  W <- W if ||W||_1 <= c, else sign(W) max(|W| - theta, 0) with theta such that
-//        sum max(|W| - theta, 0) = c (Duchi, Shalev-Shwartz, Singer and Chandra, ICML 2008), theta
-//        found by bisection in the step (48 halvings of [0, max |W|]: below f32 resolution).
+/// @file
+/// Norm constraints as explicit re-projection after each step (Goodfellow, Bengio and Courville,
+/// "Deep Learning", section 7.2; Srebro and Shraibman 2005, Hinton et al. 2012 for max-norm; Lasagne's
+/// norm_constraint, Keras's MaxNorm), for regularizer plugins such as max_norm, l2_ball and l1_ball.
+///   per unit: the norm of each unit's incoming weights (a dense W [in, units]: each column; a
+///             convolution W [out, in, k, k]: each output channel); whole: the tensor's norm.
+///   L2:  W <- W min(1, c / ||W||_2)
+///   L1:  W <- W if ||W||_1 <= c, else sign(W) max(|W| - theta, 0) with theta such that
+///        sum max(|W| - theta, 0) = c (Duchi, Shalev-Shwartz, Singer and Chandra, ICML 2008), theta
+///        found by bisection in the step (48 halvings of [0, max |W|]: below f32 resolution).
 
 #include <string>
 
-#include <symgrad/plugin/plugin.hpp>
+#include "symgrad/ops/ops.hpp"
+#include "symgrad/plugin/hyperparams.hpp"
+#include "symgrad/plugin/optimizer.hpp"  // name_matches
+#include "symgrad/plugin/regularizer.hpp"
 
-namespace symgrad::plugins {
+namespace symgrad {
 
 /// The axes a norm is taken over: all but the unit axis per unit, all of them for the whole tensor.
 inline Axes norm_axes(const Value& w, bool per_unit) {
@@ -72,4 +76,4 @@ inline Schema projection_schema(double c, bool per_unit) {
                 bool_param("per_unit", per_unit, "constrain each unit's incoming weights, not the whole tensor")};
 }
 
-}  // namespace symgrad::plugins
+}  // namespace symgrad

@@ -1,4 +1,4 @@
-#include "symgrad/train/vectors.hpp"
+#include "symgrad/plugin/vectors.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "symgrad/plugin/components.hpp"
-#include "symgrad/train/vectors.hpp"  // dot, axpy, max_abs: the host loops share them
+#include "symgrad/plugin/vectors.hpp"  // dot, axpy, max_abs: the host loops share them
 
 namespace symgrad {
 

@@ -1,13 +1,14 @@
 #pragma once
-// Shared by the initializer plugins: a tensor of the requested type filled from a seeded stream
-// that depends on the seed and the parameter's name (so adding a layer does not change the others).
+/// @file
+/// Initializers from a random draw (the built-in initializer plugins use them): a tensor of the requested type filled from a seeded stream
+/// that depends on the seed and the parameter's name (so adding a layer does not change the others).
 
 #include <functional>
 
-#include <symgrad/core/random.hpp>
-#include <symgrad/plugin/plugin.hpp>
+#include "symgrad/core/random.hpp"
+#include "symgrad/plugin/initializer.hpp"
 
-namespace symgrad::plugins {
+namespace symgrad {
 
 inline Tensor filled(const InitRequest& r, const std::function<double(Random&)>& draw) {
   Tensor t(r.type);
@@ -28,4 +29,4 @@ class DrawInitializer final : public Initializer {
   std::function<double(const InitRequest&, Random&)> draw_;
 };
 
-}  // namespace symgrad::plugins
+}  // namespace symgrad

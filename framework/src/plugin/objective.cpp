@@ -1,4 +1,4 @@
-#include "symgrad/train/objective.hpp"
+#include "symgrad/plugin/objective.hpp"
 
 #include <algorithm>
 

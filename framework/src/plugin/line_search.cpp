@@ -1,4 +1,4 @@
-#include "symgrad/train/line_search.hpp"
+#include "symgrad/plugin/line_search.hpp"
 
 #include <algorithm>
 #include <cmath>
