@@ -77,4 +77,9 @@ expect 0 "sgd " -- env SYMGRAD_PLUGIN_PATH="$work/loop" "$symgrad" "${min[@]}" -
 # an unknown component: the components of its kind (not plugin names), and where it looked
 expect 2 "unknown strategy 'lookahead'; the strategies available: batch_norm" -- env SYMGRAD_PLUGIN_PATH="$work/open" "$symgrad" train "$experiments/moons_adam.toml" --set strategy=lookahead
 grep -qF "skipped: anyone may write it" <<< "$out" || fail "the unknown component's error does not say what was skipped"
+# what symgrad plugins says of an op: its kernels, and whether its formula fuses
+mkdir ops
+cp "$fixtures/symgrad-fused_op.so" ops/
+expect 0 "kernels: reference; a formula of 2 steps: fuses into onednn's elementwise chains" -- env SYMGRAD_PLUGIN_PATH="$work/ops" "$symgrad" plugins swish
+expect 0 "no plugins with a component of kind op found in:" -- "$symgrad" plugins --kind op
 [ "$failed" -eq 0 ] && echo "plugin rules test passed"

@@ -10,6 +10,7 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/plugin/registry.hpp"
+#include "symgrad/runtime/kernel.hpp"
 
 namespace symgrad::cli {
 
@@ -19,6 +20,16 @@ namespace {
 
 void print_component(const ComponentInfo& c) {
   fmt::print("  {} {}: {}\n", to_string(c.kind), c.name, c.doc);
+  if (c.kind == ComponentKind::op) {  // where it runs: its kernels, and whether its formula fuses into chains
+    const OpDef* op = OpRegistry::global().find(c.name);
+    const bool formula = op != nullptr && !op->formula.empty();
+    std::string backends;
+    for (const auto& b : KernelRegistry::global().backends(c.name)) backends += (backends.empty() ? "" : ", ") + b;
+    fmt::print("      kernels: {}{}\n", backends.empty() ? "none" : backends,
+               formula ? "; a formula of " + std::to_string(op->formula.size()) +
+                             " steps: fuses into onednn's elementwise chains (runs as one where it has no onednn kernel)"
+                       : "; no formula: runs alone on onednn (its own kernel, else the reference one)");
+  }
   for (const auto& s : c.schema.specs()) {
     const std::string range = s.range_text();
     fmt::print("      {:16} {:6} = {:<10} {}{}\n", s.name, to_string(s.type), to_string(s.default_value), s.doc,
@@ -103,7 +114,8 @@ int plugins_command(const std::vector<std::string>& args) {
                  kind ? fmt::format(" of kind {}", to_string(*kind)) : "", looked);
       return kFailed;
     }
-    fmt::print("no plugins found in:{}\n", looked);
+    fmt::print("no plugins{} found in:{}\n", kind ? fmt::format(" with a component of kind {}", to_string(*kind)) : "",
+               looked);
   }
   return status;
 }

@@ -19,7 +19,17 @@
 #include "symgrad/plugin/op_helpers.hpp"
 #include "symgrad/plugin/registrar.hpp"
 #include "symgrad/plugin/registry.hpp"
-#include "symgrad/symgrad.hpp"
+#include "symgrad/autodiff/gradcheck.hpp"
+#include "symgrad/autodiff/gradients.hpp"
+#include "symgrad/core/error.hpp"
+#include "symgrad/core/tensor.hpp"
+#include "symgrad/graph/graph.hpp"
+#include "symgrad/graph/op_registry.hpp"
+#include "symgrad/ops/ops.hpp"
+#include "symgrad/runtime/kernel.hpp"
+#include "symgrad/runtime/plan.hpp"
+#include "symgrad/runtime/threads.hpp"
+#include "symgrad/runtime/variable_store.hpp"
 #include "symgrad/version.hpp"
 
 /// Version of the plugin ABI: the descriptor's layout and the SDK's C++ interfaces. A plugin built
