@@ -29,6 +29,16 @@ kill -0 "$pid" 2> /dev/null || fail "the first run stopped"
 kill -9 "$pid"
 wait "$pid" 2> /dev/null
 pid=
+# what another holder wrote into the lock file is shown without its control characters (a terminal escape)
+mkdir "$work/held"
+printf 'process 1 \033]0;pwned\007 evil\n' > "$work/held/.symgrad.lock"
+flock -n "$work/held/.symgrad.lock" sleep 30 &
+holder=$!
+sleep 0.3
+"$symgrad" train "$exp" --set epochs=1 --output "$work/held" > held.log 2>&1
+status=$?
+[ $status -eq 2 ] && grep -qF "is in use by process 1 ?]0;pwned? evil:" held.log || { cat -v held.log; fail "a lock file's text (exit $status)"; }
+kill "$holder" 2> /dev/null
 # SIGKILL released the lock: the run continues
 "$symgrad" train "$exp" --set epochs=2 --resume "$work/long" > resume.log 2>&1 || { cat resume.log; fail "resume after SIGKILL"; }
 

@@ -45,10 +45,16 @@ std::string command_line() {
   return out;
 }
 
+// What the holder wrote into the lock file, as a message may show it: a received run folder's lock
+// file is anyone's text, so control characters (terminal escapes) become '?' and it is cut short.
 std::string who_holds(const std::string& lock_file) {
   std::ifstream in(lock_file);
   std::string line;
   std::getline(in, line);
+  if (line.size() > 400) line = line.substr(0, 400) + "...";
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
   return line.empty() ? "another process (it has not said which yet)" : line;
 }
 
