@@ -213,5 +213,9 @@ expect 0 "warning: batch_size 1000000000000 is larger than the 800 training exam
 big=$(edit big 's/units = 16, activation/units = 200000, activation/')
 expect 1 "the model needs about 596.3 GiB (parameters 149.0 GiB x4 for their gradients and optimizer state, the largest 'dense2/W' 149.0 GiB" -- "$symgrad" train "$big" --output "$work/big"
 
+# label smoothing smooths one classifier's classes: refused on a regression and on two outputs
+expect 2 "label_smoothing needs a classifier: an output [N, classes] ('y' is f32[?, 1])" -- "$symgrad" train "$experiments/regression_outliers.toml" --set epochs=1 --set regularizer=label_smoothing --output "$work/ls_regression"
+expect 2 "label_smoothing smooths the classes of a model of one output; this model has several ('fine', 'coarse')" -- "$symgrad" train "$experiments/fashion_multitask.toml" --set epochs=1 --set data.limit=100 --set regularizer=label_smoothing --output "$work/ls_two"
+
 echo "bad inputs: $passed passed, $failed failed"
 test "$failed" -eq 0
