@@ -15,6 +15,7 @@
 #include "plot/curves.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/hash.hpp"
+#include "symgrad/io/atomic_file.hpp"
 #include "symgrad/io/run_folder.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "symgrad/plugin/registry.hpp"
@@ -87,16 +88,6 @@ class StopOnInterrupt final : public Strategy {
     if (interrupted) e.stop = true;
   }
 };
-
-// Writes `text` to `path` through a temporary file and a rename: a partial file is never left.
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  std::ofstream file(tmp);
-  file << text;
-  file.close();
-  if (!file) throw Error(fmt::format("cannot write '{}' (is the disk full?)", tmp.string()));
-  std::filesystem::rename(tmp, path);
-}
 
 // What a resume changes (docs/experiments.md, "Resuming"): the run folder's experiment.toml, the
 // experiment it was started with and the changes of earlier resumes, against `x`. A setting that
@@ -254,7 +245,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     if (writer) fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
     record = apply_resume(x, changes, trainer, writer);
   }
-  if (writer && !folder.empty()) write_file_atomically(dir / "experiment.toml", record);
+  if (writer && !folder.empty()) write_file_atomically((dir / "experiment.toml").string(), record);
   trainer.prepare();
   if (writer) {
     for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);

@@ -13,6 +13,7 @@
 
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/hash.hpp"
+#include "symgrad/io/atomic_file.hpp"
 
 namespace symgrad {
 
@@ -83,34 +84,7 @@ void save_variables(const VariableStore& store, const std::string& path) {
     out.append(static_cast<const char*>(t.raw()), t.nbytes());
     put(out, fnv1a(out.data() + record, out.size() - record));
   }
-  const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(::getpid()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error(fmt::format("cannot write '{}': {}", tmp, std::strerror(errno)));
-  std::size_t written = 0;
-  while (written < out.size()) {
-    const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      std::remove(tmp.c_str());
-      throw Error(fmt::format("cannot write '{}': {}", tmp, std::strerror(err)));
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot save '{}': {}", path, std::strerror(err)));
-  }
-  // the rename itself reaches the disk with the folder
-  const std::string dir = std::filesystem::absolute(path).parent_path().string();
-  const int dfd = ::open(dir.c_str(), O_RDONLY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  write_file_atomically(path, out);
 }
 
 VariableStore load_variables(const std::string& path) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +19,7 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/names.hpp"
 #include "symgrad/graph/op_registry.hpp"
+#include "symgrad/io/atomic_file.hpp"
 #include "symgrad/plugin/plugin.hpp"
 
 namespace symgrad {
@@ -139,13 +139,7 @@ std::string PluginRegistry::write_manifest(const std::string& path) {
   if (ec) throw PluginError(fmt::format("plugin file '{}': {}", path, ec.message()));
   const fs::path manifest = plugin_detail::manifest_path(file);
   fs::remove(manifest, ec);  // an old one is not checked against what it replaces
-  const std::string text = plugin_detail::manifest_text(impl_->load_file(file));
-  const fs::path tmp = manifest.string() + ".tmp";
-  std::ofstream out(tmp);
-  out << text;
-  out.close();
-  if (!out) throw Error(fmt::format("cannot write '{}'", tmp.string()));
-  fs::rename(tmp, manifest);
+  write_file_atomically(manifest.string(), plugin_detail::manifest_text(impl_->load_file(file)));
   return manifest.string();
 }
 

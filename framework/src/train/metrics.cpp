@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "symgrad/io/atomic_file.hpp"
+
 namespace symgrad::trainer_detail {
 
 void Score::add(const Tensor& output, const Tensor& target) {
@@ -69,16 +71,11 @@ std::vector<std::string> lines_of(const std::string& file) {
   return lines;
 }
 
-// Writes `lines` over `file` atomically (a temporary beside it, renamed).
+// Writes `lines` over `file` atomically.
 void rewrite(const std::string& file, const std::vector<std::string>& lines) {
-  const std::string tmp = file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& l : lines) out << l << "\n";
-    out.close();
-    if (!out) throw Error(fmt::format("cannot write '{}' (is the disk full?)", tmp));
-  }
-  std::filesystem::rename(tmp, file);
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  write_file_atomically(file, text);
 }
 
 // The number after "key": in a JSON line, or NaN.

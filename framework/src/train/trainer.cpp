@@ -203,7 +203,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       const auto batch = batches.get(k, m.steps);
       event.step = m.steps;
       for (auto* c : m.callbacks) c->on_step_begin(event);
-      const auto step = steps.run(batch, epoch, fmt::format("epoch {}, batch {} (as step {})", epoch, k + 1, m.steps + 1));
+      const auto step = steps.run(batch, epoch, k + 1);
       if (!step.undone.empty()) {  // nan_policy stop or skip_step
         if (options_.nan_policy == TrainerOptions::NanPolicy::stop) {
           m.stopped_by = step.undone;

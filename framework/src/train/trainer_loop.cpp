@@ -110,7 +110,7 @@ Error StepRunner::incomplete(const std::string& what, std::int64_t epoch) const 
                                              m_.epochs_done + 1)));
 }
 
-StepResult StepRunner::run(const EpochBatches::Batch& batch, std::int64_t epoch, const std::string& where) {
+StepResult StepRunner::run(const EpochBatches::Batch& batch, std::int64_t epoch, std::int64_t batch_number) {
   StepResult r;
   r.score = Score(m_.tasks.front());
   const std::vector<Tensor>* result = nullptr;
@@ -136,7 +136,8 @@ StepResult StepRunner::run(const EpochBatches::Batch& batch, std::int64_t epoch,
   const std::string bad = non_finite_in_step(out, store_, m_.param_names, written_);
   if (bad.empty()) {
     r.loss = out[0].get(0), r.objective = out[1].get(0);
-    for (std::size_t k = 0; k < m_.param_names.size(); ++k) r.grad_norms.push_back(out[3 + k].get(0));
+    r.grad_norms.resize(m_.param_names.size());
+    for (std::size_t k = 0; k < r.grad_norms.size(); ++k) r.grad_norms[k] = out[3 + k].get(0);
     return r;
   }
   const std::string step_name = fmt::format("epoch {}, step {}", epoch, m_.steps + 1);
@@ -159,7 +160,9 @@ StepResult StepRunner::run(const EpochBatches::Batch& batch, std::int64_t epoch,
     }
   }
   // a skipped step is not taken: the next batch is tried as the same step, so batches name them
-  const std::string at = o_.nan_policy == TrainerOptions::NanPolicy::skip_step ? where : step_name;
+  const std::string at = o_.nan_policy == TrainerOptions::NanPolicy::skip_step
+                             ? fmt::format("epoch {}, batch {} (as step {})", epoch, batch_number, m_.steps + 1)
+                             : step_name;
   r.undone = fmt::format("{}: {}{}{}; the step was undone", at, bad, first.empty() ? "" : "; ", first);
   return r;
 }

@@ -61,8 +61,9 @@ class StepRunner {
  public:
   StepRunner(Trainer::Impl& m, VariableStore& store, const TrainerOptions& o, Communicator* comm,
              std::string checkpoint);
-  /// Step m.steps + 1 of `epoch` on `batch`; `where` names it in a skip_step message.
-  StepResult run(const EpochBatches::Batch& batch, std::int64_t epoch, const std::string& where);
+  /// Step m.steps + 1 of `epoch` on its batch number `batch_number` (1-based: a skip_step
+  /// message names the batch, the step being tried again on the next one).
+  StepResult run(const EpochBatches::Batch& batch, std::int64_t epoch, std::int64_t batch_number);
   double comm_seconds() const { return comm_seconds_; }
   void reset_comm_seconds() { comm_seconds_ = 0; }
 
