@@ -111,6 +111,12 @@ int exercise(const std::string& target, int progress) {
           return std::string();
         });
         break;
+      case ComponentKind::loss:
+        check(fmt::format("{}: first derivatives of its mean over a batch", label), [&] {
+          const auto r = gradcheck_loss(*registry.make_loss(name));
+          return r.passed ? std::string() : r.to_string();
+        });
+        break;
       case ComponentKind::regularizer:
       case ComponentKind::strategy:
         check(fmt::format("{}: an epoch of a small network on the moons", label), [&] {

@@ -26,6 +26,5 @@
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/experiment.hpp"
 #include "symgrad/train/layers.hpp"
-#include "symgrad/train/losses.hpp"
 #include "symgrad/train/model.hpp"
 #include "symgrad/train/trainer.hpp"

@@ -15,13 +15,14 @@ const char* to_string(ComponentKind k) {
     case ComponentKind::optimizer: return "optimizer";
     case ComponentKind::regularizer: return "regularizer";
     case ComponentKind::strategy: return "strategy";
+    case ComponentKind::loss: return "loss";
   }
   return "?";
 }
 
 std::optional<ComponentKind> parse_component_kind(const std::string& s) {
   for (auto k : {ComponentKind::op, ComponentKind::initializer, ComponentKind::optimizer,
-                 ComponentKind::regularizer, ComponentKind::strategy}) {
+                 ComponentKind::regularizer, ComponentKind::strategy, ComponentKind::loss}) {
     if (s == to_string(k)) return k;
   }
   return std::nullopt;
@@ -88,6 +89,10 @@ void PluginRegistrar::add_regularizer(std::string name, std::string doc, Schema 
 void PluginRegistrar::add_strategy(std::string name, std::string doc, Schema schema, StrategyFactory make) {
   staged_.push_back(make_staged(ComponentKind::strategy, std::move(name), std::move(doc), std::move(schema),
                                 &StagedComponent::make_strategy, std::move(make)));
+}
+void PluginRegistrar::add_loss(std::string name, std::string doc, Schema schema, LossFactory make) {
+  staged_.push_back(make_staged(ComponentKind::loss, std::move(name), std::move(doc), std::move(schema),
+                                &StagedComponent::make_loss, std::move(make)));
 }
 
 }  // namespace symgrad

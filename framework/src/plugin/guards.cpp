@@ -86,6 +86,26 @@ class GuardedHostOptimizer final : public HostOptimizer {
   std::string who_;
 };
 
+class GuardedLoss final : public Loss {
+ public:
+  GuardedLoss(std::unique_ptr<Loss> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
+  Task task() const override { return guarded(who_, "telling its task", [&] { return x_->task(); }); }
+  Value per_example(Value output, Value target) const override {
+    Value v = guarded(who_, fmt::format("building its loss of an output {}", output.type().to_string()),
+                      [&] { return x_->per_example(output, target); });
+    if (!v.valid() || v.graph != output.graph || v.shape().rank() != 1) {
+      throw PluginError(fmt::format("{} gave {} for an output {}; a loss gives one value per example [N]", who_,
+                                    v.valid() && v.graph == output.graph ? v.type().to_string() : "no value of its graph",
+                                    output.type().to_string()));
+    }
+    return v;
+  }
+
+ private:
+  std::unique_ptr<Loss> x_;
+  std::string who_;
+};
+
 // Every extension point of a regularizer or strategy, each guarded.
 template <class Base>
 class GuardedExtension : public Base {
@@ -205,6 +225,9 @@ std::unique_ptr<Regularizer> guard(std::unique_ptr<Regularizer> x, const std::st
 }
 std::unique_ptr<Strategy> guard(std::unique_ptr<Strategy> x, const std::string& who) {
   return std::make_unique<GuardedExtension<Strategy>>(std::move(x), who);
+}
+std::unique_ptr<Loss> guard(std::unique_ptr<Loss> x, const std::string& who) {
+  return std::make_unique<GuardedLoss>(std::move(x), who);
 }
 
 }  // namespace symgrad::plugin_detail

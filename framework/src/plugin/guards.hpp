@@ -35,5 +35,6 @@ std::unique_ptr<UpdateRule> guard(std::unique_ptr<UpdateRule> x, const std::stri
 std::unique_ptr<HostOptimizer> guard(std::unique_ptr<HostOptimizer> x, const std::string& who);
 std::unique_ptr<Regularizer> guard(std::unique_ptr<Regularizer> x, const std::string& who);
 std::unique_ptr<Strategy> guard(std::unique_ptr<Strategy> x, const std::string& who);
+std::unique_ptr<Loss> guard(std::unique_ptr<Loss> x, const std::string& who);
 
 }  // namespace symgrad::plugin_detail

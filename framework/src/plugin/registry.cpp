@@ -33,9 +33,10 @@ using plugin_detail::plugin_name_of;
 
 std::string file_name_of(const std::string& plugin) { return "symgrad-" + plugin + ".so"; }
 
-// "strategies", "optimizers"
+// "strategies", "optimizers", "losses"
 std::string plural(ComponentKind kind) {
   const std::string k = to_string(kind);
+  if (k.back() == 's') return k + "es";
   return k.back() == 'y' ? k.substr(0, k.size() - 1) + "ies" : k + "s";
 }
 
@@ -320,6 +321,9 @@ void PluginRegistry::Impl::check_and_commit(const PluginDescriptor& d, const fs:
       case ComponentKind::strategy:
         if (!c.make_strategy) fail(fmt::format("{} has no factory", label));
         break;
+      case ComponentKind::loss:
+        if (!c.make_loss) fail(fmt::format("{} has no factory", label));
+        break;
     }
   }
   // Commit: nothing below can fail on a checked plugin.
@@ -463,6 +467,10 @@ std::unique_ptr<Regularizer> PluginRegistry::make_regularizer(const std::string&
 std::unique_ptr<Strategy> PluginRegistry::make_strategy(const std::string& name, const Settings& settings) {
   const auto& e = impl_->entry(*this, ComponentKind::strategy, name);
   return make_component<Strategy>(impl_->who(e), e.info, settings, e.made.make_strategy);
+}
+std::unique_ptr<Loss> PluginRegistry::make_loss(const std::string& name, const Settings& settings) {
+  const auto& e = impl_->entry(*this, ComponentKind::loss, name);
+  return make_component<Loss>(impl_->who(e), e.info, settings, e.made.make_loss);
 }
 
 }  // namespace symgrad

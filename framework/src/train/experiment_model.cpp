@@ -9,6 +9,7 @@
 #include "experiment_reader.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/names.hpp"
+#include "symgrad/plugin/registry.hpp"
 
 namespace symgrad {
 
@@ -254,11 +255,7 @@ ModelSpec read_model_spec(const std::string& path, const toml::table& root) {
       lr.get("weight", spec.weight, "a number");
       for (const char* key : {"output", "target", "weight"}) settings.erase(key);
       const ComponentSpec c = component(path, settings, "loss", "softmax_cross_entropy", [](const std::string& name) {
-        for (const auto& info : losses()) {
-          if (info.name == name) return info.schema;
-        }
-        make_loss(name, {}, "");  // throws: an unknown loss, naming the known ones
-        return Schema{};
+        return PluginRegistry::global().get(ComponentKind::loss, name).schema;  // an unknown one names the known ones
       });
       spec.loss = c.name;
       spec.settings = c.settings;

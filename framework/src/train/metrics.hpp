@@ -16,7 +16,7 @@
 
 #include "symgrad/core/error.hpp"
 #include "symgrad/core/tensor.hpp"
-#include "symgrad/train/losses.hpp"
+#include "symgrad/plugin/loss.hpp"
 
 namespace symgrad::trainer_detail {
 

@@ -8,6 +8,7 @@
 
 #include "symgrad/core/error.hpp"
 #include "symgrad/ops/ops.hpp"
+#include "symgrad/plugin/registry.hpp"
 
 namespace symgrad {
 
@@ -66,7 +67,7 @@ Model& Model::loss(LossSpec spec) {
     throw UsageError(fmt::format("the loss on output '{}' has weight {}; a weight is finite and >= 0", spec.output,
                                  spec.weight));
   }
-  make_loss(spec.loss, spec.settings, "");  // its name and settings, checked now
+  PluginRegistry::global().make_loss(spec.loss, spec.settings);  // its name and settings, checked now
   losses_.push_back(std::move(spec));
   return *this;
 }
@@ -90,7 +91,7 @@ BuiltModel Model::build(Graph& g, Mode mode, DType dtype, const std::vector<Exte
     // classes to classify into are known before the body: graph inputs it may read (an extension's
     // hook that needs the labels, label smoothing); other targets take their output's type after it
     for (const LossSpec& spec : losses_) {
-      const bool classes = make_loss(spec.loss, spec.settings, "")->task() == Task::classification;
+      const bool classes = PluginRegistry::global().make_loss(spec.loss, spec.settings)->task() == Task::classification;
       if (classes && !built.inputs.count(spec.target) && !graph.find_leaf(NodeKind::input, spec.target).valid()) {
         graph.input(spec.target, {DType::i32, Shape{Shape::kOpen}});
       }
@@ -131,7 +132,7 @@ BuiltModel Model::build(Graph& g, Mode mode, DType dtype, const std::vector<Exte
                                    spec.output, key_list(built.outputs)));
     }
     with_loss.insert(spec.output);
-    const auto loss = make_loss(spec.loss, spec.settings, "");
+    const auto loss = PluginRegistry::global().make_loss(spec.loss, spec.settings);
     Value output = out->second;
     Value target;
     if (const auto in = built.inputs.find(spec.target); in != built.inputs.end()) {

@@ -2,7 +2,7 @@
 /// @file
 /// The kinds of plugin component and their factories. Each kind's interface has its own header:
 /// initializer.hpp, optimizer.hpp (UpdateRule, HostOptimizer), regularizer.hpp and strategy.hpp
-/// (both Extensions, extension.hpp); ops are OpDefs (graph/op_def.hpp). Each component is made
+/// (both Extensions, extension.hpp), loss.hpp; ops are OpDefs (graph/op_def.hpp). Each component is made
 /// by its factory from checked hyperparameters (hyperparams.hpp) and registered by a plugin
 /// (plugin.hpp).
 
@@ -14,6 +14,7 @@
 #include "symgrad/plugin/extension.hpp"
 #include "symgrad/plugin/hyperparams.hpp"
 #include "symgrad/plugin/initializer.hpp"
+#include "symgrad/plugin/loss.hpp"
 #include "symgrad/plugin/optimizer.hpp"
 #include "symgrad/plugin/regularizer.hpp"
 #include "symgrad/plugin/strategy.hpp"
@@ -21,9 +22,9 @@
 namespace symgrad {
 
 /// What a plugin contributes.
-enum class ComponentKind { op, initializer, optimizer, regularizer, strategy };
+enum class ComponentKind { op, initializer, optimizer, regularizer, strategy, loss };
 
-/// "op", "initializer", "optimizer", "regularizer", "strategy".
+/// "op", "initializer", "optimizer", "regularizer", "strategy", "loss".
 const char* to_string(ComponentKind k);
 /// The kind named `s`, or nullopt.
 std::optional<ComponentKind> parse_component_kind(const std::string& s);
@@ -33,5 +34,6 @@ using UpdateRuleFactory = std::function<std::unique_ptr<UpdateRule>(const Hyperp
 using HostOptimizerFactory = std::function<std::unique_ptr<HostOptimizer>(const Hyperparams&)>;
 using RegularizerFactory = std::function<std::unique_ptr<Regularizer>(const Hyperparams&)>;
 using StrategyFactory = std::function<std::unique_ptr<Strategy>(const Hyperparams&)>;
+using LossFactory = std::function<std::unique_ptr<Loss>(const Hyperparams&)>;
 
 }  // namespace symgrad

@@ -32,6 +32,7 @@ struct StagedComponent {
   HostOptimizerFactory make_host_optimizer;  ///< host-driven optimizers
   RegularizerFactory make_regularizer;
   StrategyFactory make_strategy;
+  LossFactory make_loss;
 };
 
 /// Passed to a plugin's registration function.
@@ -54,6 +55,8 @@ class PluginRegistrar {
   void add_host_optimizer(std::string name, std::string doc, Schema schema, HostOptimizerFactory make);
   void add_regularizer(std::string name, std::string doc, Schema schema, RegularizerFactory make);
   void add_strategy(std::string name, std::string doc, Schema schema, StrategyFactory make);
+  /// A loss (plugin/loss.hpp): the per-example loss of an output against its target.
+  void add_loss(std::string name, std::string doc, Schema schema, LossFactory make);
 
   const std::vector<StagedComponent>& staged() const { return staged_; }
 

@@ -84,6 +84,7 @@ class PluginRegistry {
   double learning_rate(const std::string& name, const Settings& settings = {});
   std::unique_ptr<Regularizer> make_regularizer(const std::string& name, const Settings& settings = {});
   std::unique_ptr<Strategy> make_strategy(const std::string& name, const Settings& settings = {});
+  std::unique_ptr<Loss> make_loss(const std::string& name, const Settings& settings = {});
 
   ~PluginRegistry();
 

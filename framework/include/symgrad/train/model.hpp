@@ -27,7 +27,7 @@
 #include "symgrad/plugin/extension.hpp"
 #include "symgrad/plugin/hyperparams.hpp"
 #include "symgrad/train/layers.hpp"
-#include "symgrad/train/losses.hpp"
+#include "symgrad/plugin/loss.hpp"
 
 namespace symgrad {
 
@@ -40,8 +40,8 @@ struct ModelInput {
   TensorType example;
 };
 
-/// A loss term: `loss` (train/losses.hpp) of the output `output` against the target `target`,
-/// weighted by `weight` in the model's loss (the sum of the weighted terms). The target is a model
+/// A loss term: the loss plugin `loss` (plugins/losses/, plugin/loss.hpp) with `settings`, of the
+/// output `output` against the target `target`, weighted by `weight` in the model's loss (the sum of the weighted terms). The target is a model
 /// input when one has that name (an autoencoder's target is its input), else a feed of its own
 /// (integer classes [N] for classification, else the output's type).
 struct LossSpec {
