@@ -190,7 +190,7 @@ TEST(PluginLoader, InitializersAndRegularizersAreGuardedToo) {
   auto reg = r.make_regularizer("explosive");
   Graph g;
   auto w = g.variable("w", {DType::f32, Shape{2}});
-  EXPECT_HAS(plugin_error([&] { reg->penalty(g, {{"w", w}}); }), "failed while building its penalty: no penalty today");
+  EXPECT_HAS(plugin_error([&] { reg->penalty(PenaltyContext(g, {{"w", w}})); }), "failed while building its penalty: no penalty today");
   TrainEvent ev;
   ev.epoch = 3;
   EXPECT_HAS(plugin_error([&] { reg->on_epoch_end(ev); }),

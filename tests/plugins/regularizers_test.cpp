@@ -84,10 +84,11 @@ TEST(L2Regularizer, ConventionsByName) {
   for (const auto& [convention, want] : std::vector<std::pair<std::string, double>>{
            {"torch", 0.5 * 0.1 * 5}, {"keras", 0.1 * 5}, {"course", 0.1 * 5 / (2 * 4)}}) {
     Graph g;
-    g.input("x", {DType::f64, Shape{Shape::kOpen, 2}});  // the batch the course's m counts
     Value w = g.variable("dense1/W", {DType::f64, Shape{2}});
     auto reg = PluginRegistry::global().make_regularizer("l2", {{"lambda", 0.1}, {"convention", convention}});
-    Value pen = reg->penalty(g, {{"dense1/W", w}});
+    PenaltyContext ctx(g, {{"dense1/W", w}});
+    ctx.inputs["x"] = g.input("x", {DType::f64, Shape{Shape::kOpen, 2}});  // the batch the course's m counts
+    Value pen = reg->penalty(ctx);
     VariableStore store;
     store.set("dense1/W", Tensor::from(DType::f64, Shape{2}, {1, 2}));
     Plan plan = compile(g, {pen});
@@ -132,14 +133,14 @@ TEST(Tying, PenaltyIsTheSquaredDistanceAndNeedsPairs) {
   Graph g;
   Value a = g.variable("dense2/W", {DType::f64, Shape{2}}), b = g.variable("dense3/W", {DType::f64, Shape{2}});
   auto reg = PluginRegistry::global().make_regularizer("tying", {{"lambda", 0.5}});
-  Value pen = reg->penalty(g, {{"dense2/W", a}, {"dense3/W", b}});
+  Value pen = reg->penalty(PenaltyContext(g, {{"dense2/W", a}, {"dense3/W", b}}));
   VariableStore store;
   store.set("dense2/W", Tensor::from(DType::f64, Shape{2}, {1, 2}));
   store.set("dense3/W", Tensor::from(DType::f64, Shape{2}, {0, 4}));
   EXPECT_DOUBLE_EQ(compile(g, {pen}).run({}, &store)[0].get(0), 0.5 * (1 + 4));
   Value c = g.variable("dense3/W2", {DType::f64, Shape{3}});
-  EXPECT_THROW(reg->penalty(g, {{"dense2/W", a}, {"dense3/W", c}}), UsageError);  // shapes differ
-  EXPECT_THROW(reg->penalty(g, {{"dense2/W", a}}), UsageError);                      // no pair
+  EXPECT_THROW(reg->penalty(PenaltyContext(g, {{"dense2/W", a}, {"dense3/W", c}})), UsageError);  // shapes differ
+  EXPECT_THROW(reg->penalty(PenaltyContext(g, {{"dense2/W", a}})), UsageError);                      // no pair
 }
 
 // Each augmented 5x5 image is its source translated by at most `shift` pixels (zeros entering) and

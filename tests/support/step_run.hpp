@@ -45,7 +45,7 @@ struct StepRun {
     loss = loss_of(x);
     Value objective = loss;
     for (auto& e : extensions) {
-      Value p = e.extension->penalty(g, {{"x", x}});
+      Value p = e.extension->penalty(PenaltyContext(g, {{"x", x}}));
       if (p.valid()) objective = objective + p;
     }
     built = build_training_step(g, objective, {{"x", x}}, StepSpec{optimizer, settings, {}, 0, 0}, extensions, store);

@@ -301,7 +301,7 @@ TEST(L2Regularizer, PenaltyOnWeightsShrinksThem) {
   VariableStore store;
   store.set("dense1/W", Tensor::from(DType::f64, Shape{2}, {1, 2}));
   store.set("dense1/b", Tensor::from(DType::f64, Shape{1}, {10}));
-  Value pen = l2->penalty(g, {{"dense1/W", w}, {"dense1/b", b}});
+  Value pen = l2->penalty(PenaltyContext(g, {{"dense1/W", w}, {"dense1/b", b}}));
   EXPECT_EQ(compile(g, {pen}).run({}, &store)[0].get(0), 0.25 * 5);  // 0.5 / 2 (1 + 4); the bias is not in it
 
   const Dataset data = make_moons(300, 0.3, 9);

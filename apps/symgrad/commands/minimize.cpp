@@ -92,7 +92,7 @@ void run_first_order(const Problem& problem, Run& run, DType dtype, int steps, c
     extensions.push_back({name, made.back().get()});
   }
   for (const auto& e : extensions) {  // the function minimized: f(x) and the penalties on x
-    Value pen = e.extension->penalty(g, {{"x", x}});
+    Value pen = e.extension->penalty(PenaltyContext(g, {{"x", x}}));
     if (pen.valid()) loss = loss + pen;
   }
   if (!so.regularizers.empty()) value = compile(g, {loss}, o);

@@ -204,7 +204,16 @@ void StepContext::evaluate_with(const std::string& name, const std::string& stat
 
 Value Extension::on_layer_output(ModelContext&, const LayerOutput& out) { return out.value; }
 Value Extension::on_parameter(ModelContext&, const std::string&, Value variable) { return variable; }
-Value Extension::penalty(Graph&, const std::vector<NamedParam>&) { return {}; }
+Value PenaltyContext::input(const std::string& name, const std::string& who) const {
+  if (const auto it = inputs.find(name); it != inputs.end()) return it->second;
+  std::string names;
+  for (const auto& [n, v] : inputs) names += (names.empty() ? "" : ", ") + n;
+  throw UsageError(fmt::format("{} reads the model input '{}', which {}", who, name,
+                               inputs.empty() ? "is not there: it penalizes a model's batch, and there is no model"
+                                              : "the model does not have; its inputs: " + names));
+}
+
+Value Extension::penalty(const PenaltyContext&) { return {}; }
 void Extension::transform_gradients(StepContext&) {}
 void Extension::extend_step(StepContext&) {}
 void Extension::order_epoch(EpochData&) {}

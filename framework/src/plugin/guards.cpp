@@ -136,9 +136,9 @@ class GuardedExtension : public Base {
     }
     return v;
   }
-  Value penalty(Graph& g, const std::vector<NamedParam>& params) override {
-    Value v = guarded(who_, "building its penalty", [&] { return x_->penalty(g, params); });
-    if (v.valid() && (v.graph != &g || v.shape().rank() != 0)) {
+  Value penalty(const PenaltyContext& ctx) override {
+    Value v = guarded(who_, "building its penalty", [&] { return x_->penalty(ctx); });
+    if (v.valid() && (v.graph != ctx.graph || v.shape().rank() != 0)) {
       throw PluginError(fmt::format("{} made a penalty that is not a scalar of the training graph", who_));
     }
     return v;

@@ -122,6 +122,22 @@ void check_memory(const BuiltModel& built, const TrainerOptions& o) {
                                format_bytes(activations), o.batch_size, format_bytes(static_cast<double>(*available))));
 }
 
+// What the extensions' penalties see: the parameters and the built model's batch and losses.
+PenaltyContext penalty_context_of(Graph& g, const Model& model, const BuiltModel& built, std::vector<NamedParam> params) {
+  PenaltyContext c(g, std::move(params));
+  c.inputs = built.inputs;
+  c.targets = built.targets;
+  c.outputs = built.outputs;
+  c.loss = built.loss;
+  for (std::size_t k = 0; k < model.losses().size(); ++k) {
+    const LossSpec& spec = model.losses()[k];
+    c.losses.push_back({spec.output, spec.target, spec.loss, spec.weight, built.per_example[k]});
+    Value weighted = spec.weight == 1 ? built.per_example[k] : spec.weight * built.per_example[k];
+    c.per_example_loss = c.per_example_loss.valid() ? c.per_example_loss + weighted : weighted;
+  }
+  return c;
+}
+
 void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, VariableStore& store) {
   std::vector<Extension*> hooks;
   for (const auto& e : m.extensions) hooks.push_back(e.extension);
@@ -152,8 +168,9 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
       named.push_back({p.value.producer().name, p.value});
       m.param_names.push_back(p.value.producer().name);
     }
+    const PenaltyContext penalty_context = penalty_context_of(g, model, built, named);
     for (Extension* e : hooks) {
-      Value pen = e->penalty(g, named);
+      Value pen = e->penalty(penalty_context);
       if (pen.valid()) objective = objective + pen;
     }
     if (PluginRegistry::global().get(ComponentKind::optimizer, o.optimizer).host_driven) {

@@ -17,10 +17,10 @@ class L1 final : public Regularizer {
   explicit L1(const Hyperparams& h)
       : lambda_(h.real("lambda")), pattern_(h.string("pattern")), proximal_(h.string("mode") == "proximal") {}
 
-  Value penalty(Graph&, const std::vector<NamedParam>& params) override {
+  Value penalty(const PenaltyContext& ctx) override {
     if (proximal_) return {};
     Value total;
-    for (const auto& p : params) {
+    for (const auto& p : ctx.params) {
       if (!name_matches(pattern_, p.name)) continue;
       Value s = sum(abs(p.value));
       total = total.valid() ? total + s : s;

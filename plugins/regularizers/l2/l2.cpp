@@ -16,9 +16,9 @@ class L2 final : public Regularizer {
   explicit L2(const Hyperparams& h)
       : lambda_(h.real("lambda")), pattern_(h.string("pattern")), convention_(h.string("convention")) {}
 
-  Value penalty(Graph& g, const std::vector<NamedParam>& params) override {
+  Value penalty(const PenaltyContext& ctx) override {
     Value total;
-    for (const auto& p : params) {
+    for (const auto& p : ctx.params) {
       if (!name_matches(pattern_, p.name)) continue;
       Value s = sum(square(p.value));
       total = total.valid() ? total + s : s;
@@ -26,9 +26,8 @@ class L2 final : public Regularizer {
     if (!total.valid()) return total;
     if (convention_ == "keras") return lambda_ * total;  // lambda sum ||W||^2
     if (convention_ == "course") {                      // lambda / (2 m) sum ||W||^2
-      Value x = g.find_leaf(NodeKind::input, "x");
-      if (!x.valid()) throw UsageError("l2 with convention \"course\" needs the batch: a graph input named 'x'");
-      return 0.5 * lambda_ * total / count(x, {0});
+      if (ctx.inputs.empty()) throw UsageError("l2 with convention \"course\" needs the batch: there is no model input");
+      return 0.5 * lambda_ * total / count(ctx.inputs.begin()->second, {0});  // m: the batch's size
     }
     return 0.5 * lambda_ * total;  // lambda / 2 sum ||W||^2
   }

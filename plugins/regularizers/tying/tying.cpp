@@ -14,9 +14,9 @@ class Tying final : public Regularizer {
  public:
   explicit Tying(const Hyperparams& h) : lambda_(h.real("lambda")), a_(h.string("a")), b_(h.string("b")) {}
 
-  Value penalty(Graph&, const std::vector<NamedParam>& params) override {
+  Value penalty(const PenaltyContext& ctx) override {
     std::vector<const NamedParam*> as, bs;
-    for (const auto& p : params) {
+    for (const auto& p : ctx.params) {
       if (name_matches(a_, p.name)) as.push_back(&p);
       else if (name_matches(b_, p.name)) bs.push_back(&p);
     }

@@ -8,7 +8,8 @@
 ///  | on_layer_output       | while the model is built, per mode     | wrap a layer's output (batch norm,  |
 ///  |                       | (training and evaluation graphs)       | noise, dropout), declare parameters |
 ///  |                       |                                        | and state, add penalties on it      |
-///  | penalty               | after the training forward pass        | a term added to the loss            |
+///  | penalty               | after the training forward pass and    | a term added to the loss, of the    |
+///  |                       | the loss                               | parameters, inputs, targets, losses |
 ///  | transform_gradients   | before the optimizer's update          | mask, clip or replace gradients     |
 ///  | extend_step           | after the optimizer's update           | replace new parameter values (mask, |
 ///  |                       |                                        | projection), keep state (averages), |
@@ -129,6 +130,38 @@ struct LayerOutput {
 struct NamedParam {
   std::string name;
   Value value;
+};
+
+/// Values by name: a model's inputs, outputs or targets.
+using NamedValues = std::map<std::string, Value>;
+
+/// One loss term of the model (train/model.hpp's LossSpec), built.
+struct LossTerm {
+  std::string output;  ///< the model output it is on
+  std::string target;  ///< the name of its target
+  std::string loss;    ///< the loss plugin's name
+  double weight = 1;
+  Value per_example;   ///< [N], unweighted
+};
+
+/// What a penalty sees, in the training graph after the forward pass and the loss: the trainable
+/// parameters, and the batch (this process's share of it in data-parallel training: a penalty
+/// that is a mean over the batch is then right over the whole batch, as the loss is). A penalty
+/// built from these is part of the objective: its gradient is clipped with the loss's, and the
+/// trainer, early stopping and host-driven optimizers see it.
+struct PenaltyContext {
+  PenaltyContext(Graph& g, std::vector<NamedParam> trainable) : graph(&g), params(std::move(trainable)) {}
+  Graph* graph;
+  std::vector<NamedParam> params;  ///< the trainable parameters, in model order
+  NamedValues inputs;   ///< the model's inputs by name ("x": [N, ...]); empty outside a model
+  NamedValues targets;  ///< the losses' targets by name ("y")
+  NamedValues outputs;  ///< the model's outputs by name ("logits")
+  std::vector<LossTerm> losses;
+  /// [N]: sum over the terms of weight * per_example. The data loss is its mean over the batch.
+  Value per_example_loss;
+  Value loss;  ///< the data loss, a scalar (invalid outside a model)
+  /// The input `name`; UsageError naming `who`, the input and the model's inputs when there is none.
+  Value input(const std::string& name, const std::string& who) const;
 };
 
 /// The training step being built, after the loss and its gradients: the trainable parameters,
@@ -262,9 +295,9 @@ class Extension : public TrainingCallbacks {
   /// While the model is built: the value the model computes with in place of the trainable
   /// parameter `variable` named `name` (the same value to leave it alone; weight noise).
   virtual Value on_parameter(ModelContext& ctx, const std::string& name, Value variable);
-  /// A scalar added to the loss for the trainable `params` (e.g. lambda / 2 sum W^2), or an
-  /// invalid Value for none.
-  virtual Value penalty(Graph& graph, const std::vector<NamedParam>& params);
+  /// A scalar added to the loss (e.g. lambda / 2 sum W^2 over ctx.params, or a function of the
+  /// inputs and the per-example loss: double backpropagation), or an invalid Value for none.
+  virtual Value penalty(const PenaltyContext& ctx);
   /// Before the optimizer's update: may change ctx's gradients.
   virtual void transform_gradients(StepContext& ctx);
   /// After the optimizer's update: may change new parameter values, keep state and choose

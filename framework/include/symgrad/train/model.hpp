@@ -31,9 +31,6 @@
 
 namespace symgrad {
 
-/// Values by name: a model's inputs, outputs or targets.
-using NamedValues = std::map<std::string, Value>;
-
 /// A model input: its name (the feed's) and one example's type (the batch dimension is added).
 struct ModelInput {
   std::string name;
