@@ -59,13 +59,22 @@ std::uint64_t bits_hash(Trainer& t) {
   return h.value();
 }
 
-void expect_same_as_one_process(std::int64_t batch, const std::string& optimizer, double lr) {
+// `regularizer` (when given) on both: a penalty of the batch is each rank's share of it.
+void expect_same_as_one_process(std::int64_t batch, const std::string& optimizer, double lr,
+                                const std::string& regularizer = "", const Settings& settings = {}) {
   const Dataset data = make_moons(300, 0.2, 8);  // 300 examples: the last batch is partial
   TrainerOptions o = options(batch, optimizer, lr);
   o.communicator = comm;
   Trainer parallel(mlp(), {DType::f32, Shape{2}}, 2, o);
-  const auto records = parallel.fit(data);
   Trainer alone(mlp(), {DType::f32, Shape{2}}, 2, options(batch, optimizer, lr));
+  std::unique_ptr<Regularizer> r1, r2;
+  if (!regularizer.empty()) {
+    r1 = PluginRegistry::global().make_regularizer(regularizer, settings);
+    r2 = PluginRegistry::global().make_regularizer(regularizer, settings);
+    parallel.add(*r1, regularizer);
+    alone.add(*r2, regularizer);
+  }
+  const auto records = parallel.fit(data);
   const auto alone_records = alone.fit(data);
   EXPECT_TRUE(comm->all_equal(bits_hash(parallel))) << "the ranks' parameters differ";
   // the same global batches, dropout masks and updates; the sums differ in order only
@@ -76,6 +85,10 @@ void expect_same_as_one_process(std::int64_t batch, const std::string& optimizer
 
 TEST(DataParallel, AdamEqualsOneProcess) { expect_same_as_one_process(32, "adam", 0.01); }
 TEST(DataParallel, SgdWithMomentumEqualsOneProcess) { expect_same_as_one_process(50, "sgd", 0.1); }
+// A penalty of the batch's inputs and per-example losses (second derivatives through the model)
+TEST(DataParallel, DoubleBackpropEqualsOneProcess) {
+  expect_same_as_one_process(50, "sgd", 0.1, "double_backprop", {{"lambda", 1.0}});
+}
 
 // The MPI communicator, counting the sums started (one per bucket of gradients, one for the loss
 // and accuracy) and the waits for them.

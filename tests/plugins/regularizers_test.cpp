@@ -9,6 +9,9 @@
 
 #include "support/step_run.hpp"
 #include "symgrad/core/error.hpp"
+#include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/model.hpp"
+#include "symgrad/train/trainer.hpp"
 
 namespace symgrad {
 namespace {
@@ -182,6 +185,74 @@ TEST(Augment, FlipsAndShiftsWithinRangeReproducibly) {
   EXPECT_GT(moved, 32);     // 8 of 9 translations move
   BatchData flat{1, 0, 1, Tensor(DType::f32, Shape{4, 10}), nullptr};
   EXPECT_THROW(augment->transform_batch(flat), UsageError);  // not images
+}
+
+}  // namespace
+}  // namespace symgrad
+
+namespace symgrad {
+namespace {
+
+// Double backpropagation on a linear model with mse: loss_i = (w.x_i + b - t_i)^2, so
+// d loss_i / d x_i = 2 r_i w (r_i the residual) and the penalty is lambda mean_i 4 r_i^2 |w|^2,
+// computed here from the initial parameters; the trainer's objective minus its loss over one
+// full-batch step (both at those parameters) must be it.
+TEST(DoubleBackpropRegularizer, PenalizesTheInputGradientOfEachExamplesLoss) {
+  Model model;
+  model.input("x", {DType::f64, Shape{2}});
+  model.body([](ModelScope& s, const NamedValues& in) {
+    static const Dense out("out", 1);
+    return NamedValues{{"y_hat", out(s, in.at("x"))}};
+  });
+  model.loss({"y_hat", "mse", {}, "t"});
+  Dataset data;
+  data.features = Tensor::from(DType::f32, Shape{4, 2}, {1, 2, -1, 0.5, 0.3, -2, 2, 1});
+  data.arrays["t"] = Tensor::from(DType::f32, Shape{4, 1}, {0.5, -1, 2, 0});
+  TrainerOptions o;
+  o.dtype = DType::f64;
+  o.epochs = 1;
+  o.batch_size = 4;
+  o.optimizer = "sgd";
+  o.initializer = "normal";
+  o.initializer_settings = {{"std", 1.0}};
+  const double lambda = 0.3;
+  Trainer trainer(model, o);
+  auto reg = PluginRegistry::global().make_regularizer("double_backprop", {{"lambda", lambda}});
+  trainer.add(*reg, "double_backprop");
+  trainer.prepare();
+  const std::vector<double> w = trainer.store().get("out/W").to_vector();
+  const double b = trainer.store().get("out/b").get(0), w2 = w[0] * w[0] + w[1] * w[1];
+  double want = 0;
+  for (int i = 0; i < 4; ++i) {
+    const double r = w[0] * data.features.get(2 * i) + w[1] * data.features.get(2 * i + 1) + b - data.arrays["t"].get(i);
+    want += lambda * 4 * r * r * w2 / 4;
+  }
+  const EpochRecord r = trainer.fit(data).back();
+  EXPECT_GT(want, 0.01);
+  EXPECT_NEAR(r.train_objective - r.train_loss, want, 1e-12 * (1 + want));
+}
+
+TEST(DoubleBackpropRegularizer, NamesAMissingInput) {
+  Model model;
+  model.input("pixels", {DType::f64, Shape{2}});
+  model.body([](ModelScope& s, const NamedValues& in) {
+    static const Dense out("out", 2);
+    return NamedValues{{"logits", out(s, in.at("pixels"))}};
+  });
+  model.loss({"logits"});
+  TrainerOptions o;
+  o.optimizer = "sgd";
+  Trainer trainer(model, o);
+  auto reg = PluginRegistry::global().make_regularizer("double_backprop");
+  trainer.add(*reg, "double_backprop");
+  try {
+    trainer.prepare();
+    FAIL() << "a missing input was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("reads the model input 'x', which the model does not have; its inputs: pixels"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
