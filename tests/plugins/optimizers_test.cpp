@@ -73,6 +73,52 @@ TEST(AdamPlugin, CoupledWeightDecay) {
 
 // AdamW decays first: w = 1 * (1 - 0.1 * 0.5) = 0.95, then the Adam step on g = 1 (the gradient
 // at the undecayed w): w1 = 0.95 - 0.1 / (1 + 1e-8) = 0.850000001.
+// NAdam as torch.optim.NAdam (1.13) documents it, written out here in doubles on f(w) = w^2 / 2
+// (g = w): mu_t = b1 (1 - 0.96^(t psi) / 2), the running product of the mu's, Adam's moments, and
+// two addcdiv steps. The plugin computes 0.96^x as exp(x log 0.96): equal within a few ulps.
+TEST(NadamPlugin, FollowsTorchsAlgorithm) {
+  const double lr = 0.1, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1, psi = 4e-3;
+  std::vector<double> want;
+  double w = 1, m = 0, v = 0, product = 1;
+  for (int t = 1; t <= 20; ++t) {
+    const double g = w + wd * w;
+    const double mu = b1 * (1 - 0.5 * std::pow(0.96, t * psi)), mu_next = b1 * (1 - 0.5 * std::pow(0.96, (t + 1) * psi));
+    product *= mu;
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g * g;
+    const double denom = std::sqrt(v / (1 - std::pow(b2, t))) + eps;
+    w = w - lr * (1 - mu) / (1 - product) * (g / denom);
+    w = w - lr * mu_next / (1 - product * mu_next) * (m / denom);
+    want.push_back(w);
+  }
+  expect_steps(run_on_parabola("nadam", {{"lr", lr}, {"weight_decay", wd}}, 20), want, 1e-14);
+}
+
+// The product of the mu's is one scalar of the optimizer (not a slot per element), saved with the
+// store; a parameter group keeps its own.
+TEST(NadamPlugin, KeepsOneScalarProductPerGroup) {
+  Graph g;
+  Value a = g.variable("a/W", {DType::f64, Shape{3}}), b = g.variable("b/W", {DType::f64, Shape{2}});
+  Value loss = 0.5 * (sum(square(a)) + sum(square(b)));
+  VariableStore store;
+  store.set("a/W", Tensor::from(DType::f64, Shape{3}, {1, 2, 3}));
+  store.set("b/W", Tensor::from(DType::f64, Shape{2}, {1, -1}));
+  CompileOptions o;
+  o.updates = build_optimizer_step("nadam", {}, {{"b/*", {{"beta1", 0.5}}}}, g, {a, b}, gradients(loss, {a, b}), store)
+                  .updates;
+  Plan plan = compile(g, {loss}, o);
+  for (int i = 0; i < 3; ++i) plan.run({}, &store);
+  double main = 1, group = 1;
+  for (int t = 1; t <= 3; ++t) {
+    main *= 0.9 * (1 - 0.5 * std::pow(0.96, t * 4e-3));
+    group *= 0.5 * (1 - 0.5 * std::pow(0.96, t * 4e-3));
+  }
+  EXPECT_NEAR(store.get("optimizer/nadam/mu_product").get(0), main, 1e-15);
+  EXPECT_NEAR(store.get("optimizer/nadam/group0/mu_product").get(0), group, 1e-15);
+  EXPECT_EQ(store.get("optimizer/nadam/mu_product").shape(), Shape{});
+  EXPECT_FALSE(store.has("a/W/nadam/mu_product"));
+}
+
 TEST(AdamwPlugin, DecoupledWeightDecay) {
   expect_steps(run_on_parabola("adamw", {{"lr", 0.1}, {"weight_decay", 0.5}}, 3),
                {0.850000001, 0.7082484443656524, 0.574973932253246});

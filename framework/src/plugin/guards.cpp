@@ -65,6 +65,7 @@ class GuardedInitializer final : public Initializer {
 class GuardedUpdateRule final : public UpdateRule {
  public:
   GuardedUpdateRule(std::unique_ptr<UpdateRule> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
+  void begin_step(OptimizerContext& ctx) override { guarded(who_, "beginning its step", [&] { x_->begin_step(ctx); }); }
   Value update(OptimizerContext& ctx, const ParamGrad& p) override {
     return guarded(who_, fmt::format("building the update of '{}'", p.name), [&] { return x_->update(ctx, p); });
   }

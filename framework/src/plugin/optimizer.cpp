@@ -30,8 +30,9 @@ Value variable_of(Graph& g, const std::string& name, const TensorType& type) {
 }  // namespace
 
 OptimizerContext::OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype,
-                                   const std::string& lr_variable)
-    : graph_(&graph), optimizer_(std::move(optimizer)), store_(&store), dtype_(dtype) {
+                                   const std::string& lr_variable, std::string state_prefix)
+    : graph_(&graph), optimizer_(std::move(optimizer)), store_(&store), dtype_(dtype),
+      state_prefix_(state_prefix.empty() ? "optimizer/" + optimizer_ : std::move(state_prefix)) {
   const TensorType scalar{dtype, Shape{}};
   lr_ = variable_of(graph, lr_variable, scalar);
   step_ = variable_of(graph, kStep, TensorType{DType::f64, Shape{}});  // counted exactly (to 2^53) in any precision
@@ -66,6 +67,36 @@ void OptimizerContext::set_slot(const ParamGrad& p, const std::string& slot, Val
   add_update(name, next);
 }
 
+Value OptimizerContext::state(const std::string& name, double init) {
+  const std::string full = state_prefix_ + "/" + name;
+  if (auto it = slot_values_.find(full); it != slot_values_.end()) return it->second;
+  const TensorType type{dtype_, Shape{}};
+  Value v = variable_of(*graph_, full, type);
+  if (!store_->has(full)) {
+    store_->set(full, Tensor::scalar(dtype_, init));
+  } else if (store_->get(full).type() != type) {
+    throw UsageError(fmt::format("optimizer state '{}' in the store is {}, the parameters are {}", full,
+                                 store_->get(full).type().to_string(), type.to_string()));
+  }
+  slot_values_[full] = v;
+  slot_names_.push_back(full);
+  return v;
+}
+
+void OptimizerContext::set_state(const std::string& name, Value next) {
+  const std::string full = state_prefix_ + "/" + name;
+  if (!slot_values_.count(full)) {
+    throw UsageError(fmt::format("optimizer '{}' sets its state '{}' before reading it with state()", optimizer_, full));
+  }
+  if (next.valid() && next.type() != TensorType{dtype_, Shape{}}) {
+    throw UsageError(fmt::format("optimizer '{}': the new value of its state '{}' is {}, the state a scalar of {}",
+                                 optimizer_, full, next.type().to_string(), to_string(dtype_)));
+  }
+  add_update(full, next);
+}
+
+void UpdateRule::begin_step(OptimizerContext&) {}
+
 void OptimizerContext::add_update(const std::string& variable, Value next) {
   if (!next.valid() || next.graph != graph_) {
     throw UsageError(fmt::format("optimizer '{}': the new value of '{}' is not a value of the step's graph",
@@ -88,6 +119,7 @@ struct Member {
   double lr;
   std::string lr_name;
   std::vector<std::size_t> params;
+  std::string state_prefix;  // empty: "optimizer/<name>"
 };
 
 OptimizerStep build_groups(const std::vector<Member>& members, const std::string& name, Graph& graph,
@@ -119,9 +151,10 @@ OptimizerStep build_groups(const std::vector<Member>& members, const std::string
     std::set<std::string> lrs;
     for (const Member& m : members) {
       if (m.params.empty()) continue;
-      OptimizerContext ctx(graph, name, store, dtype, m.lr_name);
+      OptimizerContext ctx(graph, name, store, dtype, m.lr_name, m.state_prefix);
       if (!store.has(m.lr_name)) store.set(m.lr_name, Tensor::scalar(dtype, m.lr));
       if (lrs.insert(m.lr_name).second) out.learning_rates.emplace_back(m.lr_name, m.lr);
+      m.rule->begin_step(ctx);
       for (std::size_t i : m.params) {
         const ParamGrad p{params[i].producer().name, params[i], grads[i]};
         Value next = m.rule->update(ctx, p);
@@ -163,7 +196,7 @@ OptimizerStep build_optimizer_step(UpdateRule& rule, const std::string& name, do
                                    VariableStore& store) {
   std::vector<std::size_t> all(params.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  return build_groups({Member{&rule, lr, kLr, all}}, name, graph, params, grads, store);
+  return build_groups({Member{&rule, lr, kLr, all, ""}}, name, graph, params, grads, store);
 }
 
 OptimizerStep build_optimizer_step(const std::string& name, const Settings& settings,
@@ -174,14 +207,15 @@ OptimizerStep build_optimizer_step(const std::string& name, const Settings& sett
   std::vector<std::unique_ptr<UpdateRule>> made;
   std::vector<Member> members;
   made.push_back(registry.make_update_rule(name, settings));
-  members.push_back({made.back().get(), registry.learning_rate(name, settings), kLr, {}});
+  members.push_back({made.back().get(), registry.learning_rate(name, settings), kLr, {}, ""});
   for (std::size_t g = 0; g < groups.size(); ++g) {
     Settings merged = settings;
     for (const auto& [k, v] : groups[g].settings) merged.insert_or_assign(k, v);
     made.push_back(registry.make_update_rule(name, merged));
     // a group that sets its own learning rate gets its own variable; the others share the main one
     const std::string lr = groups[g].settings.count("lr") ? fmt::format("{}/{}", kLr, g) : kLr;
-    members.push_back({made.back().get(), registry.learning_rate(name, merged), lr, {}});
+    members.push_back({made.back().get(), registry.learning_rate(name, merged), lr, {},
+                       fmt::format("optimizer/{}/group{}", name, g)});
   }
   for (std::size_t i = 0; i < params.size(); ++i) {
     const std::string& pname = params[i].producer().name;

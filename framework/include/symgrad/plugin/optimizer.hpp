@@ -28,9 +28,10 @@ struct ParamGrad {
 /// values (changing them never recompiles), and the slots.
 class OptimizerContext {
  public:
-  /// `lr_variable`: the scalar variable holding this context's learning rate.
+  /// `lr_variable`: the scalar variable holding this context's learning rate; `state_prefix`: where
+  /// its scalar state lives ("optimizer/<optimizer>" when empty; a parameter group's own).
   OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype,
-                   const std::string& lr_variable = "optimizer/lr");
+                   const std::string& lr_variable = "optimizer/lr", std::string state_prefix = "");
 
   Graph& graph() const { return *graph_; }
   const std::string& optimizer() const { return optimizer_; }
@@ -47,6 +48,13 @@ class OptimizerContext {
   Value slot(const ParamGrad& p, const std::string& slot, double init = 0.0);
   /// Sets a slot's value after this step.
   void set_slot(const ParamGrad& p, const std::string& slot, Value next);
+  /// Scalar state of the optimizer, one value for every parameter it updates (NAdam's product of
+  /// momentum coefficients): the variable "optimizer/<optimizer>/<name>" (a parameter group's
+  /// under its own prefix), a scalar of the parameters' dtype first holding `init` (kept when the
+  /// store has it, from a checkpoint). Returns the same value however often it is asked for.
+  Value state(const std::string& name, double init = 0.0);
+  /// Its value after this step; set once per step (UpdateRule::begin_step is the place).
+  void set_state(const std::string& name, Value next);
 
   /// Everything the step writes back: new parameters, slots and the step count.
   const std::vector<std::pair<std::string, Value>>& updates() const { return updates_; }
@@ -60,6 +68,7 @@ class OptimizerContext {
   VariableStore* store_;
   DType dtype_;
   Value lr_, step_;
+  std::string state_prefix_;
   std::vector<std::pair<std::string, Value>> updates_;
   std::vector<std::string> slot_names_;
   std::map<std::string, Value> slot_values_;
@@ -92,6 +101,9 @@ class Objective {
 class UpdateRule {
  public:
   virtual ~UpdateRule() = default;
+  /// Once per step, before update() is called for each parameter: the rule's scalar state
+  /// (ctx.state, ctx.set_state) and values every parameter's update shares. Nothing by default.
+  virtual void begin_step(OptimizerContext& ctx);
   /// Adds the nodes of one step for `p` and returns p's new value; reads slots with ctx.slot and
   /// writes them with ctx.set_slot. The rule must use ctx.lr() as its learning rate.
   virtual Value update(OptimizerContext& ctx, const ParamGrad& p) = 0;
