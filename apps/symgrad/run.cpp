@@ -180,9 +180,23 @@ std::vector<std::string> draw_run_plots(const std::string& dir, const std::strin
   namespace fs = std::filesystem;
   const std::string csv = (fs::path(dir) / "metrics-epochs.csv").string(), metric = run_metric(csv);
   const std::vector<CurveRun> run = {{name, csv}};
-  const std::vector<std::string> files = {(fs::path(dir) / "loss.svg").string(), (fs::path(dir) / (metric + ".svg")).string()};
+  std::vector<std::string> files = {(fs::path(dir) / "loss.svg").string(), (fs::path(dir) / (metric + ".svg")).string()};
   plot_curves(files[0], name + ": loss", "loss", run, {"train_loss", "val_loss"});
   plot_curves(files[1], name + ": " + metric, metric, run, {"train_" + metric, "val_" + metric});
+  // the values the extensions report ("<extension>/<name>": penalties, statistics), when any
+  std::vector<std::string> reported;
+  std::ifstream in(csv);
+  std::string header;
+  std::getline(in, header);
+  std::stringstream names(header);
+  for (std::string n; std::getline(names, n, ',');) {
+    if (n.find('/') != std::string::npos && n.rfind("grad_norm/", 0) != 0 && n.rfind("update_ratio/", 0) != 0) {
+      reported.push_back(n);
+    }
+  }
+  if (reported.empty()) return files;
+  files.push_back((fs::path(dir) / "reported.svg").string());
+  plot_curves(files[2], name + ": reported by the extensions", "value", run, reported);
   return files;
 }
 

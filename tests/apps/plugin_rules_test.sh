@@ -24,14 +24,14 @@ expect() {
 }
 min=(minimize --function sphere --steps 1)
 
-# a run loads only what it names: adam and the default initializer he, not a plugin that cannot
+# a run loads only what it names: adam, the default initializer he and the default loss, not a plugin that cannot
 # even register (given a manifest naming a component nobody asks for)
 mkdir unchosen
 cp "$fixtures/symgrad-throws_on_register.so" unchosen/
 printf '# symgrad plugin manifest 1\nplugin throws_on_register 1.0.0\noptimizer never_asked\n' > unchosen/symgrad-throws_on_register.manifest
 loaded=$(SYMGRAD_PLUGIN_PATH="$work/unchosen" LD_DEBUG=files "$symgrad" train "$experiments/moons_adam.toml" --set epochs=1 \
            --output "$work/run" 2>&1 | grep -o 'file=[^ ]*symgrad-[a-z_]*\.so' | sed 's|.*symgrad-||; s|\.so||' | sort -u | tr '\n' ' ')
-[ "$loaded" = "adam he " ] || fail "train loaded the plugins: $loaded (wanted adam he)"
+[ "$loaded" = "adam he softmax_cross_entropy " ] || fail "train loaded the plugins: $loaded (wanted adam he softmax_cross_entropy)"
 
 expect 1 "threw during registration" -- env SYMGRAD_PLUGIN_PATH="$work/unchosen" "$symgrad" "${min[@]}" --optimizer never_asked
 

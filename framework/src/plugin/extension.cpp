@@ -81,6 +81,22 @@ StepContext::StepContext(Graph& graph, VariableStore& store, std::vector<NamedPa
   for (std::size_t i = 0; i < grads.size(); ++i) grads_[params_[i].name] = grads[i];
 }
 
+void StepContext::report(const std::string& name, Value value) {
+  const std::string full = prefix_ + "/" + name;
+  if (!value.valid() || value.graph != graph_ || value.shape().rank() != 0 || !is_floating(value.dtype())) {
+    throw UsageError(fmt::format("'{}' reports {}, not a real scalar of the step's graph", full,
+                                 value.valid() && value.graph == graph_ ? value.type().to_string() : "no value of its graph"));
+  }
+  for (const auto& r : reports_) {
+    if (r.first == full) throw UsageError(fmt::format("'{}' is reported twice in one step", full));
+  }
+  reports_.emplace_back(full, value);
+}
+
+void TrainEvent::report(const std::string& name, double value) {
+  reports.emplace_back(source.empty() ? name : source + "/" + name, value);
+}
+
 void StepContext::begin(const std::string& prefix, bool after_update) {
   prefix_ = prefix;
   after_update_ = after_update;

@@ -25,7 +25,7 @@ void plan_buckets(Trainer::Impl& m, std::size_t first, double cap_bytes) {
   m.buckets.clear();
   std::size_t at = 0;
   for (std::size_t o : m.gradient_plan->output_order()) {
-    if (o < first) continue;
+    if (o < first || o >= first + n) continue;  // (after the gradients: the penalties' values)
     const std::size_t k = o - first;
     const TensorType type = m.training_step.raw_gradients[k].type();  // (a parameter's: static)
     const Trainer::Impl::Bucket* last = m.buckets.empty() ? nullptr : &m.buckets.back();
@@ -147,6 +147,7 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
         return;
       }
       const std::size_t k = o - kFirst;  // (already weighted by the share: StepSpec::gradients_as_inputs)
+      if (k >= m.param_names.size()) return;  // a penalty's value, reported: summed below
       std::memcpy(base + m.gradient_offset[k], value.raw(), value.nbytes());
       Trainer::Impl::Bucket& b = m.buckets[m.gradient_bucket[k]];
       if (--b.waiting == 0) {
@@ -172,6 +173,10 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   comm.wait_all();
   comm_seconds += started + std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
   std::copy(scalars.begin() + 2, scalars.end(), score.sums().begin());
+  // the penalties' values (reported): each rank's share of the batch's
+  std::vector<double> penalties(m.batch_reports);
+  for (std::size_t j = 0; j < penalties.size(); ++j) penalties[j] = a[kFirst + m.param_names.size() + j].get(0) * share;
+  if (!penalties.empty()) comm.allreduce_sum(penalties.data(), penalties.size());
   // the model's own state (batch norm's running statistics, from each rank's shard unless
   // synchronized) is rank 0's on every rank, as torch DDP's broadcast_buffers makes it
   for (const auto& state : m.train_forward.state_updates) {
@@ -192,7 +197,11 @@ std::vector<Tensor> data_parallel_step(Trainer::Impl& m, Communicator& comm, con
   }
   // (the update plan is another plan: the gradient plan's logits stay valid through its run)
   std::vector<Tensor> out = {Tensor::scalar(DType::f64, scalars[0]), Tensor::scalar(DType::f64, scalars[1]), a[2]};
-  for (const Tensor& t : m.step->run(update, &store)) out.push_back(t);
+  const std::vector<Tensor>& updated = m.step->run(update, &store);  // gradient norms, then the step's reports
+  const std::size_t norms = m.param_names.size();
+  out.insert(out.end(), updated.begin(), updated.begin() + static_cast<std::ptrdiff_t>(norms));
+  for (double p : penalties) out.push_back(Tensor::scalar(DType::f64, p));
+  out.insert(out.end(), updated.begin() + static_cast<std::ptrdiff_t>(norms), updated.end());
   return out;
 }
 

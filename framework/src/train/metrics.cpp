@@ -121,7 +121,12 @@ void MetricsFile::open(const std::filesystem::path& base, bool append, const std
   base_ = base.string();
   const std::string csv = base_ + ".csv";
   if (append) keep_until(base_, column, last);
-  header_ = append && std::filesystem::exists(csv) && std::filesystem::file_size(csv) > 0;
+  columns_.clear();
+  if (append) {
+    const std::vector<std::string> rows = lines_of(csv);
+    std::stringstream header(rows.empty() ? std::string() : rows.front());
+    for (std::string name; std::getline(header, name, ',');) columns_.push_back(name);
+  }
   const auto mode = append ? std::ios::app : std::ios::trunc;
   csv_.open(csv, std::ios::out | mode);
   jsonl_.open(base_ + ".jsonl", std::ios::out | mode);
@@ -130,16 +135,35 @@ void MetricsFile::open(const std::filesystem::path& base, bool append, const std
 
 void MetricsFile::write(const std::vector<std::pair<std::string, double>>& row) {
   if (!csv_.is_open()) return;
-  if (!header_) {
-    for (std::size_t i = 0; i < row.size(); ++i) csv_ << (i ? "," : "") << row[i].first;
-    csv_ << "\n";
-    header_ = true;
+  const bool header = !columns_.empty();
+  std::size_t added = 0;
+  for (const auto& [name, value] : row) {
+    if (std::find(columns_.begin(), columns_.end(), name) == columns_.end()) columns_.push_back(name), ++added;
   }
+  if (!header) {
+    for (std::size_t i = 0; i < columns_.size(); ++i) csv_ << (i ? "," : "") << columns_[i];
+    csv_ << "\n";
+  } else if (added > 0) {  // a new column: the header gains it, the rows so far an empty cell
+    csv_.close();
+    std::vector<std::string> lines = lines_of(base_ + ".csv");
+    std::string names;
+    for (std::size_t i = 0; i < columns_.size(); ++i) names += (i ? "," : "") + columns_[i];
+    if (lines.empty()) lines.push_back(names);
+    lines.front() = names;
+    for (std::size_t r = 1; r < lines.size(); ++r) lines[r] += std::string(added, ',');
+    rewrite(base_ + ".csv", lines);
+    csv_.open(base_ + ".csv", std::ios::out | std::ios::app);
+  }
+  std::map<std::string, std::string> cells;
   std::string json = "{";
   for (std::size_t i = 0; i < row.size(); ++i) {
     const std::string v = std::isfinite(row[i].second) ? fmt::format("{:.17g}", row[i].second) : "null";
-    csv_ << (i ? "," : "") << (std::isfinite(row[i].second) ? v : "nan");
+    cells[row[i].first] = std::isfinite(row[i].second) ? v : "nan";
     json += fmt::format("{}\"{}\": {}", i ? ", " : "", row[i].first, v);
+  }
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    const auto cell = cells.find(columns_[i]);
+    csv_ << (i ? "," : "") << (cell == cells.end() ? "" : cell->second);
   }
   csv_ << "\n";
   jsonl_ << json << "}\n";

@@ -46,7 +46,9 @@ class Score {
   std::array<double, 7> sums_{};
 };
 
-// A metrics file in CSV and JSON lines, with the columns of its first row.
+// A metrics file in CSV and JSON lines. The CSV's columns are those of its first row; a row that
+// brings a new column (a value an extension reports now and then) adds it, and the rows before it
+// get an empty cell there, as does a later row without it.
 class MetricsFile {
  public:
   /// Starts `base`.csv and `base`.jsonl. `append`: a resumed run adds to the files of the run it
@@ -58,7 +60,7 @@ class MetricsFile {
  private:
   std::ofstream csv_, jsonl_;
   std::string base_;
-  bool header_ = false;
+  std::vector<std::string> columns_;  // the CSV's header, once written
 };
 
 }  // namespace symgrad::trainer_detail

@@ -64,7 +64,7 @@ void Trainer::add(Extension& extension, const std::string& name) {
   if (!impl_->built) {
     impl_->extensions.push_back({name.empty() ? fmt::format("extension{}", impl_->extensions.size() + 1) : name, &extension});
   }
-  impl_->callbacks.push_back(&extension);
+  impl_->callbacks.emplace_back(name.empty() ? fmt::format("extension{}", impl_->callbacks.size() + 1) : name, &extension);
 }
 
 void Trainer::recompute_state(const Dataset& data) {
@@ -136,6 +136,23 @@ Evaluation host_iteration(Trainer::Impl& m, const Dataset& train, Communicator* 
   return now;
 }
 
+// Runs one point of every callback, each under its own name (what it reports is named so).
+void notify(Trainer::Impl& m, TrainEvent& event, void (TrainingCallbacks::*point)(TrainEvent&)) {
+  for (const auto& [name, c] : m.callbacks) {
+    event.source = name;
+    (c->*point)(event);
+  }
+  event.source.clear();
+}
+
+// A metrics row with the values reported since the last row (taken out of the event).
+std::vector<std::pair<std::string, double>> with_reports(std::vector<std::pair<std::string, double>> row,
+                                                         TrainEvent& event) {
+  row.insert(row.end(), event.reports.begin(), event.reports.end());
+  event.reports.clear();
+  return row;
+}
+
 }  // namespace
 
 std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* validation) {
@@ -161,13 +178,13 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   event.store = &store_;
   event.recompute_state = [&] { recompute_state(train); };
   m.stopped = false;
-  for (auto* c : m.callbacks) c->on_train_begin(event);
+  notify(m, event, &TrainingCallbacks::on_train_begin);
   // Stopped before the end (a callback, or nan_policy = stop): a checkpoint where it stopped.
   const auto stop_here = [&](std::int64_t batches_taken) {
     m.batch_in_epoch = batches_taken;
     m.stopped = true;
     if (!checkpoint.empty()) save_checkpoint(checkpoint);
-    for (auto* c : m.callbacks) c->on_train_end(event);
+    notify(m, event, &TrainingCallbacks::on_train_end);
     return records;
   };
   Communicator* const comm = options_.communicator != nullptr && options_.communicator->size() > 1 ? options_.communicator
@@ -180,29 +197,31 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     const auto start = std::chrono::steady_clock::now();
     if (m.schedule) apply_lr_schedule(store_, m.training_step.optimizer, *m.schedule, epoch - 1);
     event.epoch = epoch;
-    for (auto* c : m.callbacks) c->on_epoch_begin(event);
+    notify(m, event, &TrainingCallbacks::on_epoch_begin);
+    std::vector<std::pair<std::string, double>> epoch_reports = std::exchange(event.reports, {});  // for the epoch's row
     const trainer_detail::EpochBatches batches(m, train, options_, epoch, [&] { return example_losses(train); });
     trainer_detail::EpochTotals totals(m, store_, epoch, batches.examples());
     steps.reset_comm_seconds();
     const std::int64_t skip = std::exchange(m.batch_in_epoch, 0);  // resuming inside this epoch
     if (m.host) {  // one iteration of the host-driven optimizer over the whole training set
       event.step = m.steps;
-      for (auto* c : m.callbacks) c->on_step_begin(event);
+      notify(m, event, &TrainingCallbacks::on_step_begin);
       const Evaluation now = host_iteration(m, train, comm, store_, options_, epoch, [&] { return evaluate(train); });
       const double objective = now.metrics.at("objective");
       totals.add_host(now.loss, objective, now.accuracy);
       ++m.steps;
       event.step = m.steps;
       event.metrics = {{"loss", now.loss}, {"objective", objective}, {now.metric, now.accuracy}};
-      step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", now.loss}, {"objective", objective},
-                       {now.metric, now.accuracy}});
-      for (auto* c : m.callbacks) c->on_step_end(event);
+      notify(m, event, &TrainingCallbacks::on_step_end);
+      step_file.write(with_reports({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", now.loss},
+                                    {"objective", objective}, {now.metric, now.accuracy}},
+                                   event));
       if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
     }
     for (std::int64_t k = skip; k < batches.count() && !event.stop && !m.host; ++k) {
       const auto batch = batches.get(k, m.steps);
       event.step = m.steps;
-      for (auto* c : m.callbacks) c->on_step_begin(event);
+      notify(m, event, &TrainingCallbacks::on_step_begin);
       const auto step = steps.run(batch, epoch, k + 1);
       if (!step.undone.empty()) {  // nan_policy stop or skip_step
         if (options_.nan_policy == TrainerOptions::NanPolicy::stop) {
@@ -218,13 +237,13 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       totals.add(step, batch.data.size());
       ++m.steps;
       event.step = m.steps;
-      event.metrics = {{"loss", step.loss},
-                       {"objective", step.objective},
-                       {metric, step.score.primary()},
-                       {"lr", store_.get("optimizer/lr").get(0)}};
-      step_file.write({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", step.loss},
-                       {"objective", step.objective}, {metric, event.metrics[metric]}, {"lr", event.metrics["lr"]}});
-      for (auto* c : m.callbacks) c->on_step_end(event);
+      std::vector<std::pair<std::string, double>> step_row = {
+          {"epoch", double(epoch)}, {"step", double(m.steps)},     {"loss", step.loss},
+          {"objective", step.objective}, {metric, step.score.primary()}, {"lr", store_.get("optimizer/lr").get(0)}};
+      for (std::size_t j = 0; j < m.report_names.size(); ++j) step_row.emplace_back(m.report_names[j], step.reports[j]);
+      event.metrics = {step_row.begin() + 2, step_row.end()};
+      notify(m, event, &TrainingCallbacks::on_step_end);
+      step_file.write(with_reports(std::move(step_row), event));
       if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
       if (event.stop && k + 1 < batches.count()) return stop_here(k + 1);  // inside the epoch: keep the place
     }
@@ -233,15 +252,16 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
                               "the store is the state after step {}: {}",
                               epoch, m.steps, m.warnings.empty() ? "" : m.warnings.back()));
     }
-    for (auto* c : m.callbacks) c->on_epoch_trained(event);
+    notify(m, event, &TrainingCallbacks::on_epoch_trained);
     std::vector<std::pair<std::string, double>> row;
     EpochRecord r = totals.record(row, event.metrics);
     if (validation != nullptr) totals.add_validation(evaluate(*validation), r, row, event.metrics);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     totals.finish_row(row, r, options_, steps.comm_seconds());
-    epoch_file.write(row);
     records.push_back(r);
-    for (auto* c : m.callbacks) c->on_epoch_end(event);
+    notify(m, event, &TrainingCallbacks::on_epoch_end);
+    row.insert(row.end(), epoch_reports.begin(), epoch_reports.end());
+    epoch_file.write(with_reports(std::move(row), event));
     if (comm != nullptr) event.stop = comm->any(event.stop);
     m.epochs_done = epoch;
     if (!checkpoint.empty() && clock.due(epoch == options_.epochs || event.stop)) {
@@ -250,7 +270,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     }
   }
   m.stopped = event.stop && m.epochs_done < options_.epochs;
-  for (auto* c : m.callbacks) c->on_train_end(event);
+  notify(m, event, &TrainingCallbacks::on_train_end);
   return records;
 }
 

@@ -169,11 +169,18 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
       m.param_names.push_back(p.value.producer().name);
     }
     const PenaltyContext penalty_context = penalty_context_of(g, model, built, named);
-    for (Extension* e : hooks) {
-      Value pen = e->penalty(penalty_context);
-      if (pen.valid()) objective = objective + pen;
+    std::vector<Value> penalties;
+    for (const auto& e : m.extensions) {
+      Value pen = e.extension->penalty(penalty_context);
+      if (!pen.valid()) continue;
+      objective = objective + pen;
+      m.report_names.push_back(e.name + "/penalty");
+      penalties.push_back(pen);
     }
+    m.batch_reports = penalties.size();
     if (PluginRegistry::global().get(ComponentKind::optimizer, o.optimizer).host_driven) {
+      m.report_names.clear();  // (a host-driven iteration has no step plan to report from)
+      m.batch_reports = 0;
       build_host_driven(m, o, objective, named);
       return build_eval(m, model, o, hooks, store);
     }
@@ -186,6 +193,11 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
     co.updates = m.training_step.updates;
     std::vector<Value> outs = {loss, objective, m.train_forward.logits};
     for (const auto& gr : m.training_step.gradients) outs.push_back(sqrt(sum(square(gr))));  // per-parameter norms
+    outs.insert(outs.end(), penalties.begin(), penalties.end());
+    for (const auto& [name, v] : m.training_step.reports) {
+      m.report_names.push_back(name);
+      outs.push_back(v);
+    }
     if (spec.gradients_as_inputs) {
       // two plans: this process's shard to its gradients (and the model's own state, batch-norm
       // statistics per process), then, from the gradients summed over the processes, the update
@@ -194,8 +206,11 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
       local.communicator = o.communicator;  // the model's sums over the processes (synchronized batch norm)
       std::vector<Value> local_outs = {loss, objective, m.train_forward.logits};
       for (const auto& gr : m.training_step.raw_gradients) local_outs.push_back(gr);
+      local_outs.insert(local_outs.end(), penalties.begin(), penalties.end());  // summed over the shares
       m.gradient_plan = std::make_unique<Plan>(compile(g, local_outs, local));
       for (const auto& [name, v] : m.train_forward.state_updates) co.updates.erase(name);
+      const auto norms_end = outs.begin() + 3 + static_cast<std::ptrdiff_t>(m.training_step.gradients.size());
+      outs.erase(norms_end, norms_end + static_cast<std::ptrdiff_t>(penalties.size()));
       outs.erase(outs.begin(), outs.begin() + 3);
     }
     m.step = std::make_unique<Plan>(compile(g, outs, co));

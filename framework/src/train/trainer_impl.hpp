@@ -40,7 +40,13 @@ struct Trainer::Impl {
       return reduce_f64;
     }
   }
-  std::vector<Value> step_roots;  // the step plan's outputs (loss, objective, first output, gradient norms)
+  // the step plan's outputs: loss, objective, first output, gradient norms, then the reports
+  std::vector<Value> step_roots;
+  // Reported values: each extension's penalty ("<name>/penalty", computed with the loss: under
+  // data-parallel training a mean over the processes' shares) first, then StepContext's reports
+  // (computed with the update). The step's outputs carry them after the gradient norms.
+  std::vector<std::string> report_names;
+  std::size_t batch_reports = 0;
   Forward train_forward;
   // The model's losses: each one's output, target and task, in order. The evaluation plan's
   // outputs are the loss, each loss's output, each loss's term, then the first one's per-example
@@ -65,7 +71,7 @@ struct Trainer::Impl {
   std::unique_ptr<LrSchedule> schedule;
   std::vector<std::string> param_names;
   std::vector<NamedExtension> extensions;  // take part in building (before build) and in fit
-  std::vector<TrainingCallbacks*> callbacks;
+  std::vector<std::pair<std::string, TrainingCallbacks*>> callbacks;  // with the name reports go under
   bool built = false;
   std::int64_t steps = 0;      // optimizer steps taken
   std::int64_t epochs_done = 0;

@@ -138,6 +138,7 @@ StepResult StepRunner::run(const EpochBatches::Batch& batch, std::int64_t epoch,
     r.loss = out[0].get(0), r.objective = out[1].get(0);
     r.grad_norms.resize(m_.param_names.size());
     for (std::size_t k = 0; k < r.grad_norms.size(); ++k) r.grad_norms[k] = out[3 + k].get(0);
+    for (std::size_t j = 0; j < m_.report_names.size(); ++j) r.reports.push_back(out[3 + r.grad_norms.size() + j].get(0));
     return r;
   }
   const std::string step_name = fmt::format("epoch {}, step {}", epoch, m_.steps + 1);
@@ -181,6 +182,8 @@ void EpochTotals::add(const StepResult& step, std::int64_t batch_size) {
   objective_sum_ += step.objective * count;
   score_.merge(step.score);
   for (std::size_t k = 0; k < grad_norms_.size(); ++k) grad_norms_[k] += step.grad_norms[k];
+  reports_.resize(step.reports.size());
+  for (std::size_t j = 0; j < reports_.size(); ++j) reports_[j] += step.reports[j];
   ++batches_;
 }
 
@@ -212,6 +215,9 @@ EpochRecord EpochTotals::record(std::vector<std::pair<std::string, double>>& row
          {"train_objective", r.train_objective},
          {"train_" + metric, r.train_accuracy}};
   metrics = {{"loss", r.train_loss}, {"objective", r.train_objective}, {metric, r.train_accuracy}};
+  for (std::size_t j = 0; j < reports_.size(); ++j) {  // callbacks may monitor a reported value
+    metrics[m_.report_names[j]] = reports_[j] / static_cast<double>(batches_ - skipped_);
+  }
   if (!m_.host) metrics["lr"] = r.lr;
   return r;
 }
@@ -240,6 +246,9 @@ void EpochTotals::finish_row(std::vector<std::pair<std::string, double>>& row, c
     const auto [update, weight] = update_and_weight_norms(store_.get(name), before_.at(name));
     if (!m_.host) row.emplace_back("grad_norm/" + name, grad_norms_[k] / static_cast<double>(batches_ - skipped_));
     row.emplace_back("update_ratio/" + name, weight > 0 ? update / weight : update);
+  }
+  for (std::size_t j = 0; j < reports_.size(); ++j) {
+    row.emplace_back(m_.report_names[j], reports_[j] / static_cast<double>(batches_ - skipped_));
   }
 }
 

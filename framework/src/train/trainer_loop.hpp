@@ -51,6 +51,7 @@ struct StepResult {
   double loss = 0, objective = 0;
   Score score;                     ///< the batch's metric sums (every rank's, data-parallel)
   std::vector<double> grad_norms;  ///< per parameter, in Impl::param_names' order
+  std::vector<double> reports;     ///< in Impl::report_names' order
 };
 
 /// Runs training steps (on one process, or data-parallel) under the NaN policy: with `raise` a
@@ -97,8 +98,9 @@ class EpochTotals {
   /// several losses or one that is not a classifier) in the record, the row and the metrics.
   void add_validation(const Evaluation& v, EpochRecord& r, std::vector<std::pair<std::string, double>>& row,
                       std::map<std::string, double>& metrics) const;
-  /// The rest of the row: learning rate, seconds, communication, skipped steps, and per parameter
-  /// the mean gradient norm and the update / weight norm ratio of the epoch.
+  /// The rest of the row: learning rate, seconds, communication, skipped steps, per parameter the
+  /// mean gradient norm and the update / weight norm ratio of the epoch, and the extensions'
+  /// reported values (their means over the epoch's steps).
   void finish_row(std::vector<std::pair<std::string, double>>& row, const EpochRecord& r, const TrainerOptions& o,
                   double comm_seconds) const;
 
@@ -110,6 +112,7 @@ class EpochTotals {
   double loss_sum_ = 0, objective_sum_ = 0, host_metric_ = 0;
   Score score_;
   std::vector<double> grad_norms_;
+  std::vector<double> reports_;  // sums over the steps taken, in Impl::report_names' order
   std::int64_t batches_ = 0, skipped_ = 0, skipped_examples_ = 0;
 };
 

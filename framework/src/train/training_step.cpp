@@ -67,6 +67,7 @@ TrainingStep build_training_step(Graph& g, Value objective, const std::vector<Na
     out.evaluation_variables = ctx.evaluation_variables();
     out.extension_state = ctx.state_names();
     out.state_copies = ctx.state_copies();
+    out.reports = ctx.reports();
     fill_state_copies(out, store);
     return out;
   } catch (...) {

@@ -1,8 +1,10 @@
 // binary_cross_entropy: independent 0/1 labels (multi-label), from logits z and targets y of z's
 // shape (torch.nn.BCEWithLogitsLoss):
-//   -(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))) = relu(z) - z y + log(1 + e^-|z|)
-// The right-hand form exponentiates only -|z| <= 0: finite for any z. Per example: the mean over
-// the example's labels.
+//   -(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))) = softplus(z) - z y
+// softplus is one op, computed as max(z, 0) + log(1 + e^-|z|) (only -|z| <= 0 is exponentiated:
+// finite for any z) with the derivative sigmoid(z) everywhere, z = 0 included (a sum of relu and
+// |z| pieces would have their kinks' subgradients there: 0 - y instead of 1/2 - y). Per example:
+// the mean over the example's labels.
 #include <symgrad/plugin/plugin.hpp>
 
 namespace {
@@ -14,7 +16,7 @@ class BinaryCrossEntropy final : public Loss {
   Task task() const override { return Task::multilabel; }
   Value per_example(Value z, Value y) const override {
     require_target_like("binary_cross_entropy", z, y);
-    return per_example_mean(relu(z) - z * y + softplus(-abs(z)));
+    return per_example_mean(softplus(z) - z * y);
   }
 };
 

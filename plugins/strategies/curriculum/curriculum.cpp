@@ -37,15 +37,18 @@ class Curriculum final : public Strategy {
     return out.value + sigma * ctx.random("curriculum/noise", out.value.type(), RandomInput::Kind::normal, 1.0);
   }
 
+  // reports the epoch's fraction of the examples and its noise level (metrics-epochs.csv)
   void on_epoch_begin(TrainEvent& e) override {
+    e.report("fraction", fraction(e.epoch));
     if (noise_ == 0 || !e.store->has(kNoise)) return;
     const double left = anneal_ == 0 ? 0.0 : std::max(0.0, 1.0 - static_cast<double>(e.epoch - 1) / static_cast<double>(anneal_));
     e.store->get(kNoise).set(0, noise_ * left);
+    e.report("noise_std", noise_ * left);
   }
 
   void order_epoch(EpochData& d) override {
     if (widen_ == 0 || d.epoch > widen_) return;  // everything, in the shuffled order
-    const double f = std::min(1.0, start_ + (1 - start_) * static_cast<double>(d.epoch - 1) / static_cast<double>(widen_));
+    const double f = fraction(d.epoch);
     const std::vector<double> score = loss_score_ ? d.example_losses() : distances(d);
     std::vector<std::int64_t> by_score(score.size());
     std::iota(by_score.begin(), by_score.end(), 0);
@@ -57,6 +60,11 @@ class Curriculum final : public Strategy {
   }
 
  private:
+  double fraction(std::int64_t epoch) const {
+    if (widen_ == 0 || epoch > widen_) return 1.0;
+    return std::min(1.0, start_ + (1 - start_) * static_cast<double>(epoch - 1) / static_cast<double>(widen_));
+  }
+
   // The distance of each example to the mean of its class (computed once: the data do not change).
   const std::vector<double>& distances(const EpochData& d) {
     if (!distance_.empty()) return distance_;

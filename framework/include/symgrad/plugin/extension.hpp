@@ -208,6 +208,11 @@ class StepContext {
   /// Evaluation, validation, test, variables.bin and `symgrad eval` read the parameter `param`
   /// from this extension's state `name` instead (Polyak averages); training is unaffected.
   void evaluate_with(const std::string& param, const std::string& state);
+  /// Reports the scalar `value` of each step as "<prefix>/<name>" (a statistic of the gradients
+  /// or of the update): a column of metrics-steps.csv (its value at each step) and of
+  /// metrics-epochs.csv (its mean over the epoch's steps), and in `symgrad plot`. Computed in the
+  /// step's plan; under data-parallel training it is the same on every process.
+  void report(const std::string& name, Value value);
 
   // -- for the step builder (train/training_step.hpp) -----------------------------------------
   /// The next extension's turn: its state lives under `prefix`; `after_update`: extend_step.
@@ -221,6 +226,8 @@ class StepContext {
   const std::vector<std::string>& state_names() const { return state_names_; }
   /// state -> the parameter whose first value it starts with (state_from), not yet in the store
   const std::map<std::string, std::string>& state_copies() const { return copies_; }
+  /// the reported values, by full name, in the order reported
+  const std::vector<std::pair<std::string, Value>>& reports() const { return reports_; }
 
  private:
   Graph* graph_;
@@ -232,6 +239,7 @@ class StepContext {
   std::map<std::string, Value> grads_, updates_, state_updates_;
   std::map<std::string, std::string> eval_vars_, copies_;
   std::vector<std::string> state_names_;
+  std::vector<std::pair<std::string, Value>> reports_;
 };
 
 /// The examples of one epoch, before it runs.
@@ -268,6 +276,13 @@ struct TrainEvent {
   /// uses: the statistics start over and one training-mode forward pass over the training set
   /// updates them (set by the trainer during fit; empty elsewhere).
   std::function<void()> recompute_state;
+  /// Reports `value` as "<source>/<name>" in the metrics row being made: a step's (from
+  /// on_step_begin and on_step_end) or an epoch's (from the other points), in metrics-steps.csv or
+  /// metrics-epochs.csv and the plots. A value reported now and then (every K steps) leaves the
+  /// other rows' cells empty.
+  void report(const std::string& name, double value);
+  std::string source;  ///< the name of the extension whose callback runs (set by the trainer)
+  std::vector<std::pair<std::string, double>> reports;  ///< reported since the last row was written
 };
 
 /// Hooks at the trainer's named points; each does nothing by default.

@@ -53,7 +53,8 @@ inline Value project_l1(Value w, double c, const Axes& axes) {
   return where(inside, w, sign(w) * relu(a - hi));
 }
 
-/// A regularizer that re-projects the matching parameters after each step.
+/// A regularizer that re-projects the matching parameters after each step, and reports
+/// "projected": the fraction of the constrained norms (units, or tensors) that were over c.
 class Projection final : public Regularizer {
  public:
   Projection(const Hyperparams& h, bool l1)
@@ -62,6 +63,21 @@ class Projection final : public Regularizer {
     if (!name_matches(pattern_, p.name)) return updated;
     const Axes axes = norm_axes(updated, per_unit_);
     return l1_ ? project_l1(updated, c_, axes) : project_l2(updated, c_, axes);
+  }
+  void extend_step(StepContext& ctx) override {
+    Value over;
+    double norms = 0;
+    for (const auto& p : ctx.params()) {
+      if (!name_matches(pattern_, p.name)) continue;
+      Value w = ctx.updated(p.name);
+      const Axes axes = norm_axes(w, per_unit_);
+      Value norm = l1_ ? sum(abs(w), axes, true) : sqrt(sum(square(w), axes, true));
+      Value n = sum(greater(norm, w.graph->scalar(c_, w.dtype())));
+      over = over.valid() ? over + n : n;
+      norms += static_cast<double>(norm.shape().numel());
+    }
+    Regularizer::extend_step(ctx);  // project() each parameter
+    if (over.valid()) ctx.report("projected", over * (1.0 / norms));
   }
 
  private:

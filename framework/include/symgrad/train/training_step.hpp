@@ -56,6 +56,8 @@ struct TrainingStep {
   /// state -> parameter: state that starts as a copy of the parameter's first value, which the
   /// store did not hold yet when the step was built (fill_state_copies fills them).
   std::map<std::string, std::string> state_copies;
+  /// The extensions' reported values (StepContext::report), by full name.
+  std::vector<std::pair<std::string, Value>> reports;
 };
 
 /// Builds the step minimizing `objective` over `params` (trainable variables of one floating
