@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/plugin/registry.hpp"
 
 namespace symgrad {
 
@@ -25,15 +26,26 @@ class StopWhen final : public Strategy {
   double target_;
 };
 
+// The regularizer or strategy of `x` that chooses the stopping point: the one whose schema has a
+// `retrain` setting (early_stopping's). It keeps "<its name>/best_step" in the store. nullptr: none.
+const ComponentSpec* selecting_component(const Experiment& x) {
+  auto& registry = PluginRegistry::global();
+  for (const auto* list : {&x.regularizers, &x.strategies}) {
+    const ComponentKind kind = list == &x.regularizers ? ComponentKind::regularizer : ComponentKind::strategy;
+    for (const auto& c : *list) {
+      if (registry.get(kind, c.name).schema.find("retrain") != nullptr) return &c;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string retraining_of(const Experiment& x) {
-  for (const auto& r : x.regularizers) {
-    if (r.name != "early_stopping") continue;
-    auto it = r.settings.find("retrain");
-    if (it != r.settings.end()) return std::get<std::string>(it->second);
-  }
-  return "none";
+  const ComponentSpec* c = selecting_component(x);
+  if (c == nullptr) return "none";
+  const auto it = c->settings.find("retrain");
+  return it == c->settings.end() ? "none" : std::get<std::string>(it->second);
 }
 
 Retraining retrain_after_early_stopping(const Experiment& x, const ExperimentData& data, Trainer& first,
@@ -42,8 +54,12 @@ Retraining retrain_after_early_stopping(const Experiment& x, const ExperimentDat
     throw UsageError(fmt::format("retraining '{}': from_scratch (Algorithm 7.2) or continue (Algorithm 7.3)", how));
   }
   if (data.validation.size() == 0) throw UsageError("retraining after early stopping needs validation data");
-  if (!first.store().has("early_stopping/best_step")) {
-    throw UsageError("retraining needs a finished run with early stopping (no 'early_stopping/best_step')");
+  const ComponentSpec* selecting = selecting_component(x);
+  const std::string name = selecting == nullptr ? "" : selecting->name, best_step = name + "/best_step";
+  if (selecting == nullptr || !first.store().has(best_step)) {
+    throw UsageError(fmt::format("retraining needs a finished run with a component that chooses the stopping point "
+                                 "(a `retrain` setting, as early_stopping's) and its '<name>/best_step'{}",
+                                 selecting == nullptr ? ": the experiment has none" : "; the store has no " + best_step));
   }
   const Dataset all = join(data.train, data.validation);
   TrainerOptions o = x.trainer_options();
@@ -51,7 +67,7 @@ Retraining retrain_after_early_stopping(const Experiment& x, const ExperimentDat
   Retraining r;
   std::int64_t steps = 0;
   if (how == "from_scratch") {
-    steps = static_cast<std::int64_t>(first.store().get("early_stopping/best_step").get(0));
+    steps = static_cast<std::int64_t>(first.store().get(best_step).get(0));
     const std::int64_t per_epoch = (all.size() + o.batch_size - 1) / o.batch_size;
     o.epochs = (steps + per_epoch - 1) / per_epoch;  // enough epochs; stopped at the step
   } else {
@@ -60,11 +76,13 @@ Retraining retrain_after_early_stopping(const Experiment& x, const ExperimentDat
   r.trainer = std::make_unique<Trainer>(x.model(data.train), o);
   if (how == "continue") {
     for (const auto& n : first.store().names()) {  // the best model and its optimizer state
-      if (n.rfind("early_stopping/", 0) != 0) r.trainer->store().set(n, first.store().get(n).clone());
+      if (n.rfind(name + "/", 0) != 0) r.trainer->store().set(n, first.store().get(n).clone());
     }
   }
-  Experiment others = x;  // every component but early stopping itself
-  std::erase_if(others.regularizers, [](const ComponentSpec& c) { return c.name == "early_stopping"; });
+  Experiment others = x;  // every component but the one that chose the stopping point
+  for (auto* list : {&others.regularizers, &others.strategies}) {
+    std::erase_if(*list, [&](const ComponentSpec& c) { return c.name == name; });
+  }
   const ExperimentComponents components = make_components(others);
   components.attach(*r.trainer);
   StopWhen stop(steps, r.target);
