@@ -232,6 +232,10 @@ FormulaCheck check_formula_op(const OpDef& op, const Sample& sample, const Gradc
   for (const FormulaStep& s : op.formula) {
     std::vector<Value> args;
     for (int a : s.args) args.push_back(a < 0 ? inputs.at(static_cast<std::size_t>(-a - 1)) : steps.at(static_cast<std::size_t>(a)));
+    if (s.op == "constant") {
+      steps.push_back(g.scalar(s.p, options.dtype));
+      continue;
+    }
     Attrs attrs;
     if (s.op == "pow") attrs.set("p", s.p);
     if (s.op == "leaky_relu") attrs.set("alpha", s.p);

@@ -178,6 +178,7 @@ class Compiler {
       case Ew::exp: case Ew::log: case Ew::sin: case Ew::cos: case Ew::pow: case Ew::sigmoid: case Ew::tanh:
       case Ew::softplus:
         throw std::runtime_error("a transcendental op (exp, log, sin, cos, pow, sigmoid, tanh, softplus)");
+      case Ew::constant: throw std::runtime_error("a formula's constant step");
     }
   }
 

@@ -46,6 +46,7 @@ int arity(Ew op) {
     case Ew::gt: case Ew::ge: case Ew::relu_bwd: case Ew::tanh_bwd: case Ew::sigmoid_bwd: case Ew::dropout:
       return 2;
     case Ew::where: case Ew::muladd: case Ew::submul: return 3;
+    case Ew::constant: return 0;
     default: return 1;
   }
 }
@@ -64,6 +65,14 @@ std::string formula_error(const OpDef& op) {
   if (op.arity < 1) return fmt::format("op '{}': an op with a formula takes a fixed number of inputs", op.name);
   for (std::size_t i = 0; i < op.formula.size(); ++i) {
     const FormulaStep& s = op.formula[i];
+    if (s.op == "constant") {
+      if (!s.args.empty()) {
+        return fmt::format("op '{}': formula step {} ('constant') has {} arguments, it takes none (its value is p)",
+                           op.name, i, s.args.size());
+      }
+      if (!std::isfinite(s.p)) return fmt::format("op '{}': formula step {} is the constant {}", op.name, i, s.p);
+      continue;
+    }
     const auto it = fusion::table().find(s.op);
     if (it == fusion::table().end() || it->second == Ew::dropout || it->second == Ew::relu_bwd ||
         it->second == Ew::tanh_bwd || it->second == Ew::sigmoid_bwd) {
@@ -147,6 +156,7 @@ template <class T, std::int64_t N>
     // with -ffp-contract=off: no fma)
     case Ew::muladd: for (std::int64_t j = 0; j < n; ++j) d[j] = a[j] * b[j] + c[j]; break;
     case Ew::submul: for (std::int64_t j = 0; j < n; ++j) d[j] = c[j] - a[j] * b[j]; break;
+    case Ew::constant: for (std::int64_t j = 0; j < n; ++j) d[j] = p; break;
   }
 }
 
@@ -158,12 +168,13 @@ template <class T>
   for (std::size_t i = 0; i < count; ++i) {
     const Instr& in = program[i];
     T* d = scratch + static_cast<std::size_t>(in.dst) * kBlock;
+    const T* a = in.a >= 0 ? reg[in.a] : nullptr;  // (none: a constant)
     const T* b = in.b >= 0 ? reg[in.b] : nullptr;
     const T* c = in.c >= 0 ? reg[in.c] : nullptr;
     if (len == kBlock) {
-      apply<T, kBlock>(in, d, reg[in.a], b, c, len);
+      apply<T, kBlock>(in, d, a, b, c, len);
     } else {
-      apply<T, 0>(in, d, reg[in.a], b, c, len);
+      apply<T, 0>(in, d, a, b, c, len);
     }
     reg[in.dst] = d;
   }
@@ -441,7 +452,7 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
     if (!table().count(node->op->name)) {  // an op declared by a formula: its steps, inlined
       std::vector<int> steps;
       for (const FormulaStep& s : node->op->formula) {
-        Instr in{table().at(s.op), next++};
+        Instr in{s.op == "constant" ? Ew::constant : table().at(s.op), next++};
         int* slot[3] = {&in.a, &in.b, &in.c};
         for (std::size_t k = 0; k < s.args.size(); ++k) {
           const int a = s.args[k];

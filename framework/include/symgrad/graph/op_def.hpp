@@ -100,7 +100,8 @@ using SamplesFn = std::function<std::vector<Sample>()>;
 /// chain compiler takes ("add", "sub", "mul", "div", "neg", "exp", "log", "sqrt", "square", "abs",
 /// "sign", "pow", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "sin", "cos", the
 /// comparisons and "where"), applied to `args`: -1 is the op's first input, -2 its second, ...;
-/// 0, 1, ... the value of an earlier step. `p`: pow's exponent, leaky_relu's alpha.
+/// 0, 1, ... the value of an earlier step. `p`: pow's exponent, leaky_relu's alpha. The step
+/// "constant" takes no argument and is the number `p` (gelu's 0.044715): {"constant", {}, 0.5}.
 struct FormulaStep {
   std::string op;
   std::vector<int> args;
