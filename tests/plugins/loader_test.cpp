@@ -109,6 +109,15 @@ TEST(PluginLoader, AbiMismatchPrintsBothVersions) {
                             SYMGRAD_PLUGIN_ABI_VERSION));
 }
 
+// An older plugin is told what changed since its version, so its author knows what to rewrite.
+TEST(PluginLoader, AnOlderAbiIsToldWhatChanged) {
+  const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("abi_old")); });
+  EXPECT_HAS(e, fmt::format("plugin ABI version {}, this symgrad has version {}: rebuild it against this SDK; what "
+                            "changed since:\n  ABI {}: ",
+                            SYMGRAD_PLUGIN_ABI_VERSION - 1, SYMGRAD_PLUGIN_ABI_VERSION, SYMGRAD_PLUGIN_ABI_VERSION));
+  EXPECT_HAS(e, "Extension::penalty(const PenaltyContext&)");
+}
+
 TEST(PluginLoader, ToolchainMismatchPrintsBoth) {
   const std::string e = plugin_error([] { PluginRegistry::global().load(fixture("toolchain_mismatch")); });
   EXPECT_HAS(e, "plugin: othercc 99, libc++ 1 cxx11-abi=0");

@@ -40,6 +40,25 @@ std::string plural(ComponentKind kind) {
   return k.back() == 'y' ? k.substr(0, k.size() - 1) + "ies" : k + "s";
 }
 
+// What changed for plugin authors after ABI version `from` (docs/writing-plugins.md, "Plugin ABI
+// versions"): the loader's refusal of an older plugin says what to change before rebuilding.
+std::string abi_changes(std::uint32_t from) {
+  static const std::vector<std::pair<std::uint32_t, const char*>> changes = {
+      {2, "OpDef::formula"},
+      {3, "KernelContext::communicator, PullbackContext::partials; kernels added with PluginRegistrar::add_kernel"},
+      {4, "PrepareContext::precision, KernelRegistry::allow_in_place"},
+      {5, "Extension::penalty(const PenaltyContext&) replaces penalty(Graph&, params) (ctx.params, and the batch: "
+          "inputs, targets, per-example losses); losses are a plugin kind (PluginRegistrar::add_loss); "
+          "UpdateRule::begin_step and OptimizerContext::state for scalar optimizer state; StepContext::report and "
+          "TrainEvent::report write metrics; formula steps may be {\"constant\", {}, value}"},
+  };
+  std::string text;
+  for (const auto& [version, what] : changes) {
+    if (version > from && version <= SYMGRAD_PLUGIN_ABI_VERSION) text += fmt::format("\n  ABI {}: {}", version, what);
+  }
+  return text.empty() ? "" : "; what changed since:" + text;
+}
+
 bool valid_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -222,8 +241,9 @@ const PluginInfo& PluginRegistry::Impl::load_file(const fs::path& file) {
   if (d == nullptr) throw PluginError(fmt::format("plugin file '{}' returned no descriptor", file.string()));
   if (d->abi_version != SYMGRAD_PLUGIN_ABI_VERSION) {
     throw PluginError(fmt::format("plugin file '{}' was built for plugin ABI version {}, this symgrad has version {}: "
-                                  "rebuild it against this SDK",
-                                  file.string(), d->abi_version, SYMGRAD_PLUGIN_ABI_VERSION));
+                                  "rebuild it against this SDK{}",
+                                  file.string(), d->abi_version, SYMGRAD_PLUGIN_ABI_VERSION,
+                                  abi_changes(d->abi_version)));
   }
   const std::string fw = d->framework_version ? d->framework_version : "", tc = d->toolchain ? d->toolchain : "";
   if (major_minor(fw) != major_minor(SYMGRAD_VERSION)) {

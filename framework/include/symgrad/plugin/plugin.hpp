@@ -34,7 +34,9 @@
 
 /// Version of the plugin ABI: the descriptor's layout and the SDK's C++ interfaces. A plugin built
 /// against another version is refused.
-#define SYMGRAD_PLUGIN_ABI_VERSION 4u  // 2: OpDef::formula; 3: KernelContext::communicator, PullbackContext::partials, kernels in the KernelRegistry (PluginRegistrar::add_kernel); 4: PrepareContext::precision, KernelRegistry::allow_in_place
+/// What each version changed: framework/src/plugin/registry.cpp (abi_changes, which the loader's
+/// refusal quotes) and docs/writing-plugins.md.
+#define SYMGRAD_PLUGIN_ABI_VERSION 5u
 
 #define SYMGRAD_STR_(x) #x
 #define SYMGRAD_STR(x) SYMGRAD_STR_(x)
