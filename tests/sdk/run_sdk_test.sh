@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The SDK as a user meets it: install symgrad into a temporary prefix, build tests/sdk/project (an
-# op plugin, an optimizer plugin and a program) against it with find_package(symgrad), load the
-# plugins by name and use them, and check the op with the installed `symgrad gradcheck`.
+# op, an optimizer, a strategy, two regularizers, a loss and a program) against it with
+# find_package(symgrad), load the plugins by name and use them, and check the op with the
+# installed `symgrad gradcheck`.
 # Usage: run_sdk_test.sh BUILD_DIR CXX_COMPILER
 set -euo pipefail
 build=$1
@@ -30,7 +31,7 @@ export SYMGRAD_PLUGIN_PATH="$work/build"
 "$work/prefix/bin/symgrad" gradcheck --op swish | grep -q "0 failed"  # an op found on the plugin path by name
 "$work/prefix/bin/symgrad" plugins signum
 # each out-of-tree plugin exercised in a child process
-for p in signum swish lookahead activity_l1; do
+for p in signum swish lookahead activity_l1 confidence_penalty log_cosh; do
   "$work/prefix/bin/symgrad" plugins check "$p" | grep -q " 0 failed" || { "$work/prefix/bin/symgrad" plugins check "$p"; exit 1; }
 done
 # the installed built-in plugins are found beside the installed library

@@ -1,7 +1,7 @@
 // Loads the plugins by name (SYMGRAD_PLUGIN_PATH points at this build): gradient-checks the op,
 // fits y = swish(x w) with the optimizer on the onednn backend, and trains a small network with the
-// strategy (state in the step, evaluation on its slow weights) and the regularizer (a penalty on
-// hidden activations).
+// strategy (state in the step, evaluation on its slow weights) and the regularizers (a penalty on
+// hidden activations; a penalty of the outputs' confidence), and fits a line with the loss.
 #include <cmath>
 #include <cstdio>
 
@@ -71,6 +71,40 @@ int main() {
               evaluates_slow ? "yes" : "no", trains_fast ? "yes" : "no");
   std::printf("activity_l1: objective %.4f > loss %.4f\n", r.train_objective, r.train_loss);
   if (!evaluates_slow || !trains_fast || count != 2 || !(r.train_objective > r.train_loss)) return 1;
+  // a penalty of the batch's outputs: the objective is the loss minus beta times their entropy
+  Trainer confident(model, {DType::f32, Shape{2}}, 2, o);
+  auto penalty = plugins.make_regularizer("confidence_penalty", {{"beta", 0.5}});
+  confident.add(*penalty, "confidence_penalty");
+  const EpochRecord c = confident.fit(make_moons(200, 0.1, 1)).back();
+  std::printf("confidence_penalty: objective %.4f < loss %.4f\n", c.train_objective, c.train_loss);
+  if (!(c.train_objective < c.train_loss)) return 1;
+
+  // the loss, on a model of one input and one real output: y = 2 x + 1, three outliers at +50
+  Model line;
+  line.input("x", {DType::f32, Shape{1}});
+  line.body([](ModelScope& s, const NamedValues& in) {
+    static const Dense out("out", 1);
+    return NamedValues{{"y_hat", out(s, in.at("x"))}};
+  });
+  line.loss({"y_hat", "log_cosh", {}, "y_true"});
+  Dataset points;
+  points.features = Tensor(DType::f32, Shape{64, 1});
+  points.arrays["y_true"] = Tensor(DType::f32, Shape{64, 1});
+  for (std::int64_t i = 0; i < 64; ++i) {
+    const double x = -1 + 2.0 * static_cast<double>(i) / 63;
+    points.features.set(i, x);
+    points.arrays["y_true"].set(i, 2 * x + 1 + (i % 20 == 0 ? 50 : 0));
+  }
+  TrainerOptions lo;
+  lo.epochs = 300;
+  lo.batch_size = 64;
+  lo.optimizer = "adam";
+  lo.optimizer_settings = {{"lr", 0.05}};
+  Trainer fit(line, lo);
+  fit.fit(points);
+  const double slope = fit.store().get("out/W").get(0), b = fit.store().get("out/b").get(0);
+  std::printf("log_cosh: y = %.3f x + %.3f (the line 2 x + 1, despite the outliers)\n", slope, b);
+  if (std::abs(slope - 2) > 0.3 || std::abs(b - 1) > 0.3) return 1;
   std::printf("sdk ok\n");
   return 0;
 }
