@@ -313,6 +313,16 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
                  (dir / "retrain").string());
     }
   }
+  // early stopping put back an earlier epoch's variables (and no retraining replaced the model):
+  // the training and validation figures of those variables, not the last epoch's beside the
+  // restored model's test figure
+  out.stopped_early = trainer.stopped_early();
+  if (final_model == &trainer && trainer.restored_epoch() > 0 && !records.empty() &&
+      trainer.restored_epoch() != records.back().epoch) {
+    out.restored_epoch = trainer.restored_epoch();
+    out.train = trainer.evaluate(data.train);
+    if (data.validation.size() > 0) out.validation = trainer.evaluate(data.validation);
+  }
   out.test = final_model->evaluate(data.test);
   if (!writer) return out;
 

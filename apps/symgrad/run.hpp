@@ -14,6 +14,12 @@ namespace symgrad::cli {
 struct RunOutcome {
   std::vector<EpochRecord> records;
   Evaluation test;
+  /// Early stopping put back the variables of this earlier epoch (0: none): the model evaluated on
+  /// the test set is that epoch's, and so are `train` and `validation`, evaluated again on it (the
+  /// last record's figures are of the last epoch's variables).
+  std::int64_t restored_epoch = 0;
+  Evaluation train, validation;
+  bool stopped_early = false;  // a callback (early stopping) ended training before its last epoch
   bool interrupted = false;  // Ctrl-C: a checkpoint was written
   std::int64_t epochs_done = 0;
   std::string dir;

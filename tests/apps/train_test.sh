@@ -25,6 +25,17 @@ test "$(sed -n 2p "$work/pred.csv" | cut -d, -f1)$(sed -n 3p "$work/pred.csv" | 
 "$symgrad" predict "$work/run" --data "$(dirname "$0")/../data/npy/f4.npy" > "$work/pred4.csv" 2>&1 && exit 1  # 4 features: refused
 grep -q "the examples of '.*f4.npy' (f32\[4\] each) do not fit the model" "$work/pred4.csv" || { cat "$work/pred4.csv"; exit 1; }
 
+# early stopping's summary: the epoch it stopped at and the one it restored, and every figure of
+# the restored weights: the validation row is the validation loss recorded at the restored epoch
+"$symgrad" train "$experiments/regularize_early_stopping.toml" --output "$work/es" --set epochs=60 \
+  --set regularizer.early_stopping.patience=5 > "$work/es.txt"
+restored=$(sed -n 's/^early stopping: stopped at epoch [0-9]*, restored epoch \([0-9]*\):.*/\1/p' "$work/es.txt")
+test -n "$restored" || { cat "$work/es.txt"; exit 1; }
+recorded=$(awk -F, -v e="$restored" 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "val_loss") c = i } NR > 1 && $1 == e { printf "%.4f", $c }' \
+  "$work/es/metrics-epochs.csv")
+shown=$(awk '$1 == "validation" { print $2 }' "$work/es.txt")
+test "$shown" = "$recorded" || { echo "validation $shown, recorded at epoch $restored: $recorded"; cat "$work/es.txt"; exit 1; }
+
 # --set overrides a key: one epoch; the run folder's experiment.toml is the experiment as it ran
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/one" --set epochs=1 --set optimizer.lr=0.5 | grep -q "after 1 epochs"
 grep -q "^epochs = 1$" "$work/one/experiment.toml" && grep -q "^lr = 0.5$" "$work/one/experiment.toml" &&

@@ -208,6 +208,7 @@ TEST(EarlyStopping, RestoresTheBestWhenTheLastEpochIsReached) {
   }
   ASSERT_LT(best, 29u) << "the last epoch is the best: nothing to restore in this setting";
   EXPECT_NEAR(t.evaluate(val).loss, records[best].val_loss, 1e-6);
+  EXPECT_EQ(t.restored_epoch(), static_cast<std::int64_t>(best + 1));  // what the run's summary names
   EXPECT_EQ(t.store().get("early_stopping/best_epoch").get(0), static_cast<double>(best + 1));
   EXPECT_EQ(t.store().get("early_stopping/best_step").get(0), static_cast<double>((best + 1) * ((210 + 31) / 32)));
 }

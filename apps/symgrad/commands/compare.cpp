@@ -106,9 +106,15 @@ int compare_command(const std::vector<std::string>& args) {
              "val " + m, "test " + m, "seconds");
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& o = outcomes[i];
-    const EpochRecord last = o.records.empty() ? EpochRecord{} : o.records.back();
-    fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}\n", fmt::format("{}={}", key, values[i]),
-               last.train_loss, last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds);
+    EpochRecord last = o.records.empty() ? EpochRecord{} : o.records.back();
+    std::string variant = fmt::format("{}={}", key, values[i]);
+    if (o.restored_epoch > 0) {  // early stopping's restored weights: every figure of that epoch
+      last.train_loss = o.train.loss, last.train_accuracy = o.train.accuracy;
+      last.val_loss = o.validation.loss, last.val_accuracy = o.validation.accuracy;
+      variant += fmt::format(" (epoch {} of {})", o.restored_epoch, o.records.back().epoch);
+    }
+    fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}\n", variant, last.train_loss,
+               last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds);
   }
   const fs::path loss_plot = dir / "val_loss.svg", metric_plot = dir / ("val_" + metric + ".svg");
   plot_curves(loss_plot.string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves, {"val_loss"});

@@ -87,8 +87,16 @@ int train_command(const std::vector<std::string>& args) {
   const std::string plots = records.empty() ? ""
                                             : fmt::format("; plots: {}, {}", (dir / "loss.svg").string(),
                                                           (dir / (metric + ".svg")).string());
+  if (out.restored_epoch > 0) {
+    fmt::print("\nearly stopping: {} epoch {}, restored epoch {}: the figures below are of epoch {}'s weights\n",
+               out.stopped_early ? "stopped at" : "trained to", records.back().epoch, out.restored_epoch,
+               out.restored_epoch);
+  }
   fmt::print("\n{:12} {:>10} {:>10}\n", "", "loss", metric);
-  if (!records.empty()) {
+  if (out.restored_epoch > 0) {
+    fmt::print("{:12} {:>10.4f} {:>10.4f}\n", "train", out.train.loss, out.train.accuracy);
+    fmt::print("{:12} {:>10.4f} {:>10.4f}\n", "validation", out.validation.loss, out.validation.accuracy);
+  } else if (!records.empty()) {
     fmt::print("{:12} {:>10.4f} {:>10.4f}\n", "train", records.back().train_loss, records.back().train_accuracy);
     fmt::print("{:12} {:>10.4f} {:>10.4f}\n", "validation", records.back().val_loss, records.back().val_accuracy);
   }

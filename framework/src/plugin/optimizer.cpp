@@ -27,6 +27,23 @@ Value variable_of(Graph& g, const std::string& name, const TensorType& type) {
   return v;
 }
 
+// The variable `name` of `type` for a slot or scalar state: made in the graph if absent, and first
+// filled with `init` in the store unless the store has it (from a checkpoint) with that type;
+// `what` and `needed` name both in the error of another type ("slot", "the parameter is").
+Value declare(Graph& g, VariableStore& store, const std::string& name, const TensorType& type, double init,
+              const char* what, const char* needed) {
+  Value v = variable_of(g, name, type);
+  if (!store.has(name)) {
+    Tensor t(type);
+    t.fill(init);
+    store.set(name, t);
+  } else if (store.get(name).type() != type) {
+    throw UsageError(fmt::format("{} '{}' in the store is {}, {} {}", what, name, store.get(name).type().to_string(),
+                                 needed, type.to_string()));
+  }
+  return v;
+}
+
 }  // namespace
 
 OptimizerContext::OptimizerContext(Graph& graph, std::string optimizer, VariableStore& store, DType dtype,
@@ -44,16 +61,7 @@ Value OptimizerContext::slot(const ParamGrad& p, const std::string& slot, double
   const std::string name = fmt::format("{}/{}/{}", p.name, optimizer_, slot);
   auto it = slot_values_.find(name);
   if (it != slot_values_.end()) return it->second;
-  const TensorType& type = p.param.type();
-  Value v = variable_of(*graph_, name, type);
-  if (!store_->has(name)) {
-    Tensor t(type);
-    t.fill(init);
-    store_->set(name, t);
-  } else if (store_->get(name).type() != type) {
-    throw UsageError(fmt::format("slot '{}' in the store is {}, the parameter is {}", name,
-                                 store_->get(name).type().to_string(), type.to_string()));
-  }
+  Value v = declare(*graph_, *store_, name, p.param.type(), init, "slot", "the parameter is");
   slot_values_[name] = v;
   slot_names_.push_back(name);
   return v;
@@ -70,14 +78,7 @@ void OptimizerContext::set_slot(const ParamGrad& p, const std::string& slot, Val
 Value OptimizerContext::state(const std::string& name, double init) {
   const std::string full = state_prefix_ + "/" + name;
   if (auto it = slot_values_.find(full); it != slot_values_.end()) return it->second;
-  const TensorType type{dtype_, Shape{}};
-  Value v = variable_of(*graph_, full, type);
-  if (!store_->has(full)) {
-    store_->set(full, Tensor::scalar(dtype_, init));
-  } else if (store_->get(full).type() != type) {
-    throw UsageError(fmt::format("optimizer state '{}' in the store is {}, the parameters are {}", full,
-                                 store_->get(full).type().to_string(), type.to_string()));
-  }
+  Value v = declare(*graph_, *store_, full, {dtype_, Shape{}}, init, "optimizer state", "the parameters are");
   slot_values_[full] = v;
   slot_names_.push_back(full);
   return v;

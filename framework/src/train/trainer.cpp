@@ -178,6 +178,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   event.store = &store_;
   event.recompute_state = [&] { recompute_state(train); };
   m.stopped = false;
+  m.restored_epoch = 0;
   notify(m, event, &TrainingCallbacks::on_train_begin);
   // Stopped before the end (a callback, or nan_policy = stop): a checkpoint where it stopped.
   const auto stop_here = [&](std::int64_t batches_taken) {
@@ -185,6 +186,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     m.stopped = true;
     if (!checkpoint.empty()) save_checkpoint(checkpoint);
     notify(m, event, &TrainingCallbacks::on_train_end);
+    m.restored_epoch = event.restored_epoch;
     return records;
   };
   Communicator* const comm = options_.communicator != nullptr && options_.communicator->size() > 1 ? options_.communicator
@@ -271,6 +273,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   }
   m.stopped = event.stop && m.epochs_done < options_.epochs;
   notify(m, event, &TrainingCallbacks::on_train_end);
+  m.restored_epoch = event.restored_epoch;
   return records;
 }
 

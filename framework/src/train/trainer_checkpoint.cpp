@@ -149,6 +149,7 @@ void Trainer::reset_learning_rates() {
 
 std::int64_t Trainer::epochs_done() const { return impl_->epochs_done; }
 bool Trainer::stopped_early() const { return impl_->stopped; }
+std::int64_t Trainer::restored_epoch() const { return impl_->restored_epoch; }
 const std::string& Trainer::stopped_by() const { return impl_->stopped_by; }
 std::int64_t Trainer::skipped_steps() const { return impl_->skipped_steps; }
 

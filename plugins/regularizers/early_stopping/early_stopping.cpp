@@ -56,6 +56,7 @@ class EarlyStopping final : public Regularizer {
     for (const auto& [n, t] : best_vars_) {
       if (e.store->has(n) && n.rfind("early_stopping/", 0) != 0) e.store->get(n).copy_from(t);
     }
+    e.restored_epoch = best_epoch_;  // the run's summary evaluates these weights and names the epoch
   }
 
  private:

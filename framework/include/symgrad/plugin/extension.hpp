@@ -281,6 +281,10 @@ struct TrainEvent {
   /// metrics-epochs.csv and the plots. A value reported now and then (every K steps) leaves the
   /// other rows' cells empty.
   void report(const std::string& name, double value);
+  /// A callback that puts back the variables of an earlier epoch when training ends (early
+  /// stopping's restore_best, in on_train_end) sets this to that epoch: the run's summary then
+  /// evaluates the training and validation data on those variables and says which epoch they are.
+  std::int64_t restored_epoch = 0;
   std::string source;  ///< the name of the extension whose callback runs (set by the trainer)
   std::vector<std::pair<std::string, double>> reports;  ///< reported since the last row was written
 };

@@ -164,6 +164,10 @@ class Trainer {
   std::int64_t epochs_done() const;
   /// True when the last fit() was stopped by a callback before its last epoch.
   bool stopped_early() const;
+  /// The epoch whose variables the store holds after the last fit() when a callback put back an
+  /// earlier epoch's as training ended (early stopping's restore_best: TrainEvent::restored_epoch);
+  /// 0 when it holds the variables training ended with.
+  std::int64_t restored_epoch() const;
   /// Why the last fit() stopped early when the trainer stopped it (nan_policy = stop): the step and
   /// the non-finite value; empty otherwise.
   const std::string& stopped_by() const;
