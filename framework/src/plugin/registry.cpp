@@ -50,7 +50,8 @@ std::string abi_changes(std::uint32_t from) {
       {5, "Extension::penalty(const PenaltyContext&) replaces penalty(Graph&, params) (ctx.params, and the batch: "
           "inputs, targets, per-example losses); losses are a plugin kind (PluginRegistrar::add_loss); "
           "UpdateRule::begin_step and OptimizerContext::state for scalar optimizer state; StepContext::report and "
-          "TrainEvent::report write metrics; formula steps may be {\"constant\", {}, value}"},
+          "TrainEvent::report write metrics, TrainEvent::restored_epoch names the epoch put back; formula steps may be "
+          "{\"constant\", {}, value}"},
   };
   std::string text;
   for (const auto& [version, what] : changes) {
