@@ -24,6 +24,14 @@ TEST(Expression, RosenbrockAsText) {
   EXPECT_DOUBLE_EQ(e.evaluate({1, 1}), 0.0);
 }
 
+// Python's ** is ^: right-associative, binding tighter than unary minus (-x**2 = -(x**2))
+TEST(Expression, PythonsPowerOperatorIsCaret) {
+  Expression a("100 * (y - x**2)**2 + (1 - x)**2"), b("-x**2 + 2**3**0");
+  EXPECT_DOUBLE_EQ(a.evaluate({-1.2, 1}), 24.2);
+  EXPECT_DOUBLE_EQ(graph_value(a, {-1.2, 1}), 24.2);
+  EXPECT_DOUBLE_EQ(b.evaluate({3}), -9.0 + 2.0);  // 2**(3**0) = 2
+}
+
 TEST(Expression, PrecedenceFunctionsAndIndexedVariables) {
   Expression e("-x0^2 + 2*x1/4 - exp(0) + sin(x2)*cos(x2) + tanh(0) + abs(-3) + sqrt(16) + log(1)");
   EXPECT_EQ(e.dimension(), 3u);

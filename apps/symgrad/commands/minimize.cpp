@@ -183,7 +183,7 @@ int minimize_command(const std::vector<std::string>& args) {
       "Functions: rosenbrock, beale, booth, sphere, himmelblau, matyas, mccormick, styblinski_tang,\n"
       "quadratic, saddle, monkey_saddle ('symgrad minimize --list' describes them); rosenbrock, sphere,\n"
       "styblinski_tang and quadratic take --set dim=N, quadratic --set cond=K. Expressions use x, y (or\n"
-      "x0..xn), numbers, + - * / ^, parentheses, exp, log, sqrt, sin, cos, tanh, abs. The trace has the\n"
+      "x0..xn), numbers, + - * / ^ (or **), parentheses, exp, log, sqrt, sin, cos, tanh, abs. The trace has the\n"
       "header step,loss,x0,...: row k is the point before step k, the last row the point after the last\n"
       "step (with several optimizers, one file each: FILE-<optimizer>.csv). Schedules (first-order\n"
       "optimizers): constant, step, multistep, exponential, inverse_time, cosine, each with warmup_steps.\n"

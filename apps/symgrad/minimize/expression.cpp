@@ -71,7 +71,7 @@ double eval(const Node& n, const std::vector<double>& x) {
 }
 
 // Recursive descent:  sum := product (('+' | '-') product)*;  product := unary (('*' | '/') unary)*
-// unary := '-' unary | power;  power := primary ('^' unary)?;  primary := number | name | name '(' sum ')'
+// unary := '-' unary | power;  power := primary (('^' | '**') unary)?;  primary := number | name | name '(' sum ')'
 // | '(' sum ')'
 class Parser {
  public:
@@ -158,11 +158,17 @@ class Parser {
     auto base = primary();
     skip();
     const std::size_t at = i_;
-    if (!eat('^')) return base;
+    // x ** 2 as Python writes it: the same operator as ^ (right-associative, above unary minus)
+    const bool python = i_ + 1 < s_.size() && s_[i_] == '*' && s_[i_ + 1] == '*';
+    if (python) {
+      i_ += 2;
+    } else if (!eat('^')) {
+      return base;
+    }
     auto exponent = unary();
     if (!constant(*exponent)) {
       i_ = at;
-      fail("the exponent after '^' must be a constant");
+      fail(fmt::format("the exponent after '{}' must be a constant", python ? "**" : "^"));
     }
     return binary('^', std::move(base), std::move(exponent));
   }
