@@ -12,6 +12,7 @@
 
 #include "support/temp_dir.hpp"
 #include "symgrad/data/synthetic.hpp"
+#include "symgrad/core/error.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/train/trainer.hpp"
 
@@ -104,6 +105,16 @@ TEST(PluginReports, AColumnThatStartsLateLeavesEarlierCellsEmpty) {
   auto epochs = read_csv(dir.path / "metrics-epochs.csv");
   EXPECT_EQ(epochs["watch/late"], (std::vector<std::string>{"", "2", "3"}));
   EXPECT_EQ(epochs["epoch"], (std::vector<std::string>{"1", "2", "3"}));
+}
+
+// A name that would break the CSV (a comma) or the plot is refused, naming it.
+TEST(PluginReports, ANameThatWouldBreakTheCsvIsRefused) {
+  TrainEvent e;
+  EXPECT_THROW(e.report("a,b", 1.0), UsageError);
+  EXPECT_THROW(e.report("", 1.0), UsageError);
+  e.source = "watch";
+  e.report("fine/name_1.x", 2.0);
+  EXPECT_EQ(e.reports.back().first, "watch/fine/name_1.x");
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "symgrad/plugin/extension.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
@@ -81,7 +84,21 @@ StepContext::StepContext(Graph& graph, VariableStore& store, std::vector<NamedPa
   for (std::size_t i = 0; i < grads.size(); ++i) grads_[params_[i].name] = grads[i];
 }
 
+namespace {
+// A reported value's name becomes a CSV column and a plot's label: letters, digits, _ . - / only.
+void check_report_name(const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '/';
+  });
+  if (!ok) {
+    throw UsageError(fmt::format("a reported value is named '{}'; a name is 1 to 64 letters, digits, '_', '.', '-' or '/'",
+                                 name));
+  }
+}
+}  // namespace
+
 void StepContext::report(const std::string& name, Value value) {
+  check_report_name(name);
   const std::string full = prefix_ + "/" + name;
   if (!value.valid() || value.graph != graph_ || value.shape().rank() != 0 || !is_floating(value.dtype())) {
     throw UsageError(fmt::format("'{}' reports {}, not a real scalar of the step's graph", full,
@@ -94,6 +111,7 @@ void StepContext::report(const std::string& name, Value value) {
 }
 
 void TrainEvent::report(const std::string& name, double value) {
+  check_report_name(name);
   reports.emplace_back(source.empty() ? name : source + "/" + name, value);
 }
 

@@ -61,10 +61,10 @@ void Trainer::ensure_built() {
 }
 
 void Trainer::add(Extension& extension, const std::string& name) {
-  if (!impl_->built) {
-    impl_->extensions.push_back({name.empty() ? fmt::format("extension{}", impl_->extensions.size() + 1) : name, &extension});
-  }
-  impl_->callbacks.emplace_back(name.empty() ? fmt::format("extension{}", impl_->callbacks.size() + 1) : name, &extension);
+  // one name for its state, its penalty's column and what its callbacks report
+  const std::string named = name.empty() ? fmt::format("extension{}", impl_->callbacks.size() + 1) : name;
+  if (!impl_->built) impl_->extensions.push_back({named, &extension});
+  impl_->callbacks.emplace_back(named, &extension);
 }
 
 void Trainer::recompute_state(const Dataset& data) {
