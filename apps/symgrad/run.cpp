@@ -231,6 +231,11 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   if (verbose) {
     fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model_spec.describe(),
                options.output_dir, data.train.size(), data.validation.size(), data.test.size());
+    for (const auto& line : data.summary) fmt::print("data: {}\n", line);
+    if (data.preparation.normalize != "none") {
+      fmt::print("data: features normalized ({}) with the statistics of the {} training examples\n",
+                 data.preparation.normalize, data.train.size());
+    }
     const std::string precision = x.precision == "bf16"
                                       ? (native_bf16() ? ", bf16 mixed precision" : ", bf16 asked (no native bf16 here: f32)")
                                       : "";
@@ -240,6 +245,9 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     for (const auto& r : x.regularizers) extras += (extras.empty() ? "" : ", ") + r.name;
     for (const auto& s : x.strategies) extras += (extras.empty() ? "" : ", ") + s.name;
     if (!extras.empty()) fmt::print("regularizers and strategies: {}\n", extras);
+  }
+  if (writer) {
+    for (const auto& w : data.warnings) fmt::print(stderr, "warning: {}\n", w);
   }
   if (writer && x.batch_size > data.train.size()) {
     fmt::print(stderr, "warning: batch_size {} is larger than the {} training examples: each epoch is one batch of {}\n",
@@ -259,7 +267,11 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     if (writer) fmt::print("resuming after epoch {} from {}\n", trainer.epochs_done(), (dir / "checkpoint.bin").string());
     record = apply_resume(x, changes, trainer, writer);
   }
-  if (writer && !folder.empty()) write_file_atomically((dir / "experiment.toml").string(), record);
+  if (writer && !folder.empty()) {
+    write_file_atomically((dir / "experiment.toml").string(), record);
+    // what predict needs to prepare new examples alike (the class names, the normalization)
+    if (!data.preparation.empty()) write_file_atomically((dir / "data.toml").string(), data.preparation.to_toml());
+  }
   trainer.prepare();
   if (writer) {
     for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);

@@ -30,22 +30,45 @@ namespace fs = std::filesystem;
 namespace {
 
 // The examples of FILE: .npz (its arrays by name, "x" the features), .npy (the features) or .csv
-// (every column a feature).
-Dataset read_examples(const std::string& file) {
+// (with a header: the columns the run read as features, by name; else every column), prepared as
+// the run's data were (its data.toml: the normalization).
+Dataset read_examples(const std::string& file, const DataPreparation& preparation) {
   const std::string ext = fs::path(file).extension().string();
-  if (ext == ".npz") return dataset_from_arrays(file, read_npz(file));
-  if (ext == ".npy") return dataset_from_arrays(file, {{"x", read_npy(file)}});
-  if (ext == ".csv") {
+  Dataset d;
+  if (ext == ".npz") {
+    d = dataset_from_arrays(file, read_npz(file));
+  } else if (ext == ".npy") {
+    d = dataset_from_arrays(file, {{"x", read_npy(file)}});
+  } else if (ext == ".csv") {
     CsvOptions o;
     o.features_only = true;
-    return read_csv(file, o);
+    CsvInfo info;
+    d = read_csv(file, o, &info);
+    if (info.header && !preparation.features.empty()) {  // (a file with the label, or the columns in another order)
+      for (const auto& name : preparation.features) o.features.push_back(CsvColumn::named(name));
+      d = read_csv(file, o);
+    }
+  } else {
+    throw UsageError(fmt::format("--data '{}': a .csv, .npy or .npz file", file));
   }
-  throw UsageError(fmt::format("--data '{}': a .csv, .npy or .npz file", file));
+  require_finite(d);
+  preparation.apply(d);
+  return d;
 }
 
 // The header and rows of the predictions: per output, its columns.
+// A name as a CSV field (RFC 4180): quoted when it holds a separator, a quote or a line break.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (const char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// A classifier's class is shown by name when the run's labels were names (`classes`) and the
+// output has one logit for each.
 std::string predictions_csv(const std::vector<std::pair<std::string, Task>>& tasks, const std::map<std::string, Tensor>& out,
-                            std::int64_t n) {
+                            std::int64_t n, const std::vector<std::string>& classes) {
   std::string text;
   std::vector<std::string> header;
   for (const auto& [name, task] : tasks) {
@@ -70,7 +93,8 @@ std::string predictions_csv(const std::vector<std::pair<std::string, Task>>& tas
           if (z[j] > top) top = z[j], best = j;
         }
         for (std::int64_t j = 0; j < per; ++j) sum += std::exp(z[j] - top);
-        row.push_back(std::to_string(best));
+        row.push_back(static_cast<std::size_t>(per) == classes.size() ? csv_field(classes[static_cast<std::size_t>(best)])
+                                                                        : std::to_string(best));
         for (std::int64_t j = 0; j < per; ++j) row.push_back(fmt::format("{:.6g}", std::exp(z[j] - top) / sum));
       } else if (task == Task::multilabel) {
         for (std::int64_t j = 0; j < per; ++j) row.push_back(fmt::format("{:.6g}", 1 / (1 + std::exp(-z[j]))));
@@ -89,8 +113,10 @@ int predict_command(const std::vector<std::string>& args) {
   po::options_description opts(
       "usage: symgrad predict RUN_DIR --data FILE [--output FILE.csv]\n"
       "The outputs of a run folder's model (experiment.toml and variables.bin, as symgrad train leaves\n"
-      "them) for the examples of FILE (.csv: every column a feature; .npy: the features; .npz: arrays by\n"
-      "name, \"x\" the features), one CSV row an example: a classifier's class and probabilities, a\n"
+      "them) for the examples of FILE (.csv: with a header, the columns the run read as features, by\n"
+      "name; without one, every column a feature; .npy: the features; .npz: arrays by name, \"x\" the\n"
+      "features), prepared as the run's data were (the normalization in its data.toml), one CSV row an\n"
+      "example: a classifier's class (by name when its labels were names) and probabilities, a\n"
       "multi-label output's probabilities, a regression's values. Options");
   std::string data, output;
   opts.add_options()("help,h", "this help")("data", po::value(&data), "the examples (.csv, .npy or .npz)")(
@@ -101,8 +127,9 @@ int predict_command(const std::vector<std::string>& args) {
   if (data.empty()) throw UsageError("--data FILE: the examples to predict (symgrad predict --help)");
   const fs::path dir = run;
   const Experiment x = load_finished_run(run);
-  const Dataset examples = read_examples(data);
-  require_finite(examples);
+  const fs::path prepared = dir / "data.toml";
+  const DataPreparation preparation = fs::exists(prepared) ? DataPreparation::read(prepared.string()) : DataPreparation{};
+  const Dataset examples = read_examples(data, preparation);
   TrainerOptions options = x.trainer_options();
   options.output_dir.clear();  // prediction writes no run files
   Trainer trainer(x.model(examples), options);
@@ -116,7 +143,8 @@ int predict_command(const std::vector<std::string>& args) {
     throw UsageError(fmt::format("the examples of '{}' ({} each) do not fit the model of '{}': {}", data,
                                  each.to_string(), run, e.what()));
   }
-  const std::string text = predictions_csv(trainer.output_tasks(), trainer.predict_all(examples), examples.size());
+  const std::string text =
+      predictions_csv(trainer.output_tasks(), trainer.predict_all(examples), examples.size(), preparation.classes);
   if (output.empty()) {
     std::cout << text;
     std::cout.flush();

@@ -274,13 +274,19 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   } catch (const toml::parse_error& e) {
     throw UsageError(fmt::format("{}:{}:{}: {}", path, e.source().begin.line, e.source().begin.column, e.description()));
   }
+  // data files: the file's paths against its folder, those of --set against the current one; the
+  // run's copy holds them absolute (a moved run folder still finds its data)
+  const std::filesystem::path folder = std::filesystem::absolute(path).parent_path();
+  const bool relative = experiment_detail::resolve_data_paths(root, folder);
   for (const auto& o : overrides) apply_override(root, o);
+  experiment_detail::resolve_data_paths(root, std::filesystem::current_path());
   Experiment x;
   x.file = path;
   {
     std::ostringstream text;
     text << "# The experiment " << path << " as it ran";
     for (const auto& o : overrides) text << (&o == &overrides.front() ? ", with --set " : " ") << o;
+    if (relative) text << "\n# (its data paths resolved against " << folder.string() << ")";
     text << "\n\n" << root << "\n";
     x.effective = text.str();
   }

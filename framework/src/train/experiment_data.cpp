@@ -1,6 +1,7 @@
 // An experiment's [data] table, and the data it names: training, validation and test sets of named
 // arrays (docs/experiments.md).
 #include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -41,13 +42,81 @@ std::map<std::string, std::vector<std::int32_t>> read_relabel(const std::string&
   return out;
 }
 
+// A column by name ("species") or index (0 the first, -1 the last).
+CsvColumn column_of(const std::string& path, const toml::node& n, const char* key) {
+  if (const auto name = n.value_exact<std::string>()) {
+    if (name->empty()) throw UsageError(fmt::format("{}: '{}' names an empty column name", where(path, n), key));
+    return CsvColumn::named(*name);
+  }
+  if (n.is_integer() && std::abs(n.as_integer()->get()) < 1000000) return CsvColumn::at(static_cast<int>(n.as_integer()->get()));
+  throw UsageError(fmt::format("{}: '{}' in [data] is a column's name (\"price\") or index (0 the first, -1 the last)",
+                               where(path, n), key));
+}
+
+// A list of columns; a single one is taken as a list of one.
+std::vector<CsvColumn> columns_of(const std::string& path, const toml::node& n, const char* key) {
+  std::vector<CsvColumn> out;
+  if (const toml::array* a = n.as_array()) {
+    for (const auto& e : *a) out.push_back(column_of(path, e, key));
+    if (out.empty()) throw UsageError(fmt::format("{}: '{}' in [data] lists no column", where(path, n), key));
+  } else {
+    out.push_back(column_of(path, n, key));
+  }
+  return out;
+}
+
+// The CSV keys of [data]: header, separator, label, targets (a count or columns), features, ignore.
+void read_csv_columns(const std::string& path, const toml::table& d, const Reader& r, DataSpec& s) {
+  bool header = false;
+  if (d.get("header") != nullptr) r.get("header", header, "true or false (absent: detected)"), s.header = header;
+  if (const toml::node* n = d.get("separator")) {
+    std::string sep;
+    r.get("separator", sep, "a string (\",\", \";\", \"\\t\" ...)");
+    if (sep == "tab") sep = "\t";
+    if (sep.size() != 1 || sep == "\"" || sep == "\n" || sep == "\r") {
+      throw UsageError(fmt::format("{}: separator '{}' is one character (\",\", \";\", \"\\t\" or \"tab\", \"|\"...), not a "
+                                   "quote or a line break; absent: detected",
+                                   where(path, *n), sep));
+    }
+    s.separator = sep[0];
+  }
+  if (const toml::node* n = d.get("label")) s.label = column_of(path, *n, "label");
+  if (const toml::node* n = d.get("targets"); n != nullptr && !n->is_integer()) {
+    s.target_columns = columns_of(path, *n, "targets");
+  } else {
+    r.get("targets", s.targets, "a count of last columns, or a list of columns");
+    r.positive("targets", s.targets, 0);
+  }
+  if (const toml::node* n = d.get("features")) s.features = columns_of(path, *n, "features");
+  if (const toml::node* n = d.get("ignore")) s.ignore = columns_of(path, *n, "ignore");
+  if (s.label && (s.targets > 0 || !s.target_columns.empty())) {
+    throw UsageError(fmt::format("{}: [data] has a label (classes) and targets (real values): give one", where(path, *d.get("label"))));
+  }
+  if (!s.features.empty() && !s.ignore.empty()) {
+    throw UsageError(fmt::format("{}: [data] lists the features and the ignored columns: give one", where(path, *d.get("ignore"))));
+  }
+}
+
 }  // namespace
+
+bool resolve_data_paths(toml::table& root, const std::filesystem::path& base) {
+  toml::table* d = root["data"].as_table();
+  bool any = false;
+  for (const char* key : {"dir", "images", "labels", "test_images", "test_labels", "train_csv", "test_csv", "train_npz",
+                          "test_npz", "train_x", "train_y", "test_x", "test_y"}) {
+    toml::value<std::string>* v = d != nullptr ? d->get_as<std::string>(key) : nullptr;
+    if (v == nullptr || v->get().empty() || std::filesystem::path(v->get()).is_absolute()) continue;
+    *v = (std::filesystem::absolute(base) / v->get()).lexically_normal().string();  // (keeps where it was written)
+    any = true;
+  }
+  return any;
+}
 
 DataSpec read_data_spec(const std::string& path, const toml::table& d) {
   const Reader r(path, d, "data", path);
   r.only({"set", "n", "noise", "factor", "classes", "validation", "limit", "dir", "images", "labels", "test_images",
           "test_labels", "train_csv", "test_csv", "targets", "train_npz", "test_npz", "train_x", "train_y", "test_x",
-          "test_y", "outliers", "relabel"});
+          "test_y", "outliers", "relabel", "header", "separator", "label", "features", "ignore", "test", "normalize"});
   DataSpec s;
   r.get("set", s.set, "a string");
   r.get("n", s.n, "an integer");
@@ -69,8 +138,16 @@ DataSpec read_data_spec(const std::string& path, const toml::table& d) {
   r.get("test_labels", s.test_labels, "a string");
   r.get("train_csv", s.train_csv, "a string");
   r.get("test_csv", s.test_csv, "a string");
-  r.get("targets", s.targets, "an integer");
-  r.positive("targets", s.targets, 0);
+  read_csv_columns(path, d, r, s);
+  r.get("test", s.test, "a number (the fraction of the training file held out as test data)");
+  if (!(s.test >= 0 && s.test < 1)) {
+    throw UsageError(fmt::format("{}: 'test' = {} is out of range: allowed [0, 1)", where(path, *d.get("test")), s.test));
+  }
+  r.get("normalize", s.normalize, "a string (none, standard or minmax)");
+  if (s.normalize != "none" && s.normalize != "standard" && s.normalize != "minmax") {
+    throw UsageError(fmt::format("{}: normalize '{}': none, standard (mean 0, variance 1) or minmax (into [0, 1])",
+                                 where(path, *d.get("normalize")), s.normalize));
+  }
   r.get("train_npz", s.train_npz, "a string");
   r.get("test_npz", s.test_npz, "a string");
   r.get("train_x", s.train_x, "a string");
@@ -133,44 +210,130 @@ void check_same_kind(const Dataset& train, const Dataset& test) {
 
 }  // namespace
 
-ExperimentData load_experiment_data(const Experiment& e) {
+namespace {
+
+// A CSV file of the experiment, with the columns [data] chooses; `classes`: the training file's
+// class names (reading its test file).
+Dataset read_csv_file(const DataSpec& s, const std::string& file, const std::vector<std::string>& classes, CsvInfo& info) {
+  CsvOptions o;
+  o.header = s.header;
+  o.separator = s.separator;
+  o.label = s.label;
+  o.targets = static_cast<int>(s.targets);
+  o.target_columns = s.target_columns;
+  o.features = s.features;
+  o.ignore = s.ignore;
+  o.classes = classes;
+  return read_csv(file, o, &info);
+}
+
+// "a, b, c" of at most 8 names.
+std::string some(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 8; ++i) out += (i == 0 ? "" : ", ") + (names[i].empty() ? "?" : names[i]);
+  return names.size() > 8 ? out + fmt::format(", ... ({} in all)", names.size()) : out;
+}
+
+// The training file and the test file of [data] (the test data empty when [data] holds out a
+// fraction instead), and what a CSV file held.
+std::pair<Dataset, Dataset> read_files(const Experiment& e, ExperimentData& d) {
   const DataSpec& s = e.data;
-  Dataset all, test;
-  if (s.set == "fashion-mnist") {
-    all = load_fashion_mnist("train", s.dir);
-    test = load_fashion_mnist("test", s.dir);
-  } else if (s.set == "idx") {
-    all = load_mnist_format(s.images, s.labels, "idx");
-    test = load_mnist_format(s.test_images, s.test_labels, "idx/test");
-  } else if (s.set == "csv") {
-    CsvOptions o;
-    o.targets = static_cast<int>(s.targets);
-    all = read_csv(s.train_csv, o);
-    test = read_csv(s.test_csv, o);
-  } else if (s.set == "npz") {
-    all = dataset_from_arrays(s.train_npz, read_npz(s.train_npz));
-    test = dataset_from_arrays(s.test_npz, read_npz(s.test_npz));
-  } else if (s.set == "npy") {
+  if (s.set == "fashion-mnist") return {load_fashion_mnist("train", s.dir), load_fashion_mnist("test", s.dir)};
+  if (s.set == "idx") {
+    return {load_mnist_format(s.images, s.labels, "idx"),
+            s.test_images.empty() ? Dataset{} : load_mnist_format(s.test_images, s.test_labels, "idx/test")};
+  }
+  if (s.set == "npz") {
+    return {dataset_from_arrays(s.train_npz, read_npz(s.train_npz)),
+            s.test_npz.empty() ? Dataset{} : dataset_from_arrays(s.test_npz, read_npz(s.test_npz))};
+  }
+  if (s.set == "npy") {
     auto pair = [](const std::string& x, const std::string& y) {
+      if (x.empty()) return Dataset{};
       std::map<std::string, Tensor> arrays = {{"x", read_npy(x)}};
       if (!y.empty()) arrays["y"] = read_npy(y);
       return dataset_from_arrays(x, arrays);
     };
-    all = pair(s.train_x, s.train_y);
-    test = pair(s.test_x, s.test_y);
-  } else if (s.set == "regression") {  // the test set without outliers: its RMSE is the distance to f (and the noise)
-    all = make_regression(s.n, s.noise, s.outliers, derive_seed(e.seed, "data/train"));
-    test = make_regression(s.n, s.noise, 0.0, derive_seed(e.seed, "data/test"));
-  } else {
-    auto make = [&](std::uint64_t seed) {
-      if (s.set == "moons") return make_moons(s.n, s.noise, seed);
-      if (s.set == "circles") return make_circles(s.n, s.noise, s.factor, seed);
-      if (s.set == "spirals") return make_spirals(s.n, static_cast<int>(s.classes), s.noise, seed);
-      if (s.set == "blobs") return make_blobs(s.n, static_cast<int>(s.classes), s.noise, seed);
-      return make_xor(s.n, s.noise, seed);
-    };
-    all = make(derive_seed(e.seed, "data/train"));
-    test = make(derive_seed(e.seed, "data/test"));
+    return {pair(s.train_x, s.train_y), pair(s.test_x, s.test_y)};
+  }
+  // csv
+  CsvInfo info;
+  Dataset train = read_csv_file(s, s.train_csv, {}, info);
+  d.preparation.classes = info.classes;
+  if (std::none_of(info.feature_names.begin(), info.feature_names.end(), [](const std::string& n) { return n.empty(); })) {
+    d.preparation.features = info.feature_names;
+  }
+  d.warnings = info.warnings;
+  const std::string label = info.label_name.empty() ? "" : " '" + info.label_name + "'";
+  d.summary.push_back(fmt::format(
+      "{}: {} rows of {} feature{} ({}); {}; split by {}{}", s.train_csv, train.size(), info.feature_names.size(),
+      info.feature_names.size() == 1 ? "" : "s", some(info.feature_names),
+      info.target_names.empty() ? fmt::format("label{}: {} classes{}", label, train.num_classes,
+                                              info.classes.empty() ? "" : " (" + some(info.classes) + ")")
+                                : fmt::format("targets: {}", some(info.target_names)),
+      info.separator == '\t' ? "tabs" : fmt::format("'{}'", info.separator), info.header ? ", a header row" : ", no header row"));
+  Dataset test;
+  if (!s.test_csv.empty()) {
+    CsvInfo test_info;
+    test = read_csv_file(s, s.test_csv, info.classes, test_info);
+    d.warnings.insert(d.warnings.end(), test_info.warnings.begin(), test_info.warnings.end());
+  }
+  return {std::move(train), std::move(test)};
+}
+
+// Synthetic sets draw their training and test data from the seed.
+std::pair<Dataset, Dataset> draw(const Experiment& e) {
+  const DataSpec& s = e.data;
+  if (s.set == "regression") {  // the test set without outliers: its RMSE is the distance to f (and the noise)
+    return {make_regression(s.n, s.noise, s.outliers, derive_seed(e.seed, "data/train")),
+            make_regression(s.n, s.noise, 0.0, derive_seed(e.seed, "data/test"))};
+  }
+  auto make = [&](std::uint64_t seed) {
+    if (s.set == "moons") return make_moons(s.n, s.noise, seed);
+    if (s.set == "circles") return make_circles(s.n, s.noise, s.factor, seed);
+    if (s.set == "spirals") return make_spirals(s.n, static_cast<int>(s.classes), s.noise, seed);
+    if (s.set == "blobs") return make_blobs(s.n, static_cast<int>(s.classes), s.noise, seed);
+    return make_xor(s.n, s.noise, seed);
+  };
+  return {make(derive_seed(e.seed, "data/train")), make(derive_seed(e.seed, "data/test"))};
+}
+
+// The key of [data] that names the set's test file ("" for a set that has its own test data).
+std::string test_file_key(const std::string& set) {
+  if (set == "csv") return "test_csv";
+  if (set == "npz") return "test_npz";
+  if (set == "npy") return "test_x";
+  if (set == "idx") return "test_images";
+  return "";
+}
+
+}  // namespace
+
+ExperimentData load_experiment_data(const Experiment& e) {
+  const DataSpec& s = e.data;
+  ExperimentData d;
+  const std::string test_key = test_file_key(s.set);
+  if (s.test > 0 && test_key.empty()) {
+    throw UsageError(fmt::format("{}: [data] test = {}: the set '{}' has its own test data (test holds out a fraction "
+                                 "of a training file without one)",
+                                 e.file, s.test, s.set));
+  }
+  const bool drawn = test_key.empty() && s.set != "fashion-mnist";
+  auto [all, test] = drawn ? draw(e) : read_files(e, d);
+  if (!test_key.empty() && test.size() == 0 && s.test == 0) {
+    throw UsageError(fmt::format("{}: [data] gives no test data: {} = \"FILE\", or test = 0.2 to hold out that "
+                                 "fraction of the training file",
+                                 e.file, test_key));
+  }
+  if (!test_key.empty() && test.size() > 0 && s.test > 0) {
+    throw UsageError(fmt::format("{}: [data] gives a test file ({}) and test = {} (a fraction of the training file "
+                                 "held out as test data): give one",
+                                 e.file, test_key, s.test));
+  }
+  if (s.test > 0) {  // held out before the validation data, with its own seed
+    auto [rest, held] = split_validation(all, s.test, derive_seed(e.seed, "data/test"));
+    all = std::move(rest);
+    test = std::move(held);
   }
   require_finite(all);  // (a NaN would become a NaN loss in the middle of training)
   require_finite(test);
@@ -179,7 +342,6 @@ ExperimentData load_experiment_data(const Experiment& e) {
     relabel(all, name, map);
     relabel(test, name, map);
   }
-  ExperimentData d;
   if (s.validation == 0) {  // no held-out data: train on all of it
     d.train = std::move(all);
   } else {
@@ -189,6 +351,8 @@ ExperimentData load_experiment_data(const Experiment& e) {
   }
   if (s.limit > 0 && s.limit < d.train.size()) d.train = d.train.rows(0, s.limit);  // a small training set
   d.test = std::move(test);
+  d.preparation.fit(d.train, s.normalize);  // the training split's statistics only
+  for (Dataset* x : {&d.train, &d.validation, &d.test}) d.preparation.apply(*x);
   const Dataset& any = d.train;
   std::vector<std::int64_t> dims(any.features.shape().dims().begin() + 1, any.features.shape().dims().end());
   d.example = {e.backend == "onednn" ? DType::f32 : DType::f64, Shape(dims)};

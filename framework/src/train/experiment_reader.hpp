@@ -5,6 +5,7 @@
 // framework/src/train.
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -72,6 +73,10 @@ class Reader {
 // A component table: `name` and its settings, checked against its schema (`schema_of` the name's).
 ComponentSpec component(const std::string& file, const toml::table& t, const std::string& section,
                         const std::string& default_name, const std::function<Schema(const std::string&)>& schema_of);
+
+/// Makes [data]'s relative file paths absolute against `base` (the experiment file's folder for
+/// the file's keys, the current folder for --set overrides); true when one was relative.
+bool resolve_data_paths(toml::table& root, const std::filesystem::path& base);
 
 /// The [data] table of an experiment file.
 DataSpec read_data_spec(const std::string& path, const toml::table& data);

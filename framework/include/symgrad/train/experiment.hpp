@@ -8,11 +8,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "symgrad/data/csv.hpp"
 #include "symgrad/data/dataset.hpp"
 #include "symgrad/plugin/hyperparams.hpp"
+#include "symgrad/train/data_preparation.hpp"
 #include "symgrad/train/model.hpp"
 #include "symgrad/train/trainer.hpp"
 
@@ -38,6 +41,18 @@ struct DataSpec {
   std::string images, labels, test_images, test_labels;    ///< idx
   std::string train_csv, test_csv;                         ///< csv
   std::int64_t targets = 0;  ///< csv: the last `targets` columns are real targets "y" (regression)
+  /// csv: the columns (CsvOptions): the header row (absent: detected), the separator (0:
+  /// detected), the label, real target columns by name or index, the features or the ignored ones.
+  std::optional<bool> header;
+  char separator = 0;
+  std::optional<CsvColumn> label;
+  std::vector<CsvColumn> target_columns, features, ignore;
+  /// Files without a test file (csv, npz, npy, idx): this fraction of the training file, drawn
+  /// with the seed, is the test data.
+  double test = 0;
+  /// none | standard | minmax: each feature shifted and scaled with the training split's
+  /// statistics (mean and standard deviation, or minimum and range), the same at eval and predict.
+  std::string normalize = "none";
   std::string train_npz, test_npz;                         ///< npz: named arrays ("x", "y", ...)
   std::string train_x, train_y, test_x, test_y;            ///< npy: one array a file
   double outliers = 0.1;  ///< regression: the fraction of training targets shifted by +8 (none in the test set)
@@ -165,6 +180,11 @@ struct ExperimentData {
   Dataset train, validation, test;
   TensorType example;
   std::int64_t num_classes = 0;
+  /// What was read and how it was prepared: saved in the run folder for predict.
+  DataPreparation preparation;
+  /// What the files held (rows, features, classes, the separator), for the start of a run; and
+  /// what looks wrong in them (a column that counts the rows read as a feature).
+  std::vector<std::string> summary, warnings;
 };
 ExperimentData load_experiment_data(const Experiment& e);
 
