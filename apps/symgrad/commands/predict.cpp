@@ -42,12 +42,10 @@ Dataset read_examples(const std::string& file, const DataPreparation& preparatio
   } else if (ext == ".csv") {
     CsvOptions o;
     o.features_only = true;
-    CsvInfo info;
-    d = read_csv(file, o, &info);
-    if (info.header && !preparation.features.empty()) {  // (a file with the label, or the columns in another order)
+    if (!preparation.features.empty() && read_csv_header(file).header) {  // (the label, others, another order)
       for (const auto& name : preparation.features) o.features.push_back(CsvColumn::named(name));
-      d = read_csv(file, o);
     }
+    d = read_csv(file, o);
   } else {
     throw UsageError(fmt::format("--data '{}': a .csv, .npy or .npz file", file));
   }

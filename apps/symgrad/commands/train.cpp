@@ -26,7 +26,8 @@ int train_command(const std::vector<std::string>& args) {
       "Trains the experiment (docs/experiments.md): progress per epoch, then the test accuracy. The run\n"
       "folder (the experiment's output, runs/<name> by default, or runs/<name>-2, -3, ... when it holds an earlier\n"
       "run; --output DIR must be new or empty) receives metrics-epochs.csv/.jsonl,\n"
-      "metrics-steps.csv/.jsonl, variables.bin, experiment.toml, loss.svg, accuracy.svg, and checkpoint.bin\n"
+      "metrics-steps.csv/.jsonl, variables.bin, experiment.toml, data.toml (class names, normalization),\n"
+      "loss.svg, accuracy.svg, and checkpoint.bin\n"
       "after every epoch. Ctrl-C (SIGINT) or SIGTERM writes a checkpoint after the step and exits with\n"
       "status 130; --resume DIR continues from DIR's checkpoint, bitwise as if the run had never\n"
       "stopped. Under mpirun -np N: data-parallel over N processes (docs/distributed.md). Options");

@@ -226,9 +226,10 @@ Layout layout_of(const std::string& path, const Record& first, bool header, cons
   return l;
 }
 
-// The cell (c) of every data row as a number; errors name the line and the column.
+// The cell (c) of every data row as a number; errors name the line and the column, and for a word
+// in a feature column (the label, not chosen) how to choose it.
 std::vector<double> numbers(const std::string& path, const std::vector<Record>& rows, std::size_t begin,
-                            std::size_t c, char sep) {
+                            const Layout& l, std::size_t c, char sep) {
   std::vector<double> out;
   out.reserve(rows.size() - begin);
   for (std::size_t i = begin; i < rows.size(); ++i) {
@@ -238,10 +239,15 @@ std::vector<double> numbers(const std::string& path, const std::vector<Record>& 
       std::string point = cell.text;
       std::replace(point.begin(), point.end(), ',', '.');
       const bool decimal_comma = sep != ',' && point != cell.text && number(point);
+      const std::string column = l.names[c].empty() ? std::to_string(c) : "\"" + l.names[c] + "\"";
+      const std::string word =
+          fmt::format(" ({} is read as a feature: [data] label = {} makes it the label, ignore = [{}] drops it)",
+                      l.describe(c), column, column);
       throw Error(fmt::format("{}:{}:{}: '{}' is not a number{}", path, cell.line, cell.column, shown(cell.text),
                               cell.text.empty() ? " (an empty cell: a missing value; every feature needs one)"
                               : decimal_comma   ? " (a decimal comma: numbers are written with a '.')"
-                                                : ""));
+                              : std::find(l.features.begin(), l.features.end(), c) != l.features.end() ? word
+                                                                                                       : ""));
     }
     out.push_back(v);
   }
@@ -326,18 +332,38 @@ std::optional<std::string> index_column(const std::string& path, const Layout& l
 
 }  // namespace
 
-Dataset read_csv(const std::string& path, const CsvOptions& options, CsvInfo* info) {
+namespace {
+
+// The records of the file, split by the separator `options` gives or the detected one, and
+// whether the first is a header.
+std::vector<Record> read_records(const std::string& path, const CsvOptions& options, char& sep, bool& header) {
   require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("cannot open '{}'", path));
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark
-  const char sep = options.separator != 0 ? options.separator : detect_separator(path, text);
+  sep = options.separator != 0 ? options.separator : detect_separator(path, text);
   std::vector<Record> rows;
   Records records(path, text, sep);
   for (Record r; records.next(r);) rows.push_back(std::move(r));
   if (rows.empty()) throw Error(fmt::format("'{}' has no data rows", path));
-  const bool header = options.header.value_or(detect_header(rows));
+  header = options.header.value_or(detect_header(rows));
+  return rows;
+}
+
+}  // namespace
+
+CsvInfo read_csv_header(const std::string& path, const CsvOptions& options) {
+  CsvInfo info;
+  const std::vector<Record> rows = read_records(path, options, info.separator, info.header);
+  for (const auto& c : rows.front().cells) info.columns.push_back(info.header ? c.text : "");
+  return info;
+}
+
+Dataset read_csv(const std::string& path, const CsvOptions& options, CsvInfo* info) {
+  char sep = ',';
+  bool header = false;
+  const std::vector<Record> rows = read_records(path, options, sep, header);
   const std::size_t begin = header ? 1 : 0;
   if (rows.size() == begin) throw Error(fmt::format("'{}' has no data rows", path));
   const Layout l = layout_of(path, rows.front(), header, options, sep);
@@ -352,7 +378,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options, CsvInfo* in
   CsvInfo found;
   Dataset d{path, Tensor(DType::f32, Shape{n, static_cast<std::int64_t>(l.features.size())}), Tensor(), 0, {}};
   for (std::size_t j = 0; j < l.features.size(); ++j) {
-    const std::vector<double> v = numbers(path, rows, begin, l.features[j], sep);
+    const std::vector<double> v = numbers(path, rows, begin, l, l.features[j], sep);
     float* x = d.features.data<float>() + j;
     for (std::size_t i = 0; i < v.size(); ++i) x[i * l.features.size()] = static_cast<float>(v[i]);
     if (auto w = index_column(path, l, l.features[j], v)) found.warnings.push_back(*w);
@@ -362,7 +388,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options, CsvInfo* in
     const auto k = static_cast<std::int64_t>(l.targets.size());
     Tensor y(DType::f32, Shape{n, k});
     for (std::size_t j = 0; j < l.targets.size(); ++j) {
-      const std::vector<double> v = numbers(path, rows, begin, l.targets[j], sep);
+      const std::vector<double> v = numbers(path, rows, begin, l, l.targets[j], sep);
       float* t = y.data<float>() + j;
       for (std::size_t i = 0; i < v.size(); ++i) t[i * l.targets.size()] = static_cast<float>(v[i]);
       found.target_names.push_back(l.names[l.targets[j]]);

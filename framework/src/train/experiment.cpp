@@ -160,6 +160,18 @@ void apply_override(toml::table& root, const std::string& text) {
     start = dot + 1;
   }
   const std::string key = path.substr(start);
+  if (!value.empty() && (value.front() == '[' || value.front() == '"' || value.front() == '\'')) {
+    // a TOML array or quoted string: data.ignore=[0,"id"], data.separator=";"
+    toml::table parsed;
+    try {
+      parsed = toml::parse("v = " + value);
+    } catch (const toml::parse_error& e) {
+      throw UsageError(fmt::format("--set '{}': the value is not TOML: {}", text, e.description()));
+    }
+    if (const toml::array* a = parsed["v"].as_array()) return void(t->insert_or_assign(key, *a));
+    if (const auto v = parsed["v"].value<std::string>()) return void(t->insert_or_assign(key, *v));
+    throw UsageError(fmt::format("--set '{}': a value in brackets or quotes is an array or a string", text));
+  }
   char* end = nullptr;
   errno = 0;
   const long long i = std::strtoll(value.c_str(), &end, 10);

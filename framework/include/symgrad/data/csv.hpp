@@ -65,4 +65,8 @@ struct CsvInfo {
 /// Errors name the file, the line and the column, and say how to choose other columns.
 Dataset read_csv(const std::string& path, const CsvOptions& options = {}, CsvInfo* info = nullptr);
 
+/// The separator, whether the first row is a header, and the columns' names, of a CSV file (its
+/// separator and header found as read_csv finds them).
+CsvInfo read_csv_header(const std::string& path, const CsvOptions& options = {});
+
 }  // namespace symgrad
