@@ -163,6 +163,22 @@ std::string new_run_folder(const std::string& dir, bool exact) {
 Experiment load_finished_run(const std::string& run) {
   namespace fs = std::filesystem;
   const fs::path dir = run;
+  if (fs::exists(dir / "experiment.toml") && fs::exists(dir / "checkpoint.bin") && !fs::exists(dir / "variables.bin")) {
+    // an interrupted run: the experiment it ran is named on its record's first line
+    std::ifstream in(dir / "experiment.toml");
+    std::string first, file = (dir / "experiment.toml").string();
+    std::getline(in, first);
+    const std::string lead = "# The experiment ";
+    if (first.rfind(lead, 0) == 0) {
+      const std::string rest = first.substr(lead.size());
+      const auto end = rest.find(" as it ran");
+      if (end != std::string::npos && fs::is_regular_file(rest.substr(0, end))) file = rest.substr(0, end);
+    }
+    throw UsageError(fmt::format("'{}' holds an interrupted run (a checkpoint, no final variables.bin): finish it "
+                                 "first with\n  symgrad train {} --resume {}\n(or --set epochs=N there to stop "
+                                 "sooner)",
+                                 run, file, run));
+  }
   if (!fs::exists(dir / "experiment.toml") || !fs::exists(dir / "variables.bin")) {
     throw UsageError(fmt::format("'{}' is not a finished run folder (experiment.toml and variables.bin)", run));
   }

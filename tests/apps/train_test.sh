@@ -82,6 +82,12 @@ grep -q "^note: optimizer=momentum starts from momentum's defaults, not the file
 grep -q "^lr = 0.1$" "$work/cmp/optimizer=sgd:lr=0.1/experiment.toml" && ! grep -q "^lr" "$work/cmp/optimizer=momentum/experiment.toml"
 grep -q "^optimizer=sgd:lr=0.1 " "$work/cmp.txt" && grep -q "^optimizer=momentum " "$work/cmp.txt" &&
   grep -q "^optimizer=adam " "$work/cmp.txt" || { cat "$work/cmp.txt"; exit 1; }
+# the variant that sets lr gets no note; the table shows each variant's lr as it ran (defaults
+# filled in: momentum's own default 0.01, the file's 0.01 for adam)
+grep -q "^note: optimizer=sgd:lr=0.1" "$work/cmp.txt" && { cat "$work/cmp.txt"; exit 1; }
+grep -q "settings that differ$" "$work/cmp.txt" && grep -q "^optimizer=sgd:lr=0.1 .*  lr=0.1 momentum=0$" "$work/cmp.txt" &&
+  grep -q "^optimizer=adam .*  lr=0.01$" "$work/cmp.txt" || { cat "$work/cmp.txt"; exit 1; }
+grep -q "^optimizer=momentum .*  lr=0.01 momentum=0.9$" "$work/cmp.txt" || { cat "$work/cmp.txt"; exit 1; }  # (its default)
 grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accuracy.svg"
 "$symgrad" plot "$work/cmp/optimizer=adam" "$work/run" --output "$work/plots" > /dev/null
 grep -q "<svg" "$work/plots/val_accuracy.svg"
@@ -102,6 +108,12 @@ set -e
 test $status -eq 130 || { echo "status $status"; cat "$work/int.txt"; exit 1; }
 test -s "$work/int/checkpoint.bin"
 done_epochs=$(grep -o "checkpoint after epoch [0-9]*" "$work/int.txt" | grep -o "[0-9]*$")
+# eval on the interrupted run: not "not a run folder", but how to finish it
+set +e
+"$symgrad" eval "$work/int" > "$work/eval_int.txt" 2>&1; status=$?
+set -e
+test $status -eq 2 && grep -q "holds an interrupted run (a checkpoint, no final variables.bin): finish it first with" "$work/eval_int.txt" &&
+  grep -q "^  symgrad train $experiments/moons_adam.toml --resume $work/int$" "$work/eval_int.txt" || { cat "$work/eval_int.txt"; exit 1; }
 "$symgrad" train "$experiments/moons_adam.toml" --resume "$work/int" --set epochs=$((done_epochs + 2)) > "$work/resumed.txt"
 grep -q "resuming after epoch $done_epochs" "$work/resumed.txt" && grep -q "^test accuracy" "$work/resumed.txt"
 echo "train test passed"

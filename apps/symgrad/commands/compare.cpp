@@ -5,7 +5,9 @@
 // name (optimizer, initializer, schedule) means its name, and a value may carry settings after a
 // colon: --vary optimizer=sgd,sgd:momentum=0.9,adam.
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <iostream>
 #include <sstream>
 
@@ -43,19 +45,57 @@ std::vector<std::string> variant_sets(std::string key, const std::string& value,
     const auto colon = value.find(':');
     const std::string name = value.substr(0, colon);
     const ComponentSpec& file = key == "optimizer" ? base.optimizer : key == "initializer" ? base.initializer : base.schedule;
-    std::vector<std::string> sets = {name == file.name ? key + ".name=" + name : key + "=" + name};
-    if (name != file.name && !file.settings.empty()) {
-      std::string dropped;
-      for (const auto& [k, v] : file.settings) dropped += (dropped.empty() ? "" : ", ") + k;
+    std::vector<std::string> sets = {name == file.name ? key + ".name=" + name : key + "=" + name}, own;
+    if (colon != std::string::npos) {
+      for (const auto& kv : split(value.substr(colon + 1), ';')) {
+        sets.push_back(key + "." + kv);
+        own.push_back(kv.substr(0, kv.find('=')));
+      }
+    }
+    std::string dropped;  // the file's settings this variant does not set itself
+    for (const auto& [k, v] : file.settings) {
+      if (std::find(own.begin(), own.end(), k) == own.end()) dropped += (dropped.empty() ? "" : ", ") + k;
+    }
+    if (name != file.name && !dropped.empty()) {
       fmt::print("note: {}={} starts from {}'s defaults, not the file's {} settings ({})\n", key, value, name, file.name,
                  dropped);
-    }
-    if (colon != std::string::npos) {
-      for (const auto& kv : split(value.substr(colon + 1), ';')) sets.push_back(key + "." + kv);
     }
     return sets;
   }
   return {key + "=" + value};
+}
+
+// The settings that differ between the variants as they run (defaults filled in), per variant:
+// "lr=0.01 momentum=0.9", the learning rate first. A setting counts among the variants whose
+// components have it; a component's name is in the variant's label.
+std::vector<std::string> differing_settings(const std::vector<Experiment>& variants) {
+  std::vector<std::map<std::string, std::string>> all;
+  std::set<std::string> keys;
+  for (const auto& v : variants) {
+    all.push_back(v.effective_settings());
+    for (const auto& [k, value] : all.back()) keys.insert(k);
+  }
+  std::vector<std::string> differ;
+  for (const auto& k : keys) {
+    const bool named = k.size() > 5 && k.compare(k.size() - 5, 5, ".name") == 0;
+    std::set<std::string> values;  // among the variants that have it (sgd's momentum is not adam's)
+    for (const auto& a : all) {
+      if (a.count(k)) values.insert(a.at(k));
+    }
+    if (values.size() > 1 && !named) differ.push_back(k);
+  }
+  std::stable_partition(differ.begin(), differ.end(), [](const std::string& k) { return k == "optimizer.lr"; });
+  std::vector<std::string> out;
+  for (const auto& a : all) {
+    std::string line;
+    for (const auto& k : differ) {
+      if (!a.count(k)) continue;
+      const std::string shown = k.rfind("optimizer.", 0) == 0 ? k.substr(10) : k;
+      line += (line.empty() ? "" : " ") + shown + "=" + a.at(k);
+    }
+    out.push_back(line);
+  }
+  return out;
 }
 
 }  // namespace
@@ -102,8 +142,9 @@ int compare_command(const std::vector<std::string>& args) {
   }
   const std::string metric = outcomes.front().test.metric;  // accuracy, or rmse (a regression)
   const std::string m = metric == "accuracy" ? "acc" : metric;
-  fmt::print("\n{:36} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "variant", "train loss", "train " + m, "val loss",
-             "val " + m, "test " + m, "seconds");
+  const std::vector<std::string> settings = differing_settings(variants);
+  fmt::print("\n{:36} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}  {}\n", "variant", "train loss", "train " + m, "val loss",
+             "val " + m, "test " + m, "seconds", settings.front().empty() && settings.back().empty() ? "" : "settings that differ");
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& o = outcomes[i];
     EpochRecord last = o.records.empty() ? EpochRecord{} : o.records.back();
@@ -113,8 +154,8 @@ int compare_command(const std::vector<std::string>& args) {
       last.val_loss = o.validation.loss, last.val_accuracy = o.validation.accuracy;
       variant += fmt::format(" (epoch {} of {})", o.restored_epoch, o.records.back().epoch);
     }
-    fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}\n", variant, last.train_loss,
-               last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds);
+    fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}  {}\n", variant, last.train_loss,
+               last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds, settings[i]);
   }
   const fs::path loss_plot = dir / "val_loss.svg", metric_plot = dir / ("val_" + metric + ".svg");
   plot_curves(loss_plot.string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves, {"val_loss"});

@@ -393,6 +393,21 @@ void ExperimentComponents::attach(Trainer& trainer) const {
   for (const auto& [name, s] : strategies) trainer.add(*s, name);
 }
 
+std::map<std::string, std::string> Experiment::effective_settings() const {
+  std::map<std::string, std::string> out;
+  auto add = [&](const std::string& prefix, const ComponentSpec& c, const Schema& schema) {
+    out[prefix + "name"] = c.name;
+    const Hyperparams h(schema, c.settings, prefix + c.name);
+    for (const auto& [k, v] : h.values()) out[prefix + k] = to_string(v);
+  };
+  add("optimizer.", optimizer, plugin_schema(ComponentKind::optimizer)(optimizer.name));
+  add("initializer.", initializer, plugin_schema(ComponentKind::initializer)(initializer.name));
+  if (!schedule.name.empty()) add("schedule.", schedule, lr_schedule_schema(schedule.name));
+  for (const auto& r : regularizers) add("regularizer." + r.name + ".", r, plugin_schema(ComponentKind::regularizer)(r.name));
+  for (const auto& st : strategies) add("strategy." + st.name + ".", st, plugin_schema(ComponentKind::strategy)(st.name));
+  return out;
+}
+
 Model Experiment::model(const Dataset& train) const {
   return model_spec.build(train, backend == "onednn" ? DType::f32 : DType::f64);
 }

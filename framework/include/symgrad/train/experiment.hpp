@@ -134,6 +134,9 @@ struct Experiment {
   /// folder's experiment.toml holds, so that the folder says what produced it).
   std::string effective;
 
+  /// The components' settings as they run, every default filled in, by full key: "optimizer.lr",
+  /// "initializer.name", "schedule.gamma", "regularizer.l2.lambda"; values as --set writes them.
+  std::map<std::string, std::string> effective_settings() const;
   /// The experiment's model for its data (ExperimentData::train gives the inputs' types).
   Model model(const Dataset& train) const;
   TrainerOptions trainer_options() const;
