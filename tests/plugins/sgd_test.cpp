@@ -64,6 +64,17 @@ TEST(SgdPlugin, CourseMomentumIsAnAverageWithOptionalBiasCorrection) {
   EXPECT_THROW(run_sgd({{"bias_correction", true}}, 1), UsageError);
 }
 
+// The course's name: beta selects the averaged form (v = b v + (1 - b) g: w1 = 1 - 0.1 * 0.1 =
+// 0.99, the steps above), not torch's heavy ball with the same number (w1 = 0.9: a first step 10x
+// larger); with momentum as well it is refused, in sgd and in momentum (whose own default is 0.9).
+TEST(SgdPlugin, TheCoursesBetaIsTheAveragedForm) {
+  expect_steps(run_sgd({{"beta", 0.9}}, 3), {0.99, 0.9711, 0.944379});
+  expect_steps(testing::run_on_parabola("momentum", {{"lr", 0.1}, {"beta", 0.9}}, 3), {0.99, 0.9711, 0.944379});
+  expect_steps(run_sgd({{"beta", 0.9}, {"bias_correction", true}}, 2), {0.9, 0.8052631578947369});
+  EXPECT_THROW(run_sgd({{"beta", 0.9}, {"momentum", 0.5}}, 1), UsageError);
+  EXPECT_THROW(testing::run_on_parabola("momentum", {{"lr", 0.1}, {"beta", 0.9}, {"momentum", 0.5}}, 1), UsageError);
+}
+
 // "momentum" is sgd with momentum 0.9 by default, found by name in the sgd plugin (the registry
 // loads every plugin on the path when no plugin has the component's name): the Momentum steps.
 TEST(SgdPlugin, MomentumComponentIsSgdWithMomentum) {

@@ -110,6 +110,15 @@ TEST(Experiment, MistakesNameFileLineAndKey) {
   EXPECT_NE(key.find("unknown hyperparameter 'momentun' (did you mean 'momentum'?)"), std::string::npos) << key;
   EXPECT_NE(error_of(replace(kGood, "type = \"dropout\", p = 0.1", "type = \"dropout\", p = 1.5")).find("exp.toml:14:"),
             std::string::npos);
+  // the course's keep_prob: p = 1 - keep_prob, not both
+  EXPECT_NE(error_of(replace(kGood, "type = \"dropout\", p = 0.1", "type = \"dropout\", p = 0.1, keep_prob = 0.9"))
+                .find("exp.toml:14: keep_prob (the course's: p = 1 - keep_prob) is in (0, 1], and not given with p"),
+            std::string::npos);
+  {
+    testing::TempDir dir;
+    const Experiment kept = load_experiment(write(dir, replace(kGood, "type = \"dropout\", p = 0.1", "type = \"dropout\", keep_prob = 0.75")));
+    EXPECT_EQ(kept.model_spec.layers[1].p, 0.25);
+  }
   EXPECT_NE(error_of(replace(kGood, "\"dense\", units = 2", "\"dens\", units = 2")).find("unknown layer type 'dens'"),
             std::string::npos);
   EXPECT_NE(error_of(replace(kGood, "set = \"xor\"", "set = \"mnist\"")).find("unknown data set 'mnist'"), std::string::npos);

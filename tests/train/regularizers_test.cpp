@@ -89,6 +89,13 @@ TEST(DropoutRegularizer, IsTheDropoutLayer) {
   b.fit(data);
   EXPECT_EQ(a.store().get("dense2/W").to_vector(), b.store().get("dense2/W").to_vector());
   EXPECT_EQ(a.evaluate(data).loss, b.evaluate(data).loss);
+  // the course's keep_prob = 0.7 is p = 0.3: the same training again; with p too it is refused
+  Trainer c(plain, {DType::f32, Shape{2}}, 2, opts(3, "adam", 0.01));
+  auto kept = PluginRegistry::global().make_regularizer("dropout", {{"keep_prob", 0.7}});
+  c.add(*kept, "dropout");
+  c.fit(data);
+  EXPECT_EQ(a.store().get("dense2/W").to_vector(), c.store().get("dense2/W").to_vector());
+  EXPECT_THROW(PluginRegistry::global().make_regularizer("dropout", {{"keep_prob", 0.7}, {"p", 0.2}}), UsageError);
 }
 
 // The hidden-unit regularizers act on a hidden unit's value after its activation, wherever the

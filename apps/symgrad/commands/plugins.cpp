@@ -11,12 +11,21 @@
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/runtime/kernel.hpp"
+#include "symgrad/train/lr_schedule.hpp"
 
 namespace symgrad::cli {
 
 namespace po = boost::program_options;
 
 namespace {
+
+void print_settings(const Schema& schema) {
+  for (const auto& s : schema.specs()) {
+    const std::string range = s.range_text();
+    fmt::print("      {:16} {:6} = {:<10} {}{}\n", s.name, to_string(s.type), to_string(s.default_value), s.doc,
+               range.empty() ? "" : fmt::format("  (allowed: {})", range));
+  }
+}
 
 void print_component(const ComponentInfo& c) {
   fmt::print("  {} {}: {}\n", to_string(c.kind), c.name, c.doc);
@@ -30,11 +39,21 @@ void print_component(const ComponentInfo& c) {
                              " steps: fuses into onednn's elementwise chains (runs as one where it has no onednn kernel)"
                        : "; no formula: runs alone on onednn (its own kernel, else the reference one)");
   }
-  for (const auto& s : c.schema.specs()) {
-    const std::string range = s.range_text();
-    fmt::print("      {:16} {:6} = {:<10} {}{}\n", s.name, to_string(s.type), to_string(s.default_value), s.doc,
-               range.empty() ? "" : fmt::format("  (allowed: {})", range));
+  print_settings(c.schema);
+}
+
+// The learning-rate schedules: built into the framework (not plugins), listed as components are.
+// `name`: only that one ("" all); false when there is none of that name.
+bool print_schedules(const std::string& name) {
+  bool any = false;
+  for (const auto& n : lr_schedule_names()) {
+    if (!name.empty() && name != n) continue;
+    if (!any) fmt::print("schedules (built in: [schedule] name = \"...\" in an experiment, --schedule NAME:k=v in minimize)\n");
+    any = true;
+    fmt::print("  schedule {}: {}\n", n, lr_schedule_doc(n));
+    print_settings(lr_schedule_schema(n));
   }
+  return any;
 }
 
 }  // namespace
@@ -67,7 +86,8 @@ int plugins_command(const std::vector<std::string>& args) {
   std::string kind_text;
   std::vector<std::string> paths;
   opts.add_options()("help,h", "this help")("kind", po::value(&kind_text), "only components of this kind: op, "
-                                                                            "initializer, optimizer, regularizer, strategy")(
+                                                                            "initializer, optimizer, regularizer, strategy, "
+                                                                            "loss, schedule (built in)")(
       "path", po::value(&paths), "also search this folder (repeatable)");
   po::options_description hidden;
   std::string name;
@@ -76,10 +96,17 @@ int plugins_command(const std::vector<std::string>& args) {
   pos.add("name", 1);
   po::variables_map vm;
   if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
+  if (kind_text == "schedule") {
+    if (!print_schedules(name)) throw UsageError(fmt::format("no schedule named '{}'", name));
+    return kOk;
+  }
   std::optional<ComponentKind> kind;
   if (!kind_text.empty()) {
     kind = parse_component_kind(kind_text);
-    if (!kind) throw UsageError(fmt::format("unknown kind '{}' (op, initializer, optimizer, regularizer, strategy)", kind_text));
+    if (!kind) {
+      throw UsageError(fmt::format("unknown kind '{}' (op, initializer, optimizer, regularizer, strategy, loss, schedule)",
+                                   kind_text));
+    }
   }
   auto& registry = PluginRegistry::global();
   int status = kOk;
@@ -106,6 +133,7 @@ int plugins_command(const std::vector<std::string>& args) {
     fmt::print("{} {}  ({})\n", p->name, p->version, p->file);
     for (const auto* c : comps) print_component(*c);
   }
+  if (!kind && print_schedules(name)) ++shown;  // (a name may be a schedule's)
   if (shown == 0) {
     std::string looked;
     for (const auto& d : registry.search_path(paths)) looked += fmt::format("\n  {}", d);

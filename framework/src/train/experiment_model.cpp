@@ -35,8 +35,8 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
   const toml::table* l = node.as_table();
   if (l == nullptr) throw UsageError(fmt::format("{}: a layer is a table {{ type = \"dense\", ... }}", where(path, node)));
   const Reader r(path, *l, section, path);
-  std::vector<std::string> keys = {"type", "units", "activation", "p", "filters", "kernel", "stride", "padding",
-                                   "momentum", "eps", "sync"};
+  std::vector<std::string> keys = {"type", "units", "activation", "p", "keep_prob", "filters", "kernel", "stride",
+                                   "padding", "momentum", "eps", "sync"};
   if (graph) keys.insert(keys.end(), {"name", "inputs", "axis", "shape", "tied", "block", "repeat"});
   r.only(keys);
   GraphLayerSpec g;
@@ -46,6 +46,15 @@ GraphLayerSpec read_layer(const std::string& path, const toml::node& node, const
   r.get("units", spec.units, "an integer");
   r.get("activation", spec.activation, "a string");
   r.get("p", spec.p, "a number");
+  if (const toml::node* keep = l->get("keep_prob")) {  // the course's name for dropout: p = 1 - keep_prob
+    double k = 0;
+    r.get("keep_prob", k, "a number");
+    if (l->get("p") != nullptr || !(k > 0 && k <= 1)) {
+      throw UsageError(fmt::format("{}: keep_prob (the course's: p = 1 - keep_prob) is in (0, 1], and not given with p",
+                                   where(path, *keep)));
+    }
+    spec.p = 1 - k;
+  }
   r.get("filters", spec.filters, "an integer");
   r.get("kernel", spec.kernel, "an integer");
   r.get("stride", spec.stride, "an integer");

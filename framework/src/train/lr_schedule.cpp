@@ -63,6 +63,16 @@ std::vector<std::string> lr_schedule_names() {
   return {"constant", "step", "multistep", "exponential", "inverse_time", "cosine"};
 }
 
+std::string lr_schedule_doc(const std::string& name) {
+  if (name == "constant") return "lr0 at every step (with an optional warm-up)";
+  if (name == "step") return "lr0 gamma^floor(t / step_size) (torch StepLR)";
+  if (name == "multistep") return "lr0 gamma^(milestones passed) (torch MultiStepLR)";
+  if (name == "exponential") return "lr0 gamma^t (torch ExponentialLR)";
+  if (name == "inverse_time") return "lr0 / (1 + decay_rate t / decay_steps) (the course's learning-rate decay)";
+  if (name == "cosine") return "eta_min + (lr0 - eta_min)(1 + cos(pi t / t_max)) / 2 (torch CosineAnnealingLR)";
+  return "";
+}
+
 Schema lr_schedule_schema(const std::string& name) {
   Schema s;
   if (name == "step") {

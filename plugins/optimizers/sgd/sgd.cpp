@@ -12,10 +12,19 @@ using namespace symgrad;
 
 class Sgd final : public UpdateRule {
  public:
-  explicit Sgd(const Hyperparams& h)
+  Sgd(const Hyperparams& h, double default_momentum)
       : momentum_(h.real("momentum")), dampening_(h.real("dampening")),
         weight_decay_(h.real("weight_decay")), nesterov_(h.boolean("nesterov")), ewa_(h.boolean("ewa")),
         bias_correction_(h.boolean("bias_correction")) {
+    // the course's momentum: beta in v = beta v + (1 - beta) g, the ewa form (the same number as
+    // torch's heavy-ball momentum takes steps about 1 / (1 - beta) times larger)
+    if (const double beta = h.real("beta"); beta > 0) {
+      if (momentum_ != default_momentum) {
+        throw UsageError("beta (the course's momentum, the ewa form) and momentum (torch's heavy ball) are two forms: give one");
+      }
+      momentum_ = beta;
+      ewa_ = true;
+    }
     if (nesterov_ && (momentum_ <= 0 || dampening_ != 0)) {
       throw UsageError("nesterov requires momentum > 0 and dampening = 0");
     }
@@ -56,15 +65,16 @@ Schema sgd_schema(double momentum) {
                 real_param("weight_decay", 0.0, "L2 penalty coefficient, added to the gradient").at_least(0),
                 bool_param("nesterov", false, "Nesterov momentum (needs momentum > 0, dampening = 0)"),
                 bool_param("ewa", false, "momentum as the average v = mu v + (1 - mu) g from 0 (the course's form)"),
-                bool_param("bias_correction", false, "with ewa: step along v / (1 - mu^t)")};
+                bool_param("bias_correction", false, "with ewa: step along v / (1 - mu^t)"),
+                real_param("beta", 0.0, "the course's momentum: ewa with momentum = beta (0: not used)").at_least(0).less_than(1)};
 }
 
 void register_components(PluginRegistrar& r) {
   r.add_optimizer("sgd", "stochastic gradient descent with momentum and Nesterov momentum (torch.optim.SGD)",
-                  sgd_schema(0.0), [](const Hyperparams& h) { return std::make_unique<Sgd>(h); });
+                  sgd_schema(0.0), [](const Hyperparams& h) { return std::make_unique<Sgd>(h, 0.0); });
   // Polyak's heavy ball by its own name: sgd with momentum 0.9 unless set otherwise
   r.add_optimizer("momentum", "sgd with momentum 0.9 by default (Polyak's heavy ball)", sgd_schema(0.9),
-                  [](const Hyperparams& h) { return std::make_unique<Sgd>(h); });
+                  [](const Hyperparams& h) { return std::make_unique<Sgd>(h, 0.9); });
 }
 
 }  // namespace

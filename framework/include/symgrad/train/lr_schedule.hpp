@@ -35,6 +35,8 @@ class LrSchedule {
 ///   warm-up: the rate times f + (1 - f) min(t, w) / w with f = warmup_start_factor, w = warmup_steps
 ///   (LinearLR's factor).
 std::vector<std::string> lr_schedule_names();
+/// One line on what `name` does, with its torch.optim.lr_scheduler peer ("" for an unknown name).
+std::string lr_schedule_doc(const std::string& name);
 /// The settings `name` takes (UsageError for an unknown name).
 Schema lr_schedule_schema(const std::string& name);
 /// A schedule from checked settings (milestones as "30,80").
