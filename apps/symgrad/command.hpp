@@ -33,6 +33,9 @@ bool parse_with_positional(const std::vector<std::string>& args, const boost::pr
 /// The non-empty pieces of `s` between `sep`s.
 std::vector<std::string> split(const std::string& s, char sep);
 
+/// A point written "1.5,-2": its numbers; UsageError naming `option` for a piece that is not one.
+std::vector<double> parse_point(const std::string& text, const std::string& option);
+
 int plugins_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
 int minimize_command(const std::vector<std::string>& args);

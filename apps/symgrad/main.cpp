@@ -2,6 +2,7 @@
 // Exit status: 0 success, 1 a check or run failed, 2 a usage error.
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <sstream>
@@ -65,6 +66,16 @@ std::vector<std::string> split(const std::string& s, char sep) {
     if (!part.empty()) out.push_back(part);
   }
   return out;
+}
+
+std::vector<double> parse_point(const std::string& text, const std::string& option) {
+  std::vector<double> v;
+  for (const auto& p : split(text, ',')) {
+    char* end = nullptr;
+    v.push_back(std::strtod(p.c_str(), &end));
+    if (*end != '\0') throw UsageError(fmt::format("{}: '{}' is not a number", option, p));
+  }
+  return v;
 }
 
 }  // namespace symgrad::cli

@@ -47,16 +47,6 @@ struct Run {
   double evaluated_loss = 0;
 };
 
-std::vector<double> parse_point(const std::string& text) {
-  std::vector<double> v;
-  for (const auto& p : split(text, ',')) {
-    char* end = nullptr;
-    v.push_back(std::strtod(p.c_str(), &end));
-    if (*end != '\0') throw UsageError(fmt::format("--start: '{}' is not a number", p));
-  }
-  return v;
-}
-
 std::string point_text(const std::vector<double>& x) {
   std::string s;
   for (double v : x) s += fmt::format("{}{:.6g}", s.empty() ? "" : ", ", v);
@@ -183,7 +173,8 @@ int minimize_command(const std::vector<std::string>& args) {
       "Functions: rosenbrock, beale, booth, sphere, himmelblau, matyas, mccormick, styblinski_tang,\n"
       "quadratic, saddle, monkey_saddle ('symgrad minimize --list' describes them); rosenbrock, sphere,\n"
       "styblinski_tang and quadratic take --set dim=N, quadratic --set cond=K. Expressions use x, y (or\n"
-      "x0..xn), numbers, + - * / ^ (or **), parentheses, exp, log, sqrt, sin, cos, tanh, abs. The trace has the\n"
+      "x0..xn), numbers, + - * / ^ (or **), parentheses, exp, log, sqrt, sin, cos, tanh, abs, square, sigmoid,\n"
+      "relu, leaky_relu, softplus. The trace has the\n"
       "header step,loss,x0,...: row k is the point before step k, the last row the point after the last\n"
       "step (with several optimizers, one file each: FILE-<optimizer>.csv). Schedules (first-order\n"
       "optimizers): constant, step, multistep, exponential, inverse_time, cosine, each with warmup_steps.\n"
@@ -269,7 +260,7 @@ int minimize_command(const std::vector<std::string>& args) {
     problem.build = [e](Value x) { return e->build(x); };
   }
   if (!start_text.empty()) {
-    problem.start = parse_point(start_text);
+    problem.start = parse_point(start_text, "--start");
     if (problem.start.size() != problem.dim) {
       throw UsageError(fmt::format("--start has {} values, the function has {} variables", problem.start.size(), problem.dim));
     }

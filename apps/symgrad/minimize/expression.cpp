@@ -1,5 +1,6 @@
 #include "expression.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -38,7 +39,14 @@ const std::map<std::string, std::pair<std::function<Value(Value)>, std::function
       {"sin", {[](Value v) { return sin(v); }, [](double v) { return std::sin(v); }}},
       {"cos", {[](Value v) { return cos(v); }, [](double v) { return std::cos(v); }}},
       {"tanh", {[](Value v) { return tanh(v); }, [](double v) { return std::tanh(v); }}},
-      {"abs", {[](Value v) { return abs(v); }, [](double v) { return std::abs(v); }}}};
+      {"abs", {[](Value v) { return abs(v); }, [](double v) { return std::abs(v); }}},
+      {"square", {[](Value v) { return square(v); }, [](double v) { return v * v; }}},
+      // the activations, as the ops compute them (softplus: log(1 + e^x) without overflow)
+      {"sigmoid", {[](Value v) { return sigmoid(v); }, [](double v) { return 1 / (1 + std::exp(-v)); }}},
+      {"relu", {[](Value v) { return relu(v); }, [](double v) { return v > 0 ? v : 0.0; }}},
+      {"leaky_relu", {[](Value v) { return leaky_relu(v); }, [](double v) { return v > 0 ? v : 0.01 * v; }}},
+      {"softplus",
+       {[](Value v) { return softplus(v); }, [](double v) { return std::max(v, 0.0) + std::log1p(std::exp(-std::abs(v))); }}}};
   return f;
 }
 
@@ -212,9 +220,9 @@ class Parser {
         index = static_cast<std::size_t>(std::stoul(name.substr(1)));
       } else {
         i_ = start;
-        fail(fmt::format("unknown name '{}' (variables: x, y or x0, x1, ...; functions: exp, log, sqrt, sin, cos, "
-                         "tanh, abs)",
-                         name));
+        std::string known;
+        for (const auto& [f, impl] : functions()) known += (known.empty() ? "" : ", ") + f;
+        fail(fmt::format("unknown name '{}' (variables: x, y or x0, x1, ...; functions: {})", name, known));
       }
       dimension_ = std::max(dimension_, index + 1);
       auto n = make(Node::variable);

@@ -1,7 +1,8 @@
 #pragma once
 // Arithmetic expressions for `symgrad minimize --expr`: numbers, variables x, y (x0, x1) or
 // x0..xn, + - * / ^ (right-associative; the exponent a constant), unary minus, parentheses and
-// exp, log, sqrt, sin, cos, tanh, abs. Parsed into a tree, then built into graph nodes over a
+// exp, log, sqrt, sin, cos, tanh, abs, square and the activations sigmoid, relu, leaky_relu (0.01)
+// and softplus. Parsed into a tree, then built into graph nodes over a
 // vector of variables. Errors name the column and show it.
 
 #include <memory>
