@@ -18,6 +18,8 @@
 #include "symgrad/core/error.hpp"
 #include "symgrad/graph/op_registry.hpp"
 #include "symgrad/plugin/registry.hpp"
+#include "symgrad/train/experiment.hpp"
+#include "symgrad/train/trainer.hpp"
 
 namespace symgrad::cli {
 
@@ -120,12 +122,42 @@ int check_expression(const std::string& text, const std::string& at) {
   return failures ? kFailed : kOk;
 }
 
+// symgrad gradcheck EXPERIMENT.toml: the whole model's gradient (its loss and penalties) on the
+// first `batch` training examples, in double precision on the reference backend, per parameter.
+int check_experiment(const std::string& file, std::vector<std::string> sets, std::int64_t batch, std::int64_t elements) {
+  sets.insert(sets.end(), {"backend=reference", "precision=f32", "output="});
+  const Experiment x = load_experiment(file, sets);
+  const ExperimentData data = load_experiment_data(x);
+  const Dataset part = data.train.rows(0, std::min(batch, data.train.size()));
+  Trainer trainer(x.model(data.train), x.trainer_options());
+  const ExperimentComponents components = make_components(x);
+  components.attach(trainer);
+  trainer.prepare();  // the first values, as training starts from them
+  fmt::print("{}: {} on {} training examples, in f64 on the reference backend; at most {} elements a parameter\n",
+             x.name, x.model_spec.describe(), part.size(), elements);
+  const std::vector<ParameterCheck> checks = trainer.check_gradients(part, GradcheckOptions{}, elements);
+  fmt::print("{:24} {:>8} {:>10} {:>10}  {}\n", "parameter", "elements", "max abs", "max rel", "result");
+  int failures = 0;
+  for (const auto& c : checks) {
+    const InputReport& r = c.report;
+    std::string result = r.passed ? "ok" : fmt::format("FAIL: element {}: analytic {:.9g}, numeric {:.9g}", r.worst_index,
+                                                       r.analytic, r.numeric);
+    if (c.kinks > 0) result += fmt::format(" ({} at a kink: one-sided slopes differ, not compared)", c.kinks);
+    fmt::print("{:24} {:>8} {:10.2e} {:10.2e}  {}\n", r.name, c.checked, r.max_abs_error, r.max_rel_error, result);
+    failures += r.passed ? 0 : 1;
+  }
+  fmt::print("\n{} parameters, {} passed, {} failed\n", checks.size(), checks.size() - static_cast<std::size_t>(failures),
+             failures);
+  return failures ? kFailed : kOk;
+}
+
 }  // namespace
 
 int gradcheck_command(const std::vector<std::string>& args) {
   po::options_description opts(
       "usage: symgrad gradcheck [--plugin PATH|NAME]... [--op NAME] [--backend reference|onednn]\n"
       "       symgrad gradcheck --expr \"x * sigmoid(x)\" [--at x0,x1,...]\n"
+      "       symgrad gradcheck EXPERIMENT.toml [--set key=value ...] [--batch N] [--elements K]\n"
       "Checks each op's gradient (first derivatives) and the gradient of its gradient (second\n"
       "derivatives) against central differences on the op's samples: in double precision on the\n"
       "reference backend (default), or in float32 through oneDNN with Caffe-style tolerances.\n"
@@ -133,18 +165,37 @@ int gradcheck_command(const std::vector<std::string>& args) {
       "element's analytic and numeric derivatives. --expr checks a function typed in (the language of\n"
       "symgrad minimize --expr: x, y or x0..xn, + - * / ^, exp, log, tanh, sigmoid, relu, softplus, ...)\n"
       "in double precision at --at or at four points drawn in [-2, 2]; a kink there (relu at 0) is\n"
-      "reported, not failed. Options");
+      "reported, not failed. EXPERIMENT.toml checks the whole model's gradient (its loss and every\n"
+      "penalty) with respect to each parameter, at its first values, on the first N training examples,\n"
+      "in double precision on the reference backend (dropout masks and noise held fixed). Options");
   std::vector<std::string> plugins;
-  std::string only, backend = "reference", expr, at;
+  std::string only, backend = "reference", expr, at, experiment;
+  std::vector<std::string> sets;
+  std::int64_t batch = 8, elements = 10;
   opts.add_options()("help,h", "this help")("plugin", po::value(&plugins),
                                             "load this plugin (a path, or a name on the search path) and check its "
                                             "ops; repeatable")(
       "op", po::value(&only), "check only this op")("backend", po::value(&backend)->default_value("reference"),
                                                      "reference (f64) or onednn (f32)")(
       "expr", po::value(&expr), "check this expression's derivatives")("at", po::value(&at),
-                                                                       "with --expr: the point, x0,x1,...");
+                                                                       "with --expr: the point, x0,x1,...")(
+      "set", po::value(&sets), "with an experiment: override a key (repeatable)")(
+      "batch", po::value(&batch)->default_value(8), "with an experiment: the training examples of the batch")(
+      "elements", po::value(&elements)->default_value(10), "with an experiment: elements checked per parameter (0: all)");
+  po::options_description hidden;
+  hidden.add_options()("experiment", po::value(&experiment));
+  po::positional_options_description pos;
+  pos.add("experiment", 1);
   po::variables_map vm;
-  if (parse_arguments(args, opts, vm)) return kOk;
+  if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
+  if (!experiment.empty()) {
+    if (!expr.empty() || !plugins.empty() || !only.empty() || !vm["backend"].defaulted()) {
+      throw UsageError("an experiment is checked in double precision on its own: without --expr, --plugin, --op or --backend");
+    }
+    if (batch < 1 || elements < 0) throw UsageError("--batch is at least 1, --elements at least 0 (0: all)");
+    return check_experiment(experiment, sets, batch, elements);
+  }
+  if (!sets.empty()) throw UsageError("--set overrides a key of an experiment (symgrad gradcheck EXPERIMENT.toml)");
   if (!expr.empty()) {
     if (!plugins.empty() || !only.empty() || vm["backend"].defaulted() == false) {
       throw UsageError("--expr checks an expression in double precision: without --plugin, --op or --backend");

@@ -43,8 +43,7 @@ void build_host_driven(Trainer::Impl& m, const TrainerOptions& o, Value objectiv
     throw UsageError(why + "gradient clipping, parameter groups and learning-rate schedules do not apply");
   }
   m.host = PluginRegistry::global().make_host_optimizer(o.optimizer, o.optimizer_settings);
-  m.objective = objective;
-  for (const auto& p : params) m.param_values.push_back(p.value);
+  (void)objective, (void)params;  // (m.objective and m.param_values are set for every optimizer)
 }
 
 // The evaluation graph and plan, and the parameters' first values.
@@ -178,6 +177,8 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
       penalties.push_back(pen);
     }
     m.batch_reports = penalties.size();
+    m.objective = objective;  // (a host-driven optimizer's objective; and what check_gradients checks)
+    for (const auto& p : named) m.param_values.push_back(p.value);
     if (PluginRegistry::global().get(ComponentKind::optimizer, o.optimizer).host_driven) {
       m.report_names.clear();  // (a host-driven iteration has no step plan to report from)
       m.batch_reports = 0;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "symgrad/autodiff/gradcheck.hpp"
 #include "symgrad/data/dataset.hpp"
 #include "symgrad/plugin/components.hpp"
 #include "symgrad/runtime/plan.hpp"
@@ -98,6 +99,13 @@ struct EpochRecord {
   double seconds = 0;
 };
 
+/// One parameter's gradient check (Trainer::check_gradients).
+struct ParameterCheck {
+  InputReport report;  ///< named by the parameter; errors over its checked elements (kinks aside)
+  std::int64_t checked = 0;  ///< elements compared
+  std::int64_t kinks = 0;    ///< elements at a kink, not compared
+};
+
 class Trainer {
  public:
   /// Trains any model (train/model.hpp): its inputs and its losses' targets are fed from the data
@@ -128,6 +136,15 @@ class Trainer {
   const std::vector<std::string>& warnings() const;
   /// Loss and metrics with the inference plan (dropout off).
   Evaluation evaluate(const Dataset& data);
+  /// The gradient of the training objective (the loss and every penalty) on `batch` with
+  /// respect to each trainable parameter, at the current variables, against central differences
+  /// (gradcheck.hpp's contract and tolerances): at most `per_parameter` elements of each, drawn
+  /// with options.seed (all of a smaller one). Random inputs (dropout masks, noise) are the next
+  /// step's, held fixed. An element whose one-sided slopes differ is a kink (relu at 0, |w| at 0):
+  /// counted, not failed. A double-precision check needs the reference backend (f64). The
+  /// variables are left as they were.
+  std::vector<ParameterCheck> check_gradients(const Dataset& batch, const GradcheckOptions& options = {},
+                                              std::int64_t per_parameter = 10);
   /// Recomputes the model's own state (batch-norm running statistics) for the weights evaluation
   /// uses (evaluation_store(): Polyak's averages): they start at their first values and are
   /// updated by one training-mode forward pass over `data` in batches, in order.
