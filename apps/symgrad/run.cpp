@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -185,6 +186,55 @@ Experiment load_finished_run(const std::string& run) {
   return load_experiment((dir / "experiment.toml").string(), {"output=" + dir.string()});
 }
 
+std::optional<Boundary> boundary_of(Trainer& model, const Dataset& train, const std::string& label) {
+  const auto tasks = model.output_tasks();
+  if (!train.labels.defined() || train.features.shape().rank() != 2 || train.features.shape()[1] != 2 || tasks.empty() ||
+      tasks.front().second != Task::classification || train.size() == 0) {
+    return std::nullopt;
+  }
+  Boundary b;
+  b.label = label;
+  b.n = 101;
+  const std::vector<double> x = train.features.to_vector(), y = train.labels.to_vector();
+  b.lo = {x[0], x[1]}, b.hi = {x[0], x[1]};
+  for (std::size_t i = 0; i < x.size(); ++i) b.lo[i % 2] = std::min(b.lo[i % 2], x[i]), b.hi[i % 2] = std::max(b.hi[i % 2], x[i]);
+  for (int k = 0; k < 2; ++k) {
+    const double pad = 0.1 * std::max(b.hi[k] - b.lo[k], 1e-3);
+    b.lo[k] -= pad, b.hi[k] += pad;
+  }
+  std::vector<double> grid;
+  for (int i = 0; i < b.n; ++i) {
+    for (int j = 0; j < b.n; ++j) {
+      grid.push_back(b.lo[0] + (b.hi[0] - b.lo[0]) * i / (b.n - 1));
+      grid.push_back(b.lo[1] + (b.hi[1] - b.lo[1]) * j / (b.n - 1));
+    }
+  }
+  const Dataset points{"grid", Tensor::from(train.features.dtype(), Shape{b.n * b.n, 2}, grid), Tensor(), 0, {}};
+  const Tensor logits = model.predict(points);
+  const std::int64_t c = logits.shape()[1];
+  b.num_classes = static_cast<int>(c);
+  for (std::int64_t i = 0; i < points.size(); ++i) {
+    const double* z = logits.data<double>() + i * c;
+    b.classes.push_back(static_cast<int>(std::max_element(z, z + c) - z));
+  }
+  const std::size_t every = std::max<std::size_t>(1, y.size() / 2000);
+  for (std::size_t i = 0; i < y.size(); i += every) b.points.push_back({x[2 * i], x[2 * i + 1], y[i]});
+  return b;
+}
+
+LoadedRun load_run_model(const std::string& run) {
+  LoadedRun r;
+  r.experiment = load_finished_run(run);
+  r.data = load_experiment_data(r.experiment);
+  TrainerOptions options = r.experiment.trainer_options();
+  options.output_dir.clear();  // (reads the run, writes nothing)
+  r.trainer = std::make_unique<Trainer>(r.experiment.model(r.data.train), options);
+  r.components = make_components(r.experiment);
+  r.components.attach(*r.trainer);
+  r.trainer->load_variables((std::filesystem::path(run) / "variables.bin").string());
+  return r;
+}
+
 std::string run_metric(const std::string& epochs_csv) {
   std::ifstream in(epochs_csv);
   std::string header;
@@ -358,6 +408,11 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   save_variables(final_model->evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
   if (fs::exists(dir / "metrics-epochs.csv") && fs::file_size(dir / "metrics-epochs.csv") > 0) {
     draw_run_plots(dir.string(), x.name);  // (none when nan_policy = stop ended the first epoch)
+  }
+  out.boundary = boundary_of(*final_model, data.train, x.name);
+  if (out.boundary) {  // the course's figure: the classes the model gives the plane
+    write_file_atomically((dir / "boundary.csv").string(), out.boundary->grid_csv());
+    plot_boundaries((dir / "boundary.svg").string(), x.name + ": decision boundary", {*out.boundary});
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

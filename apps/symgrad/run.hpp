@@ -3,9 +3,11 @@
 // the test set, and the run folder's files (variables, experiment, plots). Shared by train and
 // compare.
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "plot/boundary.hpp"
 #include "symgrad/train/experiment.hpp"
 #include "symgrad/train/trainer.hpp"
 
@@ -24,6 +26,8 @@ struct RunOutcome {
   std::int64_t epochs_done = 0;
   std::string dir;
   double seconds = 0;
+  /// A classifier of 2-D examples: its decision boundary (the run folder's boundary.svg).
+  std::optional<Boundary> boundary;
 };
 
 /// Trains `x` (continuing from `dir`/checkpoint.bin when `resume`), evaluates it on the test set
@@ -44,6 +48,20 @@ Experiment load_finished_run(const std::string& run);
 /// The main metric of a run folder's model, from its metrics-epochs.csv: "accuracy" (a
 /// classifier's first output) or "rmse" (a regression's).
 std::string run_metric(const std::string& epochs_csv);
+
+/// The decision boundary of `model` when it classifies 2-D examples (the features of `train` are
+/// [N, 2] with labels, and its first output is a classifier): its class over a 101 x 101 grid
+/// around the training examples, which it carries (at most 2000). nullopt for other models.
+std::optional<Boundary> boundary_of(Trainer& model, const Dataset& train, const std::string& label);
+
+/// A finished run folder's model with its variables.bin loaded, ready to evaluate and predict.
+struct LoadedRun {
+  Experiment experiment;
+  ExperimentData data;
+  ExperimentComponents components;
+  std::unique_ptr<Trainer> trainer;
+};
+LoadedRun load_run_model(const std::string& run);
 
 /// loss.svg and <metric>.svg (accuracy.svg, rmse.svg) of one run folder; returns their paths.
 std::vector<std::string> draw_run_plots(const std::string& dir, const std::string& name);

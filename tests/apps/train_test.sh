@@ -16,6 +16,21 @@ done
 grep -q "<svg" "$work/run/loss.svg" && grep -q "<svg" "$work/run/accuracy.svg"
 test "$(wc -l < "$work/run/metrics-epochs.csv")" -eq 61  # a header and 60 epochs
 
+# the decision boundary of a 2-D classifier: its grid of classes (the moons' half circles: (0, 1)
+# on class 0's, (1, -0.5) on class 1's) and the picture; the grid's classes are predict's
+grep -q "<svg" "$work/run/boundary.svg" && test "$(head -1 "$work/run/boundary.csv")" = "x0,x1,class" &&
+  test "$(wc -l < "$work/run/boundary.csv")" -eq 10202 || { head -3 "$work/run/boundary.csv"; exit 1; }
+nearest() {  # the class of the grid point nearest ($1, $2)
+  awk -F, -v x="$1" -v y="$2" 'NR > 1 { d = ($1 - x)^2 + ($2 - y)^2; if (best == "" || d < best) { best = d; c = $3 } } END { print c }' \
+    "$work/run/boundary.csv"
+}
+test "$(nearest 0 1)$(nearest 1 -0.5)" = "01" || { echo "boundary classes $(nearest 0 1) $(nearest 1 -0.5)"; exit 1; }
+{ echo "x0,x1"; sed -n '2p;5000p;10202p' "$work/run/boundary.csv" | cut -d, -f1,2; } > "$work/grid.csv"
+"$symgrad" predict "$work/run" --data "$work/grid.csv" | tail -n +2 | cut -d, -f1 > "$work/grid_pred.txt"
+sed -n '2p;5000p;10202p' "$work/run/boundary.csv" | cut -d, -f3 | diff - "$work/grid_pred.txt" || { echo "the grid is not predict's"; exit 1; }
+"$symgrad" plot "$work/run" --boundary --output "$work/bplot" | grep -q "decision boundary: $work/bplot/boundary.svg"
+grep -q "<svg" "$work/bplot/boundary.svg"
+
 # symgrad predict: the trained model's class and probabilities for new points (the moons' two
 # half circles: (0, 1) on class 0's, (1, -0.5) on class 1's), as CSV; the same from a .npy file
 printf 'x0,x1\n0,1\n1,-0.5\n' > "$work/points.csv"
@@ -88,7 +103,7 @@ grep -q "^note: optimizer=sgd:lr=0.1" "$work/cmp.txt" && { cat "$work/cmp.txt"; 
 grep -q "settings that differ$" "$work/cmp.txt" && grep -q "^optimizer=sgd:lr=0.1 .*  lr=0.1 momentum=0$" "$work/cmp.txt" &&
   grep -q "^optimizer=adam .*  lr=0.01$" "$work/cmp.txt" || { cat "$work/cmp.txt"; exit 1; }
 grep -q "^optimizer=momentum .*  lr=0.01 momentum=0.9$" "$work/cmp.txt" || { cat "$work/cmp.txt"; exit 1; }  # (its default)
-grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accuracy.svg"
+grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accuracy.svg" && grep -q "<svg" "$work/cmp/boundaries.svg"
 "$symgrad" plot "$work/cmp/optimizer=adam" "$work/run" --output "$work/plots" > /dev/null
 grep -q "<svg" "$work/plots/val_accuracy.svg"
 

@@ -157,6 +157,17 @@ int compare_command(const std::vector<std::string>& args) {
     fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}  {}\n", variant, last.train_loss,
                last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds, settings[i]);
   }
+  // classifiers of 2-D data: their decision boundaries side by side
+  std::vector<Boundary> panels;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i].boundary) break;
+    panels.push_back(*outcomes[i].boundary);
+    panels.back().label = fmt::format("{}={}", key, values[i]);
+  }
+  if (panels.size() == outcomes.size()) {
+    plot_boundaries((dir / "boundaries.svg").string(), fmt::format("{}: decision boundaries by {}", base.name, key), panels);
+    fmt::print("\ndecision boundaries: {}\n", (dir / "boundaries.svg").string());
+  }
   const fs::path loss_plot = dir / "val_loss.svg", metric_plot = dir / ("val_" + metric + ".svg");
   plot_curves(loss_plot.string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves, {"val_loss"});
   plot_curves(metric_plot.string(), fmt::format("{}: validation {} by {}", base.name, metric, key), metric, curves,

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "../command.hpp"
+#include "../plot/boundary.hpp"
 #include "../plot/curves.hpp"
 #include "../run.hpp"
 #include "symgrad/core/error.hpp"
@@ -18,12 +19,16 @@ namespace po = boost::program_options;
 
 int plot_command(const std::vector<std::string>& args) {
   po::options_description opts(
-      "usage: symgrad plot RUN_DIR... [--output DIR]\n"
+      "usage: symgrad plot RUN_DIR... [--output DIR] [--boundary]\n"
       "Redraws loss.svg and accuracy.svg in each run folder (from its metrics-epochs.csv); with several\n"
       "runs, also val_loss.svg and val_accuracy.svg comparing them, in DIR (default: the current folder).\n"
+      "--boundary: the decision boundary of each run's model (a classifier of 2-D data): the class it\n"
+      "gives each point of the plane, under the training examples, side by side in DIR/boundary.svg.\n"
       "Options");
   std::string output = ".";
-  opts.add_options()("help,h", "this help")("output", po::value(&output), "where comparisons go");
+  bool boundary = false;
+  opts.add_options()("help,h", "this help")("output", po::value(&output), "where comparisons go")(
+      "boundary", po::bool_switch(&boundary), "draw the runs' decision boundaries (2-D data)");
   po::options_description hidden;
   std::vector<std::string> runs;
   hidden.add_options()("runs", po::value(&runs));
@@ -41,6 +46,23 @@ int plot_command(const std::vector<std::string>& args) {
     const auto files = draw_run_plots(r, name);
     curves.push_back({name, csv.string()});
     fmt::print("{}: {}, {}\n", r, files[0], files[1]);
+  }
+  if (boundary) {
+    std::vector<Boundary> panels;
+    for (const auto& r : runs) {
+      LoadedRun run = load_run_model(r);
+      auto b = boundary_of(*run.trainer, run.data.train, fs::path(r).filename().string());
+      if (!b) {
+        throw UsageError(fmt::format("'{}': a decision boundary needs a classifier of 2-D examples (its data have "
+                                     "{} features an example)",
+                                     r, run.data.train.size() > 0 ? run.data.train.features.numel() / run.data.train.size() : 0));
+      }
+      panels.push_back(std::move(*b));
+    }
+    fs::create_directories(output);
+    const std::string file = (fs::path(output) / "boundary.svg").string();
+    plot_boundaries(file, panels.size() == 1 ? panels[0].label + ": decision boundary" : "decision boundaries", panels);
+    fmt::print("decision boundary: {}\n", file);
   }
   if (curves.size() > 1) {
     fs::create_directories(output);
