@@ -249,6 +249,21 @@ std::vector<std::string> draw_run_plots(const std::string& dir, const std::strin
   std::vector<std::string> files = {(fs::path(dir) / "loss.svg").string(), (fs::path(dir) / (metric + ".svg")).string()};
   plot_curves(files[0], name + ": loss", "loss", run, {"train_loss", "val_loss"});
   plot_curves(files[1], name + ": " + metric, metric, run, {"train_" + metric, "val_" + metric});
+  // every step's minibatch loss (the course's cost curve, noisy where the epoch curves are smooth)
+  // and the learning rate over training
+  const std::string steps_csv = (fs::path(dir) / "metrics-steps.csv").string();
+  if (fs::exists(steps_csv) && fs::file_size(steps_csv) > 0) {
+    const std::vector<CurveRun> steps = {{name, steps_csv}};
+    files.push_back((fs::path(dir) / "loss-steps.svg").string());
+    std::ifstream head(steps_csv);
+    std::string columns;
+    std::getline(head, columns);
+    const bool penalties = columns.find("/penalty") != std::string::npos;  // (else the objective is the loss)
+    plot_curves(files.back(), name + ": minibatch loss at each step", "loss", steps,
+                penalties ? std::vector<std::string>{"loss", "objective"} : std::vector<std::string>{"loss"}, "step");
+    files.push_back((fs::path(dir) / "lr.svg").string());
+    plot_curves(files.back(), name + ": learning rate", "learning rate", steps, {"lr"}, "step");
+  }
   // the values the extensions report ("<extension>/<name>": penalties, statistics), when any
   std::vector<std::string> reported;
   std::ifstream in(csv);
@@ -262,7 +277,7 @@ std::vector<std::string> draw_run_plots(const std::string& dir, const std::strin
   }
   if (reported.empty()) return files;
   files.push_back((fs::path(dir) / "reported.svg").string());
-  plot_curves(files[2], name + ": reported by the extensions", "value", run, reported);
+  plot_curves(files.back(), name + ": reported by the extensions", "value", run, reported);
   return files;
 }
 

@@ -34,6 +34,12 @@ grep -q '^1,0,0.33333333333333331$' "$work/n.csv" || { cat "$work/n.csv"; exit 1
   --trace "$work/h.csv" --plot "$work/h.svg" > /dev/null
 test -s "$work/h-adam_lr_0.1.csv" && test -s "$work/h-lbfgs.csv"
 grep -q "<svg" "$work/h.svg"
+# the axes are the expression's variables (x, y), and 2000 steps with markers on a few of them
+# keep the picture small
+"$symgrad" minimize --expr "(x - 1)^2 + 10*(y - x^2)^2" --optimizer sgd:lr=0.01 --optimizer adam:lr=0.05 --steps 2000 \
+  --plot "$work/xy.svg" > /dev/null
+grep -q ">y<" "$work/xy.svg" && ! grep -q ">x1<" "$work/xy.svg" || { echo "the axes are not x and y"; exit 1; }
+test "$(wc -c < "$work/xy.svg")" -lt 250000 || { echo "a 2000-step plot of $(wc -c < "$work/xy.svg") bytes"; exit 1; }
 
 # coordinate descent: the path is axis-aligned (consecutive points differ in one coordinate at
 # most), and its plot is drawn; with exact updates on the quadratic (x - 3)^2 + 2 (y + 1)^2 two

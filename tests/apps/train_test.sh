@@ -14,6 +14,9 @@ for f in metrics-epochs.csv metrics-epochs.jsonl metrics-steps.csv metrics-steps
   test -s "$work/run/$f" || { echo "missing $f"; exit 1; }
 done
 grep -q "<svg" "$work/run/loss.svg" && grep -q "<svg" "$work/run/accuracy.svg"
+# the minibatch loss of every step and the learning rate over training, beside the epoch curves
+grep -q "minibatch loss at each step" "$work/run/loss-steps.svg" && grep -q "learning rate" "$work/run/lr.svg" ||
+  { ls "$work/run"; exit 1; }
 test "$(wc -l < "$work/run/metrics-epochs.csv")" -eq 61  # a header and 60 epochs
 
 # the decision boundary of a 2-D classifier: its grid of classes (the moons' half circles: (0, 1)

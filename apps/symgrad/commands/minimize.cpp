@@ -1,6 +1,7 @@
 // symgrad minimize: runs optimizers on a function given as a graph (a built-in test function or
 // an expression) to show how they behave, writes the trace and draws the paths over the contours.
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -33,6 +34,7 @@ struct Problem {
   std::size_t dim = 2;
   std::function<Value(Value)> build;
   std::vector<double> start, minimum;
+  std::array<std::string, 2> axes = {"x0", "x1"};  // the plot's axis names: the expression's variables
 };
 
 // One optimizer run: "adam" or "adam:lr=0.1,beta1=0.8", with the shared --set settings.
@@ -255,6 +257,7 @@ int minimize_command(const std::vector<std::string>& args) {
     if (expression->dimension() == 0) throw UsageError("--expr: the expression has no variables");
     problem.name = expr;
     problem.dim = expression->dimension();
+    problem.axes = {expression->variable_name(0), expression->variable_name(1)};
     problem.start.assign(problem.dim, 0.0);
     const Expression* e = expression.get();
     problem.build = [e](Value x) { return e->build(x); };
@@ -354,7 +357,7 @@ int minimize_command(const std::vector<std::string>& args) {
     for (const auto& run : runs) paths.push_back({run.label, run.x});
     std::vector<std::vector<double>> extra = {problem.start};
     if (!problem.minimum.empty()) extra.push_back(problem.minimum);
-    plot_contours(plot, fmt::format("{}: {} steps", problem.name, steps), f, paths, extra);
+    plot_contours(plot, fmt::format("{}: {} steps", problem.name, steps), f, paths, extra, problem.axes);
     fmt::print("plot: {}\n", plot);
   }
   return kOk;

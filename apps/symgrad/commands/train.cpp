@@ -27,7 +27,7 @@ int train_command(const std::vector<std::string>& args) {
       "folder (the experiment's output, runs/<name> by default, or runs/<name>-2, -3, ... when it holds an earlier\n"
       "run; --output DIR must be new or empty) receives metrics-epochs.csv/.jsonl,\n"
       "metrics-steps.csv/.jsonl, variables.bin, experiment.toml, data.toml (class names, normalization),\n"
-      "loss.svg, accuracy.svg, and checkpoint.bin\n"
+      "loss.svg, accuracy.svg, loss-steps.svg, lr.svg (boundary.svg for 2-D data), and checkpoint.bin\n"
       "after every epoch. Ctrl-C (SIGINT) or SIGTERM writes a checkpoint after the step and exits with\n"
       "status 130; --resume DIR continues from DIR's checkpoint, bitwise as if the run had never\n"
       "stopped. Under mpirun -np N: data-parallel over N processes (docs/distributed.md). Options");

@@ -85,11 +85,12 @@ class Parser {
  public:
   explicit Parser(const std::string& text) : s_(text) {}
 
-  std::unique_ptr<Node> parse(std::size_t& dimension) {
+  std::unique_ptr<Node> parse(std::size_t& dimension, bool& xy) {
     auto n = sum();
     skip();
     if (i_ < s_.size()) fail(fmt::format("unexpected '{}'", s_[i_]));
     dimension = dimension_;
+    xy = xy_;
     return n;
   }
 
@@ -225,6 +226,7 @@ class Parser {
         fail(fmt::format("unknown name '{}' (variables: x, y or x0, x1, ...; functions: {})", name, known));
       }
       dimension_ = std::max(dimension_, index + 1);
+      xy_ = xy_ || name == "x" || name == "y";
       auto n = make(Node::variable);
       n->index = index;
       return n;
@@ -235,6 +237,7 @@ class Parser {
   const std::string& s_;
   std::size_t i_ = 0;
   std::size_t dimension_ = 0;
+  bool xy_ = false;  // x or y written (not x0, x1)
   std::size_t parsing_ = 0;  // unary() calls in progress
 };
 
@@ -263,7 +266,11 @@ Value build_node(const Node& n, Value x, Graph& g) {
 
 Expression::Expression(const std::string& text) {
   Parser p(text);
-  root_ = p.parse(dimension_);
+  root_ = p.parse(dimension_, xy_);
+}
+
+std::string Expression::variable_name(std::size_t i) const {
+  return xy_ && i < 2 ? std::string(i == 0 ? "x" : "y") : fmt::format("x{}", i);
 }
 
 Expression::~Expression() = default;

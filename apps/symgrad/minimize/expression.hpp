@@ -33,6 +33,8 @@ class Expression {
 
   /// Number of variables: 1 + the largest index used (x and y are x0 and x1).
   std::size_t dimension() const { return dimension_; }
+  /// Variable i as the expression names it: "x" and "y" when it uses them, else "x0", "x1", ...
+  std::string variable_name(std::size_t i) const;
   /// The expression over the components of `x` (a vector of dimension() elements).
   Value build(Value x) const;
   /// The expression at a point (for tests and plots).
@@ -43,6 +45,7 @@ class Expression {
  private:
   std::unique_ptr<Node> root_;
   std::size_t dimension_ = 0;
+  bool xy_ = false;
 };
 
 }  // namespace symgrad::cli

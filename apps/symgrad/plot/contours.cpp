@@ -21,7 +21,8 @@ namespace symgrad::cli {
 namespace fs = std::filesystem;
 
 void plot_contours(const std::string& file, const std::string& title, const std::function<double(double, double)>& f,
-                   const std::vector<PlotPath>& paths, const std::vector<std::vector<double>>& extra) {
+                   const std::vector<PlotPath>& paths, const std::vector<std::vector<double>>& extra,
+                   const std::array<std::string, 2>& axes) {
   terminal_for(file);  // a .svg or .png file, checked before any work
   // The box: every finite point of the paths and the extra points, padded.
   double lo[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
@@ -70,8 +71,11 @@ void plot_contours(const std::string& file, const std::string& title, const std:
       if (p.size() >= 2 && std::isfinite(p[0]) && std::isfinite(p[1])) points += fmt::format("{:.10g} {:.10g}\n", p[0], p[1]);
     }
     write_scratch_file(data, points);
-    plots += fmt::format(", {} with linespoints pt 7 ps 0.4 lw 1.5 title {}", gnuplot_string(data.string(), "path"),
-                         gnuplot_string(paths[r].label, "label"));
+    // markers on at most about 60 points of a path (a marker at each of thousands of steps would make
+    // a file of megabytes), the line through all of them
+    const std::size_t every = std::max<std::size_t>(1, (paths[r].points.size() + 59) / 60);
+    plots += fmt::format(", {} with linespoints pt 7 ps 0.4 lw 1.5 pi {} title {}", gnuplot_string(data.string(), "path"),
+                         every, gnuplot_string(paths[r].label, "label"));
   }
   {
     std::ostringstream script;
@@ -83,7 +87,7 @@ void plot_contours(const std::string& file, const std::string& title, const std:
            << "set output " << gnuplot_string(file, "plot file") << "\n"
            << "set title " << gnuplot_string(title, "title") << " noenhanced\nset key below noenhanced\n"
            << fmt::format("set xrange [{}:{}]\nset yrange [{}:{}]\n", lo[0], hi[0], lo[1], hi[1])
-           << "set xlabel 'x0'\nset ylabel 'x1'\n"
+           << "set xlabel " << gnuplot_string(axes[0], "axis") << "\nset ylabel " << gnuplot_string(axes[1], "axis") << "\n"
            << "plot " << plots << "\n";
     write_scratch_file(dir / "plot.gp", script.str());
   }

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include <fmt/ranges.h>
@@ -16,10 +18,36 @@ namespace symgrad::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The values of column `index` (0-based) of a CSV file with a header (empty cells skipped).
+std::vector<double> column_values(const std::string& file, std::size_t index) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  std::vector<double> out;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    std::string cell;
+    for (std::size_t c = 0; c <= index && std::getline(row, cell, ','); ++c) {
+      if (c != index || cell.empty()) continue;
+      char* end = nullptr;
+      const double v = std::strtod(cell.c_str(), &end);
+      if (*end == '\0' && std::isfinite(v)) out.push_back(v);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void plot_curves(const std::string& file, const std::string& title, const std::string& ylabel,
-                 const std::vector<CurveRun>& runs, const std::vector<std::string>& columns) {
+                 const std::vector<CurveRun>& runs, const std::vector<std::string>& columns, const std::string& x) {
   const std::string terminal = terminal_for(file);
   std::string plots;
+  std::vector<double> values;
+  std::size_t most = 0;
+  std::vector<std::string> series;
   for (const auto& run : runs) {
     std::ifstream in(run.epochs_csv);
     std::string header;
@@ -27,24 +55,43 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
     std::vector<std::string> names;
     std::stringstream h(header);
     for (std::string n; std::getline(h, n, ',');) names.push_back(n);
+    const auto x_at = std::find(names.begin(), names.end(), x);
+    const auto x_index = x_at == names.end() ? 1 : x_at - names.begin() + 1;
     for (const auto& c : columns) {
       const auto at = std::find(names.begin(), names.end(), c);
       if (at == names.end()) continue;  // e.g. no validation data
       const auto index = at - names.begin() + 1;
+      const auto v = column_values(run.epochs_csv, static_cast<std::size_t>(index - 1));
+      values.insert(values.end(), v.begin(), v.end());
+      most = std::max(most, v.size());
       const std::string label = runs.size() == 1 ? c : fmt::format("{} {}", run.label, c);
-      plots += fmt::format("{}{} every ::1 using 1:{} with linespoints pt 7 ps 0.5 title {}", plots.empty() ? "" : ", ",
-                           gnuplot_string(run.epochs_csv, "metrics file"), index, gnuplot_string(label, "label"));
+      series.push_back(fmt::format("{} every EVERY::1 using {}:{} with STYLE title {}",
+                                   gnuplot_string(run.epochs_csv, "metrics file"), x_index, index,
+                                   gnuplot_string(label, "label")));
     }
   }
-  if (plots.empty()) throw Error(fmt::format("no column of [{}] in the runs' metrics", fmt::join(columns, ", ")));
+  if (series.empty()) throw Error(fmt::format("no column of [{}] in the runs' metrics", fmt::join(columns, ", ")));
+  // markers on a few points; lines alone on many (a marker each would make a file of megabytes)
+  const std::string style = most <= 60 ? "linespoints pt 7 ps 0.5" : "lines lw 1.5";
+  const std::string every = std::to_string(std::max<std::size_t>(1, (most + 1999) / 2000));  // at most ~2000 points a curve
+  for (auto& p : series) {
+    p.replace(p.find("STYLE"), 5, style);
+    p.replace(p.find("EVERY"), 5, every);
+    plots += (plots.empty() ? "" : ", ") + p;
+  }
+  // values over decades (a large start beside a small end) on a log axis, where all are positive
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  const bool log = !values.empty() && *lo > 0 && *hi / *lo >= 100;
   const ScratchDir scratch;
   const fs::path script_file = scratch.path() / "plot.gp";
   {
     std::ostringstream script;
     script << terminal << "set output " << gnuplot_string(file, "plot file") << "\n"
-           << "set datafile separator ','\nset title " << gnuplot_string(title, "title") << " noenhanced\nset key noenhanced\n"
-           << "set xlabel 'epoch'\nset ylabel " << gnuplot_string(ylabel, "label") << "\nset grid\n"
-           << "plot " << plots << "\n";
+           << "set datafile separator ','\nset title " << gnuplot_string(title, "title") << " noenhanced\n"
+           << "set key below noenhanced\n"  // (below the axes: a legend never covers a curve)
+           << "set xlabel " << gnuplot_string(x, "label") << "\nset ylabel "
+           << gnuplot_string(log ? ylabel + " (log scale)" : ylabel, "label") << "\nset grid\n"
+           << (log ? "set logscale y\n" : "") << "plot " << plots << "\n";
     write_scratch_file(script_file, script.str());
   }
   run_gnuplot(script_file, file);

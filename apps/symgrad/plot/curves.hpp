@@ -12,8 +12,12 @@ struct CurveRun {
   std::string epochs_csv;  // a run's metrics-epochs.csv
 };
 
-/// Draws `columns` (e.g. {"train_loss", "val_loss"}) against the epoch for every run into `file`.
+/// Draws `columns` (e.g. {"train_loss", "val_loss"}) against the column `x` (the first column when
+/// a file has none of that name) for every run into `file`; `CurveRun::epochs_csv` may be any
+/// metrics file (metrics-steps.csv against "step"). Values spanning two decades or more, all
+/// positive, go on a log axis; the legend sits below the axes; many points are drawn as lines.
 void plot_curves(const std::string& file, const std::string& title, const std::string& ylabel,
-                 const std::vector<CurveRun>& runs, const std::vector<std::string>& columns);
+                 const std::vector<CurveRun>& runs, const std::vector<std::string>& columns,
+                 const std::string& x = "epoch");
 
 }  // namespace symgrad::cli
