@@ -29,6 +29,12 @@ grep -q '^1,0,0.33333333333333331$' "$work/n.csv" || { cat "$work/n.csv"; exit 1
 # an expression with a minimum at (3, -1): one Newton step lands on it
 "$symgrad" minimize --expr "(x - 3)^2 + 2*(y + 1)^2" --optimizer newton --steps 1 | grep -q "(3, -1)"
 
+# at a saddle (x^2 - y^2 from (1, 0.01)): pure Newton lands on it, saddle-free Newton escapes
+"$symgrad" minimize --function saddle --optimizer newton:mode=pure --optimizer newton:mode=saddle_free --steps 10 \
+  > "$work/saddle.txt"
+grep -Eq "^newton:mode=pure +0.000000e\+00  \(0, 0\)$" "$work/saddle.txt" &&
+  grep -Eq "^newton:mode=saddle_free +-1.048576e\+02  \(0, 10.24\)$" "$work/saddle.txt" || { cat "$work/saddle.txt"; exit 1; }
+
 # several optimizers: one trace each, and one picture
 "$symgrad" minimize --function himmelblau --optimizer adam:lr=0.1 --optimizer lbfgs --steps 30 \
   --trace "$work/h.csv" --plot "$work/h.svg" > /dev/null

@@ -64,6 +64,33 @@ TEST(NewtonPlugin, DampedAndUndampedFirstSteps) {
 // Then s = (-0.2, -0.8), y = (-0.2, -3.2), y.s = 2.6, H0 = 2.6 / 10.28 I, and the two-loop
 // recursion (or the BFGS update of H0) gives d = (-0.25692906..., -0.23394193...), accepted at t = 1:
 // x2 = (0.543070936845256, -0.0339419335528284). With one pair L-BFGS and BFGS agree.
+// The saddle f(x, y) = x^2 - y^2 (g = (2x, -2y), H = diag(2, -2)) from (1, 0.5), as the book
+// tells it (8.2.3): the pure Newton step d = -H^-1 g = (-1, -0.5) lands on the saddle (0, 0)
+// exactly; the saddle-free step d = -|H|^-1 g = (-1, 0.5) doubles y, downhill along the negative
+// curvature, to (0, 1), f = -1 (Armijo holds at t = 1: -1 <= 0.75 - 1e-4 * 2.5); damped Newton
+// also leaves the saddle (H + mu I is positive definite only when it ignores the -2 direction's
+// curvature), with |y| growing.
+Value saddle(Value x) { return square(element(x, 0)) - square(element(x, 1)); }
+
+TEST(NewtonPlugin, PureNewtonIsDrawnToTheSaddleSaddleFreeEscapes) {
+  Problem a({1, 0.5}, saddle), b({1, 0.5}, saddle), c({1, 0.5}, saddle);
+  expect_point(run("newton", {{"mode", std::string("pure")}}, a, 1)[0], {0, 0});
+  expect_point(run("newton", {{"mode", std::string("saddle_free")}}, b, 1)[0], {0, 1});
+  const auto damped = run("newton", {}, c, 3);
+  EXPECT_GT(std::abs(damped.back()[1]), 0.5);
+  EXPECT_LT(c.objective->value(damped.back()), 0.75);
+  // the saddle turned by 45 degrees, f = x y (H = [[0, 1], [1, 0]], eigenvalues 1 and -1: |H| = I):
+  // pure Newton d = -(y, x) lands on (0, 0); saddle-free d = -g = (-0.5, -1) to (0.5, -0.5), f = -0.25
+  Problem e({1, 0.5}, [](Value x) { return element(x, 0) * element(x, 1); });
+  Problem f({1, 0.5}, [](Value x) { return element(x, 0) * element(x, 1); });
+  expect_point(run("newton", {{"mode", std::string("pure")}}, e, 1)[0], {0, 0});
+  expect_point(run("newton", {{"mode", std::string("saddle_free")}}, f, 1)[0], {0.5, -0.5});
+  // on the bowl, saddle-free Newton is Newton: the minimum in one step
+  Problem d({1, 1}, elliptic);
+  expect_point(run("newton", {{"mode", std::string("saddle_free")}}, d, 1)[0], {0, 0});
+  EXPECT_THROW(run("newton", {{"mode", std::string("pure")}, {"damping", 1.0}}, d, 1), UsageError);
+}
+
 TEST(QuasiNewtonPlugins, FirstTwoIterations) {
   for (const char* name : {"lbfgs", "bfgs"}) {
     Problem p({1, 1}, elliptic);
