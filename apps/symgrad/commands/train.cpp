@@ -85,9 +85,10 @@ int train_command(const std::vector<std::string>& args) {
   const auto& test = out.test;
   const std::filesystem::path dir = out.dir;
   const std::string& metric = test.metric;  // accuracy, or rmse for a regression
-  const std::string plots = records.empty() ? ""
-                                            : fmt::format("; plots: {}, {}", (dir / "loss.svg").string(),
-                                                          (dir / (metric + ".svg")).string());
+  const std::string plots =
+      records.empty() ? ""
+                      : fmt::format("; plots: {}, {}{}", (dir / "loss.svg").string(), (dir / (metric + ".svg")).string(),
+                                    out.boundary ? fmt::format(", {}", (dir / "boundary.svg").string()) : std::string());
   if (out.restored_epoch > 0) {
     fmt::print("\nearly stopping: {} epoch {}, restored epoch {}: the figures below are of epoch {}'s weights\n",
                out.stopped_early ? "stopped at" : "trained to", records.back().epoch, out.restored_epoch,
