@@ -157,6 +157,11 @@ TEST(ExperimentData, MistakesSayTheRule) {
                       "\"animal\" makes it the label, ignore = [\"animal\"] drops it)"),
             std::string::npos)
       << error_of(dir, "train_csv = \"pets.csv\"\ntest = 0.2\n");
+  EXPECT_NE(error_of(dir, "train_csv = \"pets.csv\"\nlabel = \"animal\"\ntest = 0.001\n")
+                .find("[data] test = 0.001 holds out 0 of the 50 rows of '" + (dir.path / "pets.csv").string() +
+                      "': none would be test data"),
+            std::string::npos)
+      << error_of(dir, "train_csv = \"pets.csv\"\nlabel = \"animal\"\ntest = 0.001\n");
   EXPECT_NE(error_of(dir, "train_csv = \"pets.csv\"\ntest = 0.2\nlabel = \"animal\"\ntargets = [\"height\"]\n")
                 .find("[data] has a label (classes) and targets (real values): give one"),
             std::string::npos);

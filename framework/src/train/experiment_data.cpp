@@ -1,6 +1,7 @@
 // An experiment's [data] table, and the data it names: training, validation and test sets of named
 // arrays (docs/experiments.md).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -331,9 +332,15 @@ ExperimentData load_experiment_data(const Experiment& e) {
                                  e.file, test_key, s.test));
   }
   if (s.test > 0) {  // held out before the validation data, with its own seed
-    auto [rest, held] = split_validation(all, s.test, derive_seed(e.seed, "data/test"));
+    const auto held = static_cast<std::int64_t>(std::round(s.test * static_cast<double>(all.size())));
+    if (held < 1 || held >= all.size()) {
+      throw UsageError(fmt::format("{}: [data] test = {} holds out {} of the {} rows of '{}': none would be {}", e.file,
+                                   s.test, held, all.size(), all.name, held < 1 ? "test data" : "left to train on"));
+    }
+    auto [rest, part] = split_validation(all, s.test, derive_seed(e.seed, "data/test"));
     all = std::move(rest);
-    test = std::move(held);
+    test = std::move(part);
+    test.name = all.name.substr(0, all.name.size() - std::string("/train").size()) + "/test";
   }
   require_finite(all);  // (a NaN would become a NaN loss in the middle of training)
   require_finite(test);
