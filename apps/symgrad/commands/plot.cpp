@@ -53,9 +53,11 @@ int plot_command(const std::vector<std::string>& args) {
       LoadedRun run = load_run_model(r);
       auto b = boundary_of(*run.trainer, run.data.train, fs::path(r).filename().string());
       if (!b) {
-        throw UsageError(fmt::format("'{}': a decision boundary needs a classifier of 2-D examples (its data have "
-                                     "{} features an example)",
-                                     r, run.data.train.size() > 0 ? run.data.train.features.numel() / run.data.train.size() : 0));
+        const auto& train = run.data.train;
+        const std::int64_t features = train.size() > 0 ? train.features.numel() / train.size() : 0;
+        throw UsageError(fmt::format("'{}': a decision boundary needs a classifier of 2-D examples; {}", r,
+                                     features != 2 ? fmt::format("its data have {} features an example", features)
+                                                   : std::string("its model is not a classifier of labels")));
       }
       panels.push_back(std::move(*b));
     }
