@@ -10,6 +10,7 @@ trap 'rm -rf "$work"' EXIT
 
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/run" > "$work/out.txt"
 grep -E "^test accuracy (9[5-9]|100)\." "$work/out.txt" || { cat "$work/out.txt"; exit 1; }
+grep -q "^data: moons: examples of f32\[2\], 2 classes$" "$work/out.txt" || { cat "$work/out.txt"; exit 1; }  # what was read
 for f in metrics-epochs.csv metrics-epochs.jsonl metrics-steps.csv metrics-steps.jsonl variables.bin experiment.toml; do
   test -s "$work/run/$f" || { echo "missing $f"; exit 1; }
 done

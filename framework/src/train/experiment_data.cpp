@@ -299,6 +299,12 @@ std::pair<Dataset, Dataset> draw(const Experiment& e) {
   return {make(derive_seed(e.seed, "data/train")), make(derive_seed(e.seed, "data/test"))};
 }
 
+// "f32[2]": the type of one example (row) of `t`.
+std::string example_type(const Tensor& t) {
+  const auto& dims = t.shape().dims();
+  return TensorType{t.dtype(), Shape(std::vector<std::int64_t>(dims.begin() + (dims.empty() ? 0 : 1), dims.end()))}.to_string();
+}
+
 // The key of [data] that names the set's test file ("" for a set that has its own test data).
 std::string test_file_key(const std::string& set) {
   if (set == "csv") return "test_csv";
@@ -364,6 +370,12 @@ ExperimentData load_experiment_data(const Experiment& e) {
   std::vector<std::int64_t> dims(any.features.shape().dims().begin() + 1, any.features.shape().dims().end());
   d.example = {e.backend == "onednn" ? DType::f32 : DType::f64, Shape(dims)};
   d.num_classes = std::max(any.num_classes, d.test.num_classes);
+  if (d.summary.empty()) {  // (a CSV file's line names its columns)
+    d.summary.push_back(fmt::format("{}: examples of {}{}", s.set, example_type(any.features),
+                                    any.labels.defined()    ? fmt::format(", {} classes", d.num_classes)
+                                    : any.arrays.count("y") ? fmt::format(", targets {}", example_type(any.arrays.at("y")))
+                                                            : std::string()));
+  }
   return d;
 }
 
