@@ -143,6 +143,100 @@ std::string apply_resume(const Experiment& x, const Resume& r, Trainer& trainer,
   return x.effective.substr(0, first_line + 1) + history + x.effective.substr(first_line + 1);
 }
 
+// The lines that start a run: the model and the run folder, what the data held, the optimizer
+// and the schedule of training, the extensions.
+void print_start(const Experiment& x, const ExperimentData& data, const std::string& folder) {
+  fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model_spec.describe(), folder,
+             data.train.size(), data.validation.size(), data.test.size());
+  for (const auto& line : data.summary) fmt::print("data: {}\n", line);
+  if (data.preparation.normalize != "none") {
+    fmt::print("data: features normalized ({}) with the statistics of the {} training examples\n",
+               data.preparation.normalize, data.train.size());
+  }
+  const std::string precision = x.precision == "bf16"
+                                    ? (native_bf16() ? ", bf16 mixed precision" : ", bf16 asked (no native bf16 here: f32)")
+                                    : "";
+  fmt::print("optimizer {}, initializer {}, {} epochs of batches of {}, seed {}, {} backend{}\n", x.optimizer.name,
+             x.initializer.name, x.epochs, x.batch_size, x.seed, x.backend, precision);
+  std::string extras;
+  for (const auto& r : x.regularizers) extras += (extras.empty() ? "" : ", ") + r.name;
+  for (const auto& st : x.strategies) extras += (extras.empty() ? "" : ", ") + st.name;
+  if (!extras.empty()) fmt::print("regularizers and strategies: {}\n", extras);
+}
+
+// One writer per run folder, and a new run only in a free one (another process may have taken it
+// since the command chose it). nullptr without a folder.
+std::unique_ptr<RunFolderLock> take_run_folder(const std::string& folder, bool resume) {
+  if (folder.empty()) return nullptr;
+  auto lock = std::make_unique<RunFolderLock>(folder);
+  if (!resume && !run_folder_is_free(folder)) {
+    throw UsageError(fmt::format("the run folder '{}' holds another run's files (written since this command "
+                                 "chose it): a new run does not write into it",
+                                 folder));
+  }
+  return lock;
+}
+
+// nan_policy: what was undone (the trainer lists the first skipped steps among its warnings).
+void print_undone(const Trainer& trainer) {
+  if (!trainer.stopped_by().empty()) {
+    fmt::print(stderr, "\nwarning: training stopped (nan_policy = stop) at {}\n", trainer.stopped_by());
+  }
+  if (trainer.skipped_steps() > 0) {
+    fmt::print(stderr, "\nwarning: {} steps had non-finite values and were skipped (nan_policy = skip_step)\n",
+               trainer.skipped_steps());
+    for (const auto& w : trainer.warnings()) {
+      if (w.rfind("skipped ", 0) == 0) fmt::print(stderr, "  {}\n", w);
+    }
+  }
+}
+
+// The model the run ends with, evaluated into `out`: early stopping's retraining on training +
+// validation data (Algorithms 7.2 and 7.3, kept in `retrained`) replaces `trainer`; else when early
+// stopping put back an earlier epoch's variables, the training and validation figures are of those
+// variables (not the last epoch's beside the restored model's test figure).
+Trainer& final_evaluation(const Experiment& x, const ExperimentData& data, Trainer& trainer, const std::filesystem::path& dir,
+                          bool verbose, Retraining& retrained, RunOutcome& out) {
+  Trainer* final_model = &trainer;
+  if (const std::string how = retraining_of(x); how != "none") {
+    retrained = retrain_after_early_stopping(x, data, trainer, how, (dir / "retrain").string());
+    final_model = retrained.trainer.get();
+    if (verbose) {
+      fmt::print("retrained on training + validation data ({}): {} steps{}; metrics in {}\n",
+                 how == "from_scratch" ? "Algorithm 7.2, from new first values" : "Algorithm 7.3, from the best model",
+                 retrained.steps,
+                 how == "continue" ? fmt::format(", until the validation loss fell below {:.4f}", retrained.target) : "",
+                 (dir / "retrain").string());
+    }
+  }
+  out.stopped_early = trainer.stopped_early();
+  if (final_model == &trainer && trainer.restored_epoch() > 0 && !out.records.empty() &&
+      trainer.restored_epoch() != out.records.back().epoch) {
+    out.restored_epoch = trainer.restored_epoch();
+    out.train = trainer.evaluate(data.train);
+    if (data.validation.size() > 0) out.validation = trainer.evaluate(data.validation);
+  }
+  out.test = final_model->evaluate(data.test);
+  return *final_model;
+}
+
+// The end of a run in its folder: the variables evaluation used, the pictures, and a 2-D
+// classifier's decision boundary (kept in `out`).
+void finish_run_folder(const Experiment& x, const ExperimentData& data, Trainer& model, const std::filesystem::path& dir,
+                       RunOutcome& out) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  save_variables(model.evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
+  if (fs::exists(dir / "metrics-epochs.csv") && fs::file_size(dir / "metrics-epochs.csv") > 0) {
+    draw_run_plots(dir.string(), x.name);  // (none when nan_policy = stop ended the first epoch)
+  }
+  out.boundary = boundary_of(model, data.train, x.name);
+  if (out.boundary) {  // the course's figure: the classes the model gives the plane
+    write_file_atomically((dir / "boundary.csv").string(), out.boundary->grid_csv());
+    plot_boundaries((dir / "boundary.svg").string(), x.name + ": decision boundary", {*out.boundary});
+  }
+}
+
 }  // namespace
 
 std::string new_run_folder(const std::string& dir, bool exact) {
@@ -298,41 +392,14 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     if (!writer) options.output_dir.clear(), verbose = false;
     if (writer && verbose) fmt::print("data-parallel over {} processes ({})\n", comm->size(), comm->describe());
   }
-  // one writer per run folder, and a new run only in a free one (another process may have taken it
-  // since the command chose it)
-  std::unique_ptr<RunFolderLock> lock;
-  if (writer && !folder.empty()) {
-    lock = std::make_unique<RunFolderLock>(folder);
-    if (!resume && !run_folder_is_free(folder)) {
-      throw UsageError(fmt::format("the run folder '{}' holds another run's files (written since this command "
-                                   "chose it): a new run does not write into it",
-                                   folder));
-    }
-  }
-  if (verbose) {
-    fmt::print("{}: {} -> {}, {} training / {} validation / {} test examples\n", x.name, x.model_spec.describe(),
-               options.output_dir, data.train.size(), data.validation.size(), data.test.size());
-    for (const auto& line : data.summary) fmt::print("data: {}\n", line);
-    if (data.preparation.normalize != "none") {
-      fmt::print("data: features normalized ({}) with the statistics of the {} training examples\n",
-                 data.preparation.normalize, data.train.size());
-    }
-    const std::string precision = x.precision == "bf16"
-                                      ? (native_bf16() ? ", bf16 mixed precision" : ", bf16 asked (no native bf16 here: f32)")
-                                      : "";
-    fmt::print("optimizer {}, initializer {}, {} epochs of batches of {}, seed {}, {} backend{}\n", x.optimizer.name,
-               x.initializer.name, x.epochs, x.batch_size, x.seed, x.backend, precision);
-    std::string extras;
-    for (const auto& r : x.regularizers) extras += (extras.empty() ? "" : ", ") + r.name;
-    for (const auto& s : x.strategies) extras += (extras.empty() ? "" : ", ") + s.name;
-    if (!extras.empty()) fmt::print("regularizers and strategies: {}\n", extras);
-  }
+  const std::unique_ptr<RunFolderLock> lock = writer ? take_run_folder(folder, resume) : nullptr;
+  if (verbose) print_start(x, data, options.output_dir);
   if (writer) {
     for (const auto& w : data.warnings) fmt::print(stderr, "warning: {}\n", w);
-  }
-  if (writer && x.batch_size > data.train.size()) {
-    fmt::print(stderr, "warning: batch_size {} is larger than the {} training examples: each epoch is one batch of {}\n",
-               x.batch_size, data.train.size(), data.train.size());
+    if (x.batch_size > data.train.size()) {
+      fmt::print(stderr, "warning: batch_size {} is larger than the {} training examples: each epoch is one batch of {}\n",
+                 x.batch_size, data.train.size(), data.train.size());
+    }
   }
   options.batch_size = std::min(options.batch_size, std::max<std::int64_t>(data.train.size(), 1));  // (the same batches)
   Trainer trainer(x.model(data.train), options);
@@ -381,54 +448,12 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     return out;
   }
   out.records = records;
-  // nan_policy: what was undone (the trainer lists the first skipped steps among its warnings)
-  if (writer && !trainer.stopped_by().empty()) {
-    fmt::print(stderr, "\nwarning: training stopped (nan_policy = stop) at {}\n", trainer.stopped_by());
-  }
-  if (writer && trainer.skipped_steps() > 0) {
-    fmt::print(stderr, "\nwarning: {} steps had non-finite values and were skipped (nan_policy = skip_step)\n",
-               trainer.skipped_steps());
-    for (const auto& w : trainer.warnings()) {
-      if (w.rfind("skipped ", 0) == 0) fmt::print(stderr, "  {}\n", w);
-    }
-  }
-  // early stopping's retraining on training + validation data (Algorithms 7.2 and 7.3)
-  Trainer* final_model = &trainer;
+  if (writer) print_undone(trainer);
   Retraining retrained;
-  if (const std::string how = retraining_of(x); how != "none") {
-    retrained = retrain_after_early_stopping(x, data, trainer, how, (dir / "retrain").string());
-    final_model = retrained.trainer.get();
-    if (verbose) {
-      fmt::print("retrained on training + validation data ({}): {} steps{}; metrics in {}\n",
-                 how == "from_scratch" ? "Algorithm 7.2, from new first values" : "Algorithm 7.3, from the best model",
-                 retrained.steps,
-                 how == "continue" ? fmt::format(", until the validation loss fell below {:.4f}", retrained.target) : "",
-                 (dir / "retrain").string());
-    }
-  }
-  // early stopping put back an earlier epoch's variables (and no retraining replaced the model):
-  // the training and validation figures of those variables, not the last epoch's beside the
-  // restored model's test figure
-  out.stopped_early = trainer.stopped_early();
-  if (final_model == &trainer && trainer.restored_epoch() > 0 && !records.empty() &&
-      trainer.restored_epoch() != records.back().epoch) {
-    out.restored_epoch = trainer.restored_epoch();
-    out.train = trainer.evaluate(data.train);
-    if (data.validation.size() > 0) out.validation = trainer.evaluate(data.validation);
-  }
-  out.test = final_model->evaluate(data.test);
+  Trainer& final_model = final_evaluation(x, data, trainer, dir, verbose, retrained, out);
   if (!writer) return out;
 
-  fs::create_directories(dir);
-  save_variables(final_model->evaluation_store(), (dir / "variables.bin").string());  // what evaluation used
-  if (fs::exists(dir / "metrics-epochs.csv") && fs::file_size(dir / "metrics-epochs.csv") > 0) {
-    draw_run_plots(dir.string(), x.name);  // (none when nan_policy = stop ended the first epoch)
-  }
-  out.boundary = boundary_of(*final_model, data.train, x.name);
-  if (out.boundary) {  // the course's figure: the classes the model gives the plane
-    write_file_atomically((dir / "boundary.csv").string(), out.boundary->grid_csv());
-    plot_boundaries((dir / "boundary.svg").string(), x.name + ": decision boundary", {*out.boundary});
-  }
+  finish_run_folder(x, data, final_model, dir, out);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -151,6 +152,97 @@ int check_experiment(const std::string& file, std::vector<std::string> sets, std
   return failures ? kFailed : kOk;
 }
 
+// The ops to check: those of the given plugins, or `only`, or (empty) every op, built in and of
+// every plugin on the search path (loaded now). nullopt: the plugins have no ops, nothing to check.
+std::optional<std::set<std::string>> select_ops(const std::vector<std::string>& plugins, const std::string& only) {
+  auto& ops = OpRegistry::global();
+  std::set<std::string> selected;  // empty: every op
+  for (const auto& p : plugins) {
+    const PluginInfo& info = PluginRegistry::global().load(p);
+    std::size_t n = 0;
+    for (const auto& [kind, name] : info.components) {
+      if (kind == ComponentKind::op) selected.insert(name), ++n;
+    }
+    if (n == 0) fmt::print(stderr, "note: plugin '{}' ({}) has no ops\n", info.name, info.file);
+  }
+  if (!only.empty()) {
+    // not built in, nor in a given plugin: the plugin of that name, or any plugin on the search path
+    if (ops.find(only) == nullptr) {
+      try {
+        PluginRegistry::global().get(ComponentKind::op, only);
+      } catch (const UsageError&) {  // on no plugin either: the op registry's error names the nearest op
+      }
+    }
+    ops.get(only);  // a UsageError with a suggestion if still unknown
+    if (!selected.empty() && !selected.count(only)) {
+      throw UsageError(fmt::format("op '{}' is not one of the given plugins' ops", only));
+    }
+    selected = {only};
+  } else if (!plugins.empty() && selected.empty()) {
+    return std::nullopt;  // nothing to check
+  } else if (plugins.empty()) {  // every op: the built-in ones and those of every plugin on the search path
+    if (const std::string failed = PluginRegistry::global().load_all(); !failed.empty()) {
+      fmt::print(stderr, "warning: plugins that failed to load (their ops are not checked):{}\n", failed);
+    }
+  }
+  return selected;
+}
+
+// Checks the `selected` ops (empty: every op) on their samples: the formula against the kernel,
+// then first and second derivatives; prints the table and the count.
+int check_ops(const std::set<std::string>& selected, const GradcheckOptions& options) {
+  auto& ops = OpRegistry::global();
+  int checks = 0, failures = 0;
+  fmt::print("{:24} {:14} {:8} {:6} {:>10} {:>10}  {}\n", "op", "sample", "check", "input", "max abs", "max rel",
+             "result");
+  for (const OpDef* op : ops.all()) {
+    if (!selected.empty() && !selected.count(op->name)) continue;
+    std::vector<Sample> samples;
+    try {
+      samples = op->samples();
+    } catch (const std::exception& e) {
+      fmt::print("{:24} {:14} {:8} {:6} {:>10} {:>10}  FAIL: {}\n", op->name, "-", "samples", "-", "-", "-", e.what());
+      ++checks, ++failures;
+      continue;
+    }
+    for (const auto& sample : samples) {
+      if (!op->formula.empty()) {  // first the formula the onednn chains run, against the kernel
+        FormulaCheck f;
+        std::string error;
+        try {
+          f = check_formula_op(*op, sample, options);
+        } catch (const std::exception& e) {
+          error = e.what(), f.passed = false;
+        }
+        fmt::print("{:24} {:14} {:8} {:6} {:10.2e} {:>10}  {}\n", op->name, sample.label, "formula", "-", f.max_error, "-",
+                   f.passed ? "ok" : "FAIL: " + (error.empty() ? f.describe(op->name, sample.label) : error));
+        ++checks;
+        failures += f.passed ? 0 : 1;
+      }
+      for (int order = 1; order <= (sample.second_order ? 2 : 1); ++order) {
+        GradcheckResult r;
+        std::string error;
+        try {
+          r = order == 1 ? gradcheck_op(*op, sample, options) : gradgradcheck_op(*op, sample, options);
+        } catch (const std::exception& e) {
+          error = e.what();
+          r.passed = false;
+        }
+        const char* check = order == 1 ? "grad" : "gradgrad";
+        if (!error.empty()) {
+          fmt::print("{:24} {:14} {:8} {:6} {:>10} {:>10}  FAIL: {}\n", op->name, sample.label, check, "-", "-", "-",
+                     error);
+        }
+        for (const auto& in : r.inputs) print_row(op->name, sample.label, check, in, "");
+        ++checks;
+        failures += r.passed ? 0 : 1;
+      }
+    }
+  }
+  fmt::print("\n{} checks, {} passed, {} failed\n", checks, checks - failures, failures);
+  return failures ? kFailed : kOk;
+}
+
 }  // namespace
 
 int gradcheck_command(const std::vector<std::string>& args) {
@@ -210,86 +302,9 @@ int gradcheck_command(const std::vector<std::string>& args) {
   if (backend != "reference" && backend != "onednn") {
     throw UsageError(fmt::format("unknown backend '{}' (reference or onednn)", backend));
   }
-  auto& ops = OpRegistry::global();
-  std::set<std::string> selected;  // empty: every op
-  for (const auto& p : plugins) {
-    const PluginInfo& info = PluginRegistry::global().load(p);
-    std::size_t n = 0;
-    for (const auto& [kind, name] : info.components) {
-      if (kind == ComponentKind::op) selected.insert(name), ++n;
-    }
-    if (n == 0) fmt::print(stderr, "note: plugin '{}' ({}) has no ops\n", info.name, info.file);
-  }
-  if (!only.empty()) {
-    // not built in, nor in a given plugin: the plugin of that name, or any plugin on the search path
-    if (ops.find(only) == nullptr) {
-      try {
-        PluginRegistry::global().get(ComponentKind::op, only);
-      } catch (const UsageError&) {  // on no plugin either: the op registry's error names the nearest op
-      }
-    }
-    ops.get(only);  // a UsageError with a suggestion if still unknown
-    if (!selected.empty() && !selected.count(only)) {
-      throw UsageError(fmt::format("op '{}' is not one of the given plugins' ops", only));
-    }
-    selected = {only};
-  } else if (!plugins.empty() && selected.empty()) {
-    return kOk;  // nothing to check
-  } else if (plugins.empty()) {  // every op: the built-in ones and those of every plugin on the search path
-    if (const std::string failed = PluginRegistry::global().load_all(); !failed.empty()) {
-      fmt::print(stderr, "warning: plugins that failed to load (their ops are not checked):{}\n", failed);
-    }
-  }
-  const GradcheckOptions options = backend == "onednn" ? GradcheckOptions::float32() : GradcheckOptions{};
-  int checks = 0, failures = 0;
-  fmt::print("{:24} {:14} {:8} {:6} {:>10} {:>10}  {}\n", "op", "sample", "check", "input", "max abs", "max rel",
-             "result");
-  for (const OpDef* op : ops.all()) {
-    if (!selected.empty() && !selected.count(op->name)) continue;
-    std::vector<Sample> samples;
-    try {
-      samples = op->samples();
-    } catch (const std::exception& e) {
-      fmt::print("{:24} {:14} {:8} {:6} {:>10} {:>10}  FAIL: {}\n", op->name, "-", "samples", "-", "-", "-", e.what());
-      ++checks, ++failures;
-      continue;
-    }
-    for (const auto& sample : samples) {
-      if (!op->formula.empty()) {  // first the formula the onednn chains run, against the kernel
-        FormulaCheck f;
-        std::string error;
-        try {
-          f = check_formula_op(*op, sample, options);
-        } catch (const std::exception& e) {
-          error = e.what(), f.passed = false;
-        }
-        fmt::print("{:24} {:14} {:8} {:6} {:10.2e} {:>10}  {}\n", op->name, sample.label, "formula", "-", f.max_error, "-",
-                   f.passed ? "ok" : "FAIL: " + (error.empty() ? f.describe(op->name, sample.label) : error));
-        ++checks;
-        failures += f.passed ? 0 : 1;
-      }
-      for (int order = 1; order <= (sample.second_order ? 2 : 1); ++order) {
-        GradcheckResult r;
-        std::string error;
-        try {
-          r = order == 1 ? gradcheck_op(*op, sample, options) : gradgradcheck_op(*op, sample, options);
-        } catch (const std::exception& e) {
-          error = e.what();
-          r.passed = false;
-        }
-        const char* check = order == 1 ? "grad" : "gradgrad";
-        if (!error.empty()) {
-          fmt::print("{:24} {:14} {:8} {:6} {:>10} {:>10}  FAIL: {}\n", op->name, sample.label, check, "-", "-", "-",
-                     error);
-        }
-        for (const auto& in : r.inputs) print_row(op->name, sample.label, check, in, "");
-        ++checks;
-        failures += r.passed ? 0 : 1;
-      }
-    }
-  }
-  fmt::print("\n{} checks, {} passed, {} failed\n", checks, checks - failures, failures);
-  return failures ? kFailed : kOk;
+  const auto selected = select_ops(plugins, only);
+  if (!selected) return kOk;
+  return check_ops(*selected, backend == "onednn" ? GradcheckOptions::float32() : GradcheckOptions{});
 }
 
 }  // namespace symgrad::cli
