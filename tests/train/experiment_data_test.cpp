@@ -183,6 +183,20 @@ TEST(ExperimentData, MistakesSayTheRule) {
   }
 }
 
+// A class name from a cell reaches the start line cut and without control characters (a
+// terminal's escape sequence in a file is not replayed on the terminal).
+TEST(ExperimentData, TheStartLineShowsCellsSafely) {
+  testing::TempDir dir;
+  const std::string long_name(60, 'n');
+  std::ofstream(dir.path / "odd.csv") << "a,y\n1,\"\x1b[31mred\"\n2," << long_name << "\n3,\"\x1b[31mred\"\n4," << long_name
+                                      << "\n";
+  const fs::path file = write(dir, "odd.toml", experiment("train_csv = \"odd.csv\"\ntest = 0.5\nvalidation = 0\n"));
+  const ExperimentData d = load_experiment_data(load_experiment(file.string()));
+  ASSERT_EQ(d.summary.size(), 1u);
+  EXPECT_NE(d.summary[0].find("2 classes (?[31mred, " + std::string(37, 'n') + "...)"), std::string::npos) << d.summary[0];
+  EXPECT_EQ(d.summary[0].find('\x1b'), std::string::npos);
+}
+
 // Regression from named columns: the targets by name, the rest features.
 TEST(ExperimentData, TargetsByName) {
   testing::TempDir dir;

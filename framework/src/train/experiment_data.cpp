@@ -228,10 +228,17 @@ Dataset read_csv_file(const DataSpec& s, const std::string& file, const std::vec
   return read_csv(file, o, &info);
 }
 
-// "a, b, c" of at most 8 names.
+// "a, b, c" of at most 8 names as a start line shows them: a long one cut, a control character (a
+// terminal's escape sequence in a cell) as '?', an empty one as "?".
 std::string some(const std::vector<std::string>& names) {
   std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 8; ++i) out += (i == 0 ? "" : ", ") + (names[i].empty() ? "?" : names[i]);
+  for (std::size_t i = 0; i < names.size() && i < 8; ++i) {
+    std::string name = names[i].empty() ? "?" : names[i].size() > 40 ? names[i].substr(0, 37) + "..." : names[i];
+    for (char& c : name) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    }
+    out += fmt::format("{}{}", i == 0 ? "" : ", ", name);
+  }
   return names.size() > 8 ? out + fmt::format(", ... ({} in all)", names.size()) : out;
 }
 
