@@ -49,7 +49,7 @@ bool kink(const std::function<double(std::vector<double>)>& f, std::vector<doubl
   const double right = (f(x) - at) / h;
   x[k] -= 2 * h;
   const double left = (at - f(x)) / h;
-  return std::abs(right - left) > 1e-2 * std::max({1.0, std::abs(left), std::abs(right)});
+  return slopes_disagree(left, right);
 }
 
 // Whether `g` jumps along coordinate k at x (the derivative of relu or |x| at 0): its central
@@ -62,7 +62,7 @@ bool jump(const std::function<double(std::vector<double>)>& g, const std::vector
     return (g(a) - g(b)) / (2 * step);
   };
   const double s1 = slope(h), s2 = slope(10 * h);
-  return std::abs(s1 - s2) > 1e-2 * std::max({1.0, std::abs(s1), std::abs(s2)});
+  return slopes_disagree(s1, s2);
 }
 
 // symgrad gradcheck --expr: the expression's gradient and second derivatives at `at` (or at four

@@ -79,19 +79,7 @@ GradcheckResult compare(Value scalar, const std::vector<Value>& analytic, const 
       const double down = value_plan.run(work)[0].get(0);
       x.set(k, x0);
       const double num = (up - down) / (2.0 * o.eps);
-      const double ana = grads[i].get(k);
-      const double err = std::abs(ana - num);
-      const double scale = std::max(std::abs(ana), std::abs(num));
-      rep.max_abs_error = std::max(rep.max_abs_error, err);
-      if (scale > o.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);
-      const double excess = err - (o.atol + o.rtol * std::max(std::abs(num), o.floor));
-      if (!(excess <= 0.0)) rep.passed = false;  // NaN fails too
-      if (excess > worst_excess || std::isnan(excess)) {
-        worst_excess = std::isnan(excess) ? INFINITY : excess;
-        rep.worst_index = k;
-        rep.analytic = ana;
-        rep.numeric = num;
-      }
+      record_element(rep, k, grads[i].get(k), num, o, worst_excess);
     }
     result.passed = result.passed && rep.passed;
     result.inputs.push_back(rep);
@@ -143,6 +131,30 @@ void build_op_graph(OpGraph& og, const OpDef& op, const Sample& sample, const Gr
 }
 
 }  // namespace
+
+double gradcheck_excess(double analytic, double numeric, const GradcheckOptions& o) {
+  return std::abs(analytic - numeric) - (o.atol + o.rtol * std::max(std::abs(numeric), o.floor));
+}
+
+void record_element(InputReport& rep, std::int64_t k, double ana, double num, const GradcheckOptions& o,
+                    double& worst_excess) {
+  const double err = std::abs(ana - num);
+  const double scale = std::max(std::abs(ana), std::abs(num));
+  rep.max_abs_error = std::max(rep.max_abs_error, err);
+  if (scale > o.atol) rep.max_rel_error = std::max(rep.max_rel_error, err / scale);
+  const double excess = gradcheck_excess(ana, num, o);
+  if (!(excess <= 0.0)) rep.passed = false;  // NaN fails too
+  if (excess > worst_excess || std::isnan(excess)) {
+    worst_excess = std::isnan(excess) ? INFINITY : excess;
+    rep.worst_index = k;
+    rep.analytic = ana;
+    rep.numeric = num;
+  }
+}
+
+bool slopes_disagree(double a, double b) {
+  return std::abs(a - b) > 1e-2 * std::max({1.0, std::abs(a), std::abs(b)});
+}
 
 std::string GradcheckResult::to_string() const {
   std::string s;

@@ -57,7 +57,7 @@ std::vector<ParameterCheck> Trainer::check_gradients(const Dataset& batch, const
     const auto n = static_cast<std::size_t>(m.param_values[p].shape().numel());
     ParameterCheck c;
     c.report.name = m.param_names[p];
-    double worst = -1;
+    double worst = -INFINITY;
     for (const std::size_t k : chosen(n, per_parameter, options.seed ^ Fnv1a().add(c.report.name).value())) {
       const std::size_t i = offset + k;
       x[i] = x0[i] + options.eps;
@@ -65,24 +65,14 @@ std::vector<ParameterCheck> Trainer::check_gradients(const Dataset& batch, const
       x[i] = x0[i] - options.eps;
       const double down = f.value(x);
       x[i] = x0[i];
-      const double numeric = (up - down) / (2 * options.eps), a = analytic[i];
-      const double excess = std::abs(a - numeric) - (options.atol + options.rtol * std::max(std::abs(numeric), options.floor));
-      const double right = (up - at) / options.eps, left = (at - down) / options.eps;
-      if (excess > 0 && std::abs(right - left) > 1e-2 * std::max({1.0, std::abs(left), std::abs(right)})) {
+      const double numeric = (up - down) / (2 * options.eps);
+      if (gradcheck_excess(analytic[i], numeric, options) > 0 &&
+          slopes_disagree((up - at) / options.eps, (at - down) / options.eps)) {
         ++c.kinks;  // one-sided slopes differ: no derivative to compare with
         continue;
       }
       ++c.checked;
-      const double error = std::abs(a - numeric);
-      c.report.max_abs_error = std::max(c.report.max_abs_error, error);
-      if (std::max(std::abs(a), std::abs(numeric)) > options.atol) {
-        c.report.max_rel_error = std::max(c.report.max_rel_error, error / std::max(std::abs(a), std::abs(numeric)));
-      }
-      if (excess > worst || !std::isfinite(numeric) || !std::isfinite(a)) {
-        worst = std::isfinite(excess) ? excess : INFINITY;
-        c.report.worst_index = static_cast<std::int64_t>(k), c.report.analytic = a, c.report.numeric = numeric;
-      }
-      if (!(excess <= 0)) c.report.passed = false;
+      record_element(c.report, static_cast<std::int64_t>(k), analytic[i], numeric, options, worst);
     }
     offset += n;
     out.push_back(c);

@@ -63,6 +63,18 @@ struct GradcheckResult {
   std::string to_string() const;
 };
 
+/// By how much one element misses the contract: |analytic - numeric| - (atol + rtol max(|numeric|,
+/// floor)); it passes at or below 0 (NaN fails).
+double gradcheck_excess(double analytic, double numeric, const GradcheckOptions& options);
+/// Records element `index` in `report`: its errors, pass or fail, and the worst element (by excess;
+/// `worst_excess` carries the worst so far between calls, starting at -infinity).
+void record_element(InputReport& report, std::int64_t index, double analytic, double numeric,
+                    const GradcheckOptions& options, double& worst_excess);
+/// Whether two estimates of one derivative disagree by more than 1e-2 of the larger magnitude (at
+/// least 1): a kink's one-sided slopes (relu or |x| at 0), or central slopes at two steps across a
+/// jump. There central differences have no derivative to compare with.
+bool slopes_disagree(double a, double b);
+
 /// Checks d outputs / d wrt of a graph at the given feeds. `wrt` are input placeholders (f64);
 /// `feeds` gives every input of the graph.
 GradcheckResult gradcheck(const std::vector<Value>& outputs, const std::vector<Value>& wrt,
