@@ -1,6 +1,6 @@
 // Ill-conditioning at a minimum: a small network (2-3-2, tanh) fitted to noisy moons by L-BFGS, then
 // the exact Hessian of its loss (double symbolic differentiation) and its extreme eigenvalues
-// (Jacobi's method): their ratio, the condition number, bounds how fast gradient descent converges
+// (symmetric_eigen: Jacobi's method): their ratio, the condition number, bounds how fast gradient descent converges
 // there (Goodfellow, Bengio and Courville, "Deep Learning", section 8.2.1).
 #include <cmath>
 
@@ -10,41 +10,7 @@
 #include "symgrad/plugin/registry.hpp"
 #include "symgrad/symgrad.hpp"
 #include "symgrad/plugin/objective.hpp"
-
-namespace {
-
-// Eigenvalues of a symmetric n x n matrix (row-major) by cyclic Jacobi rotations.
-std::vector<double> eigenvalues(std::vector<double> a, std::size_t n) {
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0;
-    for (std::size_t p = 0; p < n; ++p) {
-      for (std::size_t q = p + 1; q < n; ++q) off += a[p * n + q] * a[p * n + q];
-    }
-    if (off < 1e-22) break;
-    for (std::size_t p = 0; p < n; ++p) {
-      for (std::size_t q = p + 1; q < n; ++q) {
-        const double apq = a[p * n + q];
-        if (std::abs(apq) < 1e-300) continue;
-        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (std::size_t k = 0; k < n; ++k) {  // columns p, q
-          const double akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq, a[k * n + q] = s * akp + c * akq;
-        }
-        for (std::size_t k = 0; k < n; ++k) {  // rows p, q
-          const double apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk, a[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  std::vector<double> d(n);
-  for (std::size_t i = 0; i < n; ++i) d[i] = a[i * n + i];
-  return d;
-}
-
-}  // namespace
+#include "symgrad/plugin/spectrum.hpp"
 
 int main() {
   using namespace symgrad;
@@ -72,8 +38,8 @@ int main() {
   double gmax = 0;
   for (double v : grad) gmax = std::max(gmax, std::abs(v));
   objective.hessian(t, hessian);
-  auto ev = eigenvalues(hessian, static_cast<std::size_t>(n));
-  std::sort(ev.begin(), ev.end());
+  std::vector<double> ev, vectors;  // ascending
+  symmetric_eigen(hessian, static_cast<std::size_t>(n), ev, vectors);
   fmt::print("loss {:.6f} at a point where max |gradient| = {:.2e}\n", f, gmax);
   fmt::print("Hessian eigenvalues: smallest {:.3e}, largest {:.3e}\n", ev.front(), ev.back());
   fmt::print("condition number (largest / smallest positive): {:.3e}\n",

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -336,6 +337,22 @@ std::string run_metric(const std::string& epochs_csv) {
   return header.find(",train_rmse") != std::string::npos ? "rmse" : "accuracy";
 }
 
+std::map<std::string, std::vector<std::string>> step_reports(const std::string& steps_csv, const std::string& epochs_csv) {
+  std::ifstream steps(steps_csv), epochs(epochs_csv);
+  std::string steps_header, epochs_header;
+  std::getline(steps, steps_header);
+  std::getline(epochs, epochs_header);
+  const std::string epoch_columns = "," + epochs_header + ",";
+  std::map<std::string, std::vector<std::string>> out;
+  std::stringstream names(steps_header);
+  for (std::string n; std::getline(names, n, ',');) {
+    const auto slash = n.find('/');
+    if (slash == std::string::npos || epoch_columns.find("," + n + ",") != std::string::npos) continue;
+    out[n.substr(0, slash)].push_back(n);
+  }
+  return out;
+}
+
 std::vector<std::string> draw_run_plots(const std::string& dir, const std::string& name) {
   namespace fs = std::filesystem;
   const std::string csv = (fs::path(dir) / "metrics-epochs.csv").string(), metric = run_metric(csv);
@@ -357,6 +374,12 @@ std::vector<std::string> draw_run_plots(const std::string& dir, const std::strin
                 penalties ? std::vector<std::string>{"loss", "objective"} : std::vector<std::string>{"loss"}, "step");
     files.push_back((fs::path(dir) / "lr.svg").string());
     plot_curves(files.back(), name + ": learning rate", "learning rate", steps, {"lr"}, "step");
+    // what an extension reports at some steps only (TrainEvent::report from a step's callback: the
+    // curvature strategy's measurements): a picture per extension, a panel per value
+    for (const auto& [extension, values] : step_reports(steps_csv, csv)) {
+      files.push_back((fs::path(dir) / (extension + ".svg")).string());
+      plot_panels(files.back(), fmt::format("{}: reported by {}", name, extension), steps, values);
+    }
   }
   // the values the extensions report ("<extension>/<name>": penalties, statistics), when any
   std::vector<std::string> reported;

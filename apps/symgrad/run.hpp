@@ -3,6 +3,7 @@
 // the test set, and the run folder's files (variables, experiment, plots). Shared by train and
 // compare.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,7 +64,13 @@ struct LoadedRun {
 };
 LoadedRun load_run_model(const std::string& run);
 
-/// loss.svg and <metric>.svg (accuracy.svg, rmse.svg) of one run folder; returns their paths.
+/// The columns "<extension>/<value>" of a metrics-steps.csv that the run's metrics-epochs.csv
+/// lacks (values an extension reports from a step's callbacks only, every K steps), by extension.
+std::map<std::string, std::vector<std::string>> step_reports(const std::string& steps_csv, const std::string& epochs_csv);
+
+/// The plots of one run folder: loss.svg and <metric>.svg (accuracy.svg, rmse.svg), loss-steps.svg
+/// and lr.svg, reported.svg (the extensions' epoch values) and <extension>.svg for each
+/// extension's step values (step_reports); returns their paths.
 std::vector<std::string> draw_run_plots(const std::string& dir, const std::string& name);
 
 }  // namespace symgrad::cli

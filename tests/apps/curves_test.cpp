@@ -1,6 +1,7 @@
 // Training curves as they teach (apps/symgrad/plot/curves.hpp): values over decades on a log axis,
 // a legend below the axes, and thousands of points drawn as lines thinned to a picture of a
 // sensible size.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "plot/curves.hpp"
 #include "plot/gnuplot.hpp"
+#include "symgrad/core/error.hpp"
 
 namespace symgrad::cli {
 namespace {
@@ -52,6 +54,40 @@ TEST(Curves, ManyPointsMakeASmallPicture) {
   plot_curves((dir.path() / "long.svg").string(), "loss", "loss", runs, {"train_loss", "val_loss"});
   EXPECT_LT(fs::file_size(dir.path() / "long.svg"), 200000u);
   EXPECT_NE(read(dir.path() / "long.svg").find("train_loss"), std::string::npos);  // the legend
+}
+
+// A value measured every 4 steps (empty cells between) in a panel of its own for each column: the
+// points are joined across the empty cells, and every run is in every panel.
+TEST(Curves, StepReportsGetAPanelEachWithEveryRun) {
+  const ScratchDir dir;
+  auto steps = [&](const std::string& name, double scale) {
+    std::ofstream out(dir.path() / name);
+    out << "epoch,step,loss,probe/big,probe/small\n";
+    for (int s = 1; s <= 12; ++s) {
+      out << 1 << "," << s << "," << 1.0 / s << ",";
+      if (s % 4 == 0) out << scale * 100 * s << "," << scale * 0.001 * s;
+      else out << ",";
+      out << "\n";
+    }
+    return (dir.path() / name).string();
+  };
+  const std::vector<CurveRun> runs = {{"lr=0.5", steps("a.csv", 1)}, {"lr=4", steps("b.csv", 2)}};
+  const fs::path file = dir.path() / "probe.svg";
+  plot_panels(file.string(), "probe", runs, {"probe/big", "probe/small", "probe/absent"});
+  const std::string svg = read(file);
+  for (const char* text : {"probe/big", "probe/small", "lr=0.5", "lr=4"}) EXPECT_NE(svg.find(text), std::string::npos) << text;
+  EXPECT_EQ(svg.find("probe/absent"), std::string::npos);
+  // one polyline of 3 points per run and panel, "M x,y L x,y L x,y" (a path may also hold the
+  // legend's sample line, a segment "M x,y L x,y" of its own)
+  std::size_t lines = 0;
+  for (std::size_t at = svg.find("d='M"); at != std::string::npos; at = svg.find("d='M", at + 1)) {
+    std::stringstream d(svg.substr(at + 4, svg.find('\'', at + 3) - at - 4));
+    for (std::string segment; std::getline(d, segment, 'M');) {
+      if (std::count(segment.begin(), segment.end(), 'L') == 2) ++lines;
+    }
+  }
+  EXPECT_GE(lines, 4u);  // (an axis may draw one too)
+  EXPECT_THROW(plot_panels(file.string(), "probe", runs, {"probe/absent"}), Error);
 }
 
 }  // namespace

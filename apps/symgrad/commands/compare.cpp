@@ -172,7 +172,15 @@ int compare_command(const std::vector<std::string>& args) {
   plot_curves(loss_plot.string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves, {"val_loss"});
   plot_curves(metric_plot.string(), fmt::format("{}: validation {} by {}", base.name, metric, key), metric, curves,
               {"val_" + metric});
-  fmt::print("\nruns in {}; plots: {}, {}\n", dir.string(), loss_plot.string(), metric_plot.string());
+  std::string more;  // each extension's step values (the curvature strategy's), the variants in each panel
+  std::vector<CurveRun> steps = curves;
+  for (auto& run : steps) run.epochs_csv = (fs::path(run.epochs_csv).parent_path() / "metrics-steps.csv").string();
+  for (const auto& [extension, columns] : step_reports(steps.front().epochs_csv, curves.front().epochs_csv)) {
+    const fs::path plot = dir / (extension + ".svg");
+    plot_panels(plot.string(), fmt::format("{}: reported by {}, by {}", base.name, extension, key), steps, columns);
+    more += ", " + plot.string();
+  }
+  fmt::print("\nruns in {}; plots: {}, {}{}\n", dir.string(), loss_plot.string(), metric_plot.string(), more);
   return kOk;
 }
 

@@ -97,4 +97,66 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
   run_gnuplot(script_file, file);
 }
 
+namespace {
+
+// A CSV file's column names, from its header.
+std::vector<std::string> header_of(const std::string& csv) {
+  std::ifstream in(csv);
+  std::string header;
+  if (!std::getline(in, header)) throw Error(fmt::format("'{}' has no metrics", csv));
+  std::vector<std::string> names;
+  std::stringstream h(header);
+  for (std::string n; std::getline(h, n, ',');) names.push_back(n);
+  return names;
+}
+
+}  // namespace
+
+void plot_panels(const std::string& file, const std::string& title, const std::vector<CurveRun>& runs,
+                 const std::vector<std::string>& columns, const std::string& x) {
+  const std::string ext = fs::path(file).extension().string();
+  if (ext != ".svg" && ext != ".png") throw UsageError(fmt::format("'{}': a plot file ends in .svg or .png", file));
+  std::vector<std::vector<std::string>> names;
+  for (const auto& run : runs) names.push_back(header_of(run.epochs_csv));
+  std::vector<std::string> panels;  // the columns some run has
+  for (const auto& c : columns) {
+    for (const auto& n : names) {
+      if (std::find(n.begin(), n.end(), c) != n.end()) {
+        panels.push_back(c);
+        break;
+      }
+    }
+  }
+  if (panels.empty()) throw Error(fmt::format("no column of [{}] in the runs' metrics", fmt::join(columns, ", ")));
+  const std::size_t across = panels.size() > 4 ? 2 : 1, down = (panels.size() + across - 1) / across;
+  const ScratchDir scratch;
+  const fs::path script_file = scratch.path() / "plot.gp";
+  std::ostringstream script;
+  script << fmt::format("set terminal {} size {},{}{}\n", ext == ".svg" ? "svg" : "png", across == 1 ? 800 : 1000,
+                        60 + 220 * down, ext == ".svg" ? " dynamic font 'sans,10'" : "")
+         << "set output " << gnuplot_string(file, "plot file") << "\n"
+         << "set datafile separator ','\nset grid\n"
+         << (runs.size() > 1 ? "set key top left noenhanced font ',8'\n" : "unset key\n")
+         << fmt::format("set multiplot layout {},{} title {} noenhanced\n", down, across, gnuplot_string(title, "title"));
+  for (const auto& column : panels) {
+    script << "set title " << gnuplot_string(column, "label") << " noenhanced\nset xlabel " << gnuplot_string(x, "label")
+           << "\nplot ";
+    bool first = true;
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      const auto at = std::find(names[r].begin(), names[r].end(), column);
+      if (at == names[r].end()) continue;
+      const auto x_at = std::find(names[r].begin(), names[r].end(), x);
+      script << (first ? "" : ", ") << gnuplot_string(runs[r].epochs_csv, "metrics file")
+             << fmt::format(" using {}:{} with linespoints pt 7 ps 0.4 title ", x_at == names[r].end() ? 1 : x_at - names[r].begin() + 1,
+                            at - names[r].begin() + 1)
+             << gnuplot_string(runs[r].label, "label");
+      first = false;
+    }
+    script << "\n";
+  }
+  script << "unset multiplot\n";
+  write_scratch_file(script_file, script.str());
+  run_gnuplot(script_file, file);
+}
+
 }  // namespace symgrad::cli

@@ -20,4 +20,11 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
                  const std::vector<CurveRun>& runs, const std::vector<std::string>& columns,
                  const std::string& x = "epoch");
 
+/// Draws each of `columns` in a panel of its own, each with its own y axis, against the column
+/// `x`, for every run (`CurveRun::epochs_csv` is here a metrics-steps.csv): values of different
+/// kinds and scales that one extension reports (the curvature strategy's eigenvalues, gradient
+/// norm and cost). Empty cells (a value measured every K steps) are skipped, the points joined.
+void plot_panels(const std::string& file, const std::string& title, const std::vector<CurveRun>& runs,
+                 const std::vector<std::string>& columns, const std::string& x = "step");
+
 }  // namespace symgrad::cli

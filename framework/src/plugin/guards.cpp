@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/plugin/probe.hpp"
 
 namespace symgrad::plugin_detail {
 
@@ -108,9 +109,11 @@ class GuardedLoss final : public Loss {
 };
 
 // Every extension point of a regularizer or strategy, each guarded.
-template <class Base>
-class GuardedExtension : public Base {
+template <class B>
+class GuardedExtension : public B {
  public:
+  using Base = B;
+  using Wrapped = std::unique_ptr<B>;
   GuardedExtension(std::unique_ptr<Base> x, std::string who) : x_(std::move(x)), who_(std::move(who)) {}
   void on_train_begin(TrainEvent& e) override { call("on_train_begin", [&] { x_->on_train_begin(e); }); }
   void on_epoch_begin(TrainEvent& e) override { call("on_epoch_begin", [&] { x_->on_epoch_begin(e); }); }
@@ -175,13 +178,35 @@ class GuardedExtension : public Base {
   std::string who_;
 };
 
-class GuardedRegularizer final : public GuardedExtension<Regularizer> {
+class GuardedRegularizer : public GuardedExtension<Regularizer> {
  public:
   using GuardedExtension::GuardedExtension;
   Value project(const NamedParam& p, Value updated) override {
     return guarded(who_, fmt::format("projecting '{}'", p.name), [&] { return x_->project(p, updated); });
   }
 };
+
+// An extension that is also an ObjectiveProbe (plugin/probe.hpp) stays one when guarded.
+template <class Guarded>
+class GuardedProbe final : public Guarded, public ObjectiveProbe {
+ public:
+  GuardedProbe(ObjectiveProbe& probe, typename Guarded::Wrapped x, const std::string& who)
+      : Guarded(std::move(x), who), probe_(&probe) {}
+  std::int64_t probe_examples() const override {
+    return guarded(this->who_, "choosing its batch", [&] { return probe_->probe_examples(); });
+  }
+  void attach(const ProbeContext& ctx) override { guarded(this->who_, "attaching its probe", [&] { probe_->attach(ctx); }); }
+
+ private:
+  ObjectiveProbe* probe_;  // the wrapped extension, seen as a probe
+};
+
+// The guarded extension, a probe when `x` is one.
+template <class Guarded>
+std::unique_ptr<typename Guarded::Base> guard_extension(typename Guarded::Wrapped x, const std::string& who) {
+  if (auto* probe = dynamic_cast<ObjectiveProbe*>(x.get())) return std::make_unique<GuardedProbe<Guarded>>(*probe, std::move(x), who);
+  return std::make_unique<Guarded>(std::move(x), who);
+}
 
 }  // namespace
 
@@ -222,10 +247,10 @@ std::unique_ptr<HostOptimizer> guard(std::unique_ptr<HostOptimizer> x, const std
   return std::make_unique<GuardedHostOptimizer>(std::move(x), who);
 }
 std::unique_ptr<Regularizer> guard(std::unique_ptr<Regularizer> x, const std::string& who) {
-  return std::make_unique<GuardedRegularizer>(std::move(x), who);
+  return guard_extension<GuardedRegularizer>(std::move(x), who);
 }
 std::unique_ptr<Strategy> guard(std::unique_ptr<Strategy> x, const std::string& who) {
-  return std::make_unique<GuardedExtension<Strategy>>(std::move(x), who);
+  return guard_extension<GuardedExtension<Strategy>>(std::move(x), who);
 }
 std::unique_ptr<Loss> guard(std::unique_ptr<Loss> x, const std::string& who) {
   return std::make_unique<GuardedLoss>(std::move(x), who);

@@ -41,7 +41,33 @@ void gather(const Tensor& t, std::vector<double>& dst, std::size_t offset) {
   }
 }
 
-std::string v_name(const Value& p) { return "objective/v/" + p.producer().name; }
+// The inputs v of Hessian-vector products: "objective/v/<param>", or "objective<k>/v/<param>"
+// with the first k free when another objective on the graph took those names.
+std::vector<std::string> v_names(const Graph& g, const std::vector<Value>& params) {
+  for (int k = 1;; ++k) {
+    const std::string prefix = k == 1 ? "objective/v/" : fmt::format("objective{}/v/", k);
+    std::vector<std::string> names;
+    bool free = true;
+    for (const auto& p : params) {
+      names.push_back(prefix + p.producer().name);
+      free = free && !g.find_leaf(NodeKind::input, names.back()).valid();
+    }
+    if (free) return names;
+  }
+}
+
+// The prefix v_names chose, found again among the plan's inputs (those not fed with the data; a
+// v the product does not depend on is not among them). "" when it depends on none.
+std::string v_prefix(const Plan& hvp, const Feeds& data, const std::vector<Value>& params) {
+  for (const auto& name : hvp.input_names()) {
+    if (data.count(name) != 0) continue;
+    for (const auto& p : params) {
+      const std::string suffix = "/v/" + p.producer().name;
+      if (name.size() > suffix.size() && name.ends_with(suffix)) return name.substr(0, name.size() - p.producer().name.size());
+    }
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -112,7 +138,8 @@ void GraphObjective::hessian_vector_product(const std::vector<double>& x, const 
   if (v.size() != n_) throw UsageError(fmt::format("Hessian-vector product of {} parameters given {} values", n_, v.size()));
   if (!hvp_plan_) {  // built on first use: most optimizers never need it
     std::vector<Value> vs;
-    for (const auto& p : params_) vs.push_back(graph_->input(v_name(p), p.type()));
+    const std::vector<std::string> names = v_names(*graph_, params_);
+    for (std::size_t i = 0; i < params_.size(); ++i) vs.push_back(graph_->input(names[i], params_[i].type()));
     CompileOptions o;
     o.backend = backend_;
     hvp_plan_ = std::make_unique<Plan>(compile(*graph_, symgrad::hessian_vector_product(loss_, params_, vs), o));
@@ -120,11 +147,12 @@ void GraphObjective::hessian_vector_product(const std::vector<double>& x, const 
   assign(x);
   ++hvp_calls;
   Feeds feeds = feeds_;
+  const std::string prefix = v_prefix(*hvp_plan_, feeds_, params_);
   std::size_t off = 0;
   for (const auto& p : params_) {
     Tensor t(p.type());
     scatter(v, off, t);
-    feeds[v_name(p)] = t;
+    if (!prefix.empty()) feeds[prefix + p.producer().name] = t;
     off += static_cast<std::size_t>(p.shape().numel());
   }
   const auto& out = hvp_plan_->run(feeds, store_);

@@ -179,6 +179,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   event.recompute_state = [&] { recompute_state(train); };
   m.stopped = false;
   m.restored_epoch = 0;
+  attach_probes(train);
   notify(m, event, &TrainingCallbacks::on_train_begin);
   // Stopped before the end (a callback, or nan_policy = stop): a checkpoint where it stopped.
   const auto stop_here = [&](std::int64_t batches_taken) {

@@ -17,8 +17,6 @@
 namespace symgrad {
 
 using trainer_detail::check_targets;
-using trainer_detail::data_feeds;
-using trainer_detail::draw_random_inputs;
 
 namespace {
 
@@ -41,11 +39,10 @@ std::vector<ParameterCheck> Trainer::check_gradients(const Dataset& batch, const
   ensure_built();
   Impl& m = *impl_;
   check_targets(m, batch, "the gradient check");
-  Feeds feeds = data_feeds(m, batch, options_.dtype);
   // the next step's dropout masks and noise, the same for every evaluation
-  draw_random_inputs(m.train_forward.randoms, batch.size(), derive_seed(options_.seed, fmt::format("dropout/{}", m.steps)),
-                     feeds);
-  GraphObjective f(m.train_graph, m.objective, m.param_values, store_, std::move(feeds), options_.backend);
+  const std::unique_ptr<GraphObjective> objective =
+      batch_objective(batch, derive_seed(options_.seed, fmt::format("dropout/{}", m.steps)));
+  GraphObjective& f = *objective;
   const std::vector<double> x0 = f.current();
   std::vector<double> analytic;
   const double at = f.value_and_grad(x0, analytic);

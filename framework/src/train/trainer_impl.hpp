@@ -10,6 +10,7 @@
 #include "symgrad/runtime/plan.hpp"
 #include "symgrad/train/lr_schedule.hpp"
 #include "symgrad/plugin/objective.hpp"
+#include "symgrad/plugin/probe.hpp"
 #include "symgrad/train/trainer.hpp"
 #include "symgrad/train/training_step.hpp"
 
@@ -65,6 +66,9 @@ struct Trainer::Impl {
   Value objective;
   std::vector<Value> param_values;
   std::unique_ptr<GraphObjective> full_batch;
+  // the probes' objectives on their fixed batches, and what each was given (attach_probes)
+  std::vector<std::unique_ptr<GraphObjective>> probe_objectives;
+  std::vector<ProbeContext> probe_contexts;
   std::unique_ptr<Plan> state_plan;  // the model's state updates alone (recompute_state)
   std::vector<std::string> warnings;
   std::string incomplete;  // set when a step failed after updating variables in place

@@ -20,6 +20,7 @@
 
 #include <symgrad/plugin/plugin.hpp>
 #include <symgrad/plugin/line_search.hpp>
+#include <symgrad/plugin/spectrum.hpp>
 
 namespace {
 
@@ -79,48 +80,10 @@ bool lu_solve(std::vector<double> a, std::size_t n, const std::vector<double>& b
   return true;
 }
 
-// The eigenvalues and eigenvectors (columns of v) of symmetric A by cyclic Jacobi rotations, until
-// the off-diagonal part is below 1e-14 of A's norm.
-void jacobi_eigen(std::vector<double> a, std::size_t n, std::vector<double>& values, std::vector<double>& v) {
-  v.assign(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i) v[i * n + i] = 1;
-  double norm = 0;
-  for (double e : a) norm += e * e;
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t j = i + 1; j < n; ++j) off += 2 * a[i * n + j] * a[i * n + j];
-    }
-    if (off <= 1e-28 * norm) break;
-    for (std::size_t p = 0; p < n; ++p) {
-      for (std::size_t q = p + 1; q < n; ++q) {
-        if (a[p * n + q] == 0) continue;
-        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]);
-        const double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (std::size_t k = 0; k < n; ++k) {  // A <- A J (columns p, q)
-          const double akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq, a[k * n + q] = s * akp + c * akq;
-        }
-        for (std::size_t k = 0; k < n; ++k) {  // A <- J^T A (rows p, q)
-          const double apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk, a[q * n + k] = s * apk + c * aqk;
-        }
-        for (std::size_t k = 0; k < n; ++k) {  // V <- V J
-          const double vkp = v[k * n + p], vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq, v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  values.resize(n);
-  for (std::size_t i = 0; i < n; ++i) values[i] = a[i * n + i];
-}
-
 // d = -|H|^-1 g: g in H's eigenbasis, each component divided by its eigenvalue's magnitude.
 std::vector<double> saddle_free_direction(const std::vector<double>& h, std::size_t n, const std::vector<double>& g) {
   std::vector<double> values, v, d(n, 0.0);
-  jacobi_eigen(h, n, values, v);
+  symmetric_eigen(h, n, values, v);
   double largest = 0;
   for (double l : values) largest = std::max(largest, std::abs(l));
   const double floor = std::max(1e-8 * largest, 1e-300);

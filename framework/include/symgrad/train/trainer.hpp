@@ -14,6 +14,7 @@
 #include "symgrad/autodiff/gradcheck.hpp"
 #include "symgrad/data/dataset.hpp"
 #include "symgrad/plugin/components.hpp"
+#include "symgrad/plugin/objective.hpp"
 #include "symgrad/runtime/plan.hpp"
 #include "symgrad/runtime/variable_store.hpp"
 #include "symgrad/runtime/communicator.hpp"
@@ -145,6 +146,12 @@ class Trainer {
   /// variables are left as they were.
   std::vector<ParameterCheck> check_gradients(const Dataset& batch, const GradcheckOptions& options = {},
                                               std::int64_t per_parameter = 10);
+  /// The training objective (the loss with the penalties, in training mode) on `batch`, as a
+  /// function of the trainable parameters flattened in model order: its value, gradient,
+  /// Hessian-vector products and dense Hessian, each a small plan of its own. Random inputs
+  /// (dropout masks, noise) are drawn once from `seed`. Evaluating it at x writes x into the
+  /// trainer's parameters.
+  std::unique_ptr<GraphObjective> batch_objective(const Dataset& batch, std::uint64_t seed);
   /// Recomputes the model's own state (batch-norm running statistics) for the weights evaluation
   /// uses (evaluation_store(): Polyak's averages): they start at their first values and are
   /// updated by one training-mode forward pass over `data` in batches, in order.
@@ -203,6 +210,8 @@ class Trainer {
  private:
   void check_model_file(const VariableStore& loaded, const std::string& path, const char* what) const;
   void ensure_built();
+  /// Gives each extension that is an ObjectiveProbe its fixed batch's objective (fit's start).
+  void attach_probes(const Dataset& train);
   std::unique_ptr<Impl> impl_;
   Model model_;
   TrainerOptions options_;

@@ -1,0 +1,70 @@
+// The effect each shipped experiment demonstrates, asserted on the experiment itself as the
+// command line runs it (load_experiment, make_components, Trainer), not a one-epoch smoke run: a
+// change that halves an effect fails here. Bounds are what holds on any x86 CPU (AVX2 or AVX-512),
+// looser than the figures the experiment files quote from one machine.
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "symgrad/train/experiment.hpp"
+#include "symgrad/train/trainer.hpp"
+
+namespace symgrad {
+namespace {
+
+// Runs `file` with `sets` and returns the steps' reports (a curvature row at each measurement).
+struct Reports final : Extension {
+  void on_step_end(TrainEvent& e) override {
+    for (const auto& [name, value] : e.reports) at[e.step][name] = value;
+  }
+  std::map<std::int64_t, std::map<std::string, double>> at;
+};
+
+Reports run(const std::string& file, std::vector<std::string> sets) {
+  sets.push_back("output=");
+  const Experiment x = load_experiment(std::string(SYMGRAD_EXPERIMENTS_DIR) + "/" + file, sets);
+  const ExperimentData data = load_experiment_data(x);
+  Trainer trainer(x.model(data.train), x.trainer_options());
+  const ExperimentComponents components = make_components(x);
+  components.attach(trainer);
+  Reports reports;
+  trainer.add(reports, "reports");
+  trainer.fit(data.train);
+  return reports;
+}
+
+// Ill-conditioning (8.2.1): with lr 0.5, lambda_max grows past 2 / lr, and later the gradient
+// norm grows while the loss falls.
+TEST(ExperimentEffects, LandscapeCurvatureGradientNormGrowsWhileTheLossFalls) {
+  const Reports r = run("landscape_curvature.toml", {});
+  ASSERT_GE(r.at.size(), 20u);
+  double sharpest = 0;
+  for (const auto& [step, m] : r.at) sharpest = std::max(sharpest, m.at("curvature/lambda_max"));
+  EXPECT_GT(sharpest, 2 / 0.5) << "no progressive sharpening past 2 / lr";
+  // the smallest gradient norm after the first measurements, and the last measurement
+  const auto& last = r.at.rbegin()->second;
+  std::int64_t calmest = 0;
+  for (const auto& [step, m] : r.at) {
+    if (step >= 20 && (calmest == 0 || m.at("curvature/grad_norm") < r.at.at(calmest).at("curvature/grad_norm"))) calmest = step;
+  }
+  const auto& calm = r.at.at(calmest);
+  EXPECT_GT(last.at("curvature/grad_norm"), 2 * calm.at("curvature/grad_norm")) << "step " << calmest;
+  EXPECT_LT(last.at("curvature/loss"), calm.at("curvature/loss")) << "step " << calmest;
+}
+
+// The edge of stability: with lr 4, gradient descent keeps lr * lambda_max / 2 near 1 from step 100.
+TEST(ExperimentEffects, LandscapeCurvatureTrainingSitsAtTheEdgeOfStability) {
+  const Reports r = run("landscape_curvature.toml", {"optimizer.lr=4"});
+  for (const auto& [step, m] : r.at) {
+    if (step < 100) continue;
+    EXPECT_GT(m.at("curvature/stability"), 0.75) << "step " << step;
+    EXPECT_LT(m.at("curvature/stability"), 1.1) << "step " << step;
+  }
+}
+
+}  // namespace
+}  // namespace symgrad
