@@ -43,6 +43,7 @@ int train_command(const std::vector<std::string>& args);
 int compare_command(const std::vector<std::string>& args);
 int ensemble_command(const std::vector<std::string>& args);
 int plot_command(const std::vector<std::string>& args);
+int landscape_command(const std::vector<std::string>& args);
 int eval_command(const std::vector<std::string>& args);
 int predict_command(const std::vector<std::string>& args);
 /// symgrad plugins check PLUGIN (plugin_check.cpp).

@@ -97,6 +97,8 @@ const std::vector<Command>& commands() {
       {"ensemble", "bagging: train members on bootstrap resamples, average and vote their predictions",
        symgrad::cli::ensemble_command},
       {"plot", "redraw the loss and accuracy curves of run folders, and compare them", symgrad::cli::plot_command},
+      {"landscape", "the loss along the line from a run's initial to its trained parameters, and on a plane",
+       symgrad::cli::landscape_command},
       {"minimize", "run optimizers on a test function or an expression; trace and plot their paths",
        symgrad::cli::minimize_command},
   };

@@ -447,6 +447,8 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   if (writer) {
     for (const auto& w : trainer.warnings()) fmt::print(stderr, "warning: {}\n", w);
   }
+  // the first values, for `symgrad landscape` (the line from them to the trained model)
+  if (writer && !folder.empty() && !resume) save_variables(trainer.store(), (dir / "initial-variables.bin").string());
   Progress progress(x.epochs, (data.train.size() + x.batch_size - 1) / x.batch_size, x.batch_size,
                     comm == nullptr || comm->size() == 1);
   if (verbose) trainer.add(progress);

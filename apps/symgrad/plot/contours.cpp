@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 
 void plot_contours(const std::string& file, const std::string& title, const std::function<double(double, double)>& f,
                    const std::vector<PlotPath>& paths, const std::vector<std::vector<double>>& extra,
-                   const std::array<std::string, 2>& axes) {
+                   const std::array<std::string, 2>& axes, int grid_size) {
   terminal_for(file);  // a .svg or .png file, checked before any work
   // The box: every finite point of the paths and the extra points, padded.
   double lo[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
@@ -41,7 +41,7 @@ void plot_contours(const std::string& file, const std::string& title, const std:
   const ScratchDir scratch;
   const fs::path& dir = scratch.path();
   // The grid, and contour levels at quantiles of its values (they follow the function's scale).
-  const int n = 101;
+  const int n = std::max(grid_size, 2);
   std::vector<double> values;
   {
     std::string grid;

@@ -21,6 +21,15 @@ std::unique_ptr<GraphObjective> Trainer::batch_objective(const Dataset& batch, s
                                           options_.backend);
 }
 
+std::vector<Trainer::Parameter> Trainer::parameters() {
+  ensure_built();
+  std::vector<Parameter> out;
+  for (const auto& p : impl_->train_forward.params) {
+    if (p.trainable) out.push_back({p.value.producer().name, p.value.shape(), p.start == ParamInfo::Start::initializer});
+  }
+  return out;
+}
+
 void Trainer::attach_probes(const Dataset& train) {
   Impl& m = *impl_;
   m.probe_objectives.clear();

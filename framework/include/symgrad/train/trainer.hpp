@@ -152,6 +152,15 @@ class Trainer {
   /// (dropout masks, noise) are drawn once from `seed`. Evaluating it at x writes x into the
   /// trainer's parameters.
   std::unique_ptr<GraphObjective> batch_objective(const Dataset& batch, std::uint64_t seed);
+  /// A trainable parameter as batch_objective's x lays them out (in model order).
+  struct Parameter {
+    std::string name;
+    Shape shape;
+    /// Its first value comes from the initializer (a weight or a filter); false for those that
+    /// start at 0 or 1 (biases, normalization scales and shifts).
+    bool weight = true;
+  };
+  std::vector<Parameter> parameters();
   /// Recomputes the model's own state (batch-norm running statistics) for the weights evaluation
   /// uses (evaluation_store(): Polyak's averages): they start at their first values and are
   /// updated by one training-mode forward pass over `data` in batches, in order.
