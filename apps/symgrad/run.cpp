@@ -372,8 +372,10 @@ std::vector<std::string> draw_run_plots(const std::string& dir, const std::strin
     const bool penalties = columns.find("/penalty") != std::string::npos;  // (else the objective is the loss)
     plot_curves(files.back(), name + ": minibatch loss at each step", "loss", steps,
                 penalties ? std::vector<std::string>{"loss", "objective"} : std::vector<std::string>{"loss"}, "step");
-    files.push_back((fs::path(dir) / "lr.svg").string());
-    plot_curves(files.back(), name + ": learning rate", "learning rate", steps, {"lr"}, "step");
+    if (("," + columns + ",").find(",lr,") != std::string::npos) {  // (a host-driven optimizer has no rate)
+      files.push_back((fs::path(dir) / "lr.svg").string());
+      plot_curves(files.back(), name + ": learning rate", "learning rate", steps, {"lr"}, "step");
+    }
     // what an extension reports at some steps only (TrainEvent::report from a step's callback: the
     // curvature strategy's measurements): a picture per extension, a panel per value
     for (const auto& [extension, values] : step_reports(steps_csv, csv)) {

@@ -75,6 +75,10 @@ test_acc=$(grep -o "^test accuracy [0-9.]*" "$work/out.txt" | grep -o "[0-9.]*$"
 
 # a strategy from the file: Polyak's averages are what the test accuracy, variables.bin and eval
 # use; without it (--set strategy=none) the last iterate scores otherwise
+# a host-driven optimizer (no learning rate): its run folder has every plot but lr.svg
+"$symgrad" train "$experiments/optimize_lbfgs.toml" --output "$work/lbfgs" --set epochs=2 > "$work/lbfgs.txt" ||
+  { cat "$work/lbfgs.txt"; exit 1; }
+[ -f "$work/lbfgs/loss-steps.svg" ] && [ ! -f "$work/lbfgs/lr.svg" ] || { ls "$work/lbfgs"; exit 1; }
 "$symgrad" train "$experiments/strategy_polyak.toml" --output "$work/polyak" --set epochs=3 > "$work/polyak.txt"
 grep -q "regularizers and strategies: polyak" "$work/polyak.txt" || { cat "$work/polyak.txt"; exit 1; }
 avg_acc=$(grep -o "^test accuracy [0-9.]*" "$work/polyak.txt" | grep -o "[0-9.]*$")
