@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +23,7 @@
 #include "symgrad/io/run_folder.hpp"
 #include "symgrad/io/variables_file.hpp"
 #include "symgrad/plugin/registry.hpp"
+#include "symgrad/runtime/threads.hpp"
 #include "symgrad/train/retraining.hpp"
 
 namespace symgrad::cli {
@@ -165,6 +168,39 @@ void print_start(const Experiment& x, const ExperimentData& data, const std::str
   if (!extras.empty()) fmt::print("regularizers and strategies: {}\n", extras);
 }
 
+// A training step of fewer multiply-adds than this runs on one thread: measured on an AMD EPYC
+// (Zen 3), 60 epochs of the moons MLP, 2 x 64 units (0.8M a step) take 0.32 s on one thread and
+// 0.34 s on two; 2 x 256 units (12.7M) 0.75 s and 0.50 s. Below it a second thread waits more than
+// it works, and two runs side by side spin against each other (docs/backends.md, "Threads").
+constexpr double kOneThreadBelow = 4e6;
+
+// "AMD EPYC (AVX2)": /proc/cpuinfo's model name and the widest vector instructions it lists.
+std::string cpu_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string model = "unknown CPU", isa = "no AVX2";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      model = line.substr(line.find(':') + 1);
+      model.erase(0, model.find_first_not_of(' '));
+    } else if (line.rfind("flags", 0) == 0) {
+      isa = line.find(" avx512f") != std::string::npos ? "AVX-512" : line.find(" avx2") != std::string::npos ? "AVX2" : isa;
+      break;
+    }
+  }
+  for (char& c : model) c = c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ? ' ' : c;  // (a TOML string)
+  return fmt::format("{} ({})", model, isa);
+}
+
+// run.toml: how the run ran, for --resume (the same thread count gives bitwise the same result)
+// and for the figures it gives (the CPU they came from).
+void write_run_record(const std::string& folder, const RunThreads& t) {
+  const std::string text = fmt::format(
+      "# How this run ran (symgrad train). --resume takes the same thread count: a result is bitwise the same\n"
+      "# for the same seed and thread count.\nthreads = {}  # {}\ncpu = \"{}\"\n",
+      t.count, t.why, cpu_description());
+  write_file_atomically((std::filesystem::path(folder) / "run.toml").string(), text);
+}
+
 // One writer per run folder, and a new run only in a free one (another process may have taken it
 // since the command chose it). nullptr without a folder.
 std::unique_ptr<RunFolderLock> take_run_folder(const std::string& folder, bool resume) {
@@ -239,6 +275,34 @@ void finish_run_folder(const Experiment& x, const ExperimentData& data, Trainer&
 }
 
 }  // namespace
+
+RunThreads choose_threads(const Experiment& x, const Model& model, const std::string& folder, bool resume) {
+  RunThreads t;
+  t.step_multiply_adds = 3.0 * static_cast<double>(x.batch_size) * static_cast<double>(model.multiply_adds_per_example());
+  if (const char* env = std::getenv("SYMGRAD_NUM_THREADS"); env != nullptr) {
+    apply_thread_environment();  // (checks it)
+    t.count = num_threads();
+    t.why = "SYMGRAD_NUM_THREADS";
+    return t;
+  }
+  const std::filesystem::path recorded = std::filesystem::path(folder) / "run.toml";
+  if (resume) {  // the count the run started with (none recorded: the machine's, as runs had before)
+    std::ifstream in(recorded);
+    t.count = default_num_threads();
+    t.why = "the machine's cores (the run recorded none)";
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("threads = ", 0) == 0) t.count = std::max(1, std::atoi(line.c_str() + 10)), t.why = "recorded by the run";
+    }
+  } else if (t.step_multiply_adds < kOneThreadBelow) {
+    t.count = 1;
+    t.why = fmt::format("a step is {:.3g} multiply-adds, below {:.3g}", t.step_multiply_adds, kOneThreadBelow);
+  } else {
+    t.count = default_num_threads();
+    t.why = fmt::format("a step is {:.3g} multiply-adds", t.step_multiply_adds);
+  }
+  set_num_threads(t.count);
+  return t;
+}
 
 std::string new_run_folder(const std::string& dir, bool exact) {
   if (run_folder_is_free(dir)) return dir;
@@ -427,7 +491,10 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
     }
   }
   options.batch_size = std::min(options.batch_size, std::max<std::int64_t>(data.train.size(), 1));  // (the same batches)
-  Trainer trainer(x.model(data.train), options);
+  const Model model = x.model(data.train);
+  const RunThreads threads = choose_threads(x, model, folder, resume);
+  if (verbose) fmt::print("threads: {} ({})\n", threads.count, threads.why);
+  Trainer trainer(model, options);
   const ExperimentComponents components = make_components(x);
   components.attach(trainer);
   namespace fs = std::filesystem;
@@ -442,6 +509,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   }
   if (writer && !folder.empty()) {
     write_file_atomically((dir / "experiment.toml").string(), record);
+    if (!resume || !fs::exists(dir / "run.toml")) write_run_record(folder, threads);
     // what predict needs to prepare new examples alike (the class names, the normalization)
     if (!data.preparation.empty()) write_file_atomically((dir / "data.toml").string(), data.preparation.to_toml());
   }

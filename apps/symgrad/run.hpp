@@ -55,6 +55,18 @@ std::string run_metric(const std::string& epochs_csv);
 /// around the training examples, which it carries (at most 2000). nullopt for other models.
 std::optional<Boundary> boundary_of(Trainer& model, const Dataset& train, const std::string& label);
 
+/// The thread count of a run and why: SYMGRAD_NUM_THREADS when set; for --resume the count the
+/// run recorded in its run.toml (the machine's cores for a run that recorded none); else one
+/// thread when a training step is small (3 x batch x Model::multiply_adds_per_example() below 4M
+/// multiply-adds), every core otherwise. A function of the work, never of the machine's load.
+/// Sets it (set_num_threads) before any plan is compiled.
+struct RunThreads {
+  int count = 1;
+  std::string why;
+  double step_multiply_adds = 0;
+};
+RunThreads choose_threads(const Experiment& x, const Model& model, const std::string& folder, bool resume);
+
 /// A finished run folder's model with its variables.bin loaded, ready to evaluate and predict.
 struct LoadedRun {
   Experiment experiment;

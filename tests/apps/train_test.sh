@@ -55,6 +55,14 @@ recorded=$(awk -F, -v e="$restored" 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i 
 shown=$(awk '$1 == "validation" { print $2 }' "$work/es.txt")
 test "$shown" = "$recorded" || { echo "validation $shown, recorded at epoch $restored: $recorded"; cat "$work/es.txt"; exit 1; }
 
+# run.toml records the thread count chosen from the work (the moons MLP's step is small: one
+# thread) and the CPU; SYMGRAD_NUM_THREADS overrides the choice
+grep -q "^threads = 1  # a step is .* multiply-adds, below" "$work/run/run.toml" && grep -q '^cpu = ".*(.*)"$' "$work/run/run.toml" ||
+  { cat "$work/run/run.toml"; exit 1; }
+SYMGRAD_NUM_THREADS=2 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/env" --set epochs=1 > "$work/env.txt"
+grep -q "^threads: 2 (SYMGRAD_NUM_THREADS)$" "$work/env.txt" || { cat "$work/env.txt"; exit 1; }
+grep -q "^threads = 2  # SYMGRAD_NUM_THREADS" "$work/env/run.toml" || { cat "$work/env/run.toml"; exit 1; }
+
 # --set overrides a key: one epoch; the run folder's experiment.toml is the experiment as it ran
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/one" --set epochs=1 --set optimizer.lr=0.5 | grep -q "after 1 epochs"
 grep -q "^epochs = 1$" "$work/one/experiment.toml" && grep -q "^lr = 0.5$" "$work/one/experiment.toml" &&

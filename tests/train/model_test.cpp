@@ -122,6 +122,24 @@ TEST(Model, GradientOfAModelMatchesCentralDifferences) {
   }
 }
 
+// The work of one example: a conv of 4 filters 3x3 over 1 channel, 28x28 -> 26x26 (26*26*4
+// outputs of 9 multiply-adds each), then dense 2704 -> 10; the loss's own ops are not counted.
+TEST(Model, CountsTheMultiplyAddsOfOneExample) {
+  Model m;
+  m.input("x", {DType::f32, Shape{1, 28, 28}});
+  m.body([](ModelScope& s, const NamedValues& in) {
+    static const Conv2D conv("conv", 4, 3);
+    static const Flatten flat("flat");
+    static const Dense out("out", 10);
+    return NamedValues{{"logits", out(s, flat(s, conv(s, in.at("x"))))}};
+  });
+  m.loss({"logits", "softmax_cross_entropy", {}, "y"});
+  EXPECT_EQ(m.multiply_adds_per_example(), 26 * 26 * 4 * 9 + 26 * 26 * 4 * 10);
+  Sequential moons;
+  moons.dense(16, "relu").dense(16, "relu").dense(2);
+  EXPECT_EQ(moons.to_model({DType::f32, Shape{2}}).multiply_adds_per_example(), 2 * 16 + 16 * 16 + 16 * 2);
+}
+
 TEST(Model, LayerNormNormalizesEachExample) {
   Model m;
   m.input("x", {DType::f64, Shape{4}});

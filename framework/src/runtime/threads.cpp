@@ -11,8 +11,14 @@
 
 namespace symgrad {
 
+int default_num_threads() {
+  static const int first = omp_get_max_threads();  // before any set_num_threads (which calls this first)
+  return first;
+}
+
 void set_num_threads(int n) {
   if (n < 1) throw UsageError(fmt::format("the number of threads must be at least 1, got {}", n));
+  default_num_threads();
   omp_set_num_threads(n);
 }
 

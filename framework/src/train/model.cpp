@@ -239,4 +239,27 @@ std::string Sequential::to_string() const {
   return s;
 }
 
+std::int64_t Model::multiply_adds_per_example() const {
+  Graph g;
+  build(g, Mode::eval, DType::f32);
+  std::int64_t total = 0;
+  for (std::size_t id = 0; id < g.size(); ++id) {
+    const Node& n = g.node(static_cast<std::int32_t>(id));
+    if (n.kind != NodeKind::op || n.inputs.size() < 2 || n.outputs.empty()) continue;
+    const Shape& x = n.inputs[0].shape();
+    const Shape& w = n.inputs[1].shape();
+    if (x.rank() == 0 || x[0] != Shape::kOpen) continue;  // (not per example)
+    const std::string op = n.op_name();
+    if (op == "matmul" && x.rank() == 2 && w.rank() == 2) {
+      total += w[0] * w[1];
+    } else if (op == "conv2d" && w.rank() == 4) {
+      const Shape& y = n.outputs[0].shape;
+      std::int64_t per_example = 1;
+      for (std::size_t d = 1; d < y.rank(); ++d) per_example *= y[d];
+      total += per_example * w[1] * w[2] * w[3];
+    }
+  }
+  return total;
+}
+
 }  // namespace symgrad

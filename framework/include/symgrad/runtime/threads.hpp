@@ -9,6 +9,9 @@ namespace symgrad {
 void set_num_threads(int n);
 /// The thread count kernels use.
 int num_threads();
+/// OpenMP's own count for this process (OMP_NUM_THREADS, else the cores it may run on), whatever
+/// set_num_threads() did since.
+int default_num_threads();
 /// Applies SYMGRAD_NUM_THREADS once (a positive integer; anything else is a UsageError naming
 /// it). compile() calls this; a later set_num_threads() wins.
 void apply_thread_environment();

@@ -94,6 +94,11 @@ class Model {
   BuiltModel build(Graph& graph, Mode mode, DType dtype, const std::vector<Extension*>& hooks = {}) const;
   /// The layer calls of one inference build, one a line: name, description, inputs, output type.
   std::string summary(DType dtype = DType::f32) const;
+  /// The multiply-adds of one example's inference pass: each matmul and convolution whose first
+  /// input has the open batch dimension (a dense layer's [N, K] x [K, M]: K M; a convolution: its
+  /// output's elements per example times C_in kh kw). A measure of the model's work: a training
+  /// step is about 3 x batch x this (symgrad train chooses its thread count from it).
+  std::int64_t multiply_adds_per_example() const;
 
  private:
   std::vector<ModelInput> inputs_;
