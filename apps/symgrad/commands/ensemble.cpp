@@ -37,6 +37,8 @@ int ensemble_command(const std::vector<std::string>& args) {
   const std::string dir = new_run_folder(output.empty() ? x.output + "-ensemble" : output, !output.empty());
   const RunFolderLock lock(dir);
   fmt::print("{}: {} members on bootstrap resamples of {} training examples\n", x.name, members, data.train.size());
+  const RunThreads threads = choose_threads(x, x.model(data.train), dir, false);
+  fmt::print("threads: {} ({})\n", threads.count, threads.why);
   const EnsembleResult r = train_bagging(x, data, members, dir);
   for (std::size_t i = 0; i < r.members.size(); ++i) {
     fmt::print("member {:3}   test accuracy {:.2f}%\n", i, 100 * r.members[i].accuracy);
