@@ -291,7 +291,14 @@ RunThreads choose_threads(const Experiment& x, const Model& model, const std::st
     t.count = default_num_threads();
     t.why = "the machine's cores (the run recorded none)";
     for (std::string line; std::getline(in, line);) {
-      if (line.rfind("threads = ", 0) == 0) t.count = std::max(1, std::atoi(line.c_str() + 10)), t.why = "recorded by the run";
+      if (line.rfind("threads = ", 0) != 0) continue;
+      char* end = nullptr;
+      const long n = std::strtol(line.c_str() + 10, &end, 10);
+      if (end == line.c_str() + 10 || n < 1 || n > 4096) {
+        throw UsageError(fmt::format("{}: threads must be a count from 1 to 4096, got '{}'", recorded.string(), line.substr(10)));
+      }
+      t.count = static_cast<int>(n);
+      t.why = "recorded by the run";
     }
   } else if (t.step_multiply_adds < kOneThreadBelow) {
     t.count = 1;

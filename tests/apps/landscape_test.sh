@@ -28,7 +28,7 @@ grep -q "at the initial parameters" "$work/out.txt" || { cat "$work/out.txt"; fa
 
 rm "$work/run/initial-variables.bin"
 out=$("$symgrad" landscape "$work/run" 2>&1); status=$?
-[ $status = 2 ] && echo "$out" | grep -q "has no initial-variables.bin.*train the experiment again" || { echo "$out"; fail "no initial variables"; }
+[ $status = 2 ] && grep -q "has no initial-variables.bin.*train the experiment again" <<< "$out" || { echo "$out"; fail "no initial variables"; }
 out=$("$symgrad" landscape "$work/run" --grid 1 2>&1); status=$?
-[ $status = 2 ] && echo "$out" | grep -q -- "--grid 1: from 3 to 401" || { echo "$out"; fail "--grid 1"; }
+[ $status = 2 ] && grep -q -- "--grid 1: from 3 to 401" <<< "$out" || { echo "$out"; fail "--grid 1"; }
 echo "landscape test passed"

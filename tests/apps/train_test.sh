@@ -145,6 +145,13 @@ set +e
 set -e
 test $status -eq 2 && grep -q "holds an interrupted run (a checkpoint, no final variables.bin): finish it first with" "$work/eval_int.txt" &&
   grep -q "^  symgrad train $experiments/moons_adam.toml --resume $work/int$" "$work/eval_int.txt" || { cat "$work/eval_int.txt"; exit 1; }
+# a resumed run takes its recorded thread count; a count out of range there is refused, naming the file
+cp -r "$work/int" "$work/bad_threads" && rm -f "$work/bad_threads/.symgrad.lock"
+sed -i 's/^threads = .*/threads = 100000000/' "$work/bad_threads/run.toml"
+set +e
+out=$("$symgrad" train "$experiments/moons_adam.toml" --resume "$work/bad_threads" 2>&1); status=$?
+set -e
+[ $status = 2 ] && grep -q "bad_threads/run.toml: threads must be a count from 1 to 4096" <<< "$out" || { echo "$out"; exit 1; }
 "$symgrad" train "$experiments/moons_adam.toml" --resume "$work/int" --set epochs=$((done_epochs + 2)) > "$work/resumed.txt"
 grep -q "resuming after epoch $done_epochs" "$work/resumed.txt" && grep -q "^test accuracy" "$work/resumed.txt"
 echo "train test passed"
