@@ -174,21 +174,21 @@ void print_start(const Experiment& x, const ExperimentData& data, const std::str
 // it works, and two runs side by side spin against each other (docs/backends.md, "Threads").
 constexpr double kOneThreadBelow = 4e6;
 
-// "AMD EPYC (AVX2)": /proc/cpuinfo's model name and the widest vector instructions it lists.
+// "AMD EPYC 7B13 (oneDNN avx2, chains avx2)": /proc/cpuinfo's model name and the vector
+// instruction sets the kernels run (the CPU's, as ONEDNN_MAX_CPU_ISA allows).
 std::string cpu_description() {
   std::ifstream in("/proc/cpuinfo");
-  std::string model = "unknown CPU", isa = "no AVX2";
+  std::string model = "unknown CPU";
   for (std::string line; std::getline(in, line);) {
     if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
       model = line.substr(line.find(':') + 1);
       model.erase(0, model.find_first_not_of(' '));
-    } else if (line.rfind("flags", 0) == 0) {
-      isa = line.find(" avx512f") != std::string::npos ? "AVX-512" : line.find(" avx2") != std::string::npos ? "AVX2" : isa;
       break;
     }
   }
   for (char& c : model) c = c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ? ' ' : c;  // (a TOML string)
-  return fmt::format("{} ({})", model, isa);
+  const InstructionSets isa = instruction_sets();
+  return fmt::format("{} (oneDNN {}, chains {})", model, isa.onednn, isa.chains);
 }
 
 // run.toml: how the run ran, for --resume (the same thread count gives bitwise the same result)
@@ -500,7 +500,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   options.batch_size = std::min(options.batch_size, std::max<std::int64_t>(data.train.size(), 1));  // (the same batches)
   const Model model = x.model(data.train);
   const RunThreads threads = choose_threads(x, model, folder, resume);
-  if (verbose) fmt::print("threads: {} ({})\n", threads.count, threads.why);
+  if (verbose) fmt::print("threads: {} ({})\ncpu: {}\n", threads.count, threads.why, cpu_description());
   Trainer trainer(model, options);
   const ExperimentComponents components = make_components(x);
   components.attach(trainer);

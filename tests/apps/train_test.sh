@@ -57,7 +57,7 @@ test "$shown" = "$recorded" || { echo "validation $shown, recorded at epoch $res
 
 # run.toml records the thread count chosen from the work (the moons MLP's step is small: one
 # thread) and the CPU; SYMGRAD_NUM_THREADS overrides the choice
-grep -q "^threads = 1  # a step is .* multiply-adds, below" "$work/run/run.toml" && grep -q '^cpu = ".*(.*)"$' "$work/run/run.toml" ||
+grep -q "^threads = 1  # a step is .* multiply-adds, below" "$work/run/run.toml" && grep -q '^cpu = ".* (oneDNN [a-z0-9_]*, chains [a-z0-9]*)"$' "$work/run/run.toml" ||
   { cat "$work/run/run.toml"; exit 1; }
 SYMGRAD_NUM_THREADS=2 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/env" --set epochs=1 > "$work/env.txt"
 grep -q "^threads: 2 (SYMGRAD_NUM_THREADS)$" "$work/env.txt" || { cat "$work/env.txt"; exit 1; }

@@ -7,28 +7,27 @@ import json
 import sys
 
 
-def cpu():
-    """The CPU's model and what each side can use on it: oneDNN's ISA (its kernels dispatch on the
-    CPU's flags), the chain compiler's (it emits AVX-512 code only; elsewhere chains run
-    interpreted) and native bf16 (without it, precision bf16 runs in f32)."""
-    model, flags = "unknown CPU", set()
+def cpu(context):
+    """The CPU's model and the instruction sets symgrad's side ran (symgrad_bench records them in
+    its JSON context: oneDNN's effective ISA and the chain compiler's, as the CPU and
+    ONEDNN_MAX_CPU_ISA allow), and whether bf16 is native (without it, precision bf16 runs in f32)."""
+    model = "unknown CPU"
     with open("/proc/cpuinfo") as f:
         for line in f:
             key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
+            if key.strip() == "model name":
                 model = value.strip()
-            if key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    avx512 = "avx512f" in flags
-    bf16 = "avx512_bf16" in flags or "amx_bf16" in flags
-    isa = "AVX-512" + (" with BF16" if bf16 else "") if avx512 else ("AVX2" if "avx2" in flags else "SSE4.1")
-    chains = "compiled (AVX-512)" if avx512 else "interpreted (the chain compiler emits AVX-512 only)"
-    return model, isa, chains, bf16
+                break
+    onednn = context.get("onednn_isa", "?")
+    chains = context.get("chain_isa", "?")
+    bf16 = onednn.startswith("avx512_core_bf16") or onednn.startswith("avx512_core_amx")
+    return model, onednn, chains, bf16
 
 
 def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_unset_path, epoch_torch_unset_path):
     with open(bench_path) as f:
-        runs = json.load(f)["benchmarks"]
+        bench_json = json.load(f)
+    runs = bench_json["benchmarks"]
     # medians of the repetitions when there are any, else the single runs
     bench = {b["run_name"]: b for b in runs if b.get("run_type") != "aggregate"}
     bench.update({b["run_name"]: b for b in runs if b.get("aggregate_name") == "median"})
@@ -52,7 +51,7 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
         return b["real_time"] * scale
 
-    model, isa, chains, native_bf16 = cpu()
+    model, onednn_isa, chain_isa, native_bf16 = cpu(bench_json.get("context", {}))
 
     def bf16_note(f32, bf16):
         if not native_bf16:  # the run asked for bf16 and computed in f32: a ratio would only be noise
@@ -110,8 +109,9 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
          f"PyTorch / symgrad = {epoch_torch_unset['seconds'] / epoch['seconds']:.2f}x"),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"CPU: {model}; ISA {isa}: oneDNN's kernels for it, symgrad's fused chains {chains}, "
-          f"bf16 {'native' if native_bf16 else 'not native (bf16 runs in f32)'}")
+    print(f"CPU: {model}; symgrad: oneDNN {onednn_isa}, fused chains {chain_isa}, "
+          f"bf16 {'native' if native_bf16 else 'not native (bf16 runs in f32)'}; "
+          f"PyTorch: {peer.get('cpu_capability', '?')}")
     print(f"threads: {peer['threads']}")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>12}  {note}")

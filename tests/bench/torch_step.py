@@ -65,6 +65,15 @@ def blas_kernel():
     return {"library": ", ".join(libs) or "none found", "corename": "?", "config": ""}
 
 
+def cpu_capability():
+    """The vector instructions PyTorch's own kernels dispatch to ("AVX2", "AVX512", ...), as its
+    build configuration reports them."""
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -79,6 +88,7 @@ def main():
         "torch_version": torch.__version__,
         "threads": args.threads,
         "blas": blas_kernel(),
+        "cpu_capability": cpu_capability(),
         "environment": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         "mlp_ms": mlp_ms,
         "cnn_ms": ms_per_step(cnn(), torch.randn(n, 1, 28, 28), y),

@@ -298,4 +298,15 @@ BENCHMARK(BiasGradReductionSymgrad)->Name("BiasGradReduction/symgrad")->Unit(ben
 }  // namespace
 }  // namespace symgrad::bench
 
-BENCHMARK_MAIN();
+// The instruction sets the onednn backend ran (the report prints them with the CPU): oneDNN's and
+// the chain compiler's, as the CPU and ONEDNN_MAX_CPU_ISA allow.
+int main(int argc, char** argv) {
+  const symgrad::InstructionSets isa = symgrad::instruction_sets();
+  benchmark::AddCustomContext("onednn_isa", isa.onednn);
+  benchmark::AddCustomContext("chain_isa", isa.chains);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,17 +1,24 @@
 // The chain compiler (see chain_jit.hpp). Generated code, for elements [begin, end):
 //
-//   broadcast each scalar input and each constant into a register of its own
+//   broadcast each scalar input (and, on AVX-512, each constant) into a register of its own
 //   loop: load every full input's vector; run the instructions register to register;
-//         store every output's vector; advance 64 bytes
+//         store every output's vector; advance one vector (64 bytes on AVX-512, 32 on AVX2)
 //
-// Registers: zmm31 is a temporary of multi-instruction ops; values take the other zmm registers,
-// freed after their last use (an output lives to the end of the iteration). Arithmetic rounds as
-// the reference backend's loops do: one IEEE operation per op, a muladd's product rounded before
-// its sum (no fma), so add, sub, mul, div, sqrt and friends give the reference's bits.
+// AVX-512: zmm31 is a temporary of multi-instruction ops; values take the other 31 registers,
+// freed after their last use (an output lives to the end of the iteration); comparisons and
+// selects go through mask registers. AVX2: 16 ymm registers, ymm14 and ymm15 the temporaries,
+// values in the other 14; constants are memory operands (each stored as a whole vector, read
+// from L1) so they take no register; comparisons give all-ones lanes that are and-ed or blended.
+// Arithmetic rounds as the reference backend's loops do: one IEEE operation per op, a muladd's
+// product rounded before its sum (no fma), so add, sub, mul, div, sqrt and friends give the
+// reference's bits on either instruction set.
 
 #include "chain_jit.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <cctype>
+#include <cstdlib>
 #include <map>
 #include <stdexcept>
 
@@ -19,11 +26,14 @@
 #include <xbyak/xbyak.h>
 #include <xbyak/xbyak_util.h>
 
+#include "symgrad/core/error.hpp"
+
 namespace symgrad::fusion {
 
 struct ChainJit::Code {
   Xbyak::CodeGenerator gen;
-  std::vector<float> constants;
+  ChainIsa isa = ChainIsa::none;
+  std::vector<float> constants;  // AVX-512: one float each; AVX2: each repeated over a vector
   using Fn = void (*)(const float* const* in, float* const* out, const float* constants, std::int64_t begin_bytes,
                       std::int64_t end_bytes);
   Fn fn = nullptr;
@@ -33,12 +43,28 @@ struct ChainJit::Code {
 namespace {
 
 // Comparison predicates of vcmpps, as the reference's C++ comparisons (a != b holds when either
-// is NaN; the others do not).
+// is NaN; the others do not). The same immediates on the VEX and EVEX forms.
 constexpr std::uint8_t kEq = 0x00, kLt = 0x01, kLe = 0x02, kNeqUnordered = 0x04, kGe = 0x0D, kGt = 0x0E;
+
+// The widest instruction set ONEDNN_MAX_CPU_ISA allows (avx512 when it is unset or ALL).
+ChainIsa isa_allowed_by_environment() {
+  const char* value = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (value == nullptr || *value == '\0') return ChainIsa::avx512;
+  std::string v(value);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (v == "ALL" || v.starts_with("AVX512") || v.starts_with("AVX10")) return ChainIsa::avx512;
+  if (v == "AVX2" || v == "AVX2_VNNI" || v == "AVX_VNNI" || v == "AVX2_VNNI_2") return ChainIsa::avx2;
+  if (v == "SSE41" || v == "AVX") return ChainIsa::none;
+  throw UsageError(fmt::format(
+      "ONEDNN_MAX_CPU_ISA={}: not an instruction set oneDNN knows (SSE41, AVX, AVX2, AVX2_VNNI, AVX512_CORE, "
+      "AVX512_CORE_VNNI, AVX512_CORE_BF16, AVX512_CORE_AMX, ALL)",
+      value));
+}
 
 class Compiler {
  public:
-  Compiler(Xbyak::CodeGenerator& g, std::vector<float>& constants) : g_(g), constants_(constants) {}
+  Compiler(Xbyak::CodeGenerator& g, ChainIsa isa, std::vector<float>& constants)
+      : g_(g), wide_(isa == ChainIsa::avx512), constants_(constants) {}
 
   // Throws std::runtime_error saying why the chain is not compiled.
   void compile(const std::vector<Instr>& program, const std::vector<Mode>& inputs, const std::vector<int>& outputs,
@@ -47,6 +73,7 @@ class Compiler {
     for (Mode m : inputs) {
       if (m == Mode::row) throw std::runtime_error("an input repeats a row (a bias)");
     }
+    for (const Instr& in : program) declare_constants(in);  // refuses what has no code first
     // Last use of each value: an output's is the end of the iteration.
     const int end = static_cast<int>(program.size());
     last_use_.assign(static_cast<std::size_t>(registers), -1);
@@ -61,8 +88,8 @@ class Compiler {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       if (inputs[i] == Mode::scalar && last_use_[i] >= 0) last_use_[i] = end + 1;
     }
-    zmm_of_.assign(static_cast<std::size_t>(registers), -1);
-    for (int z = 30; z >= 0; --z) free_.push_back(z);
+    reg_of_.assign(static_cast<std::size_t>(registers), -1);
+    for (int z = wide_ ? 30 : 13; z >= 0; --z) free_.push_back(z);
 
     // Pointers: full inputs and outputs each in a general register for the whole loop.
     const Xbyak::Reg64 pool[] = {rax, rbx, rbp, r9, r10, r11, r12, r13, r14, r15};
@@ -94,30 +121,27 @@ class Compiler {
       const int z = take(static_cast<int>(i));
       g_.push(rdx);
       g_.mov(rdx, g_.ptr[rdi + static_cast<int>(8 * i)]);
-      g_.vbroadcastss(Xbyak::Zmm(z), g_.ptr[rdx]);
+      g_.vbroadcastss(vec(z), g_.ptr[rdx]);
       g_.pop(rdx);
     }
-    // Constants of the ops, broadcast from the constants array (rdx).
-    for (const Instr& in : program) declare_constants(in);
-    for (std::size_t k = 0; k < constants_.size(); ++k) {
-      const int z = pop_free();
-      constant_zmm_.push_back(z);
-      g_.vbroadcastss(Xbyak::Zmm(z), g_.ptr[rdx + static_cast<int>(4 * k)]);
+    // AVX-512: the ops' constants, broadcast from the constants array (rdx) into registers.
+    if (wide_) {
+      for (std::size_t k = 0; k < constants_.size(); ++k) {
+        const int z = pop_free();
+        constant_zmm_.push_back(z);
+        g_.vbroadcastss(Xbyak::Zmm(z), g_.ptr[rdx + static_cast<int>(4 * k)]);
+      }
     }
 
+    const int step = wide_ ? 64 : 32;
     Xbyak::Label loop, done;
     g_.cmp(rcx, r8);
     g_.jge(done, Xbyak::CodeGenerator::T_NEAR);
     g_.L(loop);
-    for (int i : full) {
-      const int z = take(i);
-      g_.vmovups(Xbyak::Zmm(z), g_.ptr[base.at(i) + rcx]);
-    }
+    for (int i : full) g_.vmovups(vec(take(i)), g_.ptr[base.at(i) + rcx]);
     for (int i = 0; i < end; ++i) emit(program[static_cast<std::size_t>(i)], i);
-    for (std::size_t o = 0; o < outputs.size(); ++o) {
-      g_.vmovups(g_.ptr[out_base[o] + rcx], zmm(outputs[o]));
-    }
-    g_.add(rcx, 64);
+    for (std::size_t o = 0; o < outputs.size(); ++o) g_.vmovups(g_.ptr[out_base[o] + rcx], value(outputs[o]));
+    g_.add(rcx, step);
     g_.cmp(rcx, r8);
     g_.jl(loop, Xbyak::CodeGenerator::T_NEAR);
     g_.L(done);
@@ -128,27 +152,34 @@ class Compiler {
 
  private:
   // Registers.
+  Xbyak::Xmm vec(int index) const {
+    if (wide_) return Xbyak::Zmm(index);
+    return Xbyak::Ymm(index);
+  }
   int pop_free() {
-    if (free_.empty()) throw std::runtime_error("the chain needs more than 31 vector registers");
+    if (free_.empty()) {
+      throw std::runtime_error(fmt::format("the chain needs more than {} vector registers", wide_ ? 31 : 14));
+    }
     const int z = free_.back();
     free_.pop_back();
     return z;
   }
   int take(int value) {
     const int z = pop_free();
-    zmm_of_[static_cast<std::size_t>(value)] = z;
+    reg_of_[static_cast<std::size_t>(value)] = z;
     return z;
   }
   void release(int value) {
-    int& z = zmm_of_[static_cast<std::size_t>(value)];
+    int& z = reg_of_[static_cast<std::size_t>(value)];
     if (z >= 0) free_.push_back(z);
     z = -1;
   }
-  Xbyak::Zmm zmm(int value) const {
-    const int z = zmm_of_.at(static_cast<std::size_t>(value));
+  int reg(int value) const {
+    const int z = reg_of_.at(static_cast<std::size_t>(value));
     if (z < 0) throw std::logic_error(fmt::format("chain value {} has no register", value));
-    return Xbyak::Zmm(z);
+    return z;
   }
+  Xbyak::Xmm value(int v) const { return vec(reg(v)); }
 
   // Constants: each distinct bit pattern once.
   std::size_t constant(float v) {
@@ -160,6 +191,8 @@ class Compiler {
     return constants_.size() - 1;
   }
   Xbyak::Zmm cz(float v) { return Xbyak::Zmm(constant_zmm_.at(constant(v))); }
+  // AVX2: the constant as a memory operand (the array holds it repeated over a vector).
+  Xbyak::Address cm(float v) { return g_.yword[Xbyak::util::rdx + static_cast<int>(32 * constant(v))]; }
   static float bits(std::uint32_t b) { return std::bit_cast<float>(b); }
 
   void declare_constants(const Instr& in) {
@@ -182,36 +215,54 @@ class Compiler {
     }
   }
 
-  void compare(const Xbyak::Zmm& d, const Xbyak::Zmm& a, const Xbyak::Zmm& b, std::uint8_t predicate) {
+  // One instruction. Operands are read before dst is written (dst may take the register of an
+  // operand used for the last time here); temporaries hold intermediate results.
+  void emit(const Instr& in, int index) {
+    const int a = reg(in.a), b = in.b >= 0 ? reg(in.b) : a, c = in.c >= 0 ? reg(in.c) : a;
+    for (int r : {in.a, in.b, in.c}) {
+      if (r >= 0 && last_use_[static_cast<std::size_t>(r)] == index && reg_of_[static_cast<std::size_t>(r)] >= 0) {
+        release(r);
+      }
+    }
+    const int d = take(in.dst);
+    if (wide_) {
+      emit_avx512(in, Xbyak::Zmm(d), Xbyak::Zmm(a), Xbyak::Zmm(b), Xbyak::Zmm(c));
+    } else {
+      emit_avx2(in, Xbyak::Ymm(d), Xbyak::Ymm(a), Xbyak::Ymm(b), Xbyak::Ymm(c));
+    }
+    if (last_use_[static_cast<std::size_t>(in.dst)] < 0) release(in.dst);  // read by nothing
+  }
+
+  // The arithmetic both instruction sets write alike; false for the ops that compare or select.
+  bool emit_arithmetic(const Instr& in, const Xbyak::Xmm& d, const Xbyak::Xmm& a, const Xbyak::Xmm& b,
+                       const Xbyak::Xmm& c, const Xbyak::Xmm& t) {
+    switch (in.op) {
+      case Ew::sqrt: g_.vsqrtps(d, a); return true;
+      case Ew::square: g_.vmulps(d, a, a); return true;
+      case Ew::add: g_.vaddps(d, a, b); return true;
+      case Ew::sub: g_.vsubps(d, a, b); return true;
+      case Ew::mul: g_.vmulps(d, a, b); return true;
+      case Ew::div: g_.vdivps(d, a, b); return true;
+      case Ew::muladd: g_.vmulps(t, a, b), g_.vaddps(d, t, c); return true;
+      case Ew::submul: g_.vmulps(t, a, b), g_.vsubps(d, c, t); return true;
+      default: return false;
+    }
+  }
+
+  void compare512(const Xbyak::Zmm& d, const Xbyak::Zmm& a, const Xbyak::Zmm& b, std::uint8_t predicate) {
     g_.vcmpps(g_.k1, a, b, predicate);
     g_.vmovaps(d | g_.k1 | g_.T_z, cz(1.f));
   }
 
-  // One instruction. Operands are read before dst is written (dst may take the register of an
-  // operand used for the last time here); zmm31 holds intermediate results.
-  void emit(const Instr& in, int index) {
-    const Xbyak::Zmm a = zmm(in.a);
-    const Xbyak::Zmm b = in.b >= 0 ? zmm(in.b) : a, c = in.c >= 0 ? zmm(in.c) : a;
-    for (int r : {in.a, in.b, in.c}) {
-      if (r >= 0 && last_use_[static_cast<std::size_t>(r)] == index && zmm_of_[static_cast<std::size_t>(r)] >= 0) {
-        release(r);
-      }
-    }
-    const Xbyak::Zmm d(take(in.dst));
+  void emit_avx512(const Instr& in, const Xbyak::Zmm& d, const Xbyak::Zmm& a, const Xbyak::Zmm& b,
+                   const Xbyak::Zmm& c) {
     const Xbyak::Zmm t(31);
+    if (emit_arithmetic(in, d, a, b, c, t)) return;
     auto& k1 = g_.k1;
     auto& k2 = g_.k2;
     switch (in.op) {
       case Ew::neg: g_.vpxord(d, a, cz(bits(0x80000000u))); break;
       case Ew::abs: g_.vpandd(d, a, cz(bits(0x7fffffffu))); break;
-      case Ew::sqrt: g_.vsqrtps(d, a); break;
-      case Ew::square: g_.vmulps(d, a, a); break;
-      case Ew::add: g_.vaddps(d, a, b); break;
-      case Ew::sub: g_.vsubps(d, a, b); break;
-      case Ew::mul: g_.vmulps(d, a, b); break;
-      case Ew::div: g_.vdivps(d, a, b); break;
-      case Ew::muladd: g_.vmulps(t, a, b), g_.vaddps(d, t, c); break;
-      case Ew::submul: g_.vmulps(t, a, b), g_.vsubps(d, c, t); break;
       case Ew::dropout: g_.vmulps(t, a, b), g_.vmulps(d, t, cz(static_cast<float>(in.p))); break;
       case Ew::tanh_bwd: g_.vmulps(t, b, b), g_.vsubps(t, cz(1.f), t), g_.vmulps(d, a, t); break;
       case Ew::sigmoid_bwd: g_.vsubps(t, cz(1.f), b), g_.vmulps(t, b, t), g_.vmulps(d, a, t); break;
@@ -231,39 +282,115 @@ class Compiler {
       case Ew::where:  // a != 0 ? b : c
         g_.vcmpps(k1, a, cz(0.f), kNeqUnordered), g_.vblendmps(d | k1, c, b);
         break;
-      case Ew::eq: compare(d, a, b, kEq); break;
-      case Ew::ne: compare(d, a, b, kNeqUnordered); break;
-      case Ew::lt: compare(d, a, b, kLt); break;
-      case Ew::le: compare(d, a, b, kLe); break;
-      case Ew::gt: compare(d, a, b, kGt); break;
-      case Ew::ge: compare(d, a, b, kGe); break;
+      case Ew::eq: compare512(d, a, b, kEq); break;
+      case Ew::ne: compare512(d, a, b, kNeqUnordered); break;
+      case Ew::lt: compare512(d, a, b, kLt); break;
+      case Ew::le: compare512(d, a, b, kLe); break;
+      case Ew::gt: compare512(d, a, b, kGt); break;
+      case Ew::ge: compare512(d, a, b, kGe); break;
       default: throw std::logic_error("op without code");  // refused by declare_constants
     }
-    if (last_use_[static_cast<std::size_t>(in.dst)] < 0) release(in.dst);  // read by nothing
+  }
+
+  // AVX2: a comparison's lanes are all ones where it holds, so "p ? x : 0" is an and, "p ? x : y"
+  // a blend on the lanes' sign bits; (0.0, 1.0 and -1.0 come out as the AVX-512 code's).
+  void compare256(const Xbyak::Ymm& d, const Xbyak::Ymm& a, const Xbyak::Ymm& b, std::uint8_t predicate) {
+    const Xbyak::Ymm t(15);
+    g_.vcmpps(t, a, b, predicate), g_.vandps(d, t, cm(1.f));
+  }
+
+  void emit_avx2(const Instr& in, const Xbyak::Ymm& d, const Xbyak::Ymm& a, const Xbyak::Ymm& b,
+                 const Xbyak::Ymm& c) {
+    const Xbyak::Ymm t(15), u(14);
+    if (emit_arithmetic(in, d, a, b, c, t)) return;
+    switch (in.op) {
+      case Ew::neg: g_.vxorps(d, a, cm(bits(0x80000000u))); break;
+      case Ew::abs: g_.vandps(d, a, cm(bits(0x7fffffffu))); break;
+      case Ew::dropout: g_.vmulps(t, a, b), g_.vmulps(d, t, cm(static_cast<float>(in.p))); break;
+      case Ew::tanh_bwd: g_.vmulps(t, b, b), g_.vmovups(u, cm(1.f)), g_.vsubps(t, u, t), g_.vmulps(d, a, t); break;
+      case Ew::sigmoid_bwd: g_.vmovups(u, cm(1.f)), g_.vsubps(t, u, b), g_.vmulps(t, b, t), g_.vmulps(d, a, t); break;
+      case Ew::relu: g_.vcmpps(t, a, cm(0.f), kGt), g_.vandps(d, t, a); break;
+      case Ew::relu_bwd: g_.vcmpps(t, b, cm(0.f), kGt), g_.vandps(d, t, a); break;
+      case Ew::leaky_relu:
+        g_.vmulps(t, a, cm(static_cast<float>(in.p))), g_.vcmpps(u, a, cm(0.f), kGt), g_.vblendvps(d, t, a, u);
+        break;
+      case Ew::sign:
+        g_.vcmpps(t, a, cm(0.f), kGt), g_.vandps(t, t, cm(1.f));
+        g_.vcmpps(u, a, cm(0.f), kLt), g_.vandps(u, u, cm(-1.f)), g_.vorps(d, t, u);
+        break;
+      case Ew::where: g_.vcmpps(t, a, cm(0.f), kNeqUnordered), g_.vblendvps(d, c, b, t); break;
+      case Ew::eq: compare256(d, a, b, kEq); break;
+      case Ew::ne: compare256(d, a, b, kNeqUnordered); break;
+      case Ew::lt: compare256(d, a, b, kLt); break;
+      case Ew::le: compare256(d, a, b, kLe); break;
+      case Ew::gt: compare256(d, a, b, kGt); break;
+      case Ew::ge: compare256(d, a, b, kGe); break;
+      default: throw std::logic_error("op without code");  // refused by declare_constants
+    }
   }
 
   Xbyak::CodeGenerator& g_;
+  const bool wide_;  // AVX-512 (else AVX2)
   std::vector<float>& constants_;
   std::vector<int> constant_zmm_;
-  std::vector<int> last_use_, zmm_of_, free_;
+  std::vector<int> last_use_, reg_of_, free_;
 };
 
+ChainIsa cpu_isa() {
+  static const ChainIsa cpu = [] {
+    const Xbyak::util::Cpu c;
+    if (c.has(Xbyak::util::Cpu::tAVX512F)) return ChainIsa::avx512;
+    return c.has(Xbyak::util::Cpu::tAVX2) ? ChainIsa::avx2 : ChainIsa::none;
+  }();
+  return cpu;
+}
+
 }  // namespace
+
+ChainIsa ChainJit::isa() {
+  static const ChainIsa chosen = std::min(cpu_isa(), isa_allowed_by_environment());  // once per process
+  return chosen;
+}
+
+const char* ChainJit::name(ChainIsa isa) {
+  switch (isa) {
+    case ChainIsa::avx512: return "avx512";
+    case ChainIsa::avx2: return "avx2";
+    case ChainIsa::none: break;
+  }
+  return "none";
+}
+
+std::int64_t ChainJit::lanes(ChainIsa isa) {
+  return isa == ChainIsa::avx512 ? 16 : isa == ChainIsa::avx2 ? 8 : 0;
+}
 
 ChainJit::ChainJit(std::unique_ptr<Code> code) : code_(std::move(code)) {}
 ChainJit::~ChainJit() = default;
 
+ChainIsa ChainJit::code_isa() const { return code_->isa; }
+
 std::unique_ptr<ChainJit> ChainJit::compile(const std::vector<Instr>& program, const std::vector<Mode>& inputs,
                                             const std::vector<int>& outputs, int registers, std::string* why) {
-  static const bool avx512 = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tAVX512F);
   auto refuse = [&](const std::string& reason) -> std::unique_ptr<ChainJit> {
     if (why != nullptr) *why = reason;
     return nullptr;
   };
-  if (!avx512) return refuse("the CPU has no AVX-512");
+  const ChainIsa target = isa();  // a bad ONEDNN_MAX_CPU_ISA throws to the caller
+  if (target == ChainIsa::none) {
+    return refuse(cpu_isa() == ChainIsa::none
+                      ? "the CPU has no AVX2"
+                      : fmt::format("ONEDNN_MAX_CPU_ISA={} is below AVX2", std::getenv("ONEDNN_MAX_CPU_ISA")));
+  }
   try {
-    auto code = std::make_unique<Code>(4096 + 64 * (program.size() + inputs.size() + outputs.size()));
-    Compiler(code->gen, code->constants).compile(program, inputs, outputs, registers);
+    auto code = std::make_unique<Code>(4096 + 96 * (program.size() + inputs.size() + outputs.size()));
+    code->isa = target;
+    Compiler(code->gen, target, code->constants).compile(program, inputs, outputs, registers);
+    if (target == ChainIsa::avx2) {  // each constant over a whole vector, for the memory operands
+      std::vector<float> repeated;
+      for (float v : code->constants) repeated.insert(repeated.end(), 8, v);
+      code->constants = std::move(repeated);
+    }
     code->gen.ready();
     code->gen.setProtectModeRE();  // written, now executable and no longer writable
     code->fn = code->gen.getCode<Code::Fn>();

@@ -237,12 +237,12 @@ class ChainKernel final : public PreparedKernel {
       code_ = "interpreted: machine code is off";
     } else if (dtype_ != DType::f32) {
       code_ = "interpreted: f64";
-    } else if (n_ < ChainJit::kVector) {
+    } else if (n_ < std::max<std::int64_t>(1, ChainJit::lanes(ChainJit::isa()))) {
       code_ = "interpreted: fewer elements than a vector";
     } else {
       std::string why;
       jit_ = ChainJit::compile(program_, modes_, output_regs_, registers_, &why);
-      code_ = jit_ ? "avx512" : "interpreted: " + why;
+      code_ = jit_ ? ChainJit::name(jit_->code_isa()) : "interpreted: " + why;
     }
   }
 
@@ -266,18 +266,18 @@ class ChainKernel final : public PreparedKernel {
     std::vector<float*>& out = jit_outputs_;
     for (std::size_t i = 0; i < in.size(); ++i) in[i] = ctx.in(i).data<float>();
     for (std::size_t o = 0; o < out.size(); ++o) out[o] = ctx.out(o).data<float>();
-    const std::int64_t vectors = n_ / ChainJit::kVector;
+    const std::int64_t lanes = jit_->lanes(), vectors = n_ / lanes;
     if (n_ < kParallelElements) {
-      jit_->run(in.data(), out.data(), 0, vectors * ChainJit::kVector);
+      jit_->run(in.data(), out.data(), 0, vectors * lanes);
     } else {
 #pragma omp parallel
       {
         const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
         const std::int64_t begin = vectors * t / threads, end = vectors * (t + 1) / threads;
-        if (begin < end) jit_->run(in.data(), out.data(), begin * ChainJit::kVector, end * ChainJit::kVector);
+        if (begin < end) jit_->run(in.data(), out.data(), begin * lanes, end * lanes);
       }
     }
-    if (vectors * ChainJit::kVector < n_) run_typed<float>(ctx, vectors * ChainJit::kVector);
+    if (vectors * lanes < n_) run_typed<float>(ctx, vectors * lanes);
   }
 
   // The interpreter over elements [first, n) (first: where the compiled code stopped).
@@ -363,7 +363,7 @@ class ChainKernel final : public PreparedKernel {
   std::vector<const float*> jit_inputs_;  // per input / output, this run: the compiled code's pointers
   std::vector<float*> jit_outputs_;
   std::unique_ptr<ChainJit> jit_;         // the chain as machine code, when the compiler took it
-  std::string code_;                      // "avx512", or why the chain is interpreted
+  std::string code_;                      // "avx512" or "avx2", or why the chain is interpreted
 };
 
 }  // namespace

@@ -77,7 +77,7 @@ std::unique_ptr<PreparedKernel> make_chain_kernel(const std::vector<const Node*>
 /// True when `k` is a chain kernel (for reporting which kernel runs a step).
 bool is_chain_kernel(const PreparedKernel* k);
 
-/// How a chain kernel runs: "avx512" (compiled), or "interpreted: <why>"; empty for other kernels.
+/// How a chain kernel runs: "avx512" or "avx2" (compiled), or "interpreted: <why>"; empty for other kernels.
 std::string chain_kernel_code(const PreparedKernel* k);
 
 }  // namespace symgrad::fusion

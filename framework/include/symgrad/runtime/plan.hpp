@@ -52,6 +52,16 @@ struct CompileOptions {
 /// compute in f32 (oneDNN's emulation of bf16 would be slower than f32).
 bool native_bf16();
 
+/// The vector instruction sets this process's onednn backend runs, both fixed for the process by
+/// the CPU and the variable ONEDNN_MAX_CPU_ISA (docs/backends.md, "Instruction sets"): oneDNN's
+/// effective one ("avx512_core_amx", "avx2", ...) and the elementwise-chain compiler's ("avx512",
+/// "avx2", or "interpreted"). Throws UsageError when ONEDNN_MAX_CPU_ISA is not one of oneDNN's.
+struct InstructionSets {
+  std::string onednn;
+  std::string chains;
+};
+InstructionSets instruction_sets();
+
 /// Input tensors of one run, by input name.
 using Feeds = std::map<std::string, Tensor>;
 

@@ -16,7 +16,12 @@
 namespace symgrad {
 
 bool native_bf16() {
-  static const bool native = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_bf16;
+  // oneDNN's ISAs are bit sets, not an order (avx2_vnni's value is above avx512_core_bf16's)
+  static const bool native = [] {
+    const auto have = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    return (have & bf16) == bf16;
+  }();
   return native;
 }
 
