@@ -64,6 +64,13 @@ void expect_bf16(Graph& g, const std::vector<Value>& outs, const std::vector<std
   }
 }
 
+// bf16 is native exactly when oneDNN's instruction set has the AVX512_BF16 instructions (AMX's
+// includes them); AVX2_VNNI, whose value in oneDNN's enumeration is larger, does not.
+TEST(OnednnBf16, NativeOnlyWithBf16Instructions) {
+  const std::string isa = instruction_sets().onednn;
+  EXPECT_EQ(native_bf16(), isa == "avx512_core_bf16" || isa == "avx512_core_amx") << isa;
+}
+
 TEST(OnednnBf16, MatmulsRoundTheirOperands) {
   if (!native_bf16()) GTEST_SKIP() << "this CPU has no native bf16 instructions: bf16 plans compute in f32";
   Graph g;
