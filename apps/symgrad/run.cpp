@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -86,6 +87,33 @@ class Progress final : public Strategy {
 std::atomic<bool> interrupted{false};
 
 extern "C" void on_interrupt(int) { interrupted = true; }
+
+// The Ctrl-C handlers while runs are training: the first run to start installs them (and clears
+// `interrupted`), the last to end puts back the ones before (compare --jobs trains several at once).
+class InterruptHandlers {
+ public:
+  InterruptHandlers() {
+    const std::lock_guard lock(mutex_);
+    if (active_++ > 0) return;
+    interrupted = false;
+    previous_int_ = std::signal(SIGINT, on_interrupt);
+    previous_term_ = std::signal(SIGTERM, on_interrupt);
+  }
+  ~InterruptHandlers() {
+    const std::lock_guard lock(mutex_);
+    if (--active_ > 0) return;
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  InterruptHandlers(const InterruptHandlers&) = delete;
+  InterruptHandlers& operator=(const InterruptHandlers&) = delete;
+
+ private:
+  static inline std::mutex mutex_;
+  static inline int active_ = 0;
+  static inline void (*previous_int_)(int) = nullptr;
+  static inline void (*previous_term_)(int) = nullptr;
+};
 
 class StopOnInterrupt final : public Strategy {
  public:
@@ -276,9 +304,18 @@ void finish_run_folder(const Experiment& x, const ExperimentData& data, Trainer&
 
 }  // namespace
 
-RunThreads choose_threads(const Experiment& x, const Model& model, const std::string& folder, bool resume) {
+RunThreads choose_threads(const Experiment& x, const Model& model, const std::string& folder, bool resume,
+                          const ThreadShare* share) {
   RunThreads t;
   t.step_multiply_adds = 3.0 * static_cast<double>(x.batch_size) * static_cast<double>(model.multiply_adds_per_example());
+  if (share != nullptr) {  // one of several runs at once: its share, or one thread for a small step
+    const bool small = t.step_multiply_adds < kOneThreadBelow && std::getenv("SYMGRAD_NUM_THREADS") == nullptr;
+    t.count = small ? 1 : share->threads;
+    t.why = small ? fmt::format("a step is {:.3g} multiply-adds, below {:.3g}", t.step_multiply_adds, kOneThreadBelow)
+                  : share->why;
+    set_num_threads(t.count);
+    return t;
+  }
   if (const char* env = std::getenv("SYMGRAD_NUM_THREADS"); env != nullptr) {
     apply_thread_environment();  // (checks it)
     t.count = num_threads();
@@ -471,7 +508,7 @@ std::vector<std::string> draw_run_plots(const std::string& dir, const std::strin
   return files;
 }
 
-RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm) {
+RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm, const ThreadShare* share) {
   const auto start = std::chrono::steady_clock::now();
   const ExperimentData data = load_experiment_data(x);
   TrainerOptions options = x.trainer_options();
@@ -499,7 +536,7 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   }
   options.batch_size = std::min(options.batch_size, std::max<std::int64_t>(data.train.size(), 1));  // (the same batches)
   const Model model = x.model(data.train);
-  const RunThreads threads = choose_threads(x, model, folder, resume);
+  const RunThreads threads = choose_threads(x, model, folder, resume, share);
   if (verbose) fmt::print("threads: {} ({})\ncpu: {}\n", threads.count, threads.why, cpu_description());
   Trainer trainer(model, options);
   const ExperimentComponents components = make_components(x);
@@ -531,12 +568,11 @@ RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Commun
   if (verbose) trainer.add(progress);
   StopOnInterrupt stop;
   trainer.add(stop);
-  interrupted = false;
-  auto previous = std::signal(SIGINT, on_interrupt);
-  auto previous_term = std::signal(SIGTERM, on_interrupt);
-  const auto records = trainer.fit(data.train, data.validation.size() > 0 ? &data.validation : nullptr);
-  std::signal(SIGINT, previous);
-  std::signal(SIGTERM, previous_term);
+  std::vector<EpochRecord> records;
+  {
+    const InterruptHandlers handlers;
+    records = trainer.fit(data.train, data.validation.size() > 0 ? &data.validation : nullptr);
+  }
   if (comm != nullptr && comm->size() > 1) interrupted = comm->any(interrupted);  // a rank not signalled stopped too
   RunOutcome out;
   out.epochs_done = trainer.epochs_done();

@@ -34,7 +34,11 @@ struct RunOutcome {
 /// Trains `x` (continuing from `dir`/checkpoint.bin when `resume`), evaluates it on the test set
 /// and writes the run folder. `verbose`: progress per epoch; else one line at the end.
 /// `comm`: data-parallel over its processes (mpirun); rank 0 alone prints and writes the folder.
-RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm = nullptr);
+/// `share`: one of several runs training at once in this process (compare --jobs), with its share
+/// of the threads (see choose_threads).
+struct ThreadShare;
+RunOutcome run_experiment(const Experiment& x, bool resume, bool verbose, Communicator* comm = nullptr,
+                          const ThreadShare* share = nullptr);
 
 /// The folder a new run writes (docs/experiments.md, "Run folders"): `dir` when it is free (missing
 /// or empty: run_folder_is_free); otherwise, when `exact` (a folder named with --output), a
@@ -59,13 +63,20 @@ std::optional<Boundary> boundary_of(Trainer& model, const Dataset& train, const 
 /// run recorded in its run.toml (the machine's cores for a run that recorded none); else one
 /// thread when a training step is small (3 x batch x Model::multiply_adds_per_example() below 4M
 /// multiply-adds), every core otherwise. A function of the work, never of the machine's load.
-/// Sets it (set_num_threads) before any plan is compiled.
+/// With a `share` (one of several runs at once): one thread for a small step (unless
+/// SYMGRAD_NUM_THREADS is set), else the share. Sets it (set_num_threads, for the calling thread)
+/// before any plan is compiled.
+struct ThreadShare {
+  int threads = 1;
+  std::string why;  // "compare --jobs 2: 1 of 2 threads"
+};
 struct RunThreads {
   int count = 1;
   std::string why;
   double step_multiply_adds = 0;
 };
-RunThreads choose_threads(const Experiment& x, const Model& model, const std::string& folder, bool resume);
+RunThreads choose_threads(const Experiment& x, const Model& model, const std::string& folder, bool resume,
+                          const ThreadShare* share = nullptr);
 
 /// A finished run folder's model with its variables.bin loaded, ready to evaluate and predict.
 struct LoadedRun {

@@ -123,6 +123,20 @@ grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accurac
 "$symgrad" plot "$work/cmp/optimizer=adam" "$work/run" --output "$work/plots" > /dev/null
 grep -q "<svg" "$work/plots/val_accuracy.svg"
 
+# compare --jobs 2: three variants, two at a time on one thread each (SYMGRAD_NUM_THREADS=2 split);
+# each variant's variables are bitwise those of the variant trained alone on one thread
+SYMGRAD_NUM_THREADS=2 "$symgrad" compare "$experiments/moons_adam.toml" --vary optimizer.lr=0.01,0.02,0.03 \
+  --set epochs=5 --jobs 2 --output "$work/jobs" > "$work/jobs.txt"
+grep -q "^2 variants at once, 1 thread each$" "$work/jobs.txt" && grep -q "^optimizer.lr=0.03 " "$work/jobs.txt" &&
+  grep -q "^threads = 1  # compare --jobs 2: 1 of 2 threads$" "$work/jobs/optimizer.lr=0.02/run.toml" ||
+  { cat "$work/jobs.txt" "$work/jobs/optimizer.lr=0.02/run.toml"; exit 1; }
+for lr in 0.01 0.03; do
+  SYMGRAD_NUM_THREADS=1 "$symgrad" train "$experiments/moons_adam.toml" --set optimizer.lr=$lr --set epochs=5 \
+    --output "$work/alone$lr" > /dev/null
+  cmp "$work/alone$lr/variables.bin" "$work/jobs/optimizer.lr=$lr/variables.bin" ||
+    { echo "compare --jobs 2 changed the variant lr=$lr"; exit 1; }
+done
+
 # Ctrl-C: a checkpoint, exit status 130; --resume continues from it
 "$symgrad" train "$experiments/moons_adam.toml" --output "$work/int" --set epochs=1000000 > "$work/int.txt" 2>&1 &
 pid=$!

@@ -1,4 +1,4 @@
-// symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR]:
+// symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR] [--jobs N]:
 // trains one variant of the experiment per value (each in DIR/<KEY>=<value>), then prints them
 // side by side and draws their validation curves on one picture each for loss and accuracy.
 // KEY is any experiment key (optimizer.lr, batch_size, initializer.name, ...); a bare component
@@ -6,7 +6,11 @@
 // colon: --vary optimizer=sgd,sgd:momentum=0.9,adam.
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <iostream>
 #include <sstream>
@@ -19,6 +23,7 @@
 #include "../run.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/io/run_folder.hpp"
+#include "symgrad/runtime/threads.hpp"
 #include "symgrad/train/experiment.hpp"
 
 namespace symgrad::cli {
@@ -98,6 +103,55 @@ std::vector<std::string> differing_settings(const std::vector<Experiment>& varia
   return out;
 }
 
+// Trains the variants, `jobs` at a time, each on its share of the threads (one job: each as
+// `symgrad train` would). The outcomes in the variants' order; the first variant's error, if any,
+// once every running variant has ended.
+std::vector<RunOutcome> train_variants(const std::vector<Experiment>& variants, const std::string& key,
+                                       const std::vector<std::string>& values, int jobs) {
+  std::vector<RunOutcome> outcomes(variants.size());
+  if (jobs == 1) {
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+      fmt::print("{}={} ...\n", key, values[i]);
+      std::cout.flush();
+      outcomes[i] = run_experiment(variants[i], false, false);
+      if (outcomes[i].interrupted) break;
+    }
+    return outcomes;
+  }
+  apply_thread_environment();  // SYMGRAD_NUM_THREADS, here, before the workers set their own counts
+  const int total = num_threads();
+  const auto workers = static_cast<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(jobs), variants.size()));
+  ThreadShare share;
+  share.threads = std::max(1, total / static_cast<int>(workers));
+  share.why = fmt::format("compare --jobs {}: {} of {} threads", jobs, share.threads, total);
+  fmt::print("{} variants at once, {} thread{} each\n", workers, share.threads, share.threads == 1 ? "" : "s");
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> errors(variants.size());
+  std::mutex print;
+  auto work = [&] {
+    for (std::size_t i = next++; i < variants.size(); i = next++) {
+      {
+        const std::lock_guard lock(print);
+        fmt::print("{}={} ...\n", key, values[i]);
+        std::cout.flush();
+      }
+      try {
+        outcomes[i] = run_experiment(variants[i], false, false, nullptr, &share);
+      } catch (...) {
+        errors[i] = std::current_exception();
+        next = variants.size();  // start no more
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t w = 0; w < workers; ++w) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return outcomes;
+}
+
 }  // namespace
 
 int compare_command(const std::vector<std::string>& args) {
@@ -107,11 +161,14 @@ int compare_command(const std::vector<std::string>& args) {
       "experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
       "val_accuracy.svg comparing them. A component's value may carry settings after ':', separated by\n"
       "';': --vary optimizer=sgd,sgd:momentum=0.9,adam:lr=0.01. --vary strategy=none,polyak (or regularizer=...)\n"
-      "runs each variant with just that one table of the kind. Options");
+      "runs each variant with just that one table of the kind. --jobs N trains N variants at once, the\n"
+      "threads (SYMGRAD_NUM_THREADS, else the cores) split between them. Options");
   std::vector<std::string> sets;
   std::string vary, output;
+  int jobs = 1;
   opts.add_options()("help,h", "this help")("vary", po::value(&vary), "KEY=V1,V2,... (required)")(
-      "set", po::value(&sets), "override a key in every variant (repeatable)")("output", po::value(&output), "the folder");
+      "set", po::value(&sets), "override a key in every variant (repeatable)")("output", po::value(&output), "the folder")(
+      "jobs", po::value(&jobs), "variants trained at once (default 1)");
   std::string file;
   po::variables_map vm;
   if (parse_with_positional(args, opts, vm, "experiment", file, "compare")) return kOk;
@@ -120,6 +177,7 @@ int compare_command(const std::vector<std::string>& args) {
   const std::string key = vary.substr(0, eq);
   const auto values = split(vary.substr(eq + 1), ',');
   if (values.size() < 2) throw UsageError("--vary needs at least two values to compare");
+  if (jobs < 1) throw UsageError(fmt::format("--jobs must be at least 1, got {}", jobs));
   const Experiment base = load_experiment(file, sets);
   namespace fs = std::filesystem;
   const fs::path dir = new_run_folder(output.empty() ? base.output + "-compare" : output, !output.empty());
@@ -131,14 +189,13 @@ int compare_command(const std::vector<std::string>& args) {
     s.push_back("output=" + (dir / fmt::format("{}={}", key, v)).string());
     variants.push_back(load_experiment(file, s));
   }
-  std::vector<RunOutcome> outcomes;
+  const std::vector<RunOutcome> outcomes = train_variants(variants, key, values, jobs);
+  for (const auto& o : outcomes) {
+    if (o.interrupted) return 130;
+  }
   std::vector<CurveRun> curves;
   for (std::size_t i = 0; i < variants.size(); ++i) {
-    fmt::print("{}={} ...\n", key, values[i]);
-    std::cout.flush();
-    outcomes.push_back(run_experiment(variants[i], false, false));
-    if (outcomes.back().interrupted) return 130;
-    curves.push_back({fmt::format("{}={}", key, values[i]), (fs::path(outcomes.back().dir) / "metrics-epochs.csv").string()});
+    curves.push_back({fmt::format("{}={}", key, values[i]), (fs::path(outcomes[i].dir) / "metrics-epochs.csv").string()});
   }
   const std::string metric = outcomes.front().test.metric;  // accuracy, or rmse (a regression)
   const std::string m = metric == "accuracy" ? "acc" : metric;

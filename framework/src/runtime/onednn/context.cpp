@@ -48,7 +48,7 @@ dnnl::engine& engine() {
 }
 
 dnnl::stream& stream() {
-  static dnnl::stream s(engine());
+  thread_local dnnl::stream s(engine());  // one per thread: plans may run in several threads at once
   return s;
 }
 
