@@ -10,6 +10,7 @@
 //   TinyNodes             200 elementwise nodes on 16 floats: time per node, fused and not
 //   Copy, CopyThreaded, AdamLikeChain   memory bandwidth of a copy (memcpy; a loop on every
 //                         thread) vs an optimizer-like elementwise chain
+//   TranscendentalChain   tanh, sigmoid and exp in one chain, compiled and interpreted
 //   BiasGradReduction     a conv bias gradient [128, 32, 26, 26] -> [1, 32, 1, 1]: oneDNN 2.6's
 //                         reduction primitive vs the onednn backend's own reduction kernel
 
@@ -162,6 +163,26 @@ void AdamLikeChain(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBig * 28);
 }
 BENCHMARK(AdamLikeChain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A chain of transcendental ops over 10M floats, tanh(x) * sigmoid(2x) + exp(-x^2) (reads x,
+// writes y: 8 bytes per element), compiled (the chain compiler's exp, sigmoid and tanh) and
+// interpreted (std::exp and std::tanh per element).
+void TranscendentalChain(benchmark::State& state) {
+  Graph g;
+  const TensorType t{DType::f32, Shape{kBig}};
+  Value x = g.input("x", t);
+  Value y = tanh(x) * sigmoid(x * 2.0f) + exp(-square(x));
+  CompileOptions o;
+  o.backend = "onednn";
+  o.compile_chains = state.range(0) != 0;
+  Plan plan = compile(g, {y}, o);
+  Tensor in(t);
+  for (std::int64_t i = 0; i < kBig; ++i) in.set(i, std::sin(0.001 * static_cast<double>(i)) * 4.0);
+  Feeds feeds = {{"x", in}};
+  for (auto _ : state) benchmark::DoNotOptimize(plan.run(feeds)[0].raw());
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * kBig * 8);
+}
+BENCHMARK(TranscendentalChain)->ArgName("compiled")->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The adam plugin's update (torch.optim.Adam's rule), through the loader, over 10M parameters:
 // reads p, g, m, v and writes p, m, v (28 bytes per element), as AdamLikeChain.

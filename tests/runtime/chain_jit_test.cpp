@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <iostream>
 #include <limits>
 
 #include <fmt/format.h>
@@ -133,6 +134,66 @@ INSTANTIATE_TEST_SUITE_P(
                       OpUse{"sigmoid_backward", 2, {}}),
     [](const ::testing::TestParamInfo<OpUse>& p) { return p.param.op; });
 
+// exp, sigmoid and tanh compiled: within their stated error of the correctly rounded value (in
+// units in the last place of it: exp and tanh 1, sigmoid 2; exp and sigmoid flush results below
+// 2e-38 to 0), over 2^16 values across the range where the function changes and beyond, with the
+// special values exact. (Measured the same over 2^22 values.)
+struct Bound {
+  std::string op;
+  double ulps;
+  double flush;  // |true value| below this may come out 0
+  double (*truth)(double);
+};
+
+class CompiledTranscendental : public ::testing::TestWithParam<Bound> {};
+
+TEST_P(CompiledTranscendental, WithinTheStatedUlps) {
+  const Bound& bound = GetParam();
+  constexpr std::int64_t n = 16 * 4096 + 5;
+  Graph g;
+  const Value x = g.input("x", {DType::f32, Shape{n}});
+  // x * 2 (exact) first: the op inside a chain, so the chain kernel runs it
+  const Value y = g.apply1(bound.op, {x * 2.0}, {});
+  Tensor in(DType::f32, Shape{n});
+  const float specials[] = {0.f, -0.f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(), 1e-30f, -1e-30f, 44.5f, -44.5f, 60.f, -60.f};
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    // halves of the inputs: [-90, 90] evenly (past both ends of exp's float range), and specials
+    in.set(i, i % 101 == 0 ? specials[k / 101 % std::size(specials)] / 2.0f
+                           : -45.0 + 90.0 * static_cast<double>(i) / static_cast<double>(n));
+  }
+  const Outcome compiled = run(g, {y}, {{"x", in}}, "onednn", true);
+  expect_compiled(compiled.plan);
+  const float* got = compiled.values[0].data<float>();
+  double worst = 0, at = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double arg = 2.0 * static_cast<double>(in.data<float>()[i]);
+    const auto want = static_cast<float>(bound.truth(arg));
+    if (std::isnan(want) || std::isinf(want) || want == 0.f || std::abs(arg) < 1e-20) {  // exact
+      const bool same = std::bit_cast<std::uint32_t>(got[i]) == std::bit_cast<std::uint32_t>(want) ||
+                        (std::isnan(got[i]) && std::isnan(want));
+      EXPECT_TRUE(same) << bound.op << "(" << arg << ") = " << got[i] << ", want " << want;
+      continue;
+    }
+    if (std::abs(want) < bound.flush && got[i] == 0.f) continue;
+    const double ulp = std::nextafter(std::abs(want), std::numeric_limits<float>::infinity()) - std::abs(want);
+    const double err = std::abs(static_cast<double>(got[i]) - static_cast<double>(want)) / ulp;
+    if (err > worst) worst = err, at = arg;
+  }
+  EXPECT_LE(worst, bound.ulps) << bound.op << ": " << worst << " ulps at x = " << at;
+  std::cout << bound.op << ": at most " << worst << " ulps (at x = " << at << ")\n";
+}
+
+double sigmoid_truth(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double exp_truth(double x) { return std::exp(x); }
+double tanh_truth(double x) { return std::tanh(x); }
+
+INSTANTIATE_TEST_SUITE_P(Chains, CompiledTranscendental,
+                         ::testing::Values(Bound{"exp", 1, 2e-38, exp_truth}, Bound{"sigmoid", 2, 2e-38, sigmoid_truth},
+                                           Bound{"tanh", 1, 0, tanh_truth}),
+                         [](const ::testing::TestParamInfo<Bound>& p) { return p.param.op; });
+
 // An Adam-like update: scalars, products merged into their sums, sqrt and a division, three
 // outputs written in place over the variables they read. Two steps, compiled and reference.
 TEST(ChainCompiler, UpdatesInPlaceAsTheReference) {
@@ -171,12 +232,12 @@ TEST(ChainCompiler, OtherChainsAreInterpretedAndSaySo) {
   auto x = g.input("x", {DType::f32, Shape{kN / 5, 5}});
   auto row = g.input("row", {DType::f32, Shape{5}});
   auto y = g.input("y", {DType::f64, Shape{kN}});
-  std::vector<Value> outs{exp(x) * 2.0 + x, x * row + 1.0, y * 2.0 + y};
+  std::vector<Value> outs{log(x) * 2.0 + x, x * row + 1.0, y * 2.0 + y};
   Feeds feeds{{"x", Tensor(DType::f32, Shape{kN / 5, 5})}, {"row", Tensor(DType::f32, Shape{5})},
               {"y", Tensor(DType::f64, Shape{kN})}};
   const Outcome r = run(g, outs, feeds, "onednn", true);
   if (!cpu_has_the_compiler()) GTEST_SKIP() << "no chain compiler in this process (CPU or ONEDNN_MAX_CPU_ISA)";
-  EXPECT_NE(r.plan.find("interpreted: a transcendental op"), std::string::npos) << r.plan;
+  EXPECT_NE(r.plan.find("interpreted: a transcendental op other than exp, sigmoid and tanh"), std::string::npos) << r.plan;
   EXPECT_NE(r.plan.find("interpreted: an input repeats a row"), std::string::npos) << r.plan;
   EXPECT_NE(r.plan.find("interpreted: f64"), std::string::npos) << r.plan;
 }

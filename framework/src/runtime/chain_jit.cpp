@@ -208,9 +208,15 @@ class Compiler {
       case Ew::sqrt: case Ew::square: case Ew::add: case Ew::sub: case Ew::mul: case Ew::div:
       case Ew::muladd: case Ew::submul:
         break;
-      case Ew::exp: case Ew::log: case Ew::sin: case Ew::cos: case Ew::pow: case Ew::sigmoid: case Ew::tanh:
-      case Ew::softplus:
-        throw std::runtime_error("a transcendental op (exp, log, sin, cos, pow, sigmoid, tanh, softplus)");
+      case Ew::exp: declare_exp(); break;
+      case Ew::sigmoid: declare_exp(), constant(1.f), constant(0.f), constant(bits(0x80000000u)); break;
+      case Ew::tanh:
+        declare_exp(), constant(1.f), constant(-2.f), constant(bits(0x80000000u)), constant(bits(0x7fffffffu));
+        constant(kTanhSmall);
+        for (float k : kTanhPoly) constant(k);
+        break;
+      case Ew::log: case Ew::sin: case Ew::cos: case Ew::pow: case Ew::softplus:
+        throw std::runtime_error("a transcendental op other than exp, sigmoid and tanh (log, sin, cos, pow, softplus)");
       case Ew::constant: throw std::runtime_error("a formula's constant step");
     }
   }
@@ -219,6 +225,13 @@ class Compiler {
   // operand used for the last time here); temporaries hold intermediate results.
   void emit(const Instr& in, int index) {
     const int a = reg(in.a), b = in.b >= 0 ? reg(in.b) : a, c = in.c >= 0 ? reg(in.c) : a;
+    if (in.op == Ew::exp || in.op == Ew::sigmoid || in.op == Ew::tanh) {  // many steps: dst apart from x
+      const int d = take(in.dst);
+      emit_transcendental(in.op, vec(d), vec(a));
+      if (last_use_[static_cast<std::size_t>(in.a)] == index) release(in.a);
+      if (last_use_[static_cast<std::size_t>(in.dst)] < 0) release(in.dst);
+      return;
+    }
     for (int r : {in.a, in.b, in.c}) {
       if (r >= 0 && last_use_[static_cast<std::size_t>(r)] == index && reg_of_[static_cast<std::size_t>(r)] >= 0) {
         release(r);
@@ -232,6 +245,139 @@ class Compiler {
     }
     if (last_use_[static_cast<std::size_t>(in.dst)] < 0) release(in.dst);  // read by nothing
   }
+
+  // exp, sigmoid and tanh, one code for both instruction sets (the constants, bit operations and
+  // selects differ; helpers below). Not the reference's bits: the error bounds are stated in
+  // docs/backends.md and checked by tests/runtime/chain_jit_test.cpp.
+  static constexpr float kExpLow = -86.9f, kExpHigh = 89.f;  // exp: 0 at or below, +inf above ~88.72
+  static constexpr float kLog2e = 1.44269504088896341f;
+  static constexpr float kLn2High = 0.693359375f, kLn2Low = -2.12194440e-4f;  // ln 2 = high + low
+  // exp(r) - 1 - r over r in [-ln2/2, ln2/2] as r^2 (p0 r^5 + ... + p5): Cephes' expf
+  static constexpr float kExpPoly[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                       4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+  static constexpr float kTanhSmall = 0.625f;  // below: tanh(x) = x + x^3 P(x^2) (Cephes' tanhf)
+  static constexpr float kTanhPoly[] = {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f,
+                                        1.33314422036e-1f, -3.33332819422e-1f};
+
+  void declare_exp() {
+    for (float k : {kExpLow, kExpHigh, kLog2e, kLn2High, kLn2Low, 1.f}) constant(k);
+    for (float k : kExpPoly) constant(k);
+    constant(bits(126));
+  }
+
+  // f(the constant v as an operand): a register on AVX-512, a memory operand on AVX2.
+  template <class F>
+  void with(float v, F f) {
+    if (wide_) {
+      f(cz(v));
+    } else {
+      f(cm(v));
+    }
+  }
+  void load(const Xbyak::Xmm& d, float v) {
+    with(v, [&](const auto& k) { g_.vmovups(d, k); });
+  }
+  void mul(const Xbyak::Xmm& d, const Xbyak::Xmm& a, float v) {
+    with(v, [&](const auto& k) { g_.vmulps(d, a, k); });
+  }
+  void add(const Xbyak::Xmm& d, const Xbyak::Xmm& a, float v) {
+    with(v, [&](const auto& k) { g_.vaddps(d, a, k); });
+  }
+  void bit_and(const Xbyak::Xmm& d, const Xbyak::Xmm& a, float v) {
+    with(v, [&](const auto& k) { wide_ ? g_.vpandd(d, a, k) : g_.vandps(d, a, k); });
+  }
+  void bit_or(const Xbyak::Xmm& d, const Xbyak::Xmm& a, const Xbyak::Xmm& b) {
+    wide_ ? g_.vpord(d, a, b) : g_.vorps(d, a, b);
+  }
+  // d = (x <predicate> v) ? yes : no; `scratch` holds the AVX2 lane mask (AVX-512 uses k1).
+  void select(const Xbyak::Xmm& d, const Xbyak::Xmm& x, std::uint8_t predicate, float v, const Xbyak::Xmm& yes,
+              const Xbyak::Xmm& no, const Xbyak::Xmm& scratch) {
+    if (wide_) {
+      g_.vcmpps(g_.k1, x, cz(v), predicate), g_.vblendmps(Xbyak::Zmm(d.getIdx()) | g_.k1, no, yes);
+    } else {
+      g_.vcmpps(scratch, x, cm(v), predicate), g_.vblendvps(d, no, yes, scratch);
+    }
+  }
+
+  // y = exp(x), x unchanged; s0, s1, s2 scratch. exp(x) = 2^n exp(r), n = round(x log2 e),
+  // r = x - n ln 2 (in two parts, so r is exact), exp(r) by the polynomial; 2^n built in the
+  // exponent bits as 2 * 2^(n-1), so that n = 128 (x near the top of the float range) overflows
+  // to infinity as it should. x at or below -86.9 gives 0 (exp(-86.9) is 1.8e-38, near the
+  // smallest normal float); NaN stays NaN.
+  void emit_exp(const Xbyak::Xmm& y, const Xbyak::Xmm& x, const Xbyak::Xmm& s0, const Xbyak::Xmm& s1,
+                const Xbyak::Xmm& s2) {
+    load(s0, kExpLow), g_.vmaxps(s0, s0, x);   // max(low, x): NaN gives x
+    load(s1, kExpHigh), g_.vminps(s0, s1, s0);  // min(high, that): NaN gives it
+    mul(s1, s0, kLog2e), g_.vcvtps2dq(s2, s1), g_.vcvtdq2ps(s1, s2);  // s2 = n (integer), s1 = n
+    mul(y, s1, kLn2High), g_.vsubps(y, s0, y), mul(s1, s1, kLn2Low), g_.vsubps(s1, y, s1);  // s1 = r
+    mul(y, s1, kExpPoly[0]);
+    for (std::size_t k = 1; k < std::size(kExpPoly); ++k) add(y, y, kExpPoly[k]), g_.vmulps(y, y, s1);
+    g_.vmulps(y, y, s1), g_.vaddps(y, y, s1), add(y, y, 1.f);  // exp(r)
+    with(bits(126), [&](const auto& k) { g_.vpaddd(s2, s2, k); });
+    g_.vpslld(s2, s2, 23), g_.vaddps(y, y, y), g_.vmulps(y, y, s2);  // 2 exp(r) 2^(n-1)
+    // 0 where the clamped x is at the low end (NaN is not)
+    if (wide_) {
+      g_.vcmpps(g_.k1, s0, cz(kExpLow), 0x06), g_.vmovaps(Xbyak::Zmm(y.getIdx()) | g_.k1 | g_.T_z, y);  // not <=
+    } else {
+      g_.vcmpps(s1, s0, cm(kExpLow), kLe), g_.vandnps(y, s1, y);
+    }
+  }
+
+  void emit_transcendental(Ew op, const Xbyak::Xmm& d, const Xbyak::Xmm& x) {
+    Scratch s(*this, 4);
+    const Xbyak::Xmm &e = s[0], &s0 = s[1], &s1 = s[2], &s2 = s[3];
+    switch (op) {
+      case Ew::exp: emit_exp(d, x, s0, s1, s2); break;
+      case Ew::sigmoid:  // e = exp(-|x|): x >= 0 ? 1 / (1 + e) : e / (1 + e), as the reference
+        load(d, bits(0x80000000u)), bit_or(d, d, x);  // -|x|
+        emit_exp(e, d, s0, s1, s2);
+        add(s0, e, 1.f), load(s1, 1.f);
+        select(d, x, kLt, 0.f, e, s1, s2);
+        g_.vdivps(d, d, s0);
+        break;
+      case Ew::tanh: {  // |x| < 0.625: |x| + |x|^3 P(x^2); else (1 - e) / (1 + e), e = exp(-2|x|); x's sign
+        bit_and(s2, x, bits(0x7fffffffu));  // |x|
+        mul(d, s2, -2.f);
+        emit_exp(e, d, s0, s1, s2);
+        bit_and(s2, x, bits(0x7fffffffu));  // (emit_exp used it)
+        load(s0, 1.f), g_.vsubps(s0, s0, e), add(e, e, 1.f), g_.vdivps(d, s0, e);  // the large |x| form
+        g_.vmulps(s0, s2, s2);                                                   // x^2
+        mul(s1, s0, kTanhPoly[0]);
+        for (std::size_t k = 1; k < std::size(kTanhPoly); ++k) add(s1, s1, kTanhPoly[k]), g_.vmulps(s1, s1, s0);
+        g_.vmulps(s1, s1, s2), g_.vaddps(s1, s1, s2);  // the small |x| form
+        select(d, s2, kLt, kTanhSmall, s1, d, s0);
+        bit_and(s0, x, bits(0x80000000u)), bit_or(d, d, s0);
+        break;
+      }
+      default: throw std::logic_error("not a transcendental op");
+    }
+  }
+
+  // Vector registers for one op's intermediate values: the fixed temporaries first (zmm31; ymm14
+  // and ymm15), then free ones, given back at the end (none free: the chain is interpreted).
+  class Scratch {
+   public:
+    Scratch(Compiler& c, int n) : c_(c) {
+      const std::vector<int> fixed = c.wide_ ? std::vector<int>{31} : std::vector<int>{15, 14};
+      for (int k = 0; k < n; ++k) {
+        const bool own = static_cast<std::size_t>(k) < fixed.size();
+        const int r = own ? fixed[static_cast<std::size_t>(k)] : c.pop_free();
+        if (!own) taken_.push_back(r);
+        regs_.push_back(c.vec(r));
+      }
+    }
+    ~Scratch() {
+      for (int r : taken_) c_.free_.push_back(r);
+    }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    const Xbyak::Xmm& operator[](std::size_t k) const { return regs_.at(k); }
+
+   private:
+    Compiler& c_;
+    std::vector<int> taken_;
+    std::vector<Xbyak::Xmm> regs_;
+  };
 
   // The arithmetic both instruction sets write alike; false for the ops that compare or select.
   bool emit_arithmetic(const Instr& in, const Xbyak::Xmm& d, const Xbyak::Xmm& a, const Xbyak::Xmm& b,

@@ -3,7 +3,9 @@
 // Xbyak), AVX-512 or AVX2, that keeps every value of the chain in a vector register, so one pass
 // over memory loads each input and stores each output once per vector and does nothing else. The
 // chain kernel's interpreter runs what it does not take (CPUs without AVX2, f64, transcendental
-// ops, bias rows, chains needing more registers) and the last elements after the final full vector.
+// ops other than exp, sigmoid and tanh, bias rows, chains needing more registers) and the last
+// elements after the final full vector. exp, sigmoid and tanh are within 1, 2 and 1 ulps of the
+// correctly rounded value (docs/backends.md); every other op gives the reference's bits.
 //
 // The instruction set is chosen once per process: the widest the CPU has, lowered by the variable
 // ONEDNN_MAX_CPU_ISA (oneDNN's own switch, so one setting lowers both): a value from AVX512 up
