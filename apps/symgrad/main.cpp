@@ -1,6 +1,8 @@
 // symgrad: the command line. `symgrad <command> [options]`; `symgrad <command> --help` for one.
 // Exit status: 0 success, 1 a check or run failed, 2 a usage error.
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -113,7 +115,25 @@ void usage(std::FILE* out) {
 
 }  // namespace
 
+namespace {
+
+// OpenMP threads that wait for work spin first: libgomp's default is 300000 spins (about a
+// millisecond) before they sleep, and two runs side by side on the same cores spin through each
+// other's time slices (the Fashion-MNIST CNN, one epoch on 2 cores: 12.6 s alone, 62.6 s each of
+// two at once; with 1000 spins 13.2 s and 26.2 s; docs/backends.md, "Threads"). So symgrad bounds
+// the spin to GOMP_SPINCOUNT=1000 unless the user set GOMP_SPINCOUNT or OMP_WAIT_POLICY. libgomp
+// reads them when it loads, before main(): the command runs itself again, once, with the setting
+// (same process, arguments and environment otherwise). Results do not depend on it.
+void bound_openmp_spin(char** argv) {
+  if (std::getenv("GOMP_SPINCOUNT") != nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only when it failed: run on with libgomp's default
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  bound_openmp_spin(argv);
   if (argc < 2) {
     usage(stderr);
     return symgrad::cli::kUsage;

@@ -1,8 +1,8 @@
 """Times symgrad train alone and two of it at once on this machine (scripts/bench-shared): for each
-experiment, REPEATS rounds, each round one run alone then two started together (alternated, so
-both see the same spells of a noisy machine); prints the median seconds of each and the ratio of a
-run beside another to a run alone. With --threads-one, the pair also runs with
-SYMGRAD_NUM_THREADS=1 (the remedy docs/backends.md gives for steps large enough to take every core)."""
+experiment, REPEATS rounds, each round one run alone, one alone as symgrad ran before it bounded
+OpenMP's spin (GOMP_SPINCOUNT=300000, libgomp's default), then two started together (alternated,
+so all see the same spells of a noisy machine); prints the median seconds of each, the ratio of a
+run beside another to a run alone, and of a run alone to one with the unbounded spin."""
 import argparse
 import os
 import shutil
@@ -30,7 +30,6 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--symgrad", required=True)
     p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--threads-one", action="store_true")
     p.add_argument("cases", nargs="+", help="EXPERIMENT.toml[,key=value...]")
     a = p.parse_args()
     work = tempfile.mkdtemp(prefix="symgrad-shared-")
@@ -39,28 +38,27 @@ def main():
     try:
         for case in a.cases:
             experiment, *sets = case.split(",")
-            variants = [("", base)]
-            if a.threads_one:
-                variants.append((" (SYMGRAD_NUM_THREADS=1)", dict(base, SYMGRAD_NUM_THREADS="1")))
-            for label, env in variants:
-                alone, pair = [], []
-                for r in range(a.repeats):
-                    folder = os.path.join(work, f"r{r}")
-                    alone.append(wait(start(a.symgrad, experiment, sets, folder + "-alone", env), case))
-                    both = [start(a.symgrad, experiment, sets, folder + f"-pair{k}", env) for k in (0, 1)]
-                    pair += [wait(b, case) for b in both]
-                    for f in os.listdir(work):
-                        shutil.rmtree(os.path.join(work, f))
-                    print(f"{case}{label} round {r + 1}: alone {alone[-1]:.2f} s, pair {pair[-2]:.2f} / {pair[-1]:.2f} s",
-                          file=sys.stderr)
-                rows.append((case + label, statistics.median(alone), statistics.median(pair), max(pair)))
+            before = dict(base, GOMP_SPINCOUNT="300000")
+            alone, unbounded, pair = [], [], []
+            for r in range(a.repeats):
+                folder = os.path.join(work, f"r{r}")
+                alone.append(wait(start(a.symgrad, experiment, sets, folder + "-alone", base), case))
+                unbounded.append(wait(start(a.symgrad, experiment, sets, folder + "-before", before), case))
+                both = [start(a.symgrad, experiment, sets, folder + f"-pair{k}", base) for k in (0, 1)]
+                pair += [wait(b, case) for b in both]
+                for f in os.listdir(work):
+                    shutil.rmtree(os.path.join(work, f))
+                print(f"{case} round {r + 1}: alone {alone[-1]:.2f} s, alone unbounded {unbounded[-1]:.2f} s, "
+                      f"pair {pair[-2]:.2f} / {pair[-1]:.2f} s", file=sys.stderr)
+            rows.append((case, statistics.median(alone), statistics.median(unbounded), statistics.median(pair), max(pair)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     width = max(len(r[0]) for r in rows)
-    print(f"{'run':<{width}}  {'alone':>8}  {'in a pair':>9}  {'ratio':>6}  (medians of {a.repeats} rounds; slowest in a pair)")
-    for name, alone, pair, worst in rows:
-        print(f"{name:<{width}}  {alone:>7.2f}s  {pair:>8.2f}s  {pair / alone:>5.2f}x  (slowest {worst:.2f} s)")
-
+    print(f"{'run':<{width}}  {'alone':>8}  {'in a pair':>9}  {'pair/alone':>10}  {'unbounded spin, alone':>21}  "
+          f"(medians of {a.repeats} alternated rounds)")
+    for name, alone, unbounded, pair, worst in rows:
+        print(f"{name:<{width}}  {alone:>7.2f}s  {pair:>8.2f}s  {pair / alone:>9.2f}x  {unbounded:>9.2f}s "
+              f"(alone / it {alone / unbounded:.2f})  slowest in a pair {worst:.2f} s")
 
 if __name__ == "__main__":
     main()
