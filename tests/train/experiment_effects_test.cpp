@@ -109,5 +109,16 @@ TEST(ExperimentEffects, BatchNormTrainsTheDeepSigmoidNetwork) {
   EXPECT_LT(without.validation.accuracy, 0.4);
 }
 
+// Second-order methods (8.6): in the same 40 full-batch iterations, damped Newton, conjugate
+// gradient, BFGS and L-BFGS each end with less than half Adam's training loss (measured: 0.090 to
+// 0.106 against 0.221).
+TEST(ExperimentEffects, OptimizeSecondOrderBeatsAdamPerIteration) {
+  const double adam = run("optimize_second_order.toml", {"optimizer=adam", "optimizer.lr=0.05"}).train.loss;
+  for (const std::string name : {"newton", "cg", "bfgs", "lbfgs"}) {
+    const double loss = run("optimize_second_order.toml", {"optimizer=" + name}).train.loss;
+    EXPECT_LT(loss, 0.5 * adam) << name;
+  }
+}
+
 }  // namespace
 }  // namespace symgrad

@@ -4,6 +4,9 @@
 // and a run with strategy state resumes bitwise.
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -202,6 +205,47 @@ TEST(Trainer, HostDrivenOptimizersTrainFullBatch) {
     EXPECT_NE(std::string(e.what()).find("'lbfgs' is host-driven"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("no dropout"), std::string::npos) << e.what();
   }
+}
+
+// The last row of a metrics CSV file, by column name.
+std::map<std::string, double> last_row(const std::filesystem::path& csv) {
+  std::ifstream in(csv);
+  std::string header, line, last;
+  std::getline(in, header);
+  while (std::getline(in, line)) last = line;
+  std::map<std::string, double> row;
+  std::stringstream names(header), cells(last);
+  for (std::string n, c; std::getline(names, n, ',') && std::getline(cells, c, ',');) row[n] = std::stod(c);
+  return row;
+}
+
+// A host-driven optimizer keeps its state from one epoch to the next although the store rounds
+// its point to float32 between them: BFGS (H0 scaled once) and L-BFGS (H0 scaled by the newest
+// pair) part after their second iteration, and near a minimum each accepts the unit step, about
+// one gradient an iteration (restarting every epoch, both were steepest descent with a fresh line
+// search, on the same path, 2.3 gradients an iteration). metrics-steps.csv counts the objective's
+// evaluations.
+TEST(Trainer, HostDrivenOptimizersKeepTheirStateAcrossEpochs) {
+  const Dataset data = make_moons(400, 0.2, 11);
+  testing::TempDir dir;
+  std::map<std::string, std::vector<EpochRecord>> runs;
+  for (const std::string name : {"bfgs", "lbfgs"}) {
+    Sequential m;
+    m.dense(8, "tanh").dense(2);
+    TrainerOptions o = sgd(20, 0.1, 400);
+    o.optimizer = name;
+    o.optimizer_settings = {};
+    o.output_dir = (dir.path / name).string();
+    Trainer t(m, {DType::f32, Shape{2}}, 2, o);
+    runs[name] = t.fit(data);
+    const auto row = last_row(dir.path / name / "metrics-steps.csv");
+    EXPECT_EQ(row.at("step"), 20);
+    EXPECT_LE(row.at("gradient_calls"), 30) << name;
+    EXPECT_EQ(row.at("hessian_calls"), 0) << name;
+  }
+  EXPECT_EQ(runs["bfgs"][1].train_loss, runs["lbfgs"][1].train_loss);  // the same first two iterations
+  EXPECT_NE(runs["bfgs"][3].train_loss, runs["lbfgs"][3].train_loss);
+  EXPECT_LT(runs["lbfgs"].back().train_loss, 0.5 * runs["lbfgs"].front().train_loss);
 }
 
 // Keeps a copy of the store at the end of every epoch.

@@ -214,6 +214,24 @@ int compare_command(const std::vector<std::string>& args) {
     fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}  {}\n", variant, last.train_loss,
                last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds, settings[i]);
   }
+  // host-driven optimizers (newton, cg, bfgs, lbfgs): what their iterations cost in evaluations
+  // of the full-batch objective (cumulative counts in each run's metrics-steps.csv)
+  bool heading = false;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const std::string steps_csv = (fs::path(outcomes[i].dir) / "metrics-steps.csv").string();
+    const auto gradients = metrics_column(steps_csv, "gradient_calls");
+    if (gradients.empty()) continue;
+    if (!heading) fmt::print("\nobjective evaluations over the whole training set (host-driven optimizers):\n");
+    heading = true;
+    auto last = [&](const char* c) {
+      const auto v = metrics_column(steps_csv, c);
+      return v.empty() ? 0.0 : v.back();
+    };
+    fmt::print("{:36} {} iterations: {:.0f} values with gradients, {:.0f} values, {:.0f} Hessian-vector products, "
+               "{:.0f} Hessians\n",
+               fmt::format("{}={}", key, values[i]), gradients.size(), gradients.back(), last("value_calls"),
+               last("hvp_calls"), last("hessian_calls"));
+  }
   // classifiers of 2-D data: their decision boundaries side by side
   std::vector<Boundary> panels;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {

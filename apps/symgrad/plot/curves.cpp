@@ -41,6 +41,18 @@ std::vector<double> column_values(const std::string& file, std::size_t index) {
 
 }  // namespace
 
+std::vector<double> metrics_column(const std::string& csv, const std::string& column) {
+  std::ifstream in(csv);
+  std::string header;
+  if (!std::getline(in, header)) return {};
+  std::stringstream h(header);
+  std::size_t index = 0;
+  for (std::string n; std::getline(h, n, ','); ++index) {
+    if (n == column) return column_values(csv, index);
+  }
+  return {};
+}
+
 void plot_curves(const std::string& file, const std::string& title, const std::string& ylabel,
                  const std::vector<CurveRun>& runs, const std::vector<std::string>& columns, const std::string& x) {
   const std::string terminal = terminal_for(file);

@@ -12,6 +12,10 @@ struct CurveRun {
   std::string epochs_csv;  // a run's metrics-epochs.csv
 };
 
+/// The values of the column named `column` of a metrics CSV file (empty cells skipped; none when
+/// the file or the column is missing).
+std::vector<double> metrics_column(const std::string& csv, const std::string& column);
+
 /// Draws `columns` (e.g. {"train_loss", "val_loss"}) against the column `x` (the first column when
 /// a file has none of that name) for every run into `file`; `CurveRun::epochs_csv` may be any
 /// metrics file (metrics-steps.csv against "step"). Values spanning two decades or more, all

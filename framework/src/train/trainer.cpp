@@ -124,12 +124,19 @@ Evaluation host_iteration(Trainer::Impl& m, const Dataset& train, Communicator* 
     m.full_batch = std::make_unique<GraphObjective>(m.train_graph, m.objective, m.param_values, store,
                                                     data_feeds(m, part, o.dtype), o.backend);
   }
+  // The host optimizers keep their state (curvature pairs, directions) while the point they are
+  // given is the one they returned: give back their own double-precision point while the store
+  // (float32 parameters, rounded from it) still holds it. Anything that changed the store since
+  // (a checkpoint loaded, a constraint) starts them afresh from the store's values.
   std::vector<double> x = m.full_batch->current();
+  if (!m.host_point.empty() && x == m.host_stored) x = m.host_point;
   std::unique_ptr<ShardedObjective> sharded;
   if (comm != nullptr) sharded = std::make_unique<ShardedObjective>(*m.full_batch, share, *comm);
   Objective& f = sharded ? static_cast<Objective&>(*sharded) : *m.full_batch;
   const double objective = m.host->iterate(f, x);
   m.full_batch->assign(x);
+  m.host_point = x;
+  m.host_stored = m.full_batch->current();
   if (!std::isfinite(objective)) throw Error(fmt::format("training diverged at epoch {}: the objective is {}", epoch, objective));
   Evaluation now = evaluate_train();
   now.metrics["objective"] = objective;
@@ -216,8 +223,13 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
       event.step = m.steps;
       event.metrics = {{"loss", now.loss}, {"objective", objective}, {now.metric, now.accuracy}};
       notify(m, event, &TrainingCallbacks::on_step_end);
+      // the objective's evaluations so far (plan runs: values, values with gradients, Hessian-vector
+      // products, Hessians), which set a host-driven optimizer's cost apart from its iterations
+      const GraphObjective& f = *m.full_batch;
       step_file.write(with_reports({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", now.loss},
-                                    {"objective", objective}, {now.metric, now.accuracy}},
+                                    {"objective", objective}, {now.metric, now.accuracy},
+                                    {"value_calls", double(f.value_calls)}, {"gradient_calls", double(f.gradient_calls)},
+                                    {"hvp_calls", double(f.hvp_calls)}, {"hessian_calls", double(f.hessian_calls)}},
                                    event));
       if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
     }

@@ -66,6 +66,10 @@ struct Trainer::Impl {
   Value objective;
   std::vector<Value> param_values;
   std::unique_ptr<GraphObjective> full_batch;
+  // the host optimizer's point after its last iteration, in double precision, and the store's
+  // values it became (rounded to the parameters' dtype): while the store holds those, the next
+  // iteration continues from the double point (else the optimizer would see a new start)
+  std::vector<double> host_point, host_stored;
   // the probes' objectives on their fixed batches, and what each was given (attach_probes)
   std::vector<std::unique_ptr<GraphObjective>> probe_objectives;
   std::vector<ProbeContext> probe_contexts;
