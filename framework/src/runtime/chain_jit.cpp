@@ -21,6 +21,8 @@
 #include <cstdlib>
 #include <map>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include <fmt/format.h>
 #include <xbyak/xbyak.h>
@@ -46,19 +48,28 @@ namespace {
 // is NaN; the others do not). The same immediates on the VEX and EVEX forms.
 constexpr std::uint8_t kEq = 0x00, kLt = 0x01, kLe = 0x02, kNeqUnordered = 0x04, kGe = 0x0D, kGt = 0x0E;
 
-// The widest instruction set ONEDNN_MAX_CPU_ISA allows (avx512 when it is unset or ALL).
+// The variable that caps oneDNN's instruction set and its value: ONEDNN_MAX_CPU_ISA, else the older
+// name DNNL_MAX_CPU_ISA, which oneDNN also reads ({"", ""} when neither is set).
+std::pair<std::string, std::string> isa_setting() {
+  for (const char* name : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
+    if (const char* value = std::getenv(name); value != nullptr) return {name, value};
+  }
+  return {"", ""};
+}
+
+// The widest instruction set that setting allows (avx512 when it is unset or ALL).
 ChainIsa isa_allowed_by_environment() {
-  const char* value = std::getenv("ONEDNN_MAX_CPU_ISA");
-  if (value == nullptr || *value == '\0') return ChainIsa::avx512;
-  std::string v(value);
+  const auto [variable, value] = isa_setting();
+  if (value.empty()) return ChainIsa::avx512;
+  std::string v = value;
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   if (v == "ALL" || v.starts_with("AVX512") || v.starts_with("AVX10")) return ChainIsa::avx512;
   if (v == "AVX2" || v == "AVX2_VNNI" || v == "AVX_VNNI" || v == "AVX2_VNNI_2") return ChainIsa::avx2;
   if (v == "SSE41" || v == "AVX") return ChainIsa::none;
   throw UsageError(fmt::format(
-      "ONEDNN_MAX_CPU_ISA={}: not an instruction set oneDNN knows (SSE41, AVX, AVX2, AVX2_VNNI, AVX512_CORE, "
+      "{}={}: not an instruction set oneDNN knows (SSE41, AVX, AVX2, AVX2_VNNI, AVX512_CORE, "
       "AVX512_CORE_VNNI, AVX512_CORE_BF16, AVX512_CORE_AMX, ALL)",
-      value));
+      variable, value));
 }
 
 class Compiler {
@@ -526,7 +537,7 @@ std::unique_ptr<ChainJit> ChainJit::compile(const std::vector<Instr>& program, c
   if (target == ChainIsa::none) {
     return refuse(cpu_isa() == ChainIsa::none
                       ? "the CPU has no AVX2"
-                      : fmt::format("ONEDNN_MAX_CPU_ISA={} is below AVX2", std::getenv("ONEDNN_MAX_CPU_ISA")));
+                      : fmt::format("{}={} is below AVX2", isa_setting().first, isa_setting().second));
   }
   try {
     auto code = std::make_unique<Code>(4096 + 96 * (program.size() + inputs.size() + outputs.size()));

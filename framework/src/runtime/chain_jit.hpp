@@ -8,9 +8,9 @@
 // correctly rounded value (docs/backends.md); every other op gives the reference's bits.
 //
 // The instruction set is chosen once per process: the widest the CPU has, lowered by the variable
-// ONEDNN_MAX_CPU_ISA (oneDNN's own switch, so one setting lowers both): a value from AVX512 up
-// keeps AVX-512, AVX2 or AVX2_VNNI (or AVX_VNNI) gives AVX2, SSE41 or AVX gives no machine code,
-// ALL or unset the CPU's best. Internal to the runtime.
+// ONEDNN_MAX_CPU_ISA (oneDNN's own switch, so one setting lowers both; or its older name
+// DNNL_MAX_CPU_ISA): a value from AVX512 up keeps AVX-512, AVX2 or AVX2_VNNI (or AVX_VNNI) gives
+// AVX2, SSE41 or AVX gives no machine code, ALL or unset the CPU's best. Internal to the runtime.
 
 #include <cstdint>
 #include <memory>
