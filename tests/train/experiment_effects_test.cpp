@@ -120,5 +120,17 @@ TEST(ExperimentEffects, OptimizeSecondOrderBeatsAdamPerIteration) {
   }
 }
 
+// A lambda sweep of L2 (7.1.1): too little leaves the train-test gap of the unregularized net, too
+// much underfits; the training loss rises with lambda and the test accuracy peaks in between
+// (measured: 80.67 / 88.33 / 50.00% test at lambda 0 / 0.01 / 1).
+TEST(ExperimentEffects, RegularizeL2SweepUnderAndOverRegularizes) {
+  std::vector<Outcome> at;
+  for (const std::string lambda : {"0", "0.01", "1"}) at.push_back(run("regularize_l2.toml", {"regularizer.l2.lambda=" + lambda}));
+  EXPECT_LT(at[0].train.loss, at[1].train.loss);
+  EXPECT_LT(at[1].train.loss, at[2].train.loss);
+  EXPECT_GT(at[1].test.accuracy, at[0].test.accuracy + 0.03);
+  EXPECT_GT(at[1].test.accuracy, at[2].test.accuracy + 0.2);
+}
+
 }  // namespace
 }  // namespace symgrad
