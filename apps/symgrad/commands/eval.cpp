@@ -1,6 +1,8 @@
-// symgrad eval RUN_DIR [--data test|validation|train]: evaluates a trained run (its experiment and
-// variables.bin) with the inference plan and prints the loss and accuracy.
+// symgrad eval RUN_DIR [--data test|validation|train] [--samples K [--seed S]]: evaluates a trained
+// run (its experiment and variables.bin) with the inference plan and prints the loss and accuracy;
+// with --samples, also by Monte-Carlo averaging over K passes that draw dropout masks and noise.
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -20,11 +22,17 @@ namespace po = boost::program_options;
 
 int eval_command(const std::vector<std::string>& args) {
   po::options_description opts(
-      "usage: symgrad eval RUN_DIR [--data test|validation|train]\n"
+      "usage: symgrad eval RUN_DIR [--data test|validation|train] [--samples K [--seed S]]\n"
       "Evaluates the model of a run folder (experiment.toml and variables.bin, as symgrad train leaves\n"
-      "them) on a part of its data and prints the loss and accuracy. Options");
+      "them) on a part of its data and prints the loss and accuracy. --samples K also evaluates the\n"
+      "average of K passes that draw the training mode's dropout masks and noise (Monte-Carlo dropout)\n"
+      "against the inference pass (the weight-scaling rule). Options");
   std::string part = "test";
-  opts.add_options()("help,h", "this help")("data", po::value(&part)->default_value("test"), "test, validation or train");
+  std::int64_t samples = 0;
+  std::uint64_t seed = 0;
+  opts.add_options()("help,h", "this help")("data", po::value(&part)->default_value("test"), "test, validation or train")(
+      "samples", po::value(&samples), "Monte-Carlo passes to average (at least 1)")(
+      "seed", po::value(&seed), "the passes' seed (default: the experiment's)");
   std::string run;
   po::variables_map vm;
   if (parse_with_positional(args, opts, vm, "run folder", run, "eval")) return kOk;
@@ -55,6 +63,14 @@ int eval_command(const std::vector<std::string>& args) {
   }
   if (e.metrics.size() > 2 || e.metric != "accuracy") {
     for (const auto& [name, value] : e.metrics) fmt::print("  {:<28} {:.6g}\n", name, value);
+  }
+  if (vm.count("samples")) {
+    if (samples < 1) throw UsageError(fmt::format("--samples {}: at least 1", samples));
+    const Evaluation s = trainer.evaluate_sampled(d, samples, vm.count("seed") ? seed : x.seed);
+    const std::string metric = s.metric == "accuracy" ? fmt::format("accuracy {:.2f}%", 100 * s.accuracy)
+                                                      : fmt::format("{} {:.4g}", s.metric, s.accuracy);
+    const std::string loss = std::isnan(s.loss) ? "" : fmt::format("loss {:.4f}, ", s.loss);
+    fmt::print("averaged over {} sampled passes (Monte-Carlo): {}{}\n", samples, loss, metric);
   }
   return kOk;
 }

@@ -148,6 +148,7 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
     for (const auto& spec : model.losses()) {
       m.outputs.push_back(spec.output);
       m.targets.push_back(spec.target);
+      m.train_outputs.push_back(built.outputs.at(spec.output));
     }
     m.tasks = built.tasks;
     for (const auto& spec : model.losses()) {

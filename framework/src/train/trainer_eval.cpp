@@ -1,10 +1,14 @@
 // The Trainer's evaluation and prediction: the inference plan over a data set in batches, with
 // the variables evaluation reads (Polyak's averages, batch norm's running statistics).
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
 #include "symgrad/core/error.hpp"
+#include "symgrad/core/random.hpp"
+#include "symgrad/ops/ops.hpp"
 #include "metrics.hpp"
 #include "trainer_impl.hpp"
 
@@ -12,6 +16,7 @@ namespace symgrad {
 
 using trainer_detail::check_targets;
 using trainer_detail::data_feeds;
+using trainer_detail::draw_random_inputs;
 using trainer_detail::Score;
 
 namespace {
@@ -113,6 +118,95 @@ Evaluation Trainer::evaluate(const Dataset& data) {
   for (std::size_t i = 0; i < k; ++i) {
     e.metrics[m.outputs[i] + "/loss"] = terms[i] / n;
     for (const auto& [name, value] : scores[i].metrics()) e.metrics[m.outputs[i] + "/" + name] = value;
+  }
+  return e;
+}
+
+std::map<std::string, Tensor> Trainer::predict_sampled(const Dataset& data, std::int64_t samples, std::uint64_t seed) {
+  ensure_built();
+  Impl& m = *impl_;
+  if (samples < 1) throw UsageError(fmt::format("sampled prediction needs at least 1 sample, got {}", samples));
+  if (m.train_forward.randoms.empty()) {
+    throw UsageError("sampled prediction draws what training draws at random (dropout masks, noise), and this model "
+                     "draws nothing: every sample would be the inference pass");
+  }
+  if (!m.train_forward.state_updates.empty()) {
+    throw UsageError("sampled prediction runs the training mode, where batch normalization normalizes by each batch's "
+                     "own statistics: a model with it is evaluated by the inference pass only");
+  }
+  if (!m.sample_plan) {
+    std::vector<Value> outs;
+    for (std::size_t k = 0; k < m.train_outputs.size(); ++k) {
+      const Value out = m.train_outputs[k];
+      outs.push_back(m.tasks[k] == Task::classification ? softmax(out, -1)
+                     : m.tasks[k] == Task::multilabel   ? sigmoid(out)
+                                                        : out);
+    }
+    CompileOptions co;
+    co.backend = options_.backend;
+    co.precision = options_.precision;
+    m.sample_plan = std::make_unique<Plan>(compile(m.train_graph, outs, co));
+  }
+  VariableStore view = evaluation_store();
+  std::vector<Tensor> mean(m.outputs.size());
+  const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
+  for (std::int64_t at = 0; at < n; at += b) {
+    const Dataset part = data.rows(at, std::min(b, n - at));
+    Feeds inputs;
+    for (const auto& name : m.input_names) {
+      const Tensor& t = part.array(name);
+      const bool real = t.dtype() == DType::f32 || t.dtype() == DType::f64;
+      inputs[name] = real && t.dtype() != options_.dtype ? t.to(options_.dtype) : t;
+    }
+    for (std::int64_t s = 0; s < samples; ++s) {
+      Feeds feeds = inputs;
+      draw_random_inputs(m.train_forward.randoms, part.size(), derive_seed(seed, fmt::format("sample/{}/{}", at, s)), feeds);
+      const std::vector<Tensor>& out = m.sample_plan->run(feeds, &view);
+      for (std::size_t k = 0; k < out.size(); ++k) {
+        const std::int64_t per = out[k].numel() / std::max<std::int64_t>(part.size(), 1);
+        if (!mean[k].defined()) {
+          std::vector<std::int64_t> dims(out[k].shape().dims().begin(), out[k].shape().dims().end());
+          dims[0] = n;
+          mean[k] = Tensor(DType::f64, Shape(dims));
+        }
+        double* dst = mean[k].data<double>() + at * per;
+        for (std::int64_t i = 0; i < part.size() * per; ++i) dst[i] += out[k].get(i) / static_cast<double>(samples);
+      }
+    }
+  }
+  std::map<std::string, Tensor> named;
+  for (std::size_t k = 0; k < mean.size(); ++k) named[m.outputs[k]] = mean[k];
+  return named;
+}
+
+Evaluation Trainer::evaluate_sampled(const Dataset& data, std::int64_t samples, std::uint64_t seed) {
+  if (data.size() == 0) throw UsageError("cannot evaluate on an empty data set");
+  const std::map<std::string, Tensor> mean = predict_sampled(data, samples, seed);
+  const Impl& m = *impl_;
+  check_targets(m, data, "");
+  Evaluation e;
+  e.loss = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t k = 0; k < m.outputs.size(); ++k) {
+    Tensor scored = mean.at(m.outputs[k]);
+    const Tensor& target = data.array(m.targets[k]);
+    if (m.tasks[k] == Task::multilabel) {  // Score reads logits: a probability above 1/2 is a logit above 0
+      for (std::int64_t i = 0; i < scored.numel(); ++i) scored.set(i, scored.get(i) - 0.5);
+    }
+    Score score(m.tasks[k]);
+    score.add(scored, target);
+    if (k == 0) {
+      e.accuracy = score.primary();
+      e.metric = score.primary_name();
+      if (m.tasks[k] == Task::classification) {  // the averaged probability of the right class
+        const std::int64_t c = scored.numel() / data.size();
+        double nll = 0;
+        for (std::int64_t i = 0; i < data.size(); ++i) {
+          nll -= std::log(std::max(scored.get(i * c + static_cast<std::int64_t>(target.get(i))), 1e-300));
+        }
+        e.loss = nll / static_cast<double>(data.size());
+      }
+    }
+    for (const auto& [name, value] : score.metrics()) e.metrics[m.outputs[k] + "/" + name] = value;
   }
   return e;
 }

@@ -74,6 +74,10 @@ struct Trainer::Impl {
   std::vector<std::unique_ptr<GraphObjective>> probe_objectives;
   std::vector<ProbeContext> probe_contexts;
   std::unique_ptr<Plan> state_plan;  // the model's state updates alone (recompute_state)
+  // each loss's output in the training graph, and the plan of one sampled pass over them
+  // (predict_sampled: a classifier's probabilities, a multi-label output's, a regression's values)
+  std::vector<Value> train_outputs;
+  std::unique_ptr<Plan> sample_plan;
   std::vector<std::string> warnings;
   std::string incomplete;  // set when a step failed after updating variables in place
   std::unique_ptr<LrSchedule> schedule;

@@ -170,6 +170,18 @@ class Trainer {
   Tensor predict(const Dataset& data);
   /// Every loss's output for every example, by output name (f64), from the model's inputs alone.
   std::map<std::string, Tensor> predict_all(const Dataset& data);
+  /// Monte-Carlo prediction ("Deep Learning" 7.12; Gal and Ghahramani 2016): each loss's output
+  /// averaged over `samples` forward passes that draw the training mode's random inputs afresh
+  /// (dropout masks, noise; seeded by `seed`, so the same call gives the same values), with the
+  /// variables evaluation uses, instead of the inference pass that drops them (the weight-scaling
+  /// rule). What is averaged: a classifier's softmax probabilities, a multi-label output's
+  /// sigmoid probabilities, a regression's values. By output name, [N, ...] in f64. Refused
+  /// (UsageError) for a model with nothing random in training, or with batch normalization (whose
+  /// training mode normalizes by each batch's statistics).
+  std::map<std::string, Tensor> predict_sampled(const Dataset& data, std::int64_t samples, std::uint64_t seed);
+  /// evaluate() on predict_sampled's averages: each output's metrics; `loss` is the negative log
+  /// of the averaged probability of the right class (the first output a classifier), else NaN.
+  Evaluation evaluate_sampled(const Dataset& data, std::int64_t samples, std::uint64_t seed);
   /// Each loss's output name and the task of its loss, in the model's order.
   std::vector<std::pair<std::string, Task>> output_tasks();
   /// The first loss's per-example value on every example of `data` with the inference plan
