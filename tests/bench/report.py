@@ -92,6 +92,9 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
          f"{100 * chain / copy_threaded:.0f}% of a copy on every thread ({copy_threaded / 1e9:.1f} GB/s)"),
         ("adam plugin step over 10M parameters", f"{adam / 1e9:.1f} GB/s",
          f"{100 * adam / copy:.0f}% of memcpy, {100 * adam / copy_threaded:.0f}% of the threaded copy (target >= 50%)"),
+        ("tanh, sigmoid and exp chain over 10M floats", f"{ms('TranscendentalChain/compiled:1'):.2f} ms",
+         f"interpreted {ms('TranscendentalChain/compiled:0'):.2f} ms: "
+         f"{ms('TranscendentalChain/compiled:0') / ms('TranscendentalChain/compiled:1'):.1f}x faster compiled"),
         ("L-BFGS (history 10) iteration on the MLP, 128 examples", f"{ms('LbfgsMlp/examples:128'):.2f} ms",
          f"{lbfgs['calls_per_iteration']:.2f} objective calls of {lbfgs['objective_ms_per_call']:.2f} ms"),
         ("  time outside the objective's calls", f"{lbfgs['host_ms_per_iteration']:.1f} ms",
