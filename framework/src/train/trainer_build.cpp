@@ -277,14 +277,16 @@ void check_targets(const Trainer::Impl& m, const Dataset& d, const char* role) {
   }
 }
 
-Feeds data_feeds(const Trainer::Impl& m, const Dataset& data, DType dtype) {
+Feeds named_feeds(const Dataset& data, const std::vector<std::string>& names, DType dtype) {
   Feeds feeds;
-  for (const auto& name : m.data_names) {
+  for (const auto& name : names) {
     const Tensor& t = data.array(name);
     const bool real = t.dtype() == DType::f32 || t.dtype() == DType::f64;
     feeds[name] = real && t.dtype() != dtype ? t.to(dtype) : t;
   }
   return feeds;
 }
+
+Feeds data_feeds(const Trainer::Impl& m, const Dataset& data, DType dtype) { return named_feeds(data, m.data_names, dtype); }
 
 }  // namespace symgrad::trainer_detail

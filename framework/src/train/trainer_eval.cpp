@@ -17,6 +17,7 @@ namespace symgrad {
 using trainer_detail::check_targets;
 using trainer_detail::data_feeds;
 using trainer_detail::draw_random_inputs;
+using trainer_detail::named_feeds;
 using trainer_detail::Score;
 
 namespace {
@@ -34,6 +35,19 @@ void for_each_eval_batch(const Trainer::Impl& m, VariableStore& view, const Data
   }
 }
 
+// Adds `scale` x a batch's output (its `rows` examples, from example `at`) into `all`: [n, ...] in
+// f64, allocated (zeros) at the first batch.
+void add_rows(Tensor& all, const Tensor& out, std::int64_t at, std::int64_t rows, std::int64_t n, double scale) {
+  const std::int64_t per = out.numel() / std::max<std::int64_t>(rows, 1);
+  if (!all.defined()) {
+    std::vector<std::int64_t> dims(out.shape().dims().begin(), out.shape().dims().end());
+    dims[0] = n;
+    all = Tensor(DType::f64, Shape(dims));
+  }
+  double* dst = all.data<double>() + at * per;
+  for (std::int64_t i = 0; i < rows * per; ++i) dst[i] += scale * out.get(i);
+}
+
 }  // namespace
 
 std::map<std::string, Tensor> Trainer::predict_all(const Dataset& data) {
@@ -49,23 +63,8 @@ std::map<std::string, Tensor> Trainer::predict_all(const Dataset& data) {
   const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
   for (std::int64_t at = 0; at < n; at += b) {
     const Dataset part = data.rows(at, std::min(b, n - at));
-    Feeds feeds;
-    for (const auto& name : m.input_names) {
-      const Tensor& t = part.array(name);
-      const bool real = t.dtype() == DType::f32 || t.dtype() == DType::f64;
-      feeds[name] = real && t.dtype() != options_.dtype ? t.to(options_.dtype) : t;
-    }
-    const std::vector<Tensor>& out = m.predict->run(feeds, &view);
-    for (std::size_t k = 0; k < out.size(); ++k) {
-      const std::int64_t per = out[k].numel() / std::max<std::int64_t>(part.size(), 1);
-      if (!all[k].defined()) {
-        std::vector<std::int64_t> dims(out[k].shape().dims().begin(), out[k].shape().dims().end());
-        dims[0] = n;
-        all[k] = Tensor(DType::f64, Shape(dims));
-      }
-      double* dst = all[k].data<double>() + at * per;
-      for (std::int64_t i = 0; i < part.size() * per; ++i) dst[i] = out[k].get(i);
-    }
+    const std::vector<Tensor>& out = m.predict->run(named_feeds(part, m.input_names, options_.dtype), &view);
+    for (std::size_t k = 0; k < out.size(); ++k) add_rows(all[k], out[k], at, part.size(), n, 1.0);
   }
   std::map<std::string, Tensor> named;
   for (std::size_t k = 0; k < all.size(); ++k) named[m.outputs[k]] = all[k];
@@ -152,26 +151,12 @@ std::map<std::string, Tensor> Trainer::predict_sampled(const Dataset& data, std:
   const std::int64_t n = data.size(), b = std::max<std::int64_t>(options_.batch_size, 256);
   for (std::int64_t at = 0; at < n; at += b) {
     const Dataset part = data.rows(at, std::min(b, n - at));
-    Feeds inputs;
-    for (const auto& name : m.input_names) {
-      const Tensor& t = part.array(name);
-      const bool real = t.dtype() == DType::f32 || t.dtype() == DType::f64;
-      inputs[name] = real && t.dtype() != options_.dtype ? t.to(options_.dtype) : t;
-    }
+    const Feeds inputs = named_feeds(part, m.input_names, options_.dtype);
     for (std::int64_t s = 0; s < samples; ++s) {
       Feeds feeds = inputs;
       draw_random_inputs(m.train_forward.randoms, part.size(), derive_seed(seed, fmt::format("sample/{}/{}", at, s)), feeds);
       const std::vector<Tensor>& out = m.sample_plan->run(feeds, &view);
-      for (std::size_t k = 0; k < out.size(); ++k) {
-        const std::int64_t per = out[k].numel() / std::max<std::int64_t>(part.size(), 1);
-        if (!mean[k].defined()) {
-          std::vector<std::int64_t> dims(out[k].shape().dims().begin(), out[k].shape().dims().end());
-          dims[0] = n;
-          mean[k] = Tensor(DType::f64, Shape(dims));
-        }
-        double* dst = mean[k].data<double>() + at * per;
-        for (std::int64_t i = 0; i < part.size() * per; ++i) dst[i] += out[k].get(i) / static_cast<double>(samples);
-      }
+      for (std::size_t k = 0; k < out.size(); ++k) add_rows(mean[k], out[k], at, part.size(), n, 1.0 / static_cast<double>(samples));
     }
   }
   std::map<std::string, Tensor> named;

@@ -105,6 +105,8 @@ void build(Trainer::Impl& m, const Model& model, const TrainerOptions& o, Variab
 /// set and the array when one is missing, or when a classification target is not integer classes
 /// of the output's width.
 Feeds data_feeds(const Trainer::Impl& m, const Dataset& data, DType dtype);
+/// The arrays `names` of `data` as feeds, floating ones in `dtype` (data_feeds: the model's data names).
+Feeds named_feeds(const Dataset& data, const std::vector<std::string>& names, DType dtype);
 /// Removes the temporaries of atomic writes in `dir` ("checkpoint.bin.tmp-PID" and the like) that
 /// a killed process left: those whose process is gone.
 void remove_stale_temporaries(const std::string& dir);
