@@ -123,6 +123,16 @@ grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accurac
 "$symgrad" plot "$work/cmp/optimizer=adam" "$work/run" --output "$work/plots" > /dev/null
 grep -q "<svg" "$work/plots/val_accuracy.svg"
 
+# eval --samples: Monte-Carlo dropout on a run with dropout; refused, with the reason, on one without
+"$symgrad" train "$experiments/regularize_dropout.toml" --set epochs=2 --output "$work/drop" > /dev/null
+out=$("$symgrad" eval "$work/drop" --samples 5)
+grep -q "^averaged over 5 sampled passes (Monte-Carlo): loss [0-9.]*, accuracy [0-9.]*%$" <<< "$out" || { echo "$out"; exit 1; }
+set +e
+out=$("$symgrad" eval "$work/run" --samples 5 2>&1)
+rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "draws nothing" <<< "$out" || { echo "eval --samples without dropout ($rc): $out"; exit 1; }
+
 # compare --jobs 2: three variants, two at a time on one thread each (SYMGRAD_NUM_THREADS=2 split);
 # each variant's variables are bitwise those of the variant trained alone on one thread
 SYMGRAD_NUM_THREADS=2 "$symgrad" compare "$experiments/moons_adam.toml" --vary optimizer.lr=0.01,0.02,0.03 \
