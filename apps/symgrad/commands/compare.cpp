@@ -156,7 +156,7 @@ std::vector<RunOutcome> train_variants(const std::vector<Experiment>& variants, 
 
 int compare_command(const std::vector<std::string>& args) {
   po::options_description opts(
-      "usage: symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR]\n"
+      "usage: symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR] [--jobs N]\n"
       "Trains a variant of the experiment for each value of KEY (into DIR/KEY=VALUE; DIR defaults to the\n"
       "experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
       "val_accuracy.svg comparing them. A component's value may carry settings after ':', separated by\n"
