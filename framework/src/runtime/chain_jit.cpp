@@ -85,20 +85,8 @@ class Compiler {
       if (m == Mode::row) throw std::runtime_error("an input repeats a row (a bias)");
     }
     for (const Instr& in : program) declare_constants(in);  // refuses what has no code first
-    // Last use of each value: an output's is the end of the iteration.
     const int end = static_cast<int>(program.size());
-    last_use_.assign(static_cast<std::size_t>(registers), -1);
-    for (int i = 0; i < end; ++i) {
-      const Instr& in = program[static_cast<std::size_t>(i)];
-      for (int r : {in.a, in.b, in.c}) {
-        if (r >= 0) last_use_[static_cast<std::size_t>(r)] = i;
-      }
-    }
-    for (int r : outputs) last_use_[static_cast<std::size_t>(r)] = end;
-    // A scalar input is broadcast once, before the loop: its register is never freed.
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i] == Mode::scalar && last_use_[i] >= 0) last_use_[i] = end + 1;
-    }
+    find_last_uses(program, inputs, outputs, registers);
     reg_of_.assign(static_cast<std::size_t>(registers), -1);
     for (int z = wide_ ? 30 : 13; z >= 0; --z) free_.push_back(z);
 
@@ -126,23 +114,7 @@ class Compiler {
       out_base.push_back(pool[next]);
       g_.mov(pool[next++], g_.ptr[rsi + static_cast<int>(8 * o)]);
     }
-    // Scalar inputs: broadcast once (their pointer goes through rdx, saved around it).
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i] != Mode::scalar || last_use_[i] < 0) continue;
-      const int z = take(static_cast<int>(i));
-      g_.push(rdx);
-      g_.mov(rdx, g_.ptr[rdi + static_cast<int>(8 * i)]);
-      g_.vbroadcastss(vec(z), g_.ptr[rdx]);
-      g_.pop(rdx);
-    }
-    // AVX-512: the ops' constants, broadcast from the constants array (rdx) into registers.
-    if (wide_) {
-      for (std::size_t k = 0; k < constants_.size(); ++k) {
-        const int z = pop_free();
-        constant_zmm_.push_back(z);
-        g_.vbroadcastss(Xbyak::Zmm(z), g_.ptr[rdx + static_cast<int>(4 * k)]);
-      }
-    }
+    broadcast_before_the_loop(inputs);
 
     const int step = wide_ ? 64 : 32;
     Xbyak::Label loop, done;
@@ -162,6 +134,44 @@ class Compiler {
   }
 
  private:
+  // The last instruction that reads each value: an output's is the end of the iteration; a scalar
+  // input's is after it (broadcast once, before the loop, its register is never freed).
+  void find_last_uses(const std::vector<Instr>& program, const std::vector<Mode>& inputs, const std::vector<int>& outputs,
+                      int registers) {
+    const int end = static_cast<int>(program.size());
+    last_use_.assign(static_cast<std::size_t>(registers), -1);
+    for (int i = 0; i < end; ++i) {
+      const Instr& in = program[static_cast<std::size_t>(i)];
+      for (int r : {in.a, in.b, in.c}) {
+        if (r >= 0) last_use_[static_cast<std::size_t>(r)] = i;
+      }
+    }
+    for (int r : outputs) last_use_[static_cast<std::size_t>(r)] = end;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i] == Mode::scalar && last_use_[i] >= 0) last_use_[i] = end + 1;
+    }
+  }
+
+  // Scalar inputs broadcast once (their pointer goes through rdx, saved around it); on AVX-512 the
+  // ops' constants too, from the constants array (rdx), each into a register of its own.
+  void broadcast_before_the_loop(const std::vector<Mode>& inputs) {
+    using Xbyak::util::rdi, Xbyak::util::rdx;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i] != Mode::scalar || last_use_[i] < 0) continue;
+      const int z = take(static_cast<int>(i));
+      g_.push(rdx);
+      g_.mov(rdx, g_.ptr[rdi + static_cast<int>(8 * i)]);
+      g_.vbroadcastss(vec(z), g_.ptr[rdx]);
+      g_.pop(rdx);
+    }
+    if (!wide_) return;
+    for (std::size_t k = 0; k < constants_.size(); ++k) {
+      const int z = pop_free();
+      constant_zmm_.push_back(z);
+      g_.vbroadcastss(Xbyak::Zmm(z), g_.ptr[rdx + static_cast<int>(4 * k)]);
+    }
+  }
+
   // Registers.
   Xbyak::Xmm vec(int index) const {
     if (wide_) return Xbyak::Zmm(index);
