@@ -243,7 +243,8 @@ TEST(Trainer, HostDrivenOptimizersKeepTheirStateAcrossEpochs) {
     EXPECT_LE(row.at("gradient_calls"), 30) << name;
     EXPECT_EQ(row.at("hessian_calls"), 0) << name;
   }
-  EXPECT_EQ(runs["bfgs"][1].train_loss, runs["lbfgs"][1].train_loss);  // the same first two iterations
+  // the same first two iterations (up to rounding: the dense update and the two-loop recursion)
+  EXPECT_NEAR(runs["bfgs"][1].train_loss, runs["lbfgs"][1].train_loss, 1e-6 * runs["bfgs"][1].train_loss);
   EXPECT_NE(runs["bfgs"][3].train_loss, runs["lbfgs"][3].train_loss);
   EXPECT_LT(runs["lbfgs"].back().train_loss, 0.5 * runs["lbfgs"].front().train_loss);
 }

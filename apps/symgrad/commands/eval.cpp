@@ -39,6 +39,7 @@ int eval_command(const std::vector<std::string>& args) {
   if (part != "test" && part != "validation" && part != "train") {
     throw UsageError(fmt::format("--data '{}': test, validation or train", part));
   }
+  if (vm.count("samples") && samples < 1) throw UsageError(fmt::format("--samples {}: at least 1", samples));
   namespace fs = std::filesystem;
   const fs::path dir = run;
   const Experiment x = load_finished_run(run);
@@ -65,7 +66,6 @@ int eval_command(const std::vector<std::string>& args) {
     for (const auto& [name, value] : e.metrics) fmt::print("  {:<28} {:.6g}\n", name, value);
   }
   if (vm.count("samples")) {
-    if (samples < 1) throw UsageError(fmt::format("--samples {}: at least 1", samples));
     const Evaluation s = trainer.evaluate_sampled(d, samples, vm.count("seed") ? seed : x.seed);
     const std::string metric = s.metric == "accuracy" ? fmt::format("accuracy {:.2f}%", 100 * s.accuracy)
                                                       : fmt::format("{} {:.4g}", s.metric, s.accuracy);

@@ -416,6 +416,19 @@ class Compiler {
     }
   }
 
+  // vcmpps's predicate for a comparison op (eq ... ge), -1 for any other op.
+  static int predicate(Ew op) {
+    switch (op) {
+      case Ew::eq: return kEq;
+      case Ew::ne: return kNeqUnordered;
+      case Ew::lt: return kLt;
+      case Ew::le: return kLe;
+      case Ew::gt: return kGt;
+      case Ew::ge: return kGe;
+      default: return -1;
+    }
+  }
+
   void compare512(const Xbyak::Zmm& d, const Xbyak::Zmm& a, const Xbyak::Zmm& b, std::uint8_t predicate) {
     g_.vcmpps(g_.k1, a, b, predicate);
     g_.vmovaps(d | g_.k1 | g_.T_z, cz(1.f));
@@ -425,6 +438,7 @@ class Compiler {
                    const Xbyak::Zmm& c) {
     const Xbyak::Zmm t(31);
     if (emit_arithmetic(in, d, a, b, c, t)) return;
+    if (const int p = predicate(in.op); p >= 0) return compare512(d, a, b, static_cast<std::uint8_t>(p));
     auto& k1 = g_.k1;
     auto& k2 = g_.k2;
     switch (in.op) {
@@ -449,12 +463,6 @@ class Compiler {
       case Ew::where:  // a != 0 ? b : c
         g_.vcmpps(k1, a, cz(0.f), kNeqUnordered), g_.vblendmps(d | k1, c, b);
         break;
-      case Ew::eq: compare512(d, a, b, kEq); break;
-      case Ew::ne: compare512(d, a, b, kNeqUnordered); break;
-      case Ew::lt: compare512(d, a, b, kLt); break;
-      case Ew::le: compare512(d, a, b, kLe); break;
-      case Ew::gt: compare512(d, a, b, kGt); break;
-      case Ew::ge: compare512(d, a, b, kGe); break;
       default: throw std::logic_error("op without code");  // refused by declare_constants
     }
   }
@@ -470,6 +478,7 @@ class Compiler {
                  const Xbyak::Ymm& c) {
     const Xbyak::Ymm t(15), u(14);
     if (emit_arithmetic(in, d, a, b, c, t)) return;
+    if (const int p = predicate(in.op); p >= 0) return compare256(d, a, b, static_cast<std::uint8_t>(p));
     switch (in.op) {
       case Ew::neg: g_.vxorps(d, a, cm(bits(0x80000000u))); break;
       case Ew::abs: g_.vandps(d, a, cm(bits(0x7fffffffu))); break;
@@ -486,12 +495,6 @@ class Compiler {
         g_.vcmpps(u, a, cm(0.f), kLt), g_.vandps(u, u, cm(-1.f)), g_.vorps(d, t, u);
         break;
       case Ew::where: g_.vcmpps(t, a, cm(0.f), kNeqUnordered), g_.vblendvps(d, c, b, t); break;
-      case Ew::eq: compare256(d, a, b, kEq); break;
-      case Ew::ne: compare256(d, a, b, kNeqUnordered); break;
-      case Ew::lt: compare256(d, a, b, kLt); break;
-      case Ew::le: compare256(d, a, b, kLe); break;
-      case Ew::gt: compare256(d, a, b, kGt); break;
-      case Ew::ge: compare256(d, a, b, kGe); break;
       default: throw std::logic_error("op without code");  // refused by declare_constants
     }
   }
