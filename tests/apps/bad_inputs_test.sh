@@ -73,6 +73,10 @@ expect 2 "is not a finished run folder" -- "$symgrad" eval "$work"
 expect 2 "give exactly one of --function and --expr" -- "$symgrad" minimize --optimizer sgd
 expect 2 "--vary needs at least two values" -- "$symgrad" compare "$exp" --vary optimizer=sgd
 expect 2 "--jobs must be at least 1, got 0" -- "$symgrad" compare "$exp" --vary optimizer.lr=0.1,0.2 --jobs 0
+expect 2 "--zip pairs the values of each --vary: batch_size has 2 values, optimizer.lr has 3" -- "$symgrad" compare "$exp" --vary batch_size=1,2 --vary optimizer.lr=0.1,0.2,0.3 --zip
+expect 2 "--zip pairs the values of several --vary; there is one" -- "$symgrad" compare "$exp" --vary batch_size=1,2 --zip
+expect 2 "--x must be epoch, step or elapsed, got 'time'" -- "$symgrad" compare "$exp" --vary batch_size=1,2 --x time
+expect 2 "--x must be epoch, step or elapsed, got 'steps'" -- "$symgrad" plot "$work" --x steps
 expect 2 "--samples 0: at least 1" -- "$symgrad" eval "$work" --samples 0
 expect 2 "ONEDNN_MAX_CPU_ISA=AVX3: not an instruction set oneDNN knows" -- env ONEDNN_MAX_CPU_ISA=AVX3 "$symgrad" train "$exp" --set epochs=1 --output "$work/isa"
 expect 2 "--members must be >= 1" -- "$symgrad" ensemble "$exp" --members 0

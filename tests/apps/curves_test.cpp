@@ -48,6 +48,37 @@ TEST(Curves, DecadesGoOnALogAxis) {
   EXPECT_EQ(read(dir.path() / "narrow.svg").find("log scale"), std::string::npos);
 }
 
+// Runs whose x ends decades apart (a full batch's 30 steps beside a batch of one's 24000) share a
+// log x axis; runs that end alike keep a linear one. A column to draw against that a file lacks is
+// an error naming the file and the column.
+TEST(Curves, RunsEndingDecadesApartGoOnALogXAxis) {
+  const ScratchDir dir;
+  const auto steps = [&](const std::string& name, int every) {
+    const fs::path p = dir.path() / name;
+    std::ofstream out(p);
+    out << "epoch,val_loss,step\n";
+    for (int e = 1; e <= 30; ++e) out << e << "," << 1.0 / e << "," << e * every << "\n";
+    return p.string();
+  };
+  const std::vector<CurveRun> apart = {{"one", steps("one.csv", 800)}, {"full", steps("full.csv", 1)}};
+  plot_curves((dir.path() / "apart.svg").string(), "loss", "loss", apart, {"val_loss"}, "step");
+  EXPECT_NE(read(dir.path() / "apart.svg").find("step (optimizer steps since training began) (log scale)"), std::string::npos);
+  plot_curves((dir.path() / "alike.svg").string(), "loss", "loss", {apart[0], {"half", steps("half.csv", 400)}}, {"val_loss"},
+              "step");
+  EXPECT_NE(read(dir.path() / "alike.svg").find("step (optimizer steps since training began)"), std::string::npos);
+  EXPECT_EQ(read(dir.path() / "alike.svg").find("since training began) (log scale)"), std::string::npos);
+  // epochs on a linear axis however long the runs (every run ends at the same epoch)
+  plot_curves((dir.path() / "epochs.svg").string(), "loss", "loss", apart, {"val_loss"});
+  EXPECT_EQ(read(dir.path() / "epochs.svg").find("epoch (log scale)"), std::string::npos);
+  const std::vector<CurveRun> old = {{"old", metrics(dir.path(), "old.csv", 3, 1, 0.5).string()}};
+  try {
+    plot_curves((dir.path() / "old.svg").string(), "loss", "loss", old, {"val_loss"}, "elapsed");
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("old.csv' has no column 'elapsed' to draw against"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Curves, ManyPointsMakeASmallPicture) {
   const ScratchDir dir;
   const std::vector<CurveRun> runs = {{"long", metrics(dir.path(), "long.csv", 20000, 2, 0.1).string()}};

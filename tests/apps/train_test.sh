@@ -123,6 +123,26 @@ grep -q "<svg" "$work/cmp/val_loss.svg" && grep -q "<svg" "$work/cmp/val_accurac
 "$symgrad" plot "$work/cmp/optimizer=adam" "$work/run" --output "$work/plots" > /dev/null
 grep -q "<svg" "$work/plots/val_accuracy.svg"
 
+# several --vary: every combination, or with --zip value by value; --x step draws against optimizer
+# steps (the epoch rows carry the cumulative step and elapsed seconds), and plot --x elapsed redraws
+# the comparison against seconds beside it
+"$symgrad" compare "$experiments/optimize_batch_size.toml" --vary batch_size=32,800 --vary optimizer.lr=0.3,3 \
+  --set epochs=2 --output "$work/grid" > "$work/grid.txt"
+[ "$(ls -d "$work/grid"/batch_size=* | wc -l)" -eq 4 ] && [ -d "$work/grid/batch_size=800,optimizer.lr=0.3" ] ||
+  { ls "$work/grid"; exit 1; }
+"$symgrad" compare "$experiments/optimize_batch_size.toml" --vary batch_size=32,800 --vary optimizer.lr=0.3,3 --zip \
+  --x step --set epochs=2 --output "$work/zip" > "$work/zip.txt"
+[ "$(ls -d "$work/zip"/batch_size=* | wc -l)" -eq 2 ] && grep -q "^batch_size=800,optimizer.lr=3 " "$work/zip.txt" ||
+  { cat "$work/zip.txt"; exit 1; }
+# 800 examples: 25 steps an epoch with 32, 1 with 800; elapsed is the sum of the epochs' seconds
+[ "$(cut -d, -f1 "$work/zip/batch_size=32,optimizer.lr=0.3/metrics-epochs.csv" | head -1)" = epoch ]
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  { sum += $c["seconds"]; if ($c["step"] != 25 * $c["epoch"] || ($c["elapsed"] - sum) ^ 2 > 1e-12) exit 1 }' \
+  "$work/zip/batch_size=32,optimizer.lr=0.3/metrics-epochs.csv" || { cat "$work/zip/batch_size=32,optimizer.lr=0.3/metrics-epochs.csv"; exit 1; }
+grep -q "step (optimizer steps since training began)" "$work/zip/val_loss-step.svg"
+"$symgrad" plot "$work/zip"/batch_size=* --x elapsed --output "$work/zip" > /dev/null
+grep -q "elapsed (seconds since training began)" "$work/zip/val_loss-elapsed.svg" && test -s "$work/zip/val_loss-step.svg"
+
 # eval --samples: Monte-Carlo dropout on a run with dropout; refused, with the reason, on one without
 "$symgrad" train "$experiments/regularize_dropout.toml" --set epochs=2 --output "$work/drop" > /dev/null
 out=$("$symgrad" eval "$work/drop" --samples 5)

@@ -1,6 +1,8 @@
-// symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR] [--jobs N]:
-// trains one variant of the experiment per value (each in DIR/<KEY>=<value>), then prints them
-// side by side and draws their validation curves on one picture each for loss and accuracy.
+// symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--vary ...] [--zip] [--x AXIS] [--set key=value ...]
+// [--output DIR] [--jobs N]: trains one variant of the experiment per value (each in
+// DIR/<KEY>=<value>; with several --vary, per combination or, zipped, per position), then prints
+// them side by side and draws their validation curves on one picture each for loss and accuracy,
+// against epochs, optimizer steps or seconds.
 // KEY is any experiment key (optimizer.lr, batch_size, initializer.name, ...); a bare component
 // name (optimizer, initializer, schedule) means its name, and a value may carry settings after a
 // colon: --vary optimizer=sgd,sgd:momentum=0.9,adam.
@@ -106,12 +108,12 @@ std::vector<std::string> differing_settings(const std::vector<Experiment>& varia
 // Trains the variants, `jobs` at a time, each on its share of the threads (one job: each as
 // `symgrad train` would). The outcomes in the variants' order; the first variant's error, if any,
 // once every running variant has ended.
-std::vector<RunOutcome> train_variants(const std::vector<Experiment>& variants, const std::string& key,
-                                       const std::vector<std::string>& values, int jobs) {
+std::vector<RunOutcome> train_variants(const std::vector<Experiment>& variants, const std::vector<std::string>& labels,
+                                       int jobs) {
   std::vector<RunOutcome> outcomes(variants.size());
   if (jobs == 1) {
     for (std::size_t i = 0; i < variants.size(); ++i) {
-      fmt::print("{}={} ...\n", key, values[i]);
+      fmt::print("{} ...\n", labels[i]);
       std::cout.flush();
       outcomes[i] = run_experiment(variants[i], false, false);
       if (outcomes[i].interrupted) break;
@@ -132,7 +134,7 @@ std::vector<RunOutcome> train_variants(const std::vector<Experiment>& variants, 
     for (std::size_t i = next++; i < variants.size(); i = next++) {
       {
         const std::lock_guard lock(print);
-        fmt::print("{}={} ...\n", key, values[i]);
+        fmt::print("{} ...\n", labels[i]);
         std::cout.flush();
       }
       try {
@@ -152,60 +154,78 @@ std::vector<RunOutcome> train_variants(const std::vector<Experiment>& variants, 
   return outcomes;
 }
 
-}  // namespace
+// One --vary: a key and the values it takes.
+struct Axis {
+  std::string key;
+  std::vector<std::string> values;
+};
 
-int compare_command(const std::vector<std::string>& args) {
-  po::options_description opts(
-      "usage: symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--set key=value ...] [--output DIR] [--jobs N]\n"
-      "Trains a variant of the experiment for each value of KEY (into DIR/KEY=VALUE; DIR defaults to the\n"
-      "experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
-      "val_accuracy.svg comparing them. A component's value may carry settings after ':', separated by\n"
-      "';': --vary optimizer=sgd,sgd:momentum=0.9,adam:lr=0.01. --vary strategy=none,polyak (or regularizer=...)\n"
-      "runs each variant with just that one table of the kind. --jobs N trains N variants at once, the\n"
-      "threads (SYMGRAD_NUM_THREADS, else the cores) split between them. Options");
-  std::vector<std::string> sets;
-  std::string vary, output;
-  int jobs = 1;
-  opts.add_options()("help,h", "this help")("vary", po::value(&vary), "KEY=V1,V2,... (required)")(
-      "set", po::value(&sets), "override a key in every variant (repeatable)")("output", po::value(&output), "the folder")(
-      "jobs", po::value(&jobs), "variants trained at once (default 1)");
-  std::string file;
-  po::variables_map vm;
-  if (parse_with_positional(args, opts, vm, "experiment", file, "compare")) return kOk;
+Axis parse_vary(const std::string& vary) {
   const auto eq = vary.find('=');
-  if (eq == std::string::npos || eq == 0) throw UsageError("--vary KEY=V1,V2,... is required");
-  const std::string key = vary.substr(0, eq);
-  const auto values = split(vary.substr(eq + 1), ',');
-  if (values.size() < 2) throw UsageError("--vary needs at least two values to compare");
-  if (jobs < 1) throw UsageError(fmt::format("--jobs must be at least 1, got {}", jobs));
-  const Experiment base = load_experiment(file, sets);
-  namespace fs = std::filesystem;
-  const fs::path dir = new_run_folder(output.empty() ? base.output + "-compare" : output, !output.empty());
-  const RunFolderLock lock(dir.string());
-  std::vector<Experiment> variants;  // all checked before any training
-  for (const auto& v : values) {
-    std::vector<std::string> s = sets;
-    for (const auto& extra : variant_sets(key, v, base)) s.push_back(extra);
-    s.push_back("output=" + (dir / fmt::format("{}={}", key, v)).string());
-    variants.push_back(load_experiment(file, s));
+  if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--vary '{}': expected KEY=V1,V2,...", vary));
+  Axis axis{vary.substr(0, eq), split(vary.substr(eq + 1), ',')};
+  for (const auto& v : axis.values) {
+    if (v.empty()) throw UsageError(fmt::format("--vary '{}': an empty value", vary));
   }
-  const std::vector<RunOutcome> outcomes = train_variants(variants, key, values, jobs);
-  for (const auto& o : outcomes) {
-    if (o.interrupted) return 130;
+  return axis;
+}
+
+using Choices = std::vector<std::pair<std::string, std::string>>;  // (key, value) of each --vary
+
+// The variants: every combination of the axes' values, the first --vary varying slowest; with
+// `zip`, the i-th value of every axis together (the axes must then have as many values each).
+std::vector<Choices> combinations(const std::vector<Axis>& axes, bool zip) {
+  std::vector<Choices> out;
+  if (zip) {
+    for (const auto& a : axes) {
+      if (a.values.size() != axes.front().values.size()) {
+        throw UsageError(fmt::format("--zip pairs the values of each --vary: {} has {} values, {} has {}",
+                                     axes.front().key, axes.front().values.size(), a.key, a.values.size()));
+      }
+    }
+    for (std::size_t i = 0; i < axes.front().values.size(); ++i) {
+      Choices c;
+      for (const auto& a : axes) c.emplace_back(a.key, a.values[i]);
+      out.push_back(std::move(c));
+    }
+  } else {
+    out.emplace_back();
+    for (const auto& a : axes) {
+      std::vector<Choices> next;
+      for (const auto& c : out) {
+        for (const auto& v : a.values) {
+          next.push_back(c);
+          next.back().emplace_back(a.key, v);
+        }
+      }
+      out = std::move(next);
+    }
   }
-  std::vector<CurveRun> curves;
-  for (std::size_t i = 0; i < variants.size(); ++i) {
-    curves.push_back({fmt::format("{}={}", key, values[i]), (fs::path(outcomes[i].dir) / "metrics-epochs.csv").string()});
-  }
+  if (out.size() < 2) throw UsageError("--vary needs at least two values to compare");
+  return out;
+}
+
+// "batch_size=32,optimizer.lr=0.1": a variant's label and the name of its folder.
+std::string label_of(const Choices& c) {
+  std::string out;
+  for (const auto& [k, v] : c) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out;
+}
+
+// The variants side by side: their last epoch's figures (early stopping's restored epoch's), the
+// test metric, the seconds and the settings that differ between them.
+void print_table(const std::vector<Experiment>& variants, const std::vector<std::string>& labels,
+                 const std::vector<RunOutcome>& outcomes) {
   const std::string metric = outcomes.front().test.metric;  // accuracy, or rmse (a regression)
   const std::string m = metric == "accuracy" ? "acc" : metric;
   const std::vector<std::string> settings = differing_settings(variants);
+  const bool any_differ = std::any_of(settings.begin(), settings.end(), [](const std::string& s) { return !s.empty(); });
   fmt::print("\n{:36} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}  {}\n", "variant", "train loss", "train " + m, "val loss",
-             "val " + m, "test " + m, "seconds", settings.front().empty() && settings.back().empty() ? "" : "settings that differ");
+             "val " + m, "test " + m, "seconds", any_differ ? "settings that differ" : "");
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& o = outcomes[i];
     EpochRecord last = o.records.empty() ? EpochRecord{} : o.records.back();
-    std::string variant = fmt::format("{}={}", key, values[i]);
+    std::string variant = labels[i];
     if (o.restored_epoch > 0) {  // early stopping's restored weights: every figure of that epoch
       last.train_loss = o.train.loss, last.train_accuracy = o.train.accuracy;
       last.val_loss = o.validation.loss, last.val_accuracy = o.validation.accuracy;
@@ -214,8 +234,12 @@ int compare_command(const std::vector<std::string>& args) {
     fmt::print("{:36} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>9.1f}  {}\n", variant, last.train_loss,
                last.train_accuracy, last.val_loss, last.val_accuracy, o.test.accuracy, o.seconds, settings[i]);
   }
-  // host-driven optimizers (newton, cg, bfgs, lbfgs): what their iterations cost in evaluations
-  // of the full-batch objective (cumulative counts in each run's metrics-steps.csv)
+}
+
+// Host-driven optimizers (newton, cg, bfgs, lbfgs): what their iterations cost in evaluations of
+// the full-batch objective (cumulative counts in each run's metrics-steps.csv).
+void print_objective_calls(const std::vector<std::string>& labels, const std::vector<RunOutcome>& outcomes) {
+  namespace fs = std::filesystem;
   bool heading = false;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const std::string steps_csv = (fs::path(outcomes[i].dir) / "metrics-steps.csv").string();
@@ -229,33 +253,105 @@ int compare_command(const std::vector<std::string>& args) {
     };
     fmt::print("{:36} {} iterations: {:.0f} values with gradients, {:.0f} values, {:.0f} Hessian-vector products, "
                "{:.0f} Hessians\n",
-               fmt::format("{}={}", key, values[i]), gradients.size(), gradients.back(), last("value_calls"),
-               last("hvp_calls"), last("hessian_calls"));
+               labels[i], gradients.size(), gradients.back(), last("value_calls"), last("hvp_calls"), last("hessian_calls"));
   }
-  // classifiers of 2-D data: their decision boundaries side by side
+}
+
+// The comparison's pictures in `dir`: the decision boundaries of 2-D classifiers, the validation
+// loss and metric against `x` (epoch, step or elapsed), and each extension's step values.
+std::string draw_comparison(const std::filesystem::path& dir, const std::string& title, const std::string& x,
+                            const std::vector<std::string>& labels, const std::vector<RunOutcome>& outcomes) {
+  namespace fs = std::filesystem;
+  std::string files;
   std::vector<Boundary> panels;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     if (!outcomes[i].boundary) break;
     panels.push_back(*outcomes[i].boundary);
-    panels.back().label = fmt::format("{}={}", key, values[i]);
+    panels.back().label = labels[i];
   }
   if (panels.size() == outcomes.size()) {
-    plot_boundaries((dir / "boundaries.svg").string(), fmt::format("{}: decision boundaries by {}", base.name, key), panels);
-    fmt::print("\ndecision boundaries: {}\n", (dir / "boundaries.svg").string());
+    plot_boundaries((dir / "boundaries.svg").string(), title + ": decision boundaries", panels);
+    files += (dir / "boundaries.svg").string() + ", ";
   }
-  const fs::path loss_plot = dir / "val_loss.svg", metric_plot = dir / ("val_" + metric + ".svg");
-  plot_curves(loss_plot.string(), fmt::format("{}: validation loss by {}", base.name, key), "loss", curves, {"val_loss"});
-  plot_curves(metric_plot.string(), fmt::format("{}: validation {} by {}", base.name, metric, key), metric, curves,
-              {"val_" + metric});
-  std::string more;  // each extension's step values (the curvature strategy's), the variants in each panel
-  std::vector<CurveRun> steps = curves;
-  for (auto& run : steps) run.epochs_csv = (fs::path(run.epochs_csv).parent_path() / "metrics-steps.csv").string();
+  std::vector<CurveRun> curves, steps;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    curves.push_back({labels[i], (fs::path(outcomes[i].dir) / "metrics-epochs.csv").string()});
+    steps.push_back({labels[i], (fs::path(outcomes[i].dir) / "metrics-steps.csv").string()});
+  }
+  const std::string metric = outcomes.front().test.metric;
+  const std::string loss_plot = comparison_file(dir.string(), "val_loss", x),
+                    metric_plot = comparison_file(dir.string(), "val_" + metric, x);
+  plot_curves(loss_plot, title + ": validation loss", "loss", curves, {"val_loss"}, x);
+  plot_curves(metric_plot, fmt::format("{}: validation {}", title, metric), metric, curves, {"val_" + metric}, x);
+  files += loss_plot + ", " + metric_plot;
   for (const auto& [extension, columns] : step_reports(steps.front().epochs_csv, curves.front().epochs_csv)) {
     const fs::path plot = dir / (extension + ".svg");
-    plot_panels(plot.string(), fmt::format("{}: reported by {}, by {}", base.name, extension, key), steps, columns);
-    more += ", " + plot.string();
+    plot_panels(plot.string(), fmt::format("{}: reported by {}", title, extension), steps, columns);
+    files += ", " + plot.string();
   }
-  fmt::print("\nruns in {}; plots: {}, {}{}\n", dir.string(), loss_plot.string(), metric_plot.string(), more);
+  return files;
+}
+
+}  // namespace
+
+int compare_command(const std::vector<std::string>& args) {
+  po::options_description opts(
+      "usage: symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--vary ...] [--zip] [--x AXIS] [--set key=value ...]\n"
+      "                       [--output DIR] [--jobs N]\n"
+      "Trains a variant of the experiment for each value of KEY (into DIR/KEY=VALUE; DIR defaults to the\n"
+      "experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
+      "val_accuracy.svg comparing them. A component's value may carry settings after ':', separated by\n"
+      "';': --vary optimizer=sgd,sgd:momentum=0.9,adam:lr=0.01. --vary strategy=none,polyak (or regularizer=...)\n"
+      "runs each variant with just that one table of the kind. Several --vary: every combination of their\n"
+      "values (DIR/K1=V1,K2=V2), or with --zip the first values together, the second together, ...:\n"
+      "--vary batch_size=1,32,800 --vary optimizer.lr=0.01,0.1,0.5 --zip. --x step or --x elapsed draws\n"
+      "the curves against optimizer steps or seconds since training began (val_loss-step.svg, ...:\n"
+      "runs of different batch sizes) instead of epochs. --jobs N trains N variants at once, the threads (SYMGRAD_NUM_THREADS, else the\n"
+      "cores) split between them. Options");
+  std::vector<std::string> sets, varies;
+  std::string output, x = "epoch";
+  int jobs = 1;
+  bool zip = false;
+  opts.add_options()("help,h", "this help")("vary", po::value(&varies), "KEY=V1,V2,... (required; repeatable)")(
+      "zip", po::bool_switch(&zip), "pair the values of several --vary instead of combining them")(
+      "x", po::value(&x), "the plots' x axis: epoch (default), step or elapsed")(
+      "set", po::value(&sets), "override a key in every variant (repeatable)")("output", po::value(&output), "the folder")(
+      "jobs", po::value(&jobs), "variants trained at once (default 1)");
+  std::string file;
+  po::variables_map vm;
+  if (parse_with_positional(args, opts, vm, "experiment", file, "compare")) return kOk;
+  if (varies.empty()) throw UsageError("--vary KEY=V1,V2,... is required");
+  std::vector<Axis> axes;
+  for (const auto& v : varies) axes.push_back(parse_vary(v));
+  if (zip && axes.size() < 2) throw UsageError("--zip pairs the values of several --vary; there is one");
+  check_epochs_axis("--x", x);
+  if (jobs < 1) throw UsageError(fmt::format("--jobs must be at least 1, got {}", jobs));
+  const std::vector<Choices> chosen = combinations(axes, zip);
+  const Experiment base = load_experiment(file, sets);
+  namespace fs = std::filesystem;
+  const fs::path dir = new_run_folder(output.empty() ? base.output + "-compare" : output, !output.empty());
+  const RunFolderLock lock(dir.string());
+  std::vector<Experiment> variants;  // all checked before any training
+  std::vector<std::string> labels;
+  for (const auto& c : chosen) {
+    std::vector<std::string> s = sets;
+    for (const auto& [key, value] : c) {
+      for (const auto& extra : variant_sets(key, value, base)) s.push_back(extra);
+    }
+    labels.push_back(label_of(c));
+    s.push_back("output=" + (dir / labels.back()).string());
+    variants.push_back(load_experiment(file, s));
+  }
+  const std::vector<RunOutcome> outcomes = train_variants(variants, labels, jobs);
+  for (const auto& o : outcomes) {
+    if (o.interrupted) return 130;
+  }
+  print_table(variants, labels, outcomes);
+  print_objective_calls(labels, outcomes);
+  std::string by;
+  for (const auto& a : axes) by += (by.empty() ? "" : zip ? " with " : " and ") + a.key;
+  const std::string files = draw_comparison(dir, fmt::format("{} by {}", base.name, by), x, labels, outcomes);
+  fmt::print("\nruns in {}; plots: {}\n", dir.string(), files);
   return kOk;
 }
 

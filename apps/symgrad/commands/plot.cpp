@@ -19,15 +19,18 @@ namespace po = boost::program_options;
 
 int plot_command(const std::vector<std::string>& args) {
   po::options_description opts(
-      "usage: symgrad plot RUN_DIR... [--output DIR] [--boundary]\n"
+      "usage: symgrad plot RUN_DIR... [--output DIR] [--x AXIS] [--boundary]\n"
       "Redraws loss.svg and accuracy.svg in each run folder (from its metrics-epochs.csv); with several\n"
-      "runs, also val_loss.svg and val_accuracy.svg comparing them, in DIR (default: the current folder).\n"
+      "runs, also val_loss.svg and val_accuracy.svg comparing them, in DIR (default: the current folder);\n"
+      "--x step or --x elapsed draws them against optimizer steps or seconds since training began\n"
+      "(val_loss-step.svg, val_loss-elapsed.svg, ...) instead of epochs.\n"
       "--boundary: the decision boundary of each run's model (a classifier of 2-D data): the class it\n"
       "gives each point of the plane, under the training examples, side by side in DIR/boundary.svg.\n"
       "Options");
-  std::string output = ".";
+  std::string output = ".", x = "epoch";
   bool boundary = false;
   opts.add_options()("help,h", "this help")("output", po::value(&output), "where comparisons go")(
+      "x", po::value(&x), "the comparison's x axis: epoch (default), step or elapsed")(
       "boundary", po::bool_switch(&boundary), "draw the runs' decision boundaries (2-D data)");
   po::options_description hidden;
   std::vector<std::string> runs;
@@ -37,6 +40,7 @@ int plot_command(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (parse_arguments(args, opts, vm, &hidden, &pos)) return kOk;
   if (runs.empty()) throw UsageError("give at least one run folder (symgrad plot --help)");
+  check_epochs_axis("--x", x);
   namespace fs = std::filesystem;
   std::vector<CurveRun> curves;
   for (const auto& r : runs) {
@@ -69,11 +73,10 @@ int plot_command(const std::vector<std::string>& args) {
   if (curves.size() > 1) {
     fs::create_directories(output);
     const std::string metric = run_metric(curves.front().epochs_csv);
-    plot_curves((fs::path(output) / "val_loss.svg").string(), "validation loss", "loss", curves, {"val_loss"});
-    plot_curves((fs::path(output) / ("val_" + metric + ".svg")).string(), "validation " + metric, metric, curves,
-                {"val_" + metric});
-    fmt::print("comparison: {}, {}\n", (fs::path(output) / "val_loss.svg").string(),
-               (fs::path(output) / ("val_" + metric + ".svg")).string());
+    const std::string loss_plot = comparison_file(output, "val_loss", x), metric_plot = comparison_file(output, "val_" + metric, x);
+    plot_curves(loss_plot, "validation loss", "loss", curves, {"val_loss"}, x);
+    plot_curves(metric_plot, "validation " + metric, metric, curves, {"val_" + metric}, x);
+    fmt::print("comparison: {}, {}\n", loss_plot, metric_plot);
   }
   return kOk;
 }

@@ -39,6 +39,13 @@ std::vector<double> column_values(const std::string& file, std::size_t index) {
   return out;
 }
 
+// The x axis' label: the column's name, said in full for the run-wide clocks.
+std::string x_label(const std::string& x) {
+  if (x == "step") return "step (optimizer steps since training began)";
+  if (x == "elapsed") return "elapsed (seconds since training began)";
+  return x;
+}
+
 }  // namespace
 
 std::vector<double> metrics_column(const std::string& csv, const std::string& column) {
@@ -53,6 +60,16 @@ std::vector<double> metrics_column(const std::string& csv, const std::string& co
   return {};
 }
 
+void check_epochs_axis(const std::string& option, const std::string& x) {
+  if (x != "epoch" && x != "step" && x != "elapsed") {
+    throw UsageError(fmt::format("{} must be epoch, step or elapsed, got '{}'", option, x));
+  }
+}
+
+std::string comparison_file(const std::string& dir, const std::string& column, const std::string& x) {
+  return (fs::path(dir) / (column + (x == "epoch" ? "" : "-" + x) + ".svg")).string();
+}
+
 void plot_curves(const std::string& file, const std::string& title, const std::string& ylabel,
                  const std::vector<CurveRun>& runs, const std::vector<std::string>& columns, const std::string& x) {
   const std::string terminal = terminal_for(file);
@@ -60,6 +77,7 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
   std::vector<double> values;
   std::size_t most = 0;
   std::vector<std::string> series;
+  std::vector<double> x_spans;  // each run's last x
   for (const auto& run : runs) {
     std::ifstream in(run.epochs_csv);
     std::string header;
@@ -68,7 +86,13 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
     std::stringstream h(header);
     for (std::string n; std::getline(h, n, ',');) names.push_back(n);
     const auto x_at = std::find(names.begin(), names.end(), x);
-    const auto x_index = x_at == names.end() ? 1 : x_at - names.begin() + 1;
+    if (x_at == names.end()) {
+      throw UsageError(fmt::format("'{}' has no column '{}' to draw against (columns: {})", run.epochs_csv, x,
+                                   fmt::join(names, ", ")));
+    }
+    const auto x_index = x_at - names.begin() + 1;
+    const auto xs = column_values(run.epochs_csv, static_cast<std::size_t>(x_index - 1));
+    if (!xs.empty()) x_spans.push_back(*std::max_element(xs.begin(), xs.end()));
     for (const auto& c : columns) {
       const auto at = std::find(names.begin(), names.end(), c);
       if (at == names.end()) continue;  // e.g. no validation data
@@ -94,6 +118,10 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
   // values over decades (a large start beside a small end) on a log axis, where all are positive
   const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
   const bool log = !values.empty() && *lo > 0 && *hi / *lo >= 100;
+  // runs whose x ends decades apart (a full batch's 30 steps beside a batch of one's 24000) on a
+  // log x axis, else the short one is squeezed into the corner
+  const auto [x_lo, x_hi] = std::minmax_element(x_spans.begin(), x_spans.end());
+  const bool log_x = !x_spans.empty() && *x_lo > 0 && *x_hi / *x_lo >= 30;
   const ScratchDir scratch;
   const fs::path script_file = scratch.path() / "plot.gp";
   {
@@ -101,9 +129,9 @@ void plot_curves(const std::string& file, const std::string& title, const std::s
     script << terminal << "set output " << gnuplot_string(file, "plot file") << "\n"
            << "set datafile separator ','\nset title " << gnuplot_string(title, "title") << " noenhanced\n"
            << "set key below noenhanced\n"  // (below the axes: a legend never covers a curve)
-           << "set xlabel " << gnuplot_string(x, "label") << "\nset ylabel "
+           << "set xlabel " << gnuplot_string(log_x ? x_label(x) + " (log scale)" : x_label(x), "label") << "\nset ylabel "
            << gnuplot_string(log ? ylabel + " (log scale)" : ylabel, "label") << "\nset grid\n"
-           << (log ? "set logscale y\n" : "") << "plot " << plots << "\n";
+           << (log ? "set logscale y\n" : "") << (log_x ? "set logscale x\n" : "") << "plot " << plots << "\n";
     write_scratch_file(script_file, script.str());
   }
   run_gnuplot(script_file, file);

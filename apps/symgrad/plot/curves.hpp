@@ -16,10 +16,21 @@ struct CurveRun {
 /// the file or the column is missing).
 std::vector<double> metrics_column(const std::string& csv, const std::string& column);
 
-/// Draws `columns` (e.g. {"train_loss", "val_loss"}) against the column `x` (the first column when
-/// a file has none of that name) for every run into `file`; `CurveRun::epochs_csv` may be any
-/// metrics file (metrics-steps.csv against "step"). Values spanning two decades or more, all
-/// positive, go on a log axis; the legend sits below the axes; many points are drawn as lines.
+/// A UsageError naming `option` unless `x` is an axis every metrics-epochs.csv has to draw
+/// against: epoch, step (optimizer steps so far) or elapsed (seconds since training began).
+void check_epochs_axis(const std::string& option, const std::string& x);
+
+/// The file a comparison of `column` (val_loss, val_accuracy) against `x` goes to in `dir`:
+/// val_loss.svg against epochs, val_loss-step.svg or val_loss-elapsed.svg against the others (so
+/// that drawing one axis keeps the other's picture).
+std::string comparison_file(const std::string& dir, const std::string& column, const std::string& x);
+
+/// Draws `columns` (e.g. {"train_loss", "val_loss"}) against the column `x` (a UsageError naming
+/// the file when it has none of that name) for every run into `file`; `CurveRun::epochs_csv` may
+/// be any metrics file (metrics-steps.csv against "step"). Values spanning two decades or more,
+/// all positive, go on a log axis, and so does x when the runs' last x values are 30x or more apart
+/// (a batch of one's steps beside a full batch's); the legend sits below the axes; many points are
+/// drawn as lines.
 void plot_curves(const std::string& file, const std::string& title, const std::string& ylabel,
                  const std::vector<CurveRun>& runs, const std::vector<std::string>& columns,
                  const std::string& x = "epoch");

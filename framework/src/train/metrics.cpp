@@ -122,15 +122,25 @@ void MetricsFile::open(const std::filesystem::path& base, bool append, const std
   const std::string csv = base_ + ".csv";
   if (append) keep_until(base_, column, last);
   columns_.clear();
+  last_row_.clear();
   if (append) {
     const std::vector<std::string> rows = lines_of(csv);
     std::stringstream header(rows.empty() ? std::string() : rows.front());
     for (std::string name; std::getline(header, name, ',');) columns_.push_back(name);
+    std::stringstream cells(rows.size() > 1 ? rows.back() : std::string());
+    for (std::string cell; std::getline(cells, cell, ',');) last_row_.push_back(cell);
   }
   const auto mode = append ? std::ios::app : std::ios::trunc;
   csv_.open(csv, std::ios::out | mode);
   jsonl_.open(base_ + ".jsonl", std::ios::out | mode);
   if (!csv_ || !jsonl_) throw Error(fmt::format("cannot write metrics at '{}'", base_));
+}
+
+double MetricsFile::kept(const std::string& column) const {
+  const auto at = std::find(columns_.begin(), columns_.end(), column);
+  const auto i = static_cast<std::size_t>(at - columns_.begin());
+  if (at == columns_.end() || i >= last_row_.size() || last_row_[i].empty()) return 0;
+  return std::strtod(last_row_[i].c_str(), nullptr);
 }
 
 void MetricsFile::write(const std::vector<std::pair<std::string, double>>& row) {

@@ -56,11 +56,15 @@ class MetricsFile {
   /// written after the last checkpoint by a run that was killed), so no epoch or step is repeated.
   void open(const std::filesystem::path& base, bool append, const std::string& column, double last);
   void write(const std::vector<std::pair<std::string, double>>& row);
+  /// The value of `column` in the last row the file kept when it was opened to append (0 when
+  /// there is none): where a run-wide count such as "elapsed" carries on from.
+  double kept(const std::string& column) const;
 
  private:
   std::ofstream csv_, jsonl_;
   std::string base_;
   std::vector<std::string> columns_;  // the CSV's header, once written
+  std::vector<std::string> last_row_;  // the last row kept on opening to append, by cell
 };
 
 }  // namespace symgrad::trainer_detail

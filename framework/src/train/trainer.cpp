@@ -178,6 +178,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     trainer_detail::remove_stale_temporaries(options_.output_dir);
     step_file.open(dir / "metrics-steps", resumed, "step", static_cast<double>(m.steps));
     epoch_file.open(dir / "metrics-epochs", resumed, "epoch", static_cast<double>(m.epochs_done));
+    m.elapsed = epoch_file.kept("elapsed");  // (a checkpoint holds no times: identical runs write the same bits)
     checkpoint = (dir / "checkpoint.bin").string();
   }
   std::vector<EpochRecord> records;
@@ -273,6 +274,7 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     if (validation != nullptr) totals.add_validation(evaluate(*validation), r, row, event.metrics);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     totals.finish_row(row, r, options_, steps.comm_seconds());
+    m.elapsed += r.seconds;
     records.push_back(r);
     notify(m, event, &TrainingCallbacks::on_epoch_end);
     row.insert(row.end(), epoch_reports.begin(), epoch_reports.end());

@@ -88,6 +88,7 @@ struct Trainer::Impl {
   std::int64_t steps = 0;      // optimizer steps taken
   std::int64_t epochs_done = 0;
   std::int64_t batch_in_epoch = 0;  // batches of epoch epochs_done + 1 already taken (a mid-epoch stop)
+  double elapsed = 0;  // seconds of the completed epochs since training began (the metrics' "elapsed")
   bool stopped = false;
   std::int64_t restored_epoch = 0;  // TrainEvent::restored_epoch at the end of the last fit()
   std::string stopped_by;          // nan_policy = stop: what stopped training

@@ -238,7 +238,12 @@ void EpochTotals::add_validation(const Evaluation& v, EpochRecord& r, std::vecto
 
 void EpochTotals::finish_row(std::vector<std::pair<std::string, double>>& row, const EpochRecord& r,
                              const TrainerOptions& o, double comm_seconds) const {
-  row.insert(row.end(), {{"lr", r.lr}, {"seconds", r.seconds}});
+  // the step count and the seconds since training began (over resumed runs too), the axes on which
+  // runs of different batch sizes compare
+  row.insert(row.end(), {{"lr", r.lr},
+                         {"seconds", r.seconds},
+                         {"step", static_cast<double>(m_.steps)},
+                         {"elapsed", m_.elapsed + r.seconds}});
   if (o.communicator != nullptr && o.communicator->size() > 1) row.emplace_back("comm_seconds", comm_seconds);
   if (o.nan_policy == TrainerOptions::NanPolicy::skip_step) row.emplace_back("skipped_steps", static_cast<double>(skipped_));
   for (std::size_t k = 0; k < m_.param_names.size(); ++k) {

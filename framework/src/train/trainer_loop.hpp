@@ -98,7 +98,7 @@ class EpochTotals {
   /// several losses or one that is not a classifier) in the record, the row and the metrics.
   void add_validation(const Evaluation& v, EpochRecord& r, std::vector<std::pair<std::string, double>>& row,
                       std::map<std::string, double>& metrics) const;
-  /// The rest of the row: learning rate, seconds, communication, skipped steps, per parameter the
+  /// The rest of the row: learning rate, seconds, steps and seconds since training began, communication, skipped steps, per parameter the
   /// mean gradient norm and the update / weight norm ratio of the epoch, and the extensions'
   /// reported values (their means over the epoch's steps).
   void finish_row(std::vector<std::pair<std::string, double>>& row, const EpochRecord& r, const TrainerOptions& o,
