@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "fusion.hpp"
+#include "rewrites.hpp"
 #include "plan_impl.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/runtime/plan.hpp"
@@ -98,8 +99,9 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     it = needed.count(it->first) ? std::next(it) : inputs_of.erase(it);
   }
 
-  // 4. On fusing backends, matmul or conv2d + bias (+ activation) become one node; then units in
-  // execution order: single ops, and fused elementwise chains.
+  // 4. On fusing backends, matmul or conv2d + bias (+ activation) become one node, and the
+  // rewrites of rewrites.hpp apply; then units in execution order: single ops, and fused
+  // elementwise chains.
   const bool fuse = options.fusion == CompileOptions::Fusion::on ||
                     (options.fusion == CompileOptions::Fusion::automatic && options.backend != "reference");
   impl->small_on_chain = options.backend != "reference";
@@ -123,6 +125,7 @@ Plan compile(Graph& graph, const std::vector<Value>& outputs, const CompileOptio
     for (const auto& [from, to] : renamed) {
       if (pinned_keys.erase(from)) pinned_keys.insert(to);
     }
+    rewrites::relu_before_max_pool_backward(node_of, needed, inputs_of, pinned_keys, impl->synthetic, replaced);
   }
   impl->inputs_of = inputs_of;
   const auto units = fusion::schedule(node_of, needed, inputs_of, fuse);
