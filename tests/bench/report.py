@@ -1,7 +1,7 @@
 """Prints the benchmark table of scripts/bench from Google Benchmark's JSON and the PyTorch
 peer's JSON: milliseconds per step, ratios against the hand-written limit and PyTorch, the
 per-node overhead, the fused-chain and adam plugin bandwidth against a plain copy measured in the
-same run, and L-BFGS's time outside its objective's calls.
+same run, L-BFGS's time outside its objective's calls, and the epoch's time outside its steps.
 Each figure is the median of the repetitions."""
 import json
 import sys
@@ -24,7 +24,17 @@ def cpu(context):
     return model, onednn, chains, bf16
 
 
-def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_unset_path, epoch_torch_unset_path):
+def epoch_clocks(metrics_path):
+    """The epoch's seconds and, of them, the seconds in its steps' plans, from the run's
+    metrics-epochs.csv (the first epoch's row)."""
+    import csv
+    with open(metrics_path) as f:
+        row = next(csv.DictReader(f))
+    return float(row["seconds"]), float(row["step_seconds"])
+
+
+def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_unset_path, epoch_torch_unset_path,
+         epoch_metrics_path):
     with open(bench_path) as f:
         bench_json = json.load(f)
     runs = bench_json["benchmarks"]
@@ -41,6 +51,7 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
         peer_unset = json.load(f)
     with open(epoch_torch_unset_path) as f:
         epoch_torch_unset = json.load(f)
+    epoch_seconds, step_seconds = epoch_clocks(epoch_metrics_path)
 
     def kernel(p):
         env = ", ".join(f"{k}={v}" for k, v in p["environment"].items() if v is not None) or "both unset"
@@ -104,6 +115,9 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
         ("  the MLP's value_and_grad alone, 128 examples", f"{vg:.2f} ms", f"its compiled plan alone {plan:.2f} ms: copies add {100 * (vg - plan) / plan:.0f}%"),
         ("Fashion-MNIST epoch, MLP, Adam (whole process)", f"{epoch['seconds']:.2f} s",
          f"peak memory {epoch['max_rss_kb'] / 1024:.0f} MB"),
+        ("  the epoch (metrics-epochs.csv: seconds)", f"{epoch_seconds:.2f} s",
+         f"its steps' plans {step_seconds:.2f} s; the time outside them (batches, metrics, callbacks) "
+         f"{100 * (epoch_seconds - step_seconds) / epoch_seconds:.1f}% of the epoch (target <= 15%)"),
         ("  PyTorch", f"{epoch_torch['seconds']:.2f} s",
          f"PyTorch / symgrad = {epoch_torch['seconds'] / epoch['seconds']:.2f}x (target >= 2.5x); "
          f"peak memory {epoch_torch['max_rss_kb'] / 1024:.0f} MB, symgrad / PyTorch = "
@@ -121,4 +135,4 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:7])
+    main(*sys.argv[1:8])

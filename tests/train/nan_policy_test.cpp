@@ -5,11 +5,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <regex>
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.hpp"
 #include "symgrad/core/error.hpp"
 #include "symgrad/data/synthetic.hpp"
 #include "symgrad/train/trainer.hpp"
@@ -121,6 +123,36 @@ TEST(NanPolicy, RaiseNamesTheStepAndTheValue) {
   const std::string message = fit_error(t, data);
   EXPECT_NE(message.find("training diverged at epoch 1, step"), std::string::npos) << message;
   EXPECT_NE(message.find("nan_policy"), std::string::npos) << message;
+}
+
+// An infinity in an optimizer slot that hides from everything a step computes: Adam's second
+// moment at +inf makes that weight's update m / (sqrt(inf) + eps) = 0, so the loss, the gradients
+// and the parameters stay finite. Under raise, where a step checks only the parameters it writes,
+// the check at the epoch's end finds it (before the epoch's row and checkpoint) and names it; under
+// stop, every step checks every variable it writes, and the first step names it.
+TEST(NanPolicy, AnInfinityInAnOptimizerSlotIsFoundByTheEpoch) {
+  const Dataset data = moons_with_bad_example(-1);
+  const std::string slot = "dense1/W/adam/exp_avg_sq";
+  for (NanPolicy policy : {NanPolicy::raise, NanPolicy::stop}) {
+    testing::TempDir dir;
+    TrainerOptions o = options(policy, 2);
+    o.output_dir = (dir.path / "run").string();
+    Trainer t(mlp(), {DType::f32, Shape{2}}, 2, o);
+    t.prepare();
+    t.store().get(slot).set(5, std::numeric_limits<double>::infinity());
+    if (policy == NanPolicy::raise) {
+      const std::string message = fit_error(t, data);
+      EXPECT_NE(message.find("training diverged in epoch 1: the value of '" + slot + "' f32[2, 8] holds inf at element 5"),
+                std::string::npos)
+          << message;
+      EXPECT_FALSE(std::filesystem::exists(dir.path / "run" / "checkpoint.bin"));  // nothing saved from that epoch
+      EXPECT_THROW(t.save_checkpoint((dir.path / "later.bin").string()), Error);
+    } else {
+      t.fit(data);
+      EXPECT_NE(t.stopped_by().find(slot), std::string::npos) << t.stopped_by();
+      EXPECT_NE(t.stopped_by().find("epoch 1, step 1"), std::string::npos) << t.stopped_by();
+    }
+  }
 }
 
 // A NaN in a first-layer weight: on the onednn backend ReLU turns the unit's NaN into 0, so the

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cstring>
 #include <cmath>
 #include <filesystem>
@@ -160,6 +161,86 @@ std::vector<std::pair<std::string, double>> with_reports(std::vector<std::pair<s
   return row;
 }
 
+// The run folder's files for one fit: its lock (one writer a folder), the metrics files (a
+// resumed run's kept up to its checkpoint, the seconds since training began read back from them)
+// and the checkpoint's path; none without an output folder.
+struct RunFiles {
+  std::unique_ptr<RunFolderLock> lock;
+  MetricsFile steps, epochs;
+  std::string checkpoint;
+};
+
+RunFiles open_run_files(Trainer::Impl& m, const std::string& output_dir) {
+  RunFiles f;
+  if (output_dir.empty()) return f;
+  f.lock = std::make_unique<RunFolderLock>(output_dir);
+  const bool resumed = m.epochs_done > 0 || m.batch_in_epoch > 0;
+  const std::filesystem::path dir = output_dir;
+  trainer_detail::remove_stale_temporaries(output_dir);
+  f.steps.open(dir / "metrics-steps", resumed, "step", static_cast<double>(m.steps));
+  f.epochs.open(dir / "metrics-epochs", resumed, "epoch", static_cast<double>(m.epochs_done));
+  m.elapsed = f.epochs.kept("elapsed");  // (a checkpoint holds no times: identical runs write the same bits)
+  f.checkpoint = (dir / "checkpoint.bin").string();
+  return f;
+}
+
+// What one epoch of a host-driven optimizer works on.
+struct HostEpoch {
+  Trainer::Impl& m;
+  const Dataset& train;
+  Communicator* comm;
+  VariableStore& store;
+  const TrainerOptions& options;
+  std::int64_t epoch;
+};
+
+// The host-driven optimizer's iteration as the epoch's one step: the step callbacks around it,
+// its time, the epoch's totals, and its row of metrics-steps with the objective's evaluations so
+// far (plan runs: values, values with gradients, Hessian-vector products, Hessians), which set the
+// optimizer's cost apart from its iterations.
+void host_step(const HostEpoch& h, const std::function<Evaluation()>& evaluate_train, TrainEvent& event,
+               trainer_detail::EpochTotals& totals, trainer_detail::StepClocks& clocks, MetricsFile& step_file) {
+  Trainer::Impl& m = h.m;
+  event.step = m.steps;
+  notify(m, event, &TrainingCallbacks::on_step_begin);
+  const auto started = std::chrono::steady_clock::now();
+  const Evaluation now = host_iteration(m, h.train, h.comm, h.store, h.options, h.epoch, evaluate_train);
+  clocks.steps += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double objective = now.metrics.at("objective");
+  totals.add_host(now.loss, objective, now.accuracy);
+  ++m.steps;
+  event.step = m.steps;
+  event.metrics = {{"loss", now.loss}, {"objective", objective}, {now.metric, now.accuracy}};
+  notify(m, event, &TrainingCallbacks::on_step_end);
+  const GraphObjective& f = *m.full_batch;
+  step_file.write(with_reports({{"epoch", double(h.epoch)}, {"step", double(m.steps)}, {"loss", now.loss},
+                                {"objective", objective}, {now.metric, now.accuracy},
+                                {"value_calls", double(f.value_calls)}, {"gradient_calls", double(f.gradient_calls)},
+                                {"hvp_calls", double(f.hvp_calls)}, {"hessian_calls", double(f.hessian_calls)}},
+                               event));
+  if (h.comm != nullptr) event.stop = h.comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
+}
+
+// The epoch's record and its row of metrics-epochs: the totals, the validation set's figures, the
+// seconds since `start` (and since training began), what the extensions reported at the epoch's
+// start (`epoch_reports`) and end (on_epoch_end, called here with the record's metrics).
+EpochRecord close_epoch(Trainer::Impl& m, const trainer_detail::EpochTotals& totals,
+                        const std::optional<Evaluation>& validation, std::chrono::steady_clock::time_point start,
+                        const TrainerOptions& o, const trainer_detail::StepClocks& clocks,
+                        const std::vector<std::pair<std::string, double>>& epoch_reports, TrainEvent& event,
+                        MetricsFile& epoch_file) {
+  std::vector<std::pair<std::string, double>> row;
+  EpochRecord r = totals.record(row, event.metrics);
+  if (validation) totals.add_validation(*validation, r, row, event.metrics);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  totals.finish_row(row, r, o, clocks);
+  m.elapsed += r.seconds;
+  notify(m, event, &TrainingCallbacks::on_epoch_end);
+  row.insert(row.end(), epoch_reports.begin(), epoch_reports.end());
+  epoch_file.write(with_reports(std::move(row), event));
+  return r;
+}
+
 }  // namespace
 
 std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* validation) {
@@ -168,19 +249,9 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
   Impl& m = *impl_;
   check_targets(m, train, "training ");
   if (validation != nullptr) check_targets(m, *validation, "validation ");
-  MetricsFile step_file, epoch_file;
-  std::unique_ptr<RunFolderLock> lock;  // one writer per run folder
-  std::string checkpoint;
-  if (!options_.output_dir.empty()) {
-    lock = std::make_unique<RunFolderLock>(options_.output_dir);
-    const bool resumed = m.epochs_done > 0 || m.batch_in_epoch > 0;
-    const std::filesystem::path dir = options_.output_dir;
-    trainer_detail::remove_stale_temporaries(options_.output_dir);
-    step_file.open(dir / "metrics-steps", resumed, "step", static_cast<double>(m.steps));
-    epoch_file.open(dir / "metrics-epochs", resumed, "epoch", static_cast<double>(m.epochs_done));
-    m.elapsed = epoch_file.kept("elapsed");  // (a checkpoint holds no times: identical runs write the same bits)
-    checkpoint = (dir / "checkpoint.bin").string();
-  }
+  RunFiles files = open_run_files(m, options_.output_dir);
+  MetricsFile &step_file = files.steps, &epoch_file = files.epochs;
+  const std::string& checkpoint = files.checkpoint;
   std::vector<EpochRecord> records;
   TrainEvent event;
   event.store = &store_;
@@ -212,27 +283,11 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
     std::vector<std::pair<std::string, double>> epoch_reports = std::exchange(event.reports, {});  // for the epoch's row
     const trainer_detail::EpochBatches batches(m, train, options_, epoch, [&] { return example_losses(train); });
     trainer_detail::EpochTotals totals(m, store_, epoch, batches.examples());
-    steps.reset_comm_seconds();
+    steps.reset_clocks();
     const std::int64_t skip = std::exchange(m.batch_in_epoch, 0);  // resuming inside this epoch
     if (m.host) {  // one iteration of the host-driven optimizer over the whole training set
-      event.step = m.steps;
-      notify(m, event, &TrainingCallbacks::on_step_begin);
-      const Evaluation now = host_iteration(m, train, comm, store_, options_, epoch, [&] { return evaluate(train); });
-      const double objective = now.metrics.at("objective");
-      totals.add_host(now.loss, objective, now.accuracy);
-      ++m.steps;
-      event.step = m.steps;
-      event.metrics = {{"loss", now.loss}, {"objective", objective}, {now.metric, now.accuracy}};
-      notify(m, event, &TrainingCallbacks::on_step_end);
-      // the objective's evaluations so far (plan runs: values, values with gradients, Hessian-vector
-      // products, Hessians), which set a host-driven optimizer's cost apart from its iterations
-      const GraphObjective& f = *m.full_batch;
-      step_file.write(with_reports({{"epoch", double(epoch)}, {"step", double(m.steps)}, {"loss", now.loss},
-                                    {"objective", objective}, {now.metric, now.accuracy},
-                                    {"value_calls", double(f.value_calls)}, {"gradient_calls", double(f.gradient_calls)},
-                                    {"hvp_calls", double(f.hvp_calls)}, {"hessian_calls", double(f.hessian_calls)}},
-                                   event));
-      if (comm != nullptr) event.stop = comm->any(event.stop);  // one rank's stop (Ctrl-C) is every rank's
+      const HostEpoch h{m, train, comm, store_, options_, epoch};
+      host_step(h, [&] { return evaluate(train); }, event, totals, steps.clocks(), step_file);
     }
     for (std::int64_t k = skip; k < batches.count() && !event.stop && !m.host; ++k) {
       const auto batch = batches.get(k, m.steps);
@@ -268,17 +323,10 @@ std::vector<EpochRecord> Trainer::fit(const Dataset& train, const Dataset* valid
                               "the store is the state after step {}: {}",
                               epoch, m.steps, m.warnings.empty() ? "" : m.warnings.back()));
     }
+    if (!m.host) steps.check_epoch(epoch);
     notify(m, event, &TrainingCallbacks::on_epoch_trained);
-    std::vector<std::pair<std::string, double>> row;
-    EpochRecord r = totals.record(row, event.metrics);
-    if (validation != nullptr) totals.add_validation(evaluate(*validation), r, row, event.metrics);
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    totals.finish_row(row, r, options_, steps.comm_seconds());
-    m.elapsed += r.seconds;
-    records.push_back(r);
-    notify(m, event, &TrainingCallbacks::on_epoch_end);
-    row.insert(row.end(), epoch_reports.begin(), epoch_reports.end());
-    epoch_file.write(with_reports(std::move(row), event));
+    const std::optional<Evaluation> checked = validation ? std::optional(evaluate(*validation)) : std::nullopt;
+    records.push_back(close_epoch(m, totals, checked, start, options_, steps.clocks(), epoch_reports, event, epoch_file));
     if (comm != nullptr) event.stop = comm->any(event.stop);
     m.epochs_done = epoch;
     if (!checkpoint.empty() && clock.due(epoch == options_.epochs || event.stop)) {

@@ -1,5 +1,7 @@
 #include "trainer_loop.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -93,7 +95,29 @@ StepRunner::StepRunner(Trainer::Impl& m, VariableStore& store, const TrainerOpti
                        std::string checkpoint)
     : m_(m), store_(store), o_(o), comm_(comm), checkpoint_(std::move(checkpoint)),
       undoable_(o.nan_policy != TrainerOptions::NanPolicy::raise) {
-  for (const auto& [name, value] : m.training_step.updates) written_.push_back(name);
+  for (const auto& [name, value] : m.training_step.updates) {
+    written_.push_back(name);
+    const bool parameter = std::find(m.param_names.begin(), m.param_names.end(), name) != m.param_names.end();
+    if (undoable_ || parameter) checked_.push_back(name);
+  }
+}
+
+void StepRunner::check_epoch(std::int64_t epoch) {
+  if (undoable_) return;  // every step checked all it wrote
+  for (const auto& name : written_) {
+    const Tensor& t = store_.get(name);
+    if (all_finite(t)) continue;
+    m_.incomplete = fmt::format("epoch {} left a non-finite value in '{}'", epoch, name);
+    const std::int64_t at = first_non_finite(t);
+    throw Error(fmt::format("training diverged in epoch {}: the value of '{}' {} holds {} at element {} after the "
+                            "epoch's steps (nan_policy = \"stop\" checks every variable after every step and names "
+                            "the step and the op); {}",
+                            epoch, name, t.type().to_string(), t.get(at), at,
+                            checkpoint_.empty() ? "nothing was saved"
+                            : std::filesystem::exists(checkpoint_)
+                                ? fmt::format("the last checkpoint, {}, is untouched", checkpoint_)
+                                : std::string("no checkpoint was written yet")));
+  }
 }
 
 // A step that fails may have updated variables in place already: say so, keep the last checkpoint
@@ -116,10 +140,11 @@ StepResult StepRunner::run(const EpochBatches::Batch& batch, std::int64_t epoch,
   const std::vector<Tensor>* result = nullptr;
   std::vector<Tensor> combined;  // data-parallel: the outputs of both plans, as the one plan's
   if (undoable_) snapshot_.take(store_, written_);
+  const auto started = std::chrono::steady_clock::now();
   try {
     if (comm_ != nullptr) {
       combined = data_parallel_step(m_, *comm_, batch.feeds, batch.data.size(), store_, o_.bucket_cap_mb * 1024 * 1024,
-                                    r.score, comm_seconds_);
+                                    r.score, clocks_.comm);
       result = &combined;
     } else {
       result = &m_.step->run(batch.feeds, &store_);
@@ -130,10 +155,11 @@ StepResult StepRunner::run(const EpochBatches::Batch& batch, std::int64_t epoch,
     const std::string what = fmt::format("training failed at epoch {}, step {}: {}", epoch, m_.steps + 1, e.what());
     throw(undoable_ ? Error(what + "; the step was undone") : incomplete(what, epoch));
   }
+  clocks_.steps += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto& out = *result;
   // (data-parallel: what this checks is the same on every rank, the sums over the ranks and the
   // values written from them, so every rank undoes or stops alike without asking the others)
-  const std::string bad = non_finite_in_step(out, store_, m_.param_names, written_);
+  const std::string bad = non_finite_in_step(out, store_, m_.param_names, checked_);
   if (bad.empty()) {
     r.loss = out[0].get(0), r.objective = out[1].get(0);
     r.grad_norms.resize(m_.param_names.size());
@@ -237,14 +263,15 @@ void EpochTotals::add_validation(const Evaluation& v, EpochRecord& r, std::vecto
 }
 
 void EpochTotals::finish_row(std::vector<std::pair<std::string, double>>& row, const EpochRecord& r,
-                             const TrainerOptions& o, double comm_seconds) const {
+                             const TrainerOptions& o, const StepClocks& clocks) const {
   // the step count and the seconds since training began (over resumed runs too), the axes on which
   // runs of different batch sizes compare
   row.insert(row.end(), {{"lr", r.lr},
                          {"seconds", r.seconds},
+                         {"step_seconds", clocks.steps},
                          {"step", static_cast<double>(m_.steps)},
                          {"elapsed", m_.elapsed + r.seconds}});
-  if (o.communicator != nullptr && o.communicator->size() > 1) row.emplace_back("comm_seconds", comm_seconds);
+  if (o.communicator != nullptr && o.communicator->size() > 1) row.emplace_back("comm_seconds", clocks.comm);
   if (o.nan_policy == TrainerOptions::NanPolicy::skip_step) row.emplace_back("skipped_steps", static_cast<double>(skipped_));
   for (std::size_t k = 0; k < m_.param_names.size(); ++k) {
     const std::string& name = m_.param_names[k];
