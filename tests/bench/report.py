@@ -67,7 +67,7 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
     def bf16_note(f32, bf16):
         if not native_bf16:  # the run asked for bf16 and computed in f32: a ratio would only be noise
             return "no native bf16 on this CPU: f32 ran (no ratio)"
-        return f"f32 / bf16 = {f32 / bf16:.2f}x (target >= 1.6x)"
+        return f"f32 / bf16 = {f32 / bf16:.2f}x (target >= 1.8x)"
 
     mlp, hand, cnn = ms("MlpStep/symgrad"), ms("MlpStep/handwritten"), ms("CnnStep/symgrad")
     cnn_hand = ms("CnnStep/handwritten")
@@ -85,12 +85,12 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
     plan = ms("MlpGradPlan")
     rows = [
         ("MLP 784-1024-1024-10 step, batch 128", f"{mlp:.2f} ms", ""),
-        ("  hand-written oneDNN (limit)", f"{hand:.2f} ms", f"symgrad / limit = {mlp / hand:.2f}x (target <= 1.15x)"),
+        ("  hand-written oneDNN (limit)", f"{hand:.2f} ms", f"symgrad / limit = {mlp / hand:.2f}x (target <= 1.0x)"),
         (f"  PyTorch {peer['torch_version']}", f"{peer['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer['mlp_ms'] / mlp:.2f}x (target >= 2.5x); {kernel(peer)}"),
         ("  PyTorch, OpenBLAS settings unset", f"{peer_unset['mlp_ms']:.2f} ms", f"PyTorch / symgrad = {peer_unset['mlp_ms'] / mlp:.2f}x; {kernel(peer_unset)}"),
         ("  symgrad, precision bf16", f"{mlp_bf16:.2f} ms", bf16_note(mlp, mlp_bf16)),
         ("CNN step, batch 128", f"{cnn:.2f} ms", ""),
-        ("  hand-written oneDNN (limit)", f"{cnn_hand:.2f} ms", f"symgrad / limit = {cnn / cnn_hand:.2f}x (target <= 1.1x)"),
+        ("  hand-written oneDNN (limit)", f"{cnn_hand:.2f} ms", f"symgrad / limit = {cnn / cnn_hand:.2f}x (target <= 1.0x; 0.9x with graph rewrites)"),
         ("  symgrad, precision bf16", f"{cnn_bf16:.2f} ms", bf16_note(cnn, cnn_bf16)),
         (f"  PyTorch {peer['torch_version']}", f"{peer['cnn_ms']:.2f} ms", f"PyTorch / symgrad = {peer['cnn_ms'] / cnn:.2f}x (target >= 3x)"),
         ("  PyTorch, OpenBLAS settings unset", f"{peer_unset['cnn_ms']:.2f} ms", f"PyTorch / symgrad = {peer_unset['cnn_ms'] / cnn:.2f}x"),
@@ -100,9 +100,9 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
         ("  the onednn backend's own reduction", f"{red_own:.2f} ms", f"{red_prim / red_own:.1f}x faster"),
         ("Adam-like chain over 10M floats", f"{chain / 1e9:.1f} GB/s",
          f"{100 * chain / copy:.0f}% of memcpy ({copy / 1e9:.1f} GB/s; target >= 50%), "
-         f"{100 * chain / copy_threaded:.0f}% of a copy on every thread ({copy_threaded / 1e9:.1f} GB/s)"),
+         f"{100 * chain / copy_threaded:.0f}% of a copy on every thread ({copy_threaded / 1e9:.1f} GB/s; target >= 90%)"),
         ("adam plugin step over 10M parameters", f"{adam / 1e9:.1f} GB/s",
-         f"{100 * adam / copy:.0f}% of memcpy, {100 * adam / copy_threaded:.0f}% of the threaded copy (target >= 50%)"),
+         f"{100 * adam / copy:.0f}% of memcpy, {100 * adam / copy_threaded:.0f}% of the threaded copy (target >= 90%)"),
         ("tanh, sigmoid and exp chain over 10M floats", f"{ms('TranscendentalChain/compiled:1'):.2f} ms",
          f"interpreted {ms('TranscendentalChain/compiled:0'):.2f} ms: "
          f"{ms('TranscendentalChain/compiled:0') / ms('TranscendentalChain/compiled:1'):.1f}x faster compiled"),
@@ -119,7 +119,7 @@ def main(bench_path, torch_path, epoch_symgrad_path, epoch_torch_path, torch_uns
          f"its steps' plans {step_seconds:.2f} s; the time outside them (batches, metrics, callbacks) "
          f"{100 * (epoch_seconds - step_seconds) / epoch_seconds:.1f}% of the epoch (target <= 15%)"),
         ("  PyTorch", f"{epoch_torch['seconds']:.2f} s",
-         f"PyTorch / symgrad = {epoch_torch['seconds'] / epoch['seconds']:.2f}x (target >= 2.5x); "
+         f"PyTorch / symgrad = {epoch_torch['seconds'] / epoch['seconds']:.2f}x (target >= 3x); "
          f"peak memory {epoch_torch['max_rss_kb'] / 1024:.0f} MB, symgrad / PyTorch = "
          f"{epoch['max_rss_kb'] / epoch_torch['max_rss_kb']:.2f} (target <= 1)"),
         ("  PyTorch, OpenBLAS settings unset", f"{epoch_torch_unset['seconds']:.2f} s",
