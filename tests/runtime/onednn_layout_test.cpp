@@ -6,7 +6,10 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -37,14 +40,15 @@ void reorder(const void* from, const md& from_md, void* to, const md& to_md) {
 
 // x [N, C, H, W] (f32, plain) as a tensor holding its bytes in nChw16c with elements of type `dt`
 // (bf16: rounded to nearest even), and that layout.
-std::pair<Tensor, LayoutPtr> blocked(const Tensor& x, dnnl::memory::data_type dt = dnnl::memory::data_type::f32) {
-  const md to(plain_md(x.shape()).dims(), dt, tag::nChw16c);
+std::pair<Tensor, LayoutPtr> blocked(const Tensor& x, dnnl::memory::data_type dt = dnnl::memory::data_type::f32,
+                                     tag block = tag::nChw16c) {
+  const md to(plain_md(x.shape()).dims(), dt, block);
   Tensor out(DType::f32, Shape{static_cast<std::int64_t>((to.get_size() + 3) / 4)});
   reorder(x.raw(), plain_md(x.shape()), out.raw(), to);
   auto layout = std::make_shared<Layout>();
   layout->desc = std::make_shared<const md>(to);
   layout->bytes = to.get_size();
-  layout->name = dt == dnnl::memory::data_type::bf16 ? "aBcd16b:bf16" : "aBcd16b";
+  layout->name = std::string(block == tag::nChw16c ? "aBcd16b" : "aBcd8b") + (dt == dnnl::memory::data_type::bf16 ? ":bf16" : "");
   return {out, layout};
 }
 
@@ -274,6 +278,65 @@ TEST(OnednnLayouts, KernelsReadBf16Layouts) {
       for (std::int64_t p = 0; p < 36; ++p) want += rx.get((n * 20 + c) * 36 + p);
     }
     EXPECT_NEAR(sums.get(c), want, 1e-4) << c;
+  }
+}
+
+// Max pooling over non-overlapping windows of a blocked tensor, its result allowed to stay in the
+// layout, runs on the host (the onednn backend's pool_blocked.hpp) with the reference's semantics:
+// a window's maximum is its first element replaced by each later one strictly greater (ties keep
+// the first; a NaN first stays; a later NaN is passed over), and the gradient goes, as g + 0 (-0
+// becomes +0), to that element; 0 everywhere else, the rows and columns no window covers too (7 =
+// 2 x 3 + 1). Blocks of 16 channels (AVX-512) and of 8 (AVX2), where this process may use them;
+// 20 channels pad to 32 or 24.
+TEST(OnednnLayouts, MaxPoolingOfBlockedTensorsRunsOnTheHost) {
+  const std::string isa = instruction_sets().chains;
+  for (const auto& [block, name] : {std::pair{tag::nChw16c, "blocks of 16"}, std::pair{tag::nChw8c, "blocks of 8"}}) {
+    if (isa == "none" || (block == tag::nChw16c && isa != "avx512")) continue;
+    for (const std::int64_t k : {2, 3}) {
+      SCOPED_TRACE(fmt::format("{}, {}x{} windows", name, k, k));
+      const Shape xs{2, 20, 7, 7}, ps{2, 20, 7 / k, 7 / k};
+      Tensor x = wave(xs, 0.37);
+      const auto at = [&](std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) { return ((n * 20 + c) * 7 + h) * 7 + w; };
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      x.set(at(0, 3, 0, 0), nan);                      // a NaN first: the window's maximum is NaN
+      x.set(at(0, 4, 0, 1), nan);                      // a NaN later: passed over
+      x.set(at(1, 5, 1, 1), 2.0), x.set(at(1, 5, 1, 0), 2.0);  // a tie at the maximum: the first (1, 0) takes it
+      Tensor gp = wave(ps, 0.53);
+      gp.set(0, -0.0);
+      auto [xb, xl] = blocked(x, dnnl::memory::data_type::f32, block);
+      Graph g;
+      auto xv = g.input("x", {DType::f32, xs});
+      auto pv = g.input("gp", {DType::f32, ps});
+      const Value y = max_pool2d(xv, {k, k});
+      const Value dx = g.apply("max_pool2d_backward", {xv, pv}, y.producer().attrs)[0];
+      const Tensor got_y = run_onednn(y.producer(), {xb}, {xl}, Precision::f32, true);
+      const Tensor got_dx = run_onednn(dx.producer(), {xb, gp}, {xl, nullptr}, Precision::f32, true);
+      std::vector<double> want_dx(static_cast<std::size_t>(xs.numel()), 0.0);
+      for (std::int64_t n = 0; n < 2; ++n) {
+        for (std::int64_t c = 0; c < 20; ++c) {
+          for (std::int64_t i = 0; i < ps[2]; ++i) {
+            for (std::int64_t j = 0; j < ps[3]; ++j) {
+              std::int64_t best = at(n, c, i * k, j * k);
+              for (std::int64_t a = 0; a < k; ++a) {
+                for (std::int64_t b = 0; b < k; ++b) {
+                  if (x.get(at(n, c, i * k + a, j * k + b)) > x.get(best)) best = at(n, c, i * k + a, j * k + b);
+                }
+              }
+              const std::int64_t o = ((n * 20 + c) * ps[2] + i) * ps[3] + j;
+              const double m = got_y.get(o), want = x.get(best);
+              ASSERT_TRUE(std::isnan(want) ? std::isnan(m) : m == want) << "y[" << o << "] = " << m << ", want " << want;
+              want_dx[static_cast<std::size_t>(best)] = gp.get(o) + 0.0;
+            }
+          }
+        }
+      }
+      EXPECT_TRUE(std::isnan(got_y.get(3 * ps[2] * ps[3])));
+      for (std::int64_t i = 0; i < xs.numel(); ++i) {
+        const double v = got_dx.get(i);
+        ASSERT_EQ(std::memcmp(&v, &want_dx[static_cast<std::size_t>(i)], sizeof v), 0)
+            << "dx[" << i << "] = " << v << ", want " << want_dx[static_cast<std::size_t>(i)];
+      }
+    }
   }
 }
 

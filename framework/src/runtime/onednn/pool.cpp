@@ -1,4 +1,5 @@
-// oneDNN kernels of pooling. Max pooling's backward needs the forward's workspace: in a plan, the
+// oneDNN kernels of pooling (and, for max pooling over non-overlapping windows of a blocked
+// tensor, the host kernels of pool_blocked.hpp). Max pooling's backward needs the forward's workspace: in a plan, the
 // forward max_pool2d writes it into memory shared with the plan's max_pool2d_backward of the same
 // input (PrepareContext::shared); a backward without its forward in the plan runs the forward
 // itself first. Average pooling counts padding (pooling_avg_include_padding, PyTorch's default).
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "context.hpp"
+#include "pool_blocked.hpp"
 
 namespace symgrad::onednn {
 namespace {
@@ -45,12 +47,24 @@ std::string workspace_key(const PrepareContext& c, std::int64_t id) {
   return "max_pool2d/workspace/" + std::to_string(id) + "/" + c.attrs().to_string();
 }
 
+// Max pooling of a blocked x whose result may stay in x's layout and element type, when
+// pool_blocked.hpp's kernels take it: those, else null.
+std::optional<BlockedPool> host_pooling(const PrepareContext& c, const md& sx, const Shape& pooled) {
+  if (!c.may_use_layout(0) || stored_type(c, 0, sx.data_type()) != sx.data_type()) return std::nullopt;
+  return blocked_pool(sx, c.inputs[0].shape, pooled, c.attrs());
+}
+
 KernelFactory forward(algorithm alg) {
   return [alg](const PrepareContext& c) -> std::unique_ptr<PreparedKernel> {
     SYMGRAD_ONEDNN_F32_ONLY(c);
     auto s = pool_shapes(c.inputs[0].shape, c.outputs[0].shape, c.attrs());
     const md sx = stored_md(c, 0, s.x);
     auto k = std::make_unique<PrimitiveKernel>();
+    if (const auto host = alg == algorithm::pooling_max ? host_pooling(c, sx, c.outputs[0].shape) : std::nullopt) {
+      k->add_host([p = *host](const KernelContext& ctx) { blocked_pool_forward(p, ctx.in(0).raw(), ctx.out(0).raw()); });
+      (*c.output_layouts)[0] = make_layout(blocked_pool_md(*host, c.outputs[0].shape));
+      return k;
+    }
     const bool training = alg == algorithm::pooling_max && c.shared != nullptr && !c.input_ids.empty();
     auto pd = forward_pd(alg, s, sx, training ? prop_kind::forward_training : prop_kind::forward_inference);
     std::vector<std::pair<int, dnnl::memory>> extra;
@@ -93,9 +107,19 @@ void register_pool_kernels(KernelRegistry& r) {
     const auto alg = algorithm::pooling_max;
     auto s = pool_shapes(c.inputs[0].shape, c.inputs[1].shape, c.attrs());
     const md sx = stored_md(c, 0, s.x);
+    auto k = std::make_unique<PrimitiveKernel>();
+    if (const auto host = host_pooling(c, sx, c.inputs[1].shape)) {  // g in the pooled layout (reordered if not)
+      const md g_chosen = blocked_pool_md(*host, c.inputs[1].shape), g_stored = stored_md(c, 1, s.y);
+      const bool copied = !(g_stored == g_chosen);
+      const dnnl::memory copy = copied ? input_in(*k, c, 1, g_stored, g_chosen) : dnnl::memory();
+      k->add_host([p = *host, copied, copy](const KernelContext& ctx) {
+        blocked_pool_backward(p, ctx.in(0).raw(), copied ? copy.get_data_handle() : ctx.in(1).raw(), ctx.out(0).raw());
+      });
+      (*c.output_layouts)[0] = make_layout(sx);
+      return k;
+    }
     auto fwd = forward_pd(alg, s, sx, prop_kind::forward_training);
     auto pd = backward_pd(alg, s, fwd);
-    auto k = std::make_unique<PrimitiveKernel>();
     std::shared_ptr<dnnl::memory> ws;
     if (c.shared != nullptr && !c.input_ids.empty()) {
       auto found = c.shared->find(workspace_key(c, c.input_ids[0]));
