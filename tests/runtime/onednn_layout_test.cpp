@@ -48,7 +48,8 @@ std::pair<Tensor, LayoutPtr> blocked(const Tensor& x, dnnl::memory::data_type dt
   auto layout = std::make_shared<Layout>();
   layout->desc = std::make_shared<const md>(to);
   layout->bytes = to.get_size();
-  layout->name = std::string(block == tag::nChw16c ? "aBcd16b" : "aBcd8b") + (dt == dnnl::memory::data_type::bf16 ? ":bf16" : "");
+  layout->name = std::string(block == tag::nChw16c ? "aBcd16b" : block == tag::nChw8c ? "aBcd8b" : "acdb") +
+                 (dt == dnnl::memory::data_type::bf16 ? ":bf16" : "");
   return {out, layout};
 }
 
@@ -281,29 +282,38 @@ TEST(OnednnLayouts, KernelsReadBf16Layouts) {
   }
 }
 
-// Max pooling over non-overlapping windows of a blocked tensor, its result allowed to stay in the
-// layout, runs on the host (the onednn backend's pool_blocked.hpp) with the reference's semantics:
-// a window's maximum is its first element replaced by each later one strictly greater (ties keep
-// the first; a NaN first stays; a later NaN is passed over), and the gradient goes, as g + 0 (-0
-// becomes +0), to that element; 0 everywhere else, the rows and columns no window covers too (7 =
-// 2 x 3 + 1). Blocks of 16 channels (AVX-512) and of 8 (AVX2), where this process may use them;
-// 20 channels pad to 32 or 24.
+// Max pooling over non-overlapping windows of a blocked or channels-last tensor, its result
+// allowed to stay in the layout, runs on the host (the onednn backend's pool_blocked.hpp) with the
+// reference's semantics: a window's maximum is its first element replaced by each later one
+// strictly greater (ties keep the first; a NaN first stays; a later NaN is passed over), and the
+// gradient goes, as g + 0 (-0 becomes +0), to that element; 0 everywhere else, the rows and
+// columns no window covers too (7 = 2 x 3 + 1). Blocks of 16 channels (AVX-512) and of 8 (AVX2),
+// where this process may use them (20 channels pad to 32 or 24), and channels last (32 channels,
+// taken 16 or 8 at a time).
 TEST(OnednnLayouts, MaxPoolingOfBlockedTensorsRunsOnTheHost) {
   const std::string isa = instruction_sets().chains;
-  for (const auto& [block, name] : {std::pair{tag::nChw16c, "blocks of 16"}, std::pair{tag::nChw8c, "blocks of 8"}}) {
-    if (isa == "none" || (block == tag::nChw16c && isa != "avx512")) continue;
+  struct Layout {
+    tag format;
+    std::int64_t channels;
+    const char* name;
+    bool wide;  // needs AVX-512
+  };
+  for (const Layout& l : {Layout{tag::nChw16c, 20, "blocks of 16", true}, Layout{tag::nChw8c, 20, "blocks of 8", false},
+                          Layout{tag::nhwc, 32, "channels last", false}}) {
+    if (isa == "none" || (l.wide && isa != "avx512")) continue;
+    const std::int64_t C = l.channels;
     for (const std::int64_t k : {2, 3}) {
-      SCOPED_TRACE(fmt::format("{}, {}x{} windows", name, k, k));
-      const Shape xs{2, 20, 7, 7}, ps{2, 20, 7 / k, 7 / k};
+      SCOPED_TRACE(fmt::format("{}, {}x{} windows", l.name, k, k));
+      const Shape xs{2, C, 7, 7}, ps{2, C, 7 / k, 7 / k};
       Tensor x = wave(xs, 0.37);
-      const auto at = [&](std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) { return ((n * 20 + c) * 7 + h) * 7 + w; };
+      const auto at = [&](std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) { return ((n * C + c) * 7 + h) * 7 + w; };
       const double nan = std::numeric_limits<double>::quiet_NaN();
       x.set(at(0, 3, 0, 0), nan);                      // a NaN first: the window's maximum is NaN
       x.set(at(0, 4, 0, 1), nan);                      // a NaN later: passed over
       x.set(at(1, 5, 1, 1), 2.0), x.set(at(1, 5, 1, 0), 2.0);  // a tie at the maximum: the first (1, 0) takes it
       Tensor gp = wave(ps, 0.53);
       gp.set(0, -0.0);
-      auto [xb, xl] = blocked(x, dnnl::memory::data_type::f32, block);
+      auto [xb, xl] = blocked(x, dnnl::memory::data_type::f32, l.format);
       Graph g;
       auto xv = g.input("x", {DType::f32, xs});
       auto pv = g.input("gp", {DType::f32, ps});
@@ -313,7 +323,7 @@ TEST(OnednnLayouts, MaxPoolingOfBlockedTensorsRunsOnTheHost) {
       const Tensor got_dx = run_onednn(dx.producer(), {xb, gp}, {xl, nullptr}, Precision::f32, true);
       std::vector<double> want_dx(static_cast<std::size_t>(xs.numel()), 0.0);
       for (std::int64_t n = 0; n < 2; ++n) {
-        for (std::int64_t c = 0; c < 20; ++c) {
+        for (std::int64_t c = 0; c < C; ++c) {
           for (std::int64_t i = 0; i < ps[2]; ++i) {
             for (std::int64_t j = 0; j < ps[3]; ++j) {
               std::int64_t best = at(n, c, i * k, j * k);
@@ -322,7 +332,7 @@ TEST(OnednnLayouts, MaxPoolingOfBlockedTensorsRunsOnTheHost) {
                   if (x.get(at(n, c, i * k + a, j * k + b)) > x.get(best)) best = at(n, c, i * k + a, j * k + b);
                 }
               }
-              const std::int64_t o = ((n * 20 + c) * ps[2] + i) * ps[3] + j;
+              const std::int64_t o = ((n * C + c) * ps[2] + i) * ps[3] + j;
               const double m = got_y.get(o), want = x.get(best);
               ASSERT_TRUE(std::isnan(want) ? std::isnan(m) : m == want) << "y[" << o << "] = " << m << ", want " << want;
               want_dx[static_cast<std::size_t>(best)] = gp.get(o) + 0.0;

@@ -18,27 +18,28 @@ namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-// The element offsets of plane p's start in x and in y (B lanes an element position).
+// The element offsets of a plane's first lanes in x and in y: blocked, the plane's own block of
+// pixels; channels-last, the plane's image and lanes within each pixel's channels.
 struct Plane {
   std::int64_t x, y;
 };
 Plane plane_at(const BlockedPool& p, std::int64_t plane) {
-  return {plane * p.h * p.w * p.block, plane * p.oh * p.ow * p.block};
+  if (!p.channels_last) return {plane * p.h * p.w * p.block, plane * p.oh * p.ow * p.block};
+  const std::int64_t blocks = p.pixel / p.block, n = plane / blocks, lanes = plane % blocks * p.block;
+  return {n * p.h * p.w * p.pixel + lanes, n * p.oh * p.ow * p.pixel + lanes};
 }
 
-// Zeroes what no window covers in a plane of dx (the windows write the rest): the columns right
-// of the last window in the covered rows, and the rows below the last window.
+// Zeroes what no window covers in a plane of dx (the windows write the rest): the plane's lanes
+// of the pixels right of the last window in the covered rows, and of the rows below it.
 template <class T>
-void zero_uncovered(T* plane, const BlockedPool& p, std::int64_t block) {
+void zero_uncovered(T* plane, const BlockedPool& p) {
   const std::int64_t covered_w = p.ow * p.kw, covered_h = p.oh * p.kh;
-  if (covered_w < p.w) {
-    for (std::int64_t r = 0; r < covered_h; ++r) {
-      std::memset(static_cast<void*>(plane + (r * p.w + covered_w) * block), 0,
-                  static_cast<std::size_t>((p.w - covered_w) * block) * sizeof(T));
+  const auto lanes = static_cast<std::size_t>(p.block) * sizeof(T);
+  for (std::int64_t r = 0; r < p.h; ++r) {
+    for (std::int64_t q = r < covered_h ? covered_w : 0; q < p.w; ++q) {
+      std::memset(static_cast<void*>(plane + (r * p.w + q) * p.pixel), 0, lanes);
     }
   }
-  std::memset(static_cast<void*>(plane + covered_h * p.w * block), 0,
-              static_cast<std::size_t>((p.h - covered_h) * p.w * block) * sizeof(T));
 }
 
 // ---- AVX-512, 16 channels a block -----------------------------------------------------------
@@ -62,15 +63,15 @@ __attribute__((target("avx512f"))) void forward16(const T* x, T* y, const Blocke
   const Plane at = plane_at(p, plane);
   for (std::int64_t i = 0; i < p.oh; ++i) {
     for (std::int64_t j = 0; j < p.ow; ++j) {
-      const T* window = x + at.x + ((i * p.kh) * p.w + j * p.kw) * 16;
+      const T* window = x + at.x + ((i * p.kh) * p.w + j * p.kw) * p.pixel;
       __m512 best = load16(window);
       for (std::int64_t a = 0; a < p.kh; ++a) {
         for (std::int64_t b = a == 0 ? 1 : 0; b < p.kw; ++b) {
-          const __m512 v = load16(window + (a * p.w + b) * 16);
+          const __m512 v = load16(window + (a * p.w + b) * p.pixel);
           best = _mm512_mask_mov_ps(best, _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ), v);
         }
       }
-      store16(y + at.y + (i * p.ow + j) * 16, best);
+      store16(y + at.y + (i * p.ow + j) * p.pixel, best);
     }
   }
 }
@@ -82,25 +83,25 @@ __attribute__((target("avx512f"))) void backward16(const T* x, const T* g, T* dx
                                                           std::int64_t plane) {
   const Plane at = plane_at(p, plane);
   const __m512 zero = _mm512_setzero_ps();
-  zero_uncovered(dx + at.x, p, 16);
+  zero_uncovered(dx + at.x, p);
   for (std::int64_t i = 0; i < p.oh; ++i) {
     for (std::int64_t j = 0; j < p.ow; ++j) {
-      const std::int64_t first = ((i * p.kh) * p.w + j * p.kw) * 16;
+      const std::int64_t first = ((i * p.kh) * p.w + j * p.kw) * p.pixel;
       __m512 best = load16(x + at.x + first);
       __m512i where = _mm512_setzero_si512();  // the maximum's tap, per lane
       for (std::int64_t a = 0; a < p.kh; ++a) {
         for (std::int64_t b = a == 0 ? 1 : 0; b < p.kw; ++b) {
-          const __m512 v = load16(x + at.x + first + (a * p.w + b) * 16);
+          const __m512 v = load16(x + at.x + first + (a * p.w + b) * p.pixel);
           const __mmask16 greater = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ);
           best = _mm512_mask_mov_ps(best, greater, v);
           where = _mm512_mask_mov_epi32(where, greater, _mm512_set1_epi32(static_cast<int>(a * p.kw + b)));
         }
       }
-      const __m512 gv = _mm512_add_ps(load16(g + at.y + (i * p.ow + j) * 16), zero);
+      const __m512 gv = _mm512_add_ps(load16(g + at.y + (i * p.ow + j) * p.pixel), zero);
       for (std::int64_t a = 0; a < p.kh; ++a) {
         for (std::int64_t b = 0; b < p.kw; ++b) {
           const __mmask16 here = _mm512_cmpeq_epi32_mask(where, _mm512_set1_epi32(static_cast<int>(a * p.kw + b)));
-          store16(dx + at.x + first + (a * p.w + b) * 16, _mm512_maskz_mov_ps(here, gv));
+          store16(dx + at.x + first + (a * p.w + b) * p.pixel, _mm512_maskz_mov_ps(here, gv));
         }
       }
     }
@@ -113,15 +114,15 @@ __attribute__((target("avx2"))) void forward8(const float* x, float* y, const Bl
   const Plane at = plane_at(p, plane);
   for (std::int64_t i = 0; i < p.oh; ++i) {
     for (std::int64_t j = 0; j < p.ow; ++j) {
-      const float* window = x + at.x + ((i * p.kh) * p.w + j * p.kw) * 8;
+      const float* window = x + at.x + ((i * p.kh) * p.w + j * p.kw) * p.pixel;
       __m256 best = _mm256_loadu_ps(window);
       for (std::int64_t a = 0; a < p.kh; ++a) {
         for (std::int64_t b = a == 0 ? 1 : 0; b < p.kw; ++b) {
-          const __m256 v = _mm256_loadu_ps(window + (a * p.w + b) * 8);
+          const __m256 v = _mm256_loadu_ps(window + (a * p.w + b) * p.pixel);
           best = _mm256_blendv_ps(best, v, _mm256_cmp_ps(v, best, _CMP_GT_OQ));
         }
       }
-      _mm256_storeu_ps(y + at.y + (i * p.ow + j) * 8, best);
+      _mm256_storeu_ps(y + at.y + (i * p.ow + j) * p.pixel, best);
     }
   }
 }
@@ -130,27 +131,27 @@ __attribute__((target("avx2"))) void backward8(const float* x, const float* g, f
                                                std::int64_t plane) {
   const Plane at = plane_at(p, plane);
   const __m256 zero = _mm256_setzero_ps();
-  zero_uncovered(dx + at.x, p, 8);
+  zero_uncovered(dx + at.x, p);
   for (std::int64_t i = 0; i < p.oh; ++i) {
     for (std::int64_t j = 0; j < p.ow; ++j) {
-      const std::int64_t first = ((i * p.kh) * p.w + j * p.kw) * 8;
+      const std::int64_t first = ((i * p.kh) * p.w + j * p.kw) * p.pixel;
       __m256 best = _mm256_loadu_ps(x + at.x + first);
       __m256i where = _mm256_setzero_si256();
       for (std::int64_t a = 0; a < p.kh; ++a) {
         for (std::int64_t b = a == 0 ? 1 : 0; b < p.kw; ++b) {
-          const __m256 v = _mm256_loadu_ps(x + at.x + first + (a * p.w + b) * 8);
+          const __m256 v = _mm256_loadu_ps(x + at.x + first + (a * p.w + b) * p.pixel);
           const __m256 greater = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
           best = _mm256_blendv_ps(best, v, greater);
           where = _mm256_castps_si256(_mm256_blendv_ps(
               _mm256_castsi256_ps(where), _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(a * p.kw + b))), greater));
         }
       }
-      const __m256 gv = _mm256_add_ps(_mm256_loadu_ps(g + at.y + (i * p.ow + j) * 8), zero);
+      const __m256 gv = _mm256_add_ps(_mm256_loadu_ps(g + at.y + (i * p.ow + j) * p.pixel), zero);
       for (std::int64_t a = 0; a < p.kh; ++a) {
         for (std::int64_t b = 0; b < p.kw; ++b) {
           const __m256 here =
               _mm256_castsi256_ps(_mm256_cmpeq_epi32(where, _mm256_set1_epi32(static_cast<int>(a * p.kw + b))));
-          _mm256_storeu_ps(dx + at.x + first + (a * p.w + b) * 8, _mm256_and_ps(here, gv));
+          _mm256_storeu_ps(dx + at.x + first + (a * p.w + b) * p.pixel, _mm256_and_ps(here, gv));
         }
       }
     }
@@ -174,11 +175,18 @@ std::optional<BlockedPool> blocked_pool(const md& x, const Shape& xs, const Shap
   for (const int block : {16, 8}) {
     const bool cpu = block == 16 ? isa == "avx512" : isa == "avx512" || isa == "avx2";
     for (const dt type : {dt::f32, dt::bf16}) {
-      if (!cpu || (type == dt::bf16 && block != 16) || !(x == md(d, type, blocked_tag(block)))) continue;
+      if (!cpu || (type == dt::bf16 && block != 16)) continue;
+      // channel blocks of `block`; or channels last (acdb, as AMX convolutions keep them) in
+      // groups of `block` lanes when the channels fill whole groups
+      const bool blocked = x == md(d, type, blocked_tag(block));
+      const bool last = xs[1] % block == 0 && x == md(d, type, tag::acdb);
+      if (!blocked && !last) continue;
       BlockedPool p;
       p.planes = xs[0] * ((xs[1] + block - 1) / block);
       p.h = xs[2], p.w = xs[3], p.oh = ys[2], p.ow = ys[3], p.kh = k[0], p.kw = k[1];
       p.block = block;
+      p.channels_last = last && !blocked;
+      p.pixel = p.channels_last ? xs[1] : block;
       p.bf16 = type == dt::bf16;
       return p;
     }
@@ -187,7 +195,7 @@ std::optional<BlockedPool> blocked_pool(const md& x, const Shape& xs, const Shap
 }
 
 md blocked_pool_md(const BlockedPool& p, const Shape& shape) {
-  return md(dims_of(shape), p.bf16 ? dt::bf16 : dt::f32, blocked_tag(p.block));
+  return md(dims_of(shape), p.bf16 ? dt::bf16 : dt::f32, p.channels_last ? tag::acdb : blocked_tag(p.block));
 }
 
 void blocked_pool_forward(const BlockedPool& p, const void* x, void* y) {

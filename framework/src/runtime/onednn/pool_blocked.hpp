@@ -1,6 +1,7 @@
 #pragma once
 // Max pooling over non-overlapping windows (stride = kernel, no padding) of a tensor held in a
-// channel-blocked layout (aBcd16b: f32 or bf16 with AVX-512; aBcd8b: f32 with AVX2; as
+// channel-blocked layout (aBcd16b: f32 or bf16 with AVX-512; aBcd8b: f32 with AVX2; or channels
+// last, acdb, as AMX convolutions keep bf16 values, a vector of channels at a time; as
 // instruction_sets().chains allows: ONEDNN_MAX_CPU_ISA lowers these too), forward and
 // backward, run by the onednn backend on the host instead of oneDNN 2.6's pooling: in the
 // benchmark's CNN step, oneDNN's took 1.35 ms forward and 1.68 ms backward on the first layer's
@@ -21,7 +22,9 @@ namespace symgrad::onednn {
 struct BlockedPool {
   std::int64_t planes = 0;  // images x channel blocks
   std::int64_t h = 0, w = 0, oh = 0, ow = 0, kh = 0, kw = 0;
-  int block = 16;  // channels a block
+  int block = 16;             // channels a block: the lanes of a vector
+  bool channels_last = false;  // acdb (NHWC), taken a block of channels at a time; else aBcd16b / aBcd8b
+  std::int64_t pixel = 16;     // elements from one pixel to the next: the block, or every channel
   bool bf16 = false;
 };
 
