@@ -287,7 +287,8 @@ TEST(OnednnLayouts, KernelsReadBf16Layouts) {
 // reference's semantics: a window's maximum is its first element replaced by each later one
 // strictly greater (ties keep the first; a NaN first stays; a later NaN is passed over), and the
 // gradient goes, as g + 0 (-0 becomes +0), to that element; 0 everywhere else, the rows and
-// columns no window covers too (7 = 2 x 3 + 1). Blocks of 16 channels (AVX-512) and of 8 (AVX2),
+// columns no window covers too (7 = 2 x 3 + 1). The forward's result is also written as a plain
+// tensor (for a consumer that reads one). Blocks of 16 channels (AVX-512) and of 8 (AVX2),
 // where this process may use them (20 channels pad to 32 or 24), and channels last (32 channels,
 // taken 16 or 8 at a time).
 TEST(OnednnLayouts, MaxPoolingOfBlockedTensorsRunsOnTheHost) {
@@ -320,6 +321,7 @@ TEST(OnednnLayouts, MaxPoolingOfBlockedTensorsRunsOnTheHost) {
       const Value y = max_pool2d(xv, {k, k});
       const Value dx = g.apply("max_pool2d_backward", {xv, pv}, y.producer().attrs)[0];
       const Tensor got_y = run_onednn(y.producer(), {xb}, {xl}, Precision::f32, true);
+      const Tensor got_plain_y = run_onednn(y.producer(), {xb}, {xl}, Precision::f32, false);  // written plain
       const Tensor got_dx = run_onednn(dx.producer(), {xb, gp}, {xl, nullptr}, Precision::f32, true);
       std::vector<double> want_dx(static_cast<std::size_t>(xs.numel()), 0.0);
       for (std::int64_t n = 0; n < 2; ++n) {
@@ -335,6 +337,8 @@ TEST(OnednnLayouts, MaxPoolingOfBlockedTensorsRunsOnTheHost) {
               const std::int64_t o = ((n * C + c) * ps[2] + i) * ps[3] + j;
               const double m = got_y.get(o), want = x.get(best);
               ASSERT_TRUE(std::isnan(want) ? std::isnan(m) : m == want) << "y[" << o << "] = " << m << ", want " << want;
+              const double mp = got_plain_y.get(o);
+              ASSERT_TRUE(std::isnan(want) ? std::isnan(mp) : mp == want) << "plain y[" << o << "] = " << mp;
               want_dx[static_cast<std::size_t>(best)] = gp.get(o) + 0.0;
             }
           }

@@ -47,11 +47,15 @@ std::string workspace_key(const PrepareContext& c, std::int64_t id) {
   return "max_pool2d/workspace/" + std::to_string(id) + "/" + c.attrs().to_string();
 }
 
-// Max pooling of a blocked x whose result may stay in x's layout and element type, when
-// pool_blocked.hpp's kernels take it: those, else null.
-std::optional<BlockedPool> host_pooling(const PrepareContext& c, const md& sx, const Shape& pooled) {
-  if (!c.may_use_layout(0) || stored_type(c, 0, sx.data_type()) != sx.data_type()) return std::nullopt;
-  return blocked_pool(sx, c.inputs[0].shape, pooled, c.attrs());
+// Max pooling of a blocked x whose result may stay in x's layout and element type (or, with
+// `plain`, a forward's result written as a plain f32 tensor), when pool_blocked.hpp's kernels
+// take it: those, else null.
+std::optional<BlockedPool> host_pooling(const PrepareContext& c, const md& sx, const Shape& pooled, bool plain = false) {
+  const bool in_layout = c.may_use_layout(0) && stored_type(c, 0, sx.data_type()) == sx.data_type();
+  if (!in_layout && !plain) return std::nullopt;
+  auto p = blocked_pool(sx, c.inputs[0].shape, pooled, c.attrs());
+  if (p) p->plain_out = !in_layout;
+  return p;
 }
 
 KernelFactory forward(algorithm alg) {
@@ -60,9 +64,9 @@ KernelFactory forward(algorithm alg) {
     auto s = pool_shapes(c.inputs[0].shape, c.outputs[0].shape, c.attrs());
     const md sx = stored_md(c, 0, s.x);
     auto k = std::make_unique<PrimitiveKernel>();
-    if (const auto host = alg == algorithm::pooling_max ? host_pooling(c, sx, c.outputs[0].shape) : std::nullopt) {
+    if (const auto host = alg == algorithm::pooling_max ? host_pooling(c, sx, c.outputs[0].shape, true) : std::nullopt) {
       k->add_host([p = *host](const KernelContext& ctx) { blocked_pool_forward(p, ctx.in(0).raw(), ctx.out(0).raw()); });
-      (*c.output_layouts)[0] = make_layout(blocked_pool_md(*host, c.outputs[0].shape));
+      if (!host->plain_out) (*c.output_layouts)[0] = make_layout(blocked_pool_md(*host, c.outputs[0].shape));
       return k;
     }
     const bool training = alg == algorithm::pooling_max && c.shared != nullptr && !c.input_ids.empty();

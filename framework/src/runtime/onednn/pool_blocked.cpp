@@ -42,6 +42,13 @@ void zero_uncovered(T* plane, const BlockedPool& p) {
   }
 }
 
+// Writes the `lanes` values of window (i, j) of `plane` to a plain f32 y [N, C, OH, OW] (the
+// lanes past the last channel, a block's padding, are not written).
+void put_plain(const float* lanes, float* y, const BlockedPool& p, std::int64_t plane, std::int64_t i, std::int64_t j) {
+  const std::int64_t blocks = (p.channels + p.block - 1) / p.block, n = plane / blocks, c0 = plane % blocks * p.block;
+  for (std::int64_t l = 0; l < p.block && c0 + l < p.channels; ++l) y[((n * p.channels + c0 + l) * p.oh + i) * p.ow + j] = lanes[l];
+}
+
 // ---- AVX-512, 16 channels a block -----------------------------------------------------------
 
 __attribute__((target("avx512f"))) inline __m512 load16(const float* x) { return _mm512_loadu_ps(x); }
@@ -59,7 +66,7 @@ __attribute__((target("avx512f"))) inline void store16(std::uint16_t* y, __m512 
 }
 
 template <class T>
-__attribute__((target("avx512f"))) void forward16(const T* x, T* y, const BlockedPool& p, std::int64_t plane) {
+__attribute__((target("avx512f"))) void forward16(const T* x, void* y, const BlockedPool& p, std::int64_t plane) {
   const Plane at = plane_at(p, plane);
   for (std::int64_t i = 0; i < p.oh; ++i) {
     for (std::int64_t j = 0; j < p.ow; ++j) {
@@ -71,7 +78,13 @@ __attribute__((target("avx512f"))) void forward16(const T* x, T* y, const Blocke
           best = _mm512_mask_mov_ps(best, _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ), v);
         }
       }
-      store16(y + at.y + (i * p.ow + j) * p.pixel, best);
+      if (p.plain_out) {
+        alignas(64) float lanes[16];
+        _mm512_store_ps(lanes, best);
+        put_plain(lanes, static_cast<float*>(y), p, plane, i, j);
+      } else {
+        store16(static_cast<T*>(y) + at.y + (i * p.ow + j) * p.pixel, best);
+      }
     }
   }
 }
@@ -122,7 +135,13 @@ __attribute__((target("avx2"))) void forward8(const float* x, float* y, const Bl
           best = _mm256_blendv_ps(best, v, _mm256_cmp_ps(v, best, _CMP_GT_OQ));
         }
       }
-      _mm256_storeu_ps(y + at.y + (i * p.ow + j) * p.pixel, best);
+      if (p.plain_out) {
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, best);
+        put_plain(lanes, y, p, plane, i, j);
+      } else {
+        _mm256_storeu_ps(y + at.y + (i * p.ow + j) * p.pixel, best);
+      }
     }
   }
 }
@@ -187,6 +206,7 @@ std::optional<BlockedPool> blocked_pool(const md& x, const Shape& xs, const Shap
       p.block = block;
       p.channels_last = last && !blocked;
       p.pixel = p.channels_last ? xs[1] : block;
+      p.channels = xs[1];
       p.bf16 = type == dt::bf16;
       return p;
     }
@@ -204,9 +224,9 @@ void blocked_pool_forward(const BlockedPool& p, const void* x, void* y) {
     if (p.block == 8) {
       forward8(static_cast<const float*>(x), static_cast<float*>(y), p, plane);
     } else if (p.bf16) {
-      forward16(static_cast<const std::uint16_t*>(x), static_cast<std::uint16_t*>(y), p, plane);
+      forward16(static_cast<const std::uint16_t*>(x), y, p, plane);
     } else {
-      forward16(static_cast<const float*>(x), static_cast<float*>(y), p, plane);
+      forward16(static_cast<const float*>(x), y, p, plane);
     }
   }
 }

@@ -25,7 +25,9 @@ struct BlockedPool {
   int block = 16;             // channels a block: the lanes of a vector
   bool channels_last = false;  // acdb (NHWC), taken a block of channels at a time; else aBcd16b / aBcd8b
   std::int64_t pixel = 16;     // elements from one pixel to the next: the block, or every channel
+  std::int64_t channels = 0;
   bool bf16 = false;
+  bool plain_out = false;  // the forward writes a plain f32 y (for a consumer that reads plain tensors)
 };
 
 /// The geometry when x (of shape `xs`, stored as `x`) pooled to shape `ys` with `attrs` is a case
@@ -33,7 +35,7 @@ struct BlockedPool {
 std::optional<BlockedPool> blocked_pool(const md& x, const Shape& xs, const Shape& ys, const Attrs& attrs);
 /// The descriptor of a tensor of `shape` in the layout and element type of `p`'s input.
 md blocked_pool_md(const BlockedPool& p, const Shape& shape);
-/// y = max_pool2d(x), both in p's layout; threaded over the planes.
+/// y = max_pool2d(x): y in p's layout, or plain f32 with p.plain_out; threaded over the planes.
 void blocked_pool_forward(const BlockedPool& p, const void* x, void* y);
 /// dx = max_pool2d_backward(x, g), all three in p's layout; threaded over the planes.
 void blocked_pool_backward(const BlockedPool& p, const void* x, const void* g, void* dx);
