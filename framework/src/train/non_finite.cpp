@@ -15,7 +15,7 @@ template <class Bits>
 std::int64_t count_non_finite(const void* data, std::int64_t n, Bits exponent) {
   const auto* p = static_cast<const unsigned char*>(data);
   std::int64_t bad = 0;
-#pragma omp parallel for simd reduction(+ : bad) if (n >= (1 << 18))  // (threads start only for large tensors)
+#pragma omp parallel for reduction(+ : bad) if (n >= (1 << 18))  // (threads start only for large tensors)
   for (std::int64_t i = 0; i < n; ++i) {
     Bits b;
     std::memcpy(&b, p + static_cast<std::size_t>(i) * sizeof(Bits), sizeof b);
