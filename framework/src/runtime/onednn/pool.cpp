@@ -1,8 +1,8 @@
-// oneDNN kernels of pooling (and, for max pooling over non-overlapping windows of a blocked
-// tensor, the host kernels of pool_blocked.hpp). Max pooling's backward needs the forward's workspace: in a plan, the
-// forward max_pool2d writes it into memory shared with the plan's max_pool2d_backward of the same
-// input (PrepareContext::shared); a backward without its forward in the plan runs the forward
-// itself first. Average pooling counts padding (pooling_avg_include_padding, PyTorch's default).
+// oneDNN kernels of pooling (and, for max pooling over non-overlapping windows of a blocked or
+// channels-last tensor, the host kernels of pool_blocked.hpp). Max pooling's backward on oneDNN
+// needs the forward's workspace: in a plan, the forward max_pool2d writes it into memory shared
+// with the plan's max_pool2d_backward of the same input (PrepareContext::shared); a backward
+// without its forward in the plan runs the forward itself first. Average pooling counts padding (pooling_avg_include_padding, PyTorch's default).
 // An input in a blocked layout (from a convolution) is pooled in that layout; the output stays in
 // it when the consumers accept it, and is reordered to plain otherwise.
 
