@@ -143,6 +143,13 @@ grep -q "step (optimizer steps since training began)" "$work/zip/val_loss-step.s
 "$symgrad" plot "$work/zip"/batch_size=* --x elapsed --output "$work/zip" > /dev/null
 grep -q "elapsed (seconds since training began)" "$work/zip/val_loss-elapsed.svg" && test -s "$work/zip/val_loss-step.svg"
 
+# a value holding a path names one folder inside the comparison's ('/' percent-encoded), never
+# a folder outside it
+"$symgrad" compare "$experiments/moons_adam.toml" --vary "name=a,../../escaped" --set epochs=1 \
+  --output "$work/paths/c" > /dev/null
+[ -d "$work/paths/c/name=..%2F..%2Fescaped" ] && [ ! -e "$work/escaped" ] && [ ! -e "$work/paths/escaped" ] ||
+  { find "$work/paths"; exit 1; }
+
 # eval --samples: Monte-Carlo dropout on a run with dropout; refused, with the reason, on one without
 "$symgrad" train "$experiments/regularize_dropout.toml" --set epochs=2 --output "$work/drop" > /dev/null
 out=$("$symgrad" eval "$work/drop" --samples 5)

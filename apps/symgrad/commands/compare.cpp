@@ -212,6 +212,14 @@ std::string label_of(const Choices& c) {
   return out;
 }
 
+// A variant's folder inside the comparison's: its label with '%' and '/' percent-encoded, so that
+// a value holding a path (data.train_csv=../b.csv) names one folder there and nothing outside it.
+std::string folder_name(const std::string& label) {
+  std::string out;
+  for (const char ch : label) out += ch == '%' ? "%25" : ch == '/' ? "%2F" : std::string(1, ch);
+  return out;
+}
+
 // The variants side by side: their last epoch's figures (early stopping's restored epoch's), the
 // test metric, the seconds and the settings that differ between them.
 void print_table(const std::vector<Experiment>& variants, const std::vector<std::string>& labels,
@@ -298,8 +306,8 @@ int compare_command(const std::vector<std::string>& args) {
   po::options_description opts(
       "usage: symgrad compare EXPERIMENT.toml --vary KEY=V1,V2,... [--vary ...] [--zip] [--x AXIS] [--set key=value ...]\n"
       "                       [--output DIR] [--jobs N]\n"
-      "Trains a variant of the experiment for each value of KEY (into DIR/KEY=VALUE; DIR defaults to the\n"
-      "experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
+      "Trains a variant of the experiment for each value of KEY (into DIR/KEY=VALUE, a / in it written\n"
+      "%2F; DIR defaults to the experiment's output + \"-compare\"), prints them side by side and draws val_loss.svg and\n"
       "val_accuracy.svg comparing them. A component's value may carry settings after ':', separated by\n"
       "';': --vary optimizer=sgd,sgd:momentum=0.9,adam:lr=0.01. --vary strategy=none,polyak (or regularizer=...)\n"
       "runs each variant with just that one table of the kind. Several --vary: every combination of their\n"
@@ -339,7 +347,7 @@ int compare_command(const std::vector<std::string>& args) {
       for (const auto& extra : variant_sets(key, value, base)) s.push_back(extra);
     }
     labels.push_back(label_of(c));
-    s.push_back("output=" + (dir / labels.back()).string());
+    s.push_back("output=" + (dir / folder_name(labels.back())).string());
     variants.push_back(load_experiment(file, s));
   }
   const std::vector<RunOutcome> outcomes = train_variants(variants, labels, jobs);
